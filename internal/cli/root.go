@@ -1,0 +1,48 @@
+// Package cli holds sparkplane's cobra commands. Each command lives in its own
+// file and follows kubectl's Complete → Validate → Run shape over library code;
+// the packages it calls hold the logic.
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// subcommands lists the constructors of every top-level command. Each command's
+// file registers itself here from an init function, so adding a command does not
+// touch this file.
+var subcommands []func() *cobra.Command
+
+func register(newCommand func() *cobra.Command) {
+	subcommands = append(subcommands, newCommand)
+}
+
+// NewRootCommand returns the sparkplane command tree.
+func NewRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "sparkplane",
+		Short: "A control plane for Apache Spark on Kubernetes at large scale",
+		Long: `sparkplane runs Apache Spark on Kubernetes the way the best-run shops do:
+arm64 and Spot first with automatic fallback, drivers on on-demand nodes in one
+zone, executors decommissioned inside the Spot notice, shuffle data on reusable
+volumes, and native submission without a JVM per application.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	for _, newCommand := range subcommands {
+		root.AddCommand(newCommand())
+	}
+	return root
+}
+
+// Execute runs the command tree and returns the process exit code. Errors are
+// printed once, kubectl style, as "error: ...".
+func Execute() int {
+	if err := NewRootCommand().Execute(); err != nil {
+		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		return 1
+	}
+	return 0
+}
