@@ -38,10 +38,11 @@ volumes, and native submission without a JVM per application.`,
 }
 
 // Execute runs the command tree and returns the process exit code. Errors are
-// printed once, kubectl style, as "error: ...".
+// printed once, kubectl style, as "error: ..." or, for a failure the API
+// server reported, "Error from server (Reason): ..." (see FormatError).
 func Execute() int {
 	if err := NewRootCommand().Execute(); err != nil {
-		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		fmt.Fprintln(os.Stderr, FormatError(err))
 		return 1
 	}
 	return 0

@@ -1,0 +1,314 @@
+// Package install holds what `sparkplane install` puts on a cluster — the
+// CRDs, the sparkplane-system namespace, the operator's least-privilege RBAC
+// and its Deployment — and applies it with server-side apply. Objects is pure;
+// Apply is the only function that talks to the API server. config/ holds the
+// same objects as kustomize manifests (written from Objects by this package's
+// tests with -update, and checked against `kubectl kustomize config/default`).
+package install
+
+import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+)
+
+// Names of what install creates. They are contracts: the operator's leader
+// election lease lives in Namespace, and docs name these objects.
+const (
+	Namespace          = "sparkplane-system"
+	ServiceAccount     = "sparkplane-operator"
+	OperatorRole       = "sparkplane-operator"
+	LeaderElectionRole = "sparkplane-leader-election"
+	EditRole           = "sparkplane-edit"
+	ViewRole           = "sparkplane-view"
+	Deployment         = "sparkplane-operator"
+	// LeaderElectionID is the Lease the operator's replicas compete for.
+	LeaderElectionID = "sparkplane-operator.sparkplane.io"
+	// DefaultImage is the operator image the Deployment runs.
+	DefaultImage = "ghcr.io/sparkplane/sparkplane:latest"
+	// MetricsPort and HealthPort are where the in-cluster operator serves
+	// Prometheus metrics and /healthz, /readyz.
+	MetricsPort = 8080
+	HealthPort  = 8081
+)
+
+// Options choose what Objects returns.
+type Options struct {
+	// Image of the operator Deployment; DefaultImage when empty.
+	Image string
+	// SkipOperatorDeployment leaves out the Deployment, for clusters where the
+	// operator runs elsewhere (the local cluster runs `sparkplane operator` on
+	// the host).
+	SkipOperatorDeployment bool
+}
+
+var commonLabels = map[string]string{
+	"app.kubernetes.io/name":       "sparkplane",
+	"app.kubernetes.io/part-of":    "sparkplane",
+	"app.kubernetes.io/managed-by": "sparkplane-install",
+}
+
+func labels(component string) map[string]string {
+	out := map[string]string{"app.kubernetes.io/component": component}
+	for k, v := range commonLabels {
+		out[k] = v
+	}
+	return out
+}
+
+// Objects returns everything install applies, in apply order: CRDs first (so
+// nothing refers to a kind that does not exist yet), then the namespace, RBAC,
+// and the Deployment last.
+func Objects(opts Options) ([]client.Object, error) {
+	crds, err := v1alpha1.CRDs()
+	if err != nil {
+		return nil, fmt.Errorf("reading the embedded CRDs: %w", err)
+	}
+	var objs []client.Object
+	for _, crd := range crds {
+		crd.APIVersion, crd.Kind = "apiextensions.k8s.io/v1", "CustomResourceDefinition"
+		objs = append(objs, crd)
+	}
+	objs = append(objs, namespace(), serviceAccount(), operatorClusterRole(), operatorClusterRoleBinding(),
+		leaderElectionRole(), leaderElectionRoleBinding(), editClusterRole(), viewClusterRole())
+	if !opts.SkipOperatorDeployment {
+		image := opts.Image
+		if image == "" {
+			image = DefaultImage
+		}
+		objs = append(objs, deployment(image))
+	}
+	return objs, nil
+}
+
+func namespace() *corev1.Namespace {
+	return &corev1.Namespace{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:   Namespace,
+			Labels: mergeLabels(labels("operator"), map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}),
+		},
+	}
+}
+
+func mergeLabels(a, b map[string]string) map[string]string {
+	for k, v := range b {
+		a[k] = v
+	}
+	return a
+}
+
+func serviceAccount() *corev1.ServiceAccount {
+	return &corev1.ServiceAccount{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+		ObjectMeta: metav1.ObjectMeta{Name: ServiceAccount, Namespace: Namespace, Labels: labels("operator")},
+	}
+}
+
+var (
+	readVerbs  = []string{"get", "list", "watch"}
+	writeVerbs = []string{"create", "update", "patch", "delete"}
+)
+
+func verbs(groups ...[]string) []string {
+	var out []string
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+// OperatorRules are the operator's cluster-wide permissions. They are the
+// least the controllers need: read and write sparkplane's own kinds; create
+// and clean up the driver objects native submission builds (pods, services,
+// config maps); read nodes for interruption notices and annotate them;
+// events. No secrets, no
+// RBAC objects, no cluster configuration: a compromised operator cannot read
+// credentials or grant itself more.
+func OperatorRules() []rbacv1.PolicyRule {
+	return []rbacv1.PolicyRule{
+		{
+			APIGroups: []string{v1alpha1.GroupVersion.Group},
+			Resources: []string{"sparkapplications", "scheduledsparkapplications", "sparkprofiles"},
+			Verbs:     verbs(readVerbs, writeVerbs),
+		},
+		{
+			APIGroups: []string{v1alpha1.GroupVersion.Group},
+			Resources: []string{"sparkapplications/status", "scheduledsparkapplications/status", "sparkprofiles/status"},
+			Verbs:     []string{"get", "update", "patch"},
+		},
+		{
+			APIGroups: []string{v1alpha1.GroupVersion.Group},
+			Resources: []string{"sparkapplications/finalizers", "scheduledsparkapplications/finalizers", "sparkprofiles/finalizers"},
+			Verbs:     []string{"update"},
+		},
+		{
+			APIGroups: []string{""},
+			Resources: []string{"pods", "services", "configmaps"},
+			Verbs:     verbs(readVerbs, []string{"create", "patch", "delete"}),
+		},
+		{
+			// Executor decommission (the interruption controller) evicts.
+			APIGroups: []string{""},
+			Resources: []string{"pods/eviction"},
+			Verbs:     []string{"create"},
+		},
+		{
+			// The driver's log tail on failure, for the status message.
+			APIGroups: []string{""},
+			Resources: []string{"pods/log"},
+			Verbs:     []string{"get"},
+		},
+		{
+			// Interruption notices are read from nodes; a notice without a
+			// time of its own is persisted as a node annotation.
+			APIGroups: []string{""},
+			Resources: []string{"nodes"},
+			Verbs:     verbs(readVerbs, []string{"patch"}),
+		},
+		{
+			APIGroups: []string{""},
+			Resources: []string{"events"},
+			Verbs:     []string{"create", "patch"},
+		},
+		{
+			APIGroups: []string{"events.k8s.io"},
+			Resources: []string{"events"},
+			Verbs:     []string{"create", "patch"},
+		},
+	}
+}
+
+func operatorClusterRole() *rbacv1.ClusterRole {
+	return &rbacv1.ClusterRole{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
+		ObjectMeta: metav1.ObjectMeta{Name: OperatorRole, Labels: labels("operator")},
+		Rules:      OperatorRules(),
+	}
+}
+
+func operatorClusterRoleBinding() *rbacv1.ClusterRoleBinding {
+	return &rbacv1.ClusterRoleBinding{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
+		ObjectMeta: metav1.ObjectMeta{Name: OperatorRole, Labels: labels("operator")},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: OperatorRole},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: ServiceAccount, Namespace: Namespace}},
+	}
+}
+
+// leaderElectionRole lets the operator hold its Lease, in its own namespace
+// only.
+func leaderElectionRole() *rbacv1.Role {
+	return &rbacv1.Role{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"},
+		ObjectMeta: metav1.ObjectMeta{Name: LeaderElectionRole, Namespace: Namespace, Labels: labels("operator")},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: verbs(readVerbs, writeVerbs)},
+			{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+		},
+	}
+}
+
+func leaderElectionRoleBinding() *rbacv1.RoleBinding {
+	return &rbacv1.RoleBinding{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "RoleBinding"},
+		ObjectMeta: metav1.ObjectMeta{Name: LeaderElectionRole, Namespace: Namespace, Labels: labels("operator")},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: LeaderElectionRole},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: ServiceAccount, Namespace: Namespace}},
+	}
+}
+
+// editClusterRole aggregates into the built-in admin and edit roles, so
+// whoever may edit a namespace may run Spark applications in it.
+func editClusterRole() *rbacv1.ClusterRole {
+	return &rbacv1.ClusterRole{
+		TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
+		ObjectMeta: metav1.ObjectMeta{Name: EditRole, Labels: mergeLabels(labels("rbac"), map[string]string{
+			"rbac.authorization.k8s.io/aggregate-to-admin": "true",
+			"rbac.authorization.k8s.io/aggregate-to-edit":  "true",
+		})},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"sparkapplications", "scheduledsparkapplications"}, Verbs: verbs(readVerbs, writeVerbs, []string{"deletecollection"})},
+			{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"sparkapplications/status", "scheduledsparkapplications/status", "sparkprofiles"}, Verbs: readVerbs},
+		},
+	}
+}
+
+// viewClusterRole aggregates into the built-in view role.
+func viewClusterRole() *rbacv1.ClusterRole {
+	return &rbacv1.ClusterRole{
+		TypeMeta: metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
+		ObjectMeta: metav1.ObjectMeta{Name: ViewRole, Labels: mergeLabels(labels("rbac"), map[string]string{
+			"rbac.authorization.k8s.io/aggregate-to-view": "true",
+		})},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"sparkapplications", "scheduledsparkapplications", "sparkapplications/status", "scheduledsparkapplications/status", "sparkprofiles"}, Verbs: readVerbs},
+		},
+	}
+}
+
+func deployment(image string) *appsv1.Deployment {
+	podLabels := map[string]string{"app.kubernetes.io/name": "sparkplane", "app.kubernetes.io/component": "operator"}
+	return &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: metav1.ObjectMeta{Name: Deployment, Namespace: Namespace, Labels: labels("operator")},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To[int32](1),
+			Selector: &metav1.LabelSelector{MatchLabels: podLabels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
+				Spec: corev1.PodSpec{
+					ServiceAccountName: ServiceAccount,
+					PriorityClassName:  "system-cluster-critical",
+					SecurityContext: &corev1.PodSecurityContext{
+						RunAsNonRoot:   ptr.To(true),
+						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+					},
+					TerminationGracePeriodSeconds: ptr.To[int64](10),
+					Containers: []corev1.Container{{
+						Name:  "operator",
+						Image: image,
+						Args: []string{
+							"operator",
+							"--leader-elect",
+							fmt.Sprintf("--metrics-bind-address=:%d", MetricsPort),
+							fmt.Sprintf("--health-probe-bind-address=:%d", HealthPort),
+						},
+						Ports: []corev1.ContainerPort{
+							{Name: "metrics", ContainerPort: MetricsPort, Protocol: corev1.ProtocolTCP},
+							{Name: "health", ContainerPort: HealthPort, Protocol: corev1.ProtocolTCP},
+						},
+						LivenessProbe: &corev1.Probe{
+							ProbeHandler:        corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromString("health")}},
+							InitialDelaySeconds: 15,
+							PeriodSeconds:       20,
+						},
+						ReadinessProbe: &corev1.Probe{
+							ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromString("health")}},
+							PeriodSeconds: 10,
+						},
+						Resources: corev1.ResourceRequirements{
+							Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("200m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
+							Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")},
+						},
+						SecurityContext: &corev1.SecurityContext{
+							AllowPrivilegeEscalation: ptr.To(false),
+							ReadOnlyRootFilesystem:   ptr.To(true),
+							RunAsUser:                ptr.To[int64](65532),
+							Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+						},
+					}},
+				},
+			},
+		},
+	}
+}
