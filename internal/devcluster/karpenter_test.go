@@ -1,0 +1,106 @@
+package devcluster
+
+import (
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+func TestKarpenterObjectsGolden(t *testing.T) {
+	objects, err := KarpenterObjects(Zones(2), ArmSpotCPULimit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := marshalObjects(objects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "testdata/karpenter-2-zones.yaml", out)
+}
+
+func TestKarpenterObjects(t *testing.T) {
+	objects, err := KarpenterObjects(Zones(3), 48)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weights := map[string]int64{}
+	var nodeClasses int
+	for _, obj := range objects {
+		switch obj.GetKind() {
+		case "KWOKNodeClass":
+			nodeClasses++
+		case "NodePool":
+			w, _, _ := unstructured.NestedInt64(obj.Object, "spec", "weight")
+			weights[obj.GetName()] = w
+			reqs, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "requirements")
+			for _, r := range reqs {
+				req := r.(map[string]any)
+				if req["key"] == "topology.kubernetes.io/zone" && len(req["values"].([]any)) != 3 {
+					t.Errorf("%s zones = %v, want 3", obj.GetName(), req["values"])
+				}
+			}
+		default:
+			t.Errorf("unexpected %s", obj.GetKind())
+		}
+	}
+	if nodeClasses != 1 {
+		t.Errorf("%d KWOKNodeClasses, want 1", nodeClasses)
+	}
+	var order []string
+	for name, w := range weights {
+		if name != NodePoolDriver {
+			order = append(order, name)
+			if w == 0 {
+				t.Errorf("%s has no weight", name)
+			}
+		}
+	}
+	sort.Slice(order, func(i, j int) bool { return weights[order[i]] > weights[order[j]] })
+	want := []string{NodePoolArm64Spot, NodePoolAmd64Spot, NodePoolArm64OnDemand, NodePoolAmd64OnDemand}
+	if diff := cmp.Diff(want, order); diff != "" {
+		t.Errorf("NodePools by weight (-want +got):\n%s", diff)
+	}
+	for _, obj := range objects {
+		limit, found, _ := unstructured.NestedString(obj.Object, "spec", "limits", "cpu")
+		if obj.GetName() == NodePoolArm64Spot && limit != "48" {
+			t.Errorf("arm64-spot limits.cpu = %q, want 48", limit)
+		}
+		if obj.GetName() != NodePoolArm64Spot && found {
+			t.Errorf("%s has a CPU limit %q", obj.GetName(), limit)
+		}
+		if obj.GetName() == NodePoolDriver {
+			taints, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "taints")
+			if len(taints) != 1 || taints[0].(map[string]any)["key"] != DriverTaintKey {
+				t.Errorf("driver pool taints = %v", taints)
+			}
+		}
+	}
+}
+
+func TestKarpenterObjectsErrors(t *testing.T) {
+	if _, err := KarpenterObjects(nil, 32); err == nil || !strings.Contains(err.Error(), "zones") {
+		t.Errorf("no zones: error = %v", err)
+	}
+	if _, err := KarpenterObjects(Zones(1), 0); err == nil || !strings.Contains(err.Error(), "CPU limit") {
+		t.Errorf("zero limit: error = %v", err)
+	}
+}
+
+func TestKarpenterCRDs(t *testing.T) {
+	crds, err := KarpenterCRDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, crd := range crds {
+		names = append(names, crd.Name)
+	}
+	sort.Strings(names)
+	want := []string{"kwoknodeclasses.karpenter.kwok.sh", "nodeclaims.karpenter.sh", "nodeoverlays.karpenter.sh", "nodepools.karpenter.sh"}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("CRDs (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,142 @@
+package devcluster
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Process is a running process that belongs to a cluster.
+type Process struct {
+	PID int
+	// Binary is the base name of the executable (argv[0]).
+	Binary string
+	Args   []string
+}
+
+// clusterBinaries are the executables a cluster runs. Discovery only considers
+// these, so a shell or `tail -f` on a log file is never taken for part of the cluster.
+var clusterBinaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
+
+// FindProcesses scans procRoot (normally /proc) for live processes running
+// one of the cluster binaries with stateDir on their command line, as a whole
+// path or as a prefix of one (stateDir + "/..."). Zombies count as gone.
+func FindProcesses(procRoot, stateDir string) ([]Process, error) {
+	stateDir = filepath.Clean(stateDir)
+	entries, err := os.ReadDir(procRoot)
+	if err != nil {
+		return nil, fmt.Errorf("scanning processes: %w", err)
+	}
+	self := os.Getpid()
+	var found []Process
+	for _, entry := range entries {
+		pid, err := strconv.Atoi(entry.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join(procRoot, entry.Name(), "cmdline"))
+		if err != nil || len(cmdline) == 0 {
+			continue // gone meanwhile, a kernel thread, or a zombie
+		}
+		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+		binary := filepath.Base(args[0])
+		if !slices.Contains(clusterBinaries, binary) || !mentionsDir(args[1:], stateDir) {
+			continue
+		}
+		if zombie(procRoot, entry.Name()) {
+			continue
+		}
+		found = append(found, Process{PID: pid, Binary: binary, Args: args})
+	}
+	return found, nil
+}
+
+// mentionsDir reports whether an argument names dir or a path inside it,
+// alone or as a flag's value (--data-dir=/x/dev/a/etcd).
+func mentionsDir(args []string, dir string) bool {
+	for _, arg := range args {
+		if _, value, ok := strings.Cut(arg, "="); ok && strings.HasPrefix(arg, "-") {
+			arg = value
+		}
+		for _, part := range strings.Split(arg, ",") {
+			if part == dir || strings.HasPrefix(part, dir+"/") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// zombie reports whether the process has exited and waits to be reaped.
+func zombie(procRoot, pid string) bool {
+	stat, err := os.ReadFile(filepath.Join(procRoot, pid, "stat"))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name, which is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 || i+2 >= len(stat) {
+		return false
+	}
+	return stat[i+2] == 'Z' || stat[i+2] == 'X'
+}
+
+// stopProcesses sends SIGTERM to each process (and its process group, which
+// it leads since it was started with setsid), waits up to grace for them to
+// be gone, then sends SIGKILL and waits again. It returns an error naming the
+// processes still alive after that.
+func stopProcesses(procRoot, stateDir string, grace time.Duration) error {
+	signalAll := func(sig syscall.Signal) (bool, error) {
+		procs, err := FindProcesses(procRoot, stateDir)
+		if err != nil {
+			return false, err
+		}
+		for _, p := range procs {
+			if pgid, err := syscall.Getpgid(p.PID); err == nil && pgid == p.PID {
+				_ = syscall.Kill(-p.PID, sig)
+			}
+			_ = syscall.Kill(p.PID, sig)
+		}
+		return len(procs) > 0, nil
+	}
+	waitGone := func(timeout time.Duration) ([]Process, error) {
+		deadline := time.Now().Add(timeout)
+		for {
+			procs, err := FindProcesses(procRoot, stateDir)
+			if err != nil || len(procs) == 0 || time.Now().After(deadline) {
+				return procs, err
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	any, err := signalAll(syscall.SIGTERM)
+	if err != nil || !any {
+		return err
+	}
+	left, err := waitGone(grace)
+	if err != nil || len(left) == 0 {
+		return err
+	}
+	if _, err := signalAll(syscall.SIGKILL); err != nil {
+		return err
+	}
+	left, err = waitGone(5 * time.Second)
+	if err != nil {
+		return err
+	}
+	if len(left) > 0 {
+		var names []string
+		for _, p := range left {
+			names = append(names, fmt.Sprintf("%s (pid %d)", p.Binary, p.PID))
+		}
+		return errors.New("still running after SIGKILL: " + strings.Join(names, ", "))
+	}
+	return nil
+}
