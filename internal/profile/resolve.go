@@ -1,0 +1,638 @@
+package profile
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+)
+
+// ResolveInput is everything resolution looks at.
+type ResolveInput struct {
+	// Application as the user wrote it. It is not modified.
+	Application *v1alpha1.SparkApplication
+	// NamespaceAnnotations are the annotations of the application's namespace
+	// (sparkplane.io/default-profile names its default profile).
+	NamespaceAnnotations map[string]string
+	// Profiles are all SparkProfiles that exist.
+	Profiles []v1alpha1.SparkProfile
+	// Builtin is the built-in layer; nil means BuiltinDefaults().
+	Builtin *v1alpha1.SparkProfileSpec
+	// Zones is what is known about zones and free capacity.
+	Zones ZoneInput
+}
+
+// ResolveResult is the effective application and how it came about.
+type ResolveResult struct {
+	// Application is the effective application: the profile's placement,
+	// storage and interruption policy written as ordinary spec fields.
+	Application *v1alpha1.SparkApplication `json:"-"`
+	// Profile is the profile resolved from (name and generation); nil when the
+	// application got the built-in defaults only.
+	Profile *v1alpha1.ProfileReference `json:"profile,omitempty"`
+	// ProfileVia says how the profile was picked (see Select).
+	ProfileVia string `json:"profileVia,omitempty"`
+	// Zone is the zone driver and executors are pinned to; "" when none.
+	Zone string `json:"zone,omitempty"`
+	// ZoneReason says why that zone (or why none).
+	ZoneReason string `json:"zoneReason"`
+	// Settings are the effective settings resolution decided or kept, with
+	// their sources, sorted by field.
+	Settings []Setting `json:"settings"`
+}
+
+// Resolve picks the application's profile and computes the effective
+// application: built-in defaults < profile < the application's own fields.
+// Errors: *NotFoundError (the named profile does not exist),
+// *AmbiguousDefaultError, *ConflictError (application fields that contradict
+// the profile, each named).
+func Resolve(in ResolveInput) (ResolveResult, error) {
+	sel, err := Select(in.Application, in.NamespaceAnnotations, in.Profiles)
+	if err != nil {
+		return ResolveResult{}, err
+	}
+	builtin := BuiltinDefaults()
+	if in.Builtin != nil {
+		builtin = *in.Builtin
+	}
+	src := builtinSource
+	var spec v1alpha1.SparkProfileSpec
+	result := ResolveResult{ProfileVia: sel.Via}
+	profileName := ""
+	if sel.Profile != nil {
+		profileName = sel.Profile.Name
+		src = Source{Kind: SourceProfile, Profile: sel.Profile.Name, Generation: sel.Profile.Generation}
+		spec = sel.Profile.Spec
+		result.Profile = &v1alpha1.ProfileReference{Name: sel.Profile.Name, Generation: sel.Profile.Generation}
+	}
+	r := &resolver{
+		app:     in.Application.DeepCopy(),
+		pol:     mergePolicy(builtin, spec, src),
+		prov:    newProvenance(),
+		profile: profileName,
+	}
+	r.resolve(in.Zones)
+	if len(r.conflicts) > 0 {
+		return ResolveResult{}, &ConflictError{Profile: profileName, Conflicts: r.conflicts}
+	}
+	result.Application = r.app
+	result.Zone, result.ZoneReason = r.zone.zone, r.zone.reason
+	result.Settings = r.prov.settings()
+	return result, nil
+}
+
+// resolver carries one resolution.
+type resolver struct {
+	app       *v1alpha1.SparkApplication
+	pol       policy
+	prov      *provenance
+	profile   string
+	conflicts []Conflict
+	zone      zoneChoice
+}
+
+// policyName names a policy field with the layer it came from, for
+// conflict messages: "profile cost-optimized executor.architectures=[arm64]".
+func (r *resolver) policyName(src Source, field, value string) string {
+	layer := "the built-in default"
+	if src.Kind == SourceProfile {
+		layer = "profile " + src.Profile
+	}
+	return fmt.Sprintf("%s %s=%s", layer, field, value)
+}
+
+func (r *resolver) conflict(field, value string, src Source, policyField, policyValue, fix string) {
+	r.conflicts = append(r.conflicts, Conflict{Field: field, Value: value, Policy: r.policyName(src, policyField, policyValue), Fix: fix})
+}
+
+// pin is a value an application fixes for a node label, and where.
+type pin struct {
+	value, field string
+}
+
+// pins finds the values the application fixes for a node label key, in the
+// node selectors and single-valued In requirements of the required node
+// affinity of the pod kind ("driver" or "executor").
+func (r *resolver) pins(key, role string) []pin {
+	spec := &r.app.Spec
+	pod := &spec.Driver.SparkPodSpec
+	if role == "executor" {
+		pod = &spec.Executor.SparkPodSpec
+	}
+	var out []pin
+	if v, ok := spec.NodeSelector[key]; ok {
+		out = append(out, pin{v, fmt.Sprintf("spec.nodeSelector[%s]", key)})
+	}
+	if v, ok := pod.NodeSelector[key]; ok {
+		out = append(out, pin{v, fmt.Sprintf("spec.%s.nodeSelector[%s]", role, key)})
+	}
+	if a := pod.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
+		for i, term := range a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+			for _, e := range term.MatchExpressions {
+				if e.Key == key && e.Operator == corev1.NodeSelectorOpIn && len(e.Values) == 1 {
+					out = append(out, pin{e.Values[0], fmt.Sprintf("spec.%s.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[%d][%s]", role, i, key)})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (r *resolver) resolve(zones ZoneInput) {
+	p := r.pol
+	spec := &r.app.Spec
+
+	// Architectures: pins must be allowed; executor tiers narrow to the pin.
+	archList := "[" + strings.Join(p.architectures.v, " ") + "]"
+	executorArch := r.pins(corev1.LabelArchStable, "executor")
+	for _, role := range []string{"driver", "executor"} {
+		for _, pn := range r.pins(corev1.LabelArchStable, role) {
+			if len(p.architectures.v) > 0 && !contains(p.architectures.v, pn.value) {
+				r.conflict(pn.field, pn.value, p.architectures.src, "executor.architectures", archList,
+					fmt.Sprintf("build a multi-arch image and remove the pin, or pick a profile that allows %s", pn.value))
+			}
+		}
+	}
+	executorCapacity := r.pins(v1alpha1.LabelCapacityType, "executor")
+	tiers := r.effectiveTiers(executorArch, executorCapacity)
+
+	// Driver capacity type: the application may not contradict it.
+	ct := p.driverCapacityType
+	for _, pn := range r.pins(v1alpha1.LabelCapacityType, "driver") {
+		if ct.v != "" && pn.value != ct.v {
+			r.conflict(pn.field, pn.value, ct.src, "driver.capacityType", ct.v,
+				fmt.Sprintf("remove it (drivers run on %s capacity so an interruption never kills the whole application), or pick a profile whose driver.capacityType is %s", ct.v, pn.value))
+		}
+	}
+
+	// Shuffle storage, decommissioning and the profile's sparkConf.
+	var conf []confEntry
+	conf = append(conf, storageConf(p.storage.v, p.storage.src)...)
+	conf = append(conf, decommissionConf(p)...)
+	for _, k := range sortedKeys(p.sparkConf) {
+		conf = append(conf, confEntry{key: k, value: p.sparkConf[k].v, src: p.sparkConf[k].src, policy: "defaults.sparkConf"})
+	}
+	r.applySparkConf(conf)
+
+	// Executor node selector for local NVMe.
+	if p.storage.v.Type == v1alpha1.ShuffleLocalNVMe {
+		for _, k := range sortedKeys(p.storage.v.LocalNVMe.NodeSelector) {
+			field := fmt.Sprintf("spec.executor.nodeSelector[%s]", k)
+			if v, ok := spec.Executor.NodeSelector[k]; ok {
+				r.prov.record(field, v, applicationSource, "")
+				continue
+			}
+			if spec.Executor.NodeSelector == nil {
+				spec.Executor.NodeSelector = map[string]string{}
+			}
+			spec.Executor.NodeSelector[k] = p.storage.v.LocalNVMe.NodeSelector[k]
+			r.prov.record(field, spec.Executor.NodeSelector[k], p.storage.src, "shuffleStorage.localNVMe.nodeSelector")
+		}
+	}
+
+	// Tolerations, priority, grace period, do-not-disrupt.
+	spec.Driver.Tolerations = r.mergeTolerations("spec.driver.tolerations", spec.Driver.Tolerations, p.driverTolerations, "driver.tolerations")
+	spec.Executor.Tolerations = r.mergeTolerations("spec.executor.tolerations", spec.Executor.Tolerations, p.executorTolerations, "executor.tolerations")
+	spec.Driver.PriorityClassName = r.stringField("spec.driver.priorityClassName", spec.Driver.PriorityClassName, p.driverPriority, "driver.priorityClassName")
+	spec.Executor.PriorityClassName = r.stringField("spec.executor.priorityClassName", spec.Executor.PriorityClassName, p.executorPriority, "executor.priorityClassName")
+	if spec.Executor.TerminationGracePeriodSeconds != nil {
+		r.prov.record("spec.executor.terminationGracePeriodSeconds", strconv.FormatInt(*spec.Executor.TerminationGracePeriodSeconds, 10), applicationSource, "")
+	} else {
+		spec.Executor.TerminationGracePeriodSeconds = ptr.To(p.executorGracePeriod.v)
+		r.prov.record("spec.executor.terminationGracePeriodSeconds", strconv.FormatInt(p.executorGracePeriod.v, 10), p.executorGracePeriod.src, "decommission.executorTerminationGracePeriodSeconds")
+	}
+	driverAnnotations := map[string]layered[string]{}
+	if p.doNotDisrupt.v {
+		driverAnnotations[v1alpha1.AnnotationDoNotDisrupt] = layered[string]{v: "true", src: p.doNotDisrupt.src}
+	}
+	for k, v := range p.annotations {
+		driverAnnotations[k] = v
+	}
+	spec.Driver.Annotations = r.mergeMap("spec.driver.annotations", spec.Driver.Annotations, driverAnnotations, "defaults.annotations")
+	spec.Executor.Annotations = r.mergeMap("spec.executor.annotations", spec.Executor.Annotations, p.annotations, "defaults.annotations")
+	spec.Driver.Labels = r.mergeMap("spec.driver.labels", spec.Driver.Labels, p.labels, "defaults.labels")
+	spec.Executor.Labels = r.mergeMap("spec.executor.labels", spec.Executor.Labels, p.labels, "defaults.labels")
+
+	r.applyDynamicAllocation()
+
+	// Zone, then node affinity.
+	r.chooseZone(zones, tiers)
+	r.driverAffinity()
+	r.executorAffinity(tiers)
+}
+
+// effectiveTiers narrows the policy's tiers to the application's pins and
+// the allowed architectures.
+func (r *resolver) effectiveTiers(archPins, capacityPins []pin) []v1alpha1.PlacementTier {
+	p := r.pol
+	var tiers []v1alpha1.PlacementTier
+	for _, t := range p.tiers.v {
+		if len(p.architectures.v) > 0 && t.Architecture != "" && !contains(p.architectures.v, t.Architecture) {
+			continue
+		}
+		ok := true
+		for _, pn := range archPins {
+			ok = ok && (t.Architecture == "" || t.Architecture == pn.value)
+		}
+		for _, pn := range capacityPins {
+			ok = ok && (t.CapacityType == "" || t.CapacityType == pn.value)
+		}
+		if ok {
+			tiers = append(tiers, t)
+		}
+	}
+	if len(tiers) == 0 && len(p.tiers.v) > 0 {
+		names := make([]string, len(p.tiers.v))
+		for i, t := range p.tiers.v {
+			names[i] = t.Name
+		}
+		var pinned []pin
+		pinned = append(append(pinned, archPins...), capacityPins...)
+		if len(pinned) == 0 {
+			r.conflict("spec.profile", r.profile, p.architectures.src, "executor.architectures", "["+strings.Join(p.architectures.v, " ")+"]",
+				"the profile allows no architecture its executor tiers use; fix the profile's executor.tiers or executor.architectures")
+			return nil
+		}
+		for _, pn := range pinned {
+			r.conflict(pn.field, pn.value, p.tiers.src, "executor.tiers", "["+strings.Join(names, " ")+"]",
+				"no executor tier allows it; remove the pin or pick a profile with a tier for it")
+		}
+	}
+	return tiers
+}
+
+// applySparkConf writes policy entries under the application's own keys.
+func (r *resolver) applySparkConf(entries []confEntry) {
+	spec := &r.app.Spec
+	own := map[string]bool{}
+	for k, v := range spec.SparkConf {
+		own[k] = true
+		r.prov.record(confField(k), v, applicationSource, "")
+	}
+	for _, e := range entries {
+		if own[e.key] {
+			continue
+		}
+		if spec.SparkConf == nil {
+			spec.SparkConf = map[string]string{}
+		}
+		spec.SparkConf[e.key] = e.value
+		r.prov.record(confField(e.key), e.value, e.src, e.policy)
+	}
+}
+
+func confField(key string) string { return "spec.sparkConf[" + key + "]" }
+
+// mergeMap adds policy entries to an application map without overriding
+// the application's keys.
+func (r *resolver) mergeMap(field string, own map[string]string, add map[string]layered[string], policy string) map[string]string {
+	for _, k := range sortedKeys(own) {
+		r.prov.record(fmt.Sprintf("%s[%s]", field, k), own[k], applicationSource, "")
+	}
+	for _, k := range sortedKeys(add) {
+		if _, ok := own[k]; ok {
+			continue
+		}
+		if own == nil {
+			own = map[string]string{}
+		}
+		own[k] = add[k].v
+		pol := policy
+		if k == v1alpha1.AnnotationDoNotDisrupt {
+			pol = "driver.doNotDisrupt"
+		}
+		r.prov.record(fmt.Sprintf("%s[%s]", field, k), add[k].v, add[k].src, pol)
+	}
+	return own
+}
+
+func (r *resolver) stringField(field string, own *string, pol layered[string], policy string) *string {
+	if own != nil {
+		r.prov.record(field, *own, applicationSource, "")
+		return own
+	}
+	if pol.v == "" {
+		return nil
+	}
+	r.prov.record(field, pol.v, pol.src, policy)
+	return ptr.To(pol.v)
+}
+
+// mergeTolerations keeps the application's tolerations and adds the
+// policy's that the application does not already have.
+func (r *resolver) mergeTolerations(field string, own []corev1.Toleration, pol layered[[]corev1.Toleration], policy string) []corev1.Toleration {
+	out := append([]corev1.Toleration(nil), own...)
+	for _, t := range own {
+		r.prov.record(tolerationField(field, t), formatToleration(t), applicationSource, "")
+	}
+	for _, t := range pol.v {
+		dup := false
+		for i := range own {
+			if own[i].MatchToleration(&t) {
+				dup = true
+			}
+		}
+		if dup {
+			continue
+		}
+		out = append(out, t)
+		r.prov.record(tolerationField(field, t), formatToleration(t), pol.src, policy)
+	}
+	return out
+}
+
+func tolerationField(field string, t corev1.Toleration) string {
+	key := t.Key
+	if key == "" {
+		key = "*"
+	}
+	return fmt.Sprintf("%s[%s]", field, key)
+}
+
+func formatToleration(t corev1.Toleration) string {
+	s := t.Key
+	if t.Operator == corev1.TolerationOpExists {
+		s += " Exists"
+	} else {
+		s += "=" + t.Value
+	}
+	if t.Effect != "" {
+		s += ":" + string(t.Effect)
+	}
+	return s
+}
+
+// applyDynamicAllocation fills spec.dynamicAllocation from the policy where
+// the application leaves it unset.
+func (r *resolver) applyDynamicAllocation() {
+	p := r.pol
+	spec := &r.app.Spec
+	const field = "spec.dynamicAllocation."
+	da := spec.DynamicAllocation
+	if da == nil {
+		if p.daEnabled.v == nil || !*p.daEnabled.v {
+			if p.daEnabled.v != nil {
+				r.prov.record(field+"enabled", "false", p.daEnabled.src, "defaults.dynamicAllocation.enabled")
+			}
+			return
+		}
+		da = &v1alpha1.DynamicAllocation{Enabled: true}
+		spec.DynamicAllocation = da
+		r.prov.record(field+"enabled", "true", p.daEnabled.src, "defaults.dynamicAllocation.enabled")
+	} else {
+		r.prov.record(field+"enabled", strconv.FormatBool(da.Enabled), applicationSource, "")
+	}
+	fillBool := func(name string, own **bool, pol layered[*bool]) {
+		switch {
+		case *own != nil:
+			r.prov.record(field+name, strconv.FormatBool(**own), applicationSource, "")
+		case pol.v != nil:
+			*own = ptr.To(*pol.v)
+			r.prov.record(field+name, strconv.FormatBool(*pol.v), pol.src, "defaults.dynamicAllocation."+name)
+		}
+	}
+	fillInt := func(name string, own **int32, pol layered[*int32]) {
+		switch {
+		case *own != nil:
+			r.prov.record(field+name, strconv.Itoa(int(**own)), applicationSource, "")
+		case pol.v != nil:
+			*own = ptr.To(*pol.v)
+			r.prov.record(field+name, strconv.Itoa(int(*pol.v)), pol.src, "defaults.dynamicAllocation."+name)
+		}
+	}
+	fillBool("shuffleTrackingEnabled", &da.ShuffleTrackingEnabled, p.daShuffleTracking)
+	fillInt("initialExecutors", &da.InitialExecutors, p.daInitial)
+	fillInt("minExecutors", &da.MinExecutors, p.daMin)
+	fillInt("maxExecutors", &da.MaxExecutors, p.daMax)
+	if da.MinExecutors != nil && da.MaxExecutors != nil && *da.MinExecutors > *da.MaxExecutors {
+		// The application set one bound and the profile the other.
+		r.conflicts = append(r.conflicts, Conflict{
+			Field:  "spec.dynamicAllocation.minExecutors",
+			Value:  strconv.Itoa(int(*da.MinExecutors)),
+			Policy: fmt.Sprintf("effective spec.dynamicAllocation.maxExecutors=%d", *da.MaxExecutors),
+			Fix:    "set spec.dynamicAllocation.maxExecutors too, at least minExecutors",
+		})
+	}
+}
+
+// chooseZone applies the zone policy: the application's own zone pin, the
+// zone already chosen for this attempt, or a fresh choice.
+func (r *resolver) chooseZone(in ZoneInput, tiers []v1alpha1.PlacementTier) {
+	p := r.pol
+	if p.zoneMode.v == v1alpha1.ZoneModeAny {
+		r.zone = zoneChoice{reason: "the zone policy is Any: the scheduler places pods in any zone"}
+		r.prov.record("status.zone", "", p.zoneMode.src, "zone.mode")
+		return
+	}
+	pins := append(r.pins(LabelZone, "driver"), r.pins(LabelZone, "executor")...)
+	zonesList := "[" + strings.Join(p.allowedZones.v, " ") + "]"
+	for _, pn := range pins {
+		if len(p.allowedZones.v) > 0 && !contains(p.allowedZones.v, pn.value) {
+			r.conflict(pn.field, pn.value, p.allowedZones.src, "zone.allowedZones", zonesList, "pin an allowed zone or remove the pin")
+		}
+		if pn.value != pins[0].value {
+			r.conflict(pn.field, pn.value, p.zoneMode.src, "zone.mode", string(p.zoneMode.v),
+				fmt.Sprintf("driver and executors share one zone, but %s pins %s; pin one zone", pins[0].field, pins[0].value))
+		}
+	}
+	switch {
+	case len(pins) > 0:
+		r.zone = zoneChoice{zone: pins[0].value, reason: fmt.Sprintf("the application pins it (%s)", pins[0].field)}
+		r.prov.record("status.zone", pins[0].value, applicationSource, "zone.mode")
+		return
+	case in.Chosen != "":
+		r.zone = zoneChoice{zone: in.Chosen, reason: "chosen when this attempt was submitted (status.zone)"}
+	default:
+		spec := &r.app.Spec
+		selector := map[string]string{}
+		for k, v := range spec.NodeSelector {
+			selector[k] = v
+		}
+		for k, v := range spec.Executor.NodeSelector {
+			selector[k] = v
+		}
+		var required []corev1.NodeSelectorRequirement
+		if len(p.architectures.v) > 0 {
+			required = append(required, corev1.NodeSelectorRequirement{Key: corev1.LabelArchStable, Operator: corev1.NodeSelectorOpIn, Values: p.architectures.v})
+		}
+		r.zone = chooseZone(in, zoneRequest{
+			app: r.app, tiers: tiers, nodeSelector: selector, required: required,
+			tolerations: spec.Executor.Tolerations, allowed: p.allowedZones.v,
+		})
+	}
+	r.prov.record("status.zone", r.zone.zone, p.zoneMode.src, "zone.mode")
+}
+
+// requiredExpressions are the node requirements resolution adds to a pod's
+// required node affinity, each with its source and policy.
+type requiredExpression struct {
+	req    corev1.NodeSelectorRequirement
+	src    Source
+	policy string
+}
+
+func (r *resolver) commonRequired() []requiredExpression {
+	p := r.pol
+	var out []requiredExpression
+	if len(p.architectures.v) > 0 {
+		out = append(out, requiredExpression{
+			req: corev1.NodeSelectorRequirement{Key: corev1.LabelArchStable, Operator: corev1.NodeSelectorOpIn, Values: p.architectures.v},
+			src: p.architectures.src, policy: "executor.architectures",
+		})
+	}
+	if r.zone.zone != "" {
+		src := p.zoneMode.src
+		if strings.HasPrefix(r.zone.reason, "the application pins") {
+			src = applicationSource
+		}
+		out = append(out, requiredExpression{
+			req: corev1.NodeSelectorRequirement{Key: LabelZone, Operator: corev1.NodeSelectorOpIn, Values: []string{r.zone.zone}},
+			src: src, policy: "zone.mode",
+		})
+	}
+	return out
+}
+
+func (r *resolver) driverAffinity() {
+	p := r.pol
+	var required []requiredExpression
+	if p.driverCapacityType.v != "" {
+		required = append(required, requiredExpression{
+			req: corev1.NodeSelectorRequirement{Key: v1alpha1.LabelCapacityType, Operator: corev1.NodeSelectorOpIn, Values: []string{p.driverCapacityType.v}},
+			src: p.driverCapacityType.src, policy: "driver.capacityType",
+		})
+	}
+	for _, e := range p.driverRequired.v {
+		required = append(required, requiredExpression{req: e, src: p.driverRequired.src, policy: "driver.matchExpressions"})
+	}
+	required = append(required, r.commonRequired()...)
+	pod := &r.app.Spec.Driver.SparkPodSpec
+	r.addRequired("spec.driver", pod, required)
+	var preferred []corev1.PreferredSchedulingTerm
+	if len(p.driverPreferred.v) > 0 {
+		preferred = []corev1.PreferredSchedulingTerm{{Weight: 100, Preference: corev1.NodeSelectorTerm{MatchExpressions: p.driverPreferred.v}}}
+	}
+	r.setPreferred("spec.driver", pod, preferred, nil, p.driverPreferred.src, "driver.preferredMatchExpressions")
+}
+
+func (r *resolver) executorAffinity(tiers []v1alpha1.PlacementTier) {
+	pod := &r.app.Spec.Executor.SparkPodSpec
+	r.addRequired("spec.executor", pod, r.commonRequired())
+	weights := TierWeights(len(tiers))
+	preferred := make([]corev1.PreferredSchedulingTerm, len(tiers))
+	names := make([]string, len(tiers))
+	for i, t := range tiers {
+		preferred[i] = corev1.PreferredSchedulingTerm{Weight: weights[i], Preference: corev1.NodeSelectorTerm{MatchExpressions: tierRequirements(t)}}
+		names[i] = t.Name
+	}
+	r.setPreferred("spec.executor", pod, preferred, names, r.pol.tiers.src, "executor.tiers")
+}
+
+// TierWeights returns n strictly decreasing preferred-affinity weights in
+// [1, 100] for n ≤ 100 tiers: max(100/3^i, n-i). The gaps are wide (100, 33,
+// 11, 3 for four tiers) so a better tier outweighs the scheduler's other
+// scores.
+func TierWeights(n int) []int32 {
+	out := make([]int32, n)
+	geometric := 100
+	for i := range out {
+		out[i] = int32(max(geometric, n-i))
+		geometric /= 3
+	}
+	return out
+}
+
+// addRequired ANDs expressions into every required node selector term of
+// the pod (or creates the one term).
+func (r *resolver) addRequired(role string, pod *v1alpha1.SparkPodSpec, exprs []requiredExpression) {
+	field := role + ".affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+	if a := pod.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
+		for i, term := range a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+			r.prov.record(fmt.Sprintf("%s.nodeSelectorTerms[%d]", field, i), formatTerm(term), applicationSource, "")
+		}
+	}
+	if len(exprs) == 0 {
+		return
+	}
+	if pod.Affinity == nil {
+		pod.Affinity = &corev1.Affinity{}
+	}
+	if pod.Affinity.NodeAffinity == nil {
+		pod.Affinity.NodeAffinity = &corev1.NodeAffinity{}
+	}
+	na := pod.Affinity.NodeAffinity
+	if na.RequiredDuringSchedulingIgnoredDuringExecution == nil || len(na.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms) == 0 {
+		na.RequiredDuringSchedulingIgnoredDuringExecution = &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{}}}
+	}
+	terms := na.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	for i := range terms {
+		for _, e := range exprs {
+			terms[i].MatchExpressions = append(terms[i].MatchExpressions, e.req)
+		}
+	}
+	for _, e := range exprs {
+		r.prov.record(fmt.Sprintf("%s[%s]", field, e.req.Key), formatRequirement(e.req), e.src, e.policy)
+	}
+}
+
+// setPreferred sets the preferred node affinity unless the application has
+// its own.
+func (r *resolver) setPreferred(role string, pod *v1alpha1.SparkPodSpec, terms []corev1.PreferredSchedulingTerm, names []string, src Source, policy string) {
+	field := role + ".affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution"
+	if a := pod.Affinity; a != nil && a.NodeAffinity != nil && len(a.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution) > 0 {
+		for i, t := range a.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution {
+			r.prov.record(fmt.Sprintf("%s[%d]", field, i), fmt.Sprintf("weight %d: %s", t.Weight, formatTerm(t.Preference)), applicationSource, "")
+		}
+		return
+	}
+	if len(terms) == 0 {
+		return
+	}
+	if pod.Affinity == nil {
+		pod.Affinity = &corev1.Affinity{}
+	}
+	if pod.Affinity.NodeAffinity == nil {
+		pod.Affinity.NodeAffinity = &corev1.NodeAffinity{}
+	}
+	pod.Affinity.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution = terms
+	for i, t := range terms {
+		value := fmt.Sprintf("weight %d: %s", t.Weight, formatTerm(t.Preference))
+		if names != nil {
+			value = fmt.Sprintf("weight %d: %s (%s)", t.Weight, names[i], formatTerm(t.Preference))
+		}
+		r.prov.record(fmt.Sprintf("%s[%d]", field, i), value, src, policy)
+	}
+}
+
+func formatRequirement(e corev1.NodeSelectorRequirement) string {
+	switch e.Operator {
+	case corev1.NodeSelectorOpExists, corev1.NodeSelectorOpDoesNotExist:
+		return fmt.Sprintf("%s %s", e.Key, e.Operator)
+	}
+	return fmt.Sprintf("%s %s [%s]", e.Key, e.Operator, strings.Join(e.Values, " "))
+}
+
+func formatTerm(t corev1.NodeSelectorTerm) string {
+	parts := make([]string, 0, len(t.MatchExpressions)+len(t.MatchFields))
+	for _, e := range t.MatchExpressions {
+		parts = append(parts, formatRequirement(e))
+	}
+	for _, e := range t.MatchFields {
+		parts = append(parts, "field "+formatRequirement(e))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,383 @@
+package profile
+
+import (
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+)
+
+// LabelZone is the node label the zone policy pins on.
+const LabelZone = corev1.LabelTopologyZone
+
+// ZoneInput is what the controller knows about zones when it resolves an
+// application. The zero value knows nothing: no zone is pinned.
+type ZoneInput struct {
+	// Chosen is the zone already chosen for this attempt (status.zone); when
+	// set it is kept, so resolving again yields the same placement.
+	Chosen string
+	// Nodes are the cluster's nodes with what is free on them now (allocatable
+	// minus the requests of the pods bound to them).
+	Nodes []NodeCapacity
+	// NodesOnDemand says nodes are created on demand (Karpenter): free
+	// capacity now says little, so applications are spread over the allowed
+	// zones, least-loaded first, ties broken by a stable hash of the
+	// application.
+	NodesOnDemand bool
+	// Zones the cluster can create nodes in, besides those that have nodes
+	// (e.g. the zones of the NodePools).
+	Zones []string
+	// ApplicationsPerZone counts running applications per zone, for
+	// least-loaded spreading.
+	ApplicationsPerZone map[string]int
+}
+
+// NodeCapacity is one node as zone choice sees it.
+type NodeCapacity struct {
+	Name   string
+	Labels map[string]string
+	Taints []corev1.Taint
+	// Free is allocatable minus the requests of the pods on the node.
+	Free corev1.ResourceList
+}
+
+// zoneChoice is the outcome of chooseZone.
+type zoneChoice struct {
+	zone, reason string
+}
+
+// executorRequest estimates one executor's CPU (milli) and memory (bytes)
+// requests as Spark computes them: coreRequest or cores (default 1), memory
+// (default 1g) plus overhead (memoryOverhead, else memory × factor with a
+// 384 MiB floor; factor 0.1 for JVM applications, 0.4 otherwise).
+func executorRequest(app *v1alpha1.SparkApplication) (cpuMilli, memBytes int64) {
+	ex := app.Spec.Executor
+	cpuMilli = 1000
+	if ex.Cores != nil {
+		cpuMilli = int64(*ex.Cores) * 1000
+	}
+	if ex.CoreRequest != nil {
+		if q, err := resource.ParseQuantity(string(*ex.CoreRequest)); err == nil {
+			cpuMilli = q.MilliValue()
+		}
+	}
+	const mib = 1 << 20
+	memBytes = 1024 * mib
+	if ex.Memory != nil {
+		if b, err := parseSparkMemory(string(*ex.Memory)); err == nil {
+			memBytes = b
+		}
+	}
+	factor := 0.1
+	if !app.Spec.Type.IsJVM() {
+		factor = 0.4
+	}
+	if app.Spec.MemoryOverheadFactor != nil {
+		if f, err := strconv.ParseFloat(*app.Spec.MemoryOverheadFactor, 64); err == nil {
+			factor = f
+		}
+	}
+	overhead := max(int64(float64(memBytes)*factor), 384*mib)
+	if ex.MemoryOverhead != nil {
+		if b, err := parseSparkMemory(string(*ex.MemoryOverhead)); err == nil {
+			overhead = b
+		}
+	}
+	return cpuMilli, memBytes + overhead
+}
+
+// parseSparkMemory parses a Spark memory size (4g, 4096m, 512; no unit is MiB).
+func parseSparkMemory(s string) (int64, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("memory size %q: want a whole number with an optional unit", s)
+	}
+	shift := map[string]uint{"": 20, "b": 0, "k": 10, "kb": 10, "m": 20, "mb": 20, "g": 30, "gb": 30, "t": 40, "tb": 40, "p": 50, "pb": 50}
+	sh, ok := shift[s[i:]]
+	if !ok {
+		return 0, fmt.Errorf("memory size %q: unknown unit %q", s, s[i:])
+	}
+	return n << sh, nil
+}
+
+// wantedExecutors is how many executors the application starts with.
+func wantedExecutors(app *v1alpha1.SparkApplication) int64 {
+	n := int64(2) // spark.executor.instances' default
+	if app.Spec.Executor.Instances != nil {
+		n = int64(*app.Spec.Executor.Instances)
+	}
+	if da := app.Spec.DynamicAllocation; da != nil && da.Enabled {
+		for _, v := range []*int32{da.InitialExecutors, da.MinExecutors} {
+			if v != nil {
+				n = max(n, int64(*v))
+			}
+		}
+	}
+	return max(n, 1)
+}
+
+// nodeMatches reports whether a node's labels satisfy requirements (In,
+// NotIn, Exists, DoesNotExist; Gt and Lt never match here).
+func nodeMatches(labels map[string]string, reqs []corev1.NodeSelectorRequirement) bool {
+	for _, r := range reqs {
+		v, ok := labels[r.Key]
+		switch r.Operator {
+		case corev1.NodeSelectorOpIn:
+			if !ok || !contains(r.Values, v) {
+				return false
+			}
+		case corev1.NodeSelectorOpNotIn:
+			if ok && contains(r.Values, v) {
+				return false
+			}
+		case corev1.NodeSelectorOpExists:
+			if !ok {
+				return false
+			}
+		case corev1.NodeSelectorOpDoesNotExist:
+			if ok {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// tolerates reports whether tolerations tolerate every NoSchedule and
+// NoExecute taint of a node.
+func tolerates(tolerations []corev1.Toleration, taints []corev1.Taint) bool {
+	for i := range taints {
+		taint := &taints[i]
+		if taint.Effect == corev1.TaintEffectPreferNoSchedule {
+			continue
+		}
+		ok := false
+		for j := range tolerations {
+			if tolerations[j].ToleratesTaint(logr.Discard(), taint, false) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// zoneRequest is what chooseZone needs to know about the executors.
+type zoneRequest struct {
+	app          *v1alpha1.SparkApplication
+	tiers        []v1alpha1.PlacementTier
+	nodeSelector map[string]string // the executors' effective node selector
+	required     []corev1.NodeSelectorRequirement
+	tolerations  []corev1.Toleration
+	allowed      []string // the profile's allowedZones; empty allows all
+}
+
+// chooseZone picks the zone for an application. With free-capacity input it
+// takes the zone where the application's executors fit best: it fills the
+// wanted executors tier by tier and compares zones by how many land in the
+// first tier, then the second, and so on. With nodes created on demand (or
+// nothing fitting anywhere) it spreads: least-loaded zone, ties broken by a
+// stable hash of namespace/name.
+func chooseZone(in ZoneInput, req zoneRequest) zoneChoice {
+	candidates := map[string]bool{}
+	if len(req.allowed) > 0 {
+		for _, z := range req.allowed {
+			candidates[z] = true
+		}
+	} else {
+		for _, z := range in.Zones {
+			candidates[z] = true
+		}
+		for _, n := range in.Nodes {
+			if z := n.Labels[LabelZone]; z != "" {
+				candidates[z] = true
+			}
+		}
+	}
+	zones := make([]string, 0, len(candidates))
+	for z := range candidates {
+		zones = append(zones, z)
+	}
+	sort.Strings(zones)
+	if len(zones) == 0 {
+		return zoneChoice{reason: "no zone is known (no node has a topology.kubernetes.io/zone label and the profile lists no allowedZones), so none is pinned"}
+	}
+	if len(zones) == 1 {
+		return zoneChoice{zone: zones[0], reason: fmt.Sprintf("%s is the only allowed zone", zones[0])}
+	}
+
+	spreadPrefix := "nodes are created on demand"
+	if !in.NodesOnDemand {
+		if choice, ok := bestFit(in, req, zones); ok {
+			return choice
+		}
+		spreadPrefix = "no zone has free capacity for an executor now"
+	}
+	return spread(in, req.app, zones, spreadPrefix)
+}
+
+// bestFit ranks zones by where the wanted executors fit in the best tiers.
+func bestFit(in ZoneInput, req zoneRequest, zones []string) (zoneChoice, bool) {
+	cpu, mem := executorRequest(req.app)
+	wanted := wantedExecutors(req.app)
+	slots := map[string][]int64{} // zone → free executor slots per tier
+	for _, z := range zones {
+		slots[z] = make([]int64, len(req.tiers))
+	}
+	for _, n := range in.Nodes {
+		z := n.Labels[LabelZone]
+		perTier, ok := slots[z]
+		if !ok || !tolerates(req.tolerations, n.Taints) || !nodeMatches(n.Labels, req.required) {
+			continue
+		}
+		if !selectorMatches(n.Labels, req.nodeSelector) {
+			continue
+		}
+		freeCPU, freeMem := n.Free.Cpu().MilliValue(), n.Free.Memory().Value()
+		fit := min(freeCPU/max(cpu, 1), freeMem/max(mem, 1))
+		if fit <= 0 {
+			continue
+		}
+		for i, t := range req.tiers {
+			if nodeMatches(n.Labels, tierRequirements(t)) {
+				perTier[i] += fit
+				break
+			}
+		}
+	}
+	type scored struct {
+		zone   string
+		placed []int64
+		total  int64
+	}
+	var ranked []scored
+	for _, z := range zones {
+		remaining := wanted
+		s := scored{zone: z, placed: make([]int64, len(req.tiers))}
+		for i, free := range slots[z] {
+			s.placed[i] = min(remaining, free)
+			remaining -= s.placed[i]
+			s.total += free
+		}
+		ranked = append(ranked, s)
+	}
+	better := func(a, b scored) bool {
+		for i := range a.placed {
+			if a.placed[i] != b.placed[i] {
+				return a.placed[i] > b.placed[i]
+			}
+		}
+		if a.total != b.total {
+			return a.total > b.total
+		}
+		la, lb := in.ApplicationsPerZone[a.zone], in.ApplicationsPerZone[b.zone]
+		if la != lb {
+			return la < lb
+		}
+		return a.zone < b.zone
+	}
+	sort.SliceStable(ranked, func(i, j int) bool { return better(ranked[i], ranked[j]) })
+	if ranked[0].total == 0 {
+		return zoneChoice{}, false
+	}
+	describe := func(s scored) string {
+		var parts []string
+		for i, n := range s.placed {
+			if n > 0 {
+				parts = append(parts, fmt.Sprintf("%d on %s", n, req.tiers[i].Name))
+			}
+		}
+		if len(parts) == 0 {
+			return "none fit"
+		}
+		return strings.Join(parts, ", ")
+	}
+	var others []string
+	for _, s := range ranked[1:] {
+		others = append(others, fmt.Sprintf("%s: %s", s.zone, describe(s)))
+	}
+	return zoneChoice{
+		zone: ranked[0].zone,
+		reason: fmt.Sprintf("the application's %d executors fit best there now (%s; %s)",
+			wanted, describe(ranked[0]), strings.Join(others, "; ")),
+	}, true
+}
+
+// spread picks the least-loaded zone, ties broken by rendezvous hashing of
+// the application's namespace/name, so the same application always lands in
+// the same zone and applications spread evenly.
+func spread(in ZoneInput, app *v1alpha1.SparkApplication, zones []string, prefix string) zoneChoice {
+	key := app.Namespace + "/" + app.Name
+	score := func(zone string) uint64 {
+		h := fnv.New64a()
+		h.Write([]byte(key))
+		h.Write([]byte{0})
+		h.Write([]byte(zone))
+		return h.Sum64()
+	}
+	sorted := append([]string(nil), zones...)
+	sort.SliceStable(sorted, func(i, j int) bool {
+		li, lj := in.ApplicationsPerZone[sorted[i]], in.ApplicationsPerZone[sorted[j]]
+		if li != lj {
+			return li < lj
+		}
+		return score(sorted[i]) > score(sorted[j])
+	})
+	chosen := sorted[0]
+	var loads []string
+	for _, z := range zones {
+		loads = append(loads, fmt.Sprintf("%s: %d", z, in.ApplicationsPerZone[z]))
+	}
+	return zoneChoice{
+		zone: chosen,
+		reason: fmt.Sprintf("%s, so applications are spread: least-loaded allowed zone (running applications %s), ties broken by a stable hash of %s",
+			prefix, strings.Join(loads, ", "), key),
+	}
+}
+
+func selectorMatches(labels, selector map[string]string) bool {
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// tierRequirements are a tier's node requirements.
+func tierRequirements(t v1alpha1.PlacementTier) []corev1.NodeSelectorRequirement {
+	var reqs []corev1.NodeSelectorRequirement
+	if t.Architecture != "" {
+		reqs = append(reqs, corev1.NodeSelectorRequirement{Key: corev1.LabelArchStable, Operator: corev1.NodeSelectorOpIn, Values: []string{t.Architecture}})
+	}
+	if t.CapacityType != "" {
+		reqs = append(reqs, corev1.NodeSelectorRequirement{Key: v1alpha1.LabelCapacityType, Operator: corev1.NodeSelectorOpIn, Values: []string{t.CapacityType}})
+	}
+	return append(reqs, t.MatchExpressions...)
+}
