@@ -110,6 +110,15 @@ func (r *resolver) conflict(field, value string, src Source, policyField, policy
 	r.conflicts = append(r.conflicts, Conflict{Field: field, Value: value, Policy: r.policyName(src, policyField, policyValue), Fix: fix})
 }
 
+func (r *resolver) hasConflict(field string) bool {
+	for _, c := range r.conflicts {
+		if c.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
 // pin is a value an application fixes for a node label, and where.
 type pin struct {
 	value, field string
@@ -259,6 +268,9 @@ func (r *resolver) effectiveTiers(archPins, capacityPins []pin) []v1alpha1.Place
 			return nil
 		}
 		for _, pn := range pinned {
+			if r.hasConflict(pn.field) {
+				continue // already named for the architecture
+			}
 			r.conflict(pn.field, pn.value, p.tiers.src, "executor.tiers", "["+strings.Join(names, " ")+"]",
 				"no executor tier allows it; remove the pin or pick a profile with a tier for it")
 		}
