@@ -1,0 +1,247 @@
+package advisor
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"runtime"
+	"sync"
+)
+
+// Options tune how a log is read. The zero value is the default.
+type Options struct {
+	// Workers is the number of goroutines that parse lines; 0 means
+	// GOMAXPROCS. With one worker everything runs on the calling goroutine.
+	// The result does not depend on it: lines are parsed in parallel, then
+	// applied to the analysis in log order.
+	Workers int
+	// ChunkBytes is the size of the blocks the log is cut into (4 MiB).
+	ChunkBytes int
+	// MaxLineBytes is the longest line kept (64 MiB). Longer lines, such as a
+	// huge SQL plan, are counted as oversized and skipped without being held
+	// in memory.
+	MaxLineBytes int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.ChunkBytes <= 0 {
+		o.ChunkBytes = 4 << 20
+	}
+	if o.MaxLineBytes <= 0 {
+		o.MaxLineBytes = 64 << 20
+	}
+	if o.MaxLineBytes < o.ChunkBytes {
+		o.MaxLineBytes = o.ChunkBytes
+	}
+	return o
+}
+
+// chunk is a block of whole lines (or, when final, whole lines and an
+// unterminated last line) and the records parsed from it.
+type chunk struct {
+	data      []byte
+	final     bool // data may end with an unterminated line
+	oversized bool // a single over-long line was skipped; data holds its start
+	recs      []record
+	scratch   []byte
+	done      chan struct{}
+}
+
+func newChunk(size int) *chunk {
+	return &chunk{data: make([]byte, 0, size), done: make(chan struct{}, 1), scratch: make([]byte, 0, 256)}
+}
+
+// chunker cuts a stream into chunks at line ends with bounded memory: a chunk
+// grows only to hold one long line, up to the line limit.
+type chunker struct {
+	r        io.Reader
+	opts     Options
+	carry    []byte
+	eof      bool
+	err      error // a read error other than EOF; the stream ends there
+	bytes    int64
+	anyBytes bool
+}
+
+// next fills c with the next chunk; false when the stream is exhausted.
+func (ch *chunker) next(c *chunk) bool {
+	c.data = append(c.data[:0], ch.carry...)
+	ch.carry = ch.carry[:0]
+	c.final, c.oversized = false, false
+	if cap(c.data) > ch.opts.ChunkBytes && len(c.data) < ch.opts.ChunkBytes {
+		// Give back a buffer that grew for a long line.
+		c.data = append(make([]byte, 0, ch.opts.ChunkBytes), c.data...)
+	}
+	for {
+		if !ch.eof && len(c.data) < cap(c.data) {
+			n, err := io.ReadAtLeast(ch.r, c.data[len(c.data):cap(c.data)], 1)
+			if n > 0 {
+				ch.anyBytes = true
+			}
+			ch.bytes += int64(n)
+			c.data = c.data[:len(c.data)+n]
+			if err != nil {
+				ch.eof = true
+				if !errors.Is(err, io.EOF) {
+					ch.err = err
+				}
+			}
+			if len(c.data) < cap(c.data) && !ch.eof {
+				continue
+			}
+		}
+		if ch.eof {
+			c.final = true
+			return len(c.data) > 0
+		}
+		// The buffer is full.
+		if last := bytes.LastIndexByte(c.data, '\n'); last >= 0 {
+			ch.carry = append(ch.carry, c.data[last+1:]...)
+			c.data = c.data[:last+1]
+			return true
+		}
+		if cap(c.data) < ch.opts.MaxLineBytes {
+			grown := make([]byte, len(c.data), min(2*cap(c.data), ch.opts.MaxLineBytes))
+			copy(grown, c.data)
+			c.data = grown
+			continue
+		}
+		ch.skipLine(c)
+		return true
+	}
+}
+
+// skipLine drops the rest of an over-long line, keeping only its first bytes
+// (enough to tell its event type) in c.
+func (ch *chunker) skipLine(c *chunk) {
+	c.oversized = true
+	c.data = c.data[:min(len(c.data), 4096)]
+	var buf [64 << 10]byte
+	for {
+		n, err := ch.r.Read(buf[:])
+		ch.bytes += int64(n)
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			ch.carry = append(ch.carry, buf[i+1:n]...)
+			return
+		}
+		if err != nil {
+			ch.eof = true
+			if !errors.Is(err, io.EOF) {
+				ch.err = err
+			}
+			return
+		}
+	}
+}
+
+// parse turns the chunk's lines into records.
+func (c *chunk) parse() {
+	c.recs = c.recs[:0]
+	if c.oversized {
+		c.recs = append(c.recs, record{kind: kindOversized})
+		return
+	}
+	data := c.data
+	for len(data) > 0 {
+		nl := bytes.IndexByte(data, '\n')
+		var line []byte
+		last := nl < 0
+		if last {
+			line, data = data, nil
+		} else {
+			line, data = data[:nl], data[nl+1:]
+		}
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		if ws(line, 0) == len(line) {
+			continue
+		}
+		c.recs = append(c.recs, record{})
+		rec := &c.recs[len(c.recs)-1]
+		if last && c.final && !complete(line) {
+			rec.kind = kindTruncated
+			continue
+		}
+		parseLine(line, rec, c.scratch)
+	}
+}
+
+// complete reports whether line holds a whole JSON object, brackets balanced.
+func complete(line []byte) bool {
+	i := ws(line, 0)
+	if i >= len(line) || line[i] != '{' {
+		return false
+	}
+	end := skipContainer(line, i)
+	return end > 0 && ws(line, end) == len(line)
+}
+
+// consume reads a stream to its end and applies every line to a.
+func (a *analysis) consume(r io.Reader, opts Options) (anyBytes bool, err error) {
+	opts = opts.withDefaults()
+	ch := &chunker{r: r, opts: opts}
+	if opts.Workers <= 1 {
+		c := newChunk(opts.ChunkBytes)
+		for ch.next(c) {
+			c.parse()
+			a.applyChunk(c)
+		}
+	} else {
+		a.consumeParallel(ch, opts.Workers)
+	}
+	a.report.Parse.Bytes += ch.bytes
+	return ch.anyBytes, ch.err
+}
+
+func (a *analysis) applyChunk(c *chunk) {
+	for i := range c.recs {
+		a.report.Parse.Lines++
+		a.apply(&c.recs[i])
+	}
+}
+
+// consumeParallel parses chunks on several goroutines and applies them in
+// order on this one. At most 2×workers+1 chunks exist at once, so memory stays
+// flat whatever the log's size. All goroutines end before it returns.
+func (a *analysis) consumeParallel(ch *chunker, workers int) {
+	n := 2*workers + 1
+	free := make(chan *chunk, n)
+	for range n {
+		free <- newChunk(ch.opts.ChunkBytes)
+	}
+	work := make(chan *chunk, n)
+	ordered := make(chan *chunk, n)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range work {
+				c.parse()
+				c.done <- struct{}{}
+			}
+		}()
+	}
+	go func() {
+		defer close(ordered)
+		defer close(work)
+		for {
+			c := <-free
+			if !ch.next(c) {
+				return
+			}
+			work <- c
+			ordered <- c
+		}
+	}()
+	for c := range ordered {
+		<-c.done
+		a.applyChunk(c)
+		free <- c
+	}
+	wg.Wait()
+}

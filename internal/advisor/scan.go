@@ -1,0 +1,363 @@
+package advisor
+
+import (
+	"bytes"
+	"math"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// This file holds the hand-written JSON scanner the event parsers are built on.
+// Every function takes the line and a position and returns the position after
+// what it consumed, or -1 when the input is not the JSON it expects. Nothing
+// here allocates on the common path: keys and strings without escapes are
+// returned as sub-slices of the line.
+
+// ws skips JSON whitespace.
+func ws(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index of the closing quote of the string whose opening
+// quote is at i-1 (i is the first byte of its content), whether the content
+// holds escapes, or -1 when the string is not closed.
+func stringEnd(b []byte, i int) (int, bool) {
+	escaped := false
+	for {
+		// Short strings dominate (keys); a byte loop beats a call for them.
+		j := i
+		for j < len(b) && j < i+16 {
+			c := b[j]
+			if c == '"' {
+				return j, escaped
+			}
+			if c == '\\' {
+				escaped = true
+				j += 2
+				continue
+			}
+			j++
+		}
+		if j >= len(b) {
+			return -1, escaped
+		}
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return -1, escaped
+		}
+		q := j + k
+		// Count the backslashes right before the quote: an odd number escapes it.
+		n := 0
+		for p := q - 1; p >= j && b[p] == '\\'; p-- {
+			n++
+		}
+		if bytes.IndexByte(b[j:q], '\\') >= 0 {
+			escaped = true
+		}
+		if n%2 == 0 {
+			// The quote may still be escaped by a backslash run that started
+			// before j; j never lands inside an escape (the loop above steps
+			// over them), so runs are counted from j only when they begin
+			// there.
+			return q, escaped
+		}
+		i = q + 1
+	}
+}
+
+// readString reads the string at b[i] (which must be '"') and returns its
+// content, unescaped into scratch when it holds escapes.
+func readString(b []byte, i int, scratch []byte) ([]byte, int) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, -1
+	}
+	end, escaped := stringEnd(b, i+1)
+	if end < 0 {
+		return nil, -1
+	}
+	s := b[i+1 : end]
+	if escaped {
+		var ok bool
+		s, ok = unescape(s, scratch[:0])
+		if !ok {
+			return nil, -1
+		}
+	}
+	return s, end + 1
+}
+
+// unescape decodes JSON string escapes, as encoding/json does (invalid
+// surrogates become U+FFFD).
+func unescape(s, out []byte) ([]byte, bool) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i >= len(s) {
+			return nil, false
+		}
+		switch s[i] {
+		case '"', '\\', '/':
+			out = append(out, s[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(s, i+1)
+			if !ok {
+				return nil, false
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if i+2 < len(s) && s[i+1] == '\\' && s[i+2] == 'u' {
+					if v, ok := hex4(s, i+3); ok {
+						r2 = v
+					}
+				}
+				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+					i += 6
+					r = d
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+func hex4(s []byte, i int) (rune, bool) {
+	if i+4 > len(s) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r*16 + rune(c)
+	}
+	return r, true
+}
+
+// skipValue skips the JSON value at b[i].
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		end, _ := stringEnd(b, i+1)
+		if end < 0 {
+			return -1
+		}
+		return end + 1
+	case '{', '[':
+		return skipContainer(b, i)
+	default:
+		j := i
+		for j < len(b) {
+			c := b[j]
+			if c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+				break
+			}
+			j++
+		}
+		if j == i {
+			return -1
+		}
+		return j
+	}
+}
+
+// skipContainer skips the object or array opening at b[i], counting brackets
+// outside strings. It checks nesting, not the grammar inside: the values the
+// advisor skips are never interpreted.
+func skipContainer(b []byte, i int) int {
+	depth := 0
+	for i < len(b) {
+		switch b[i] {
+		case '"':
+			end, _ := stringEnd(b, i+1)
+			if end < 0 {
+				return -1
+			}
+			i = end + 1
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+		i++
+	}
+	return -1
+}
+
+// objectStart expects '{' at b[i] (after whitespace) and returns the position
+// of the first key or of the closing brace.
+func objectStart(b []byte, i int) int {
+	i = ws(b, i)
+	if i >= len(b) || b[i] != '{' {
+		return -1
+	}
+	return ws(b, i+1)
+}
+
+// objectKey reads the next key of an object and the ':' after it. more is
+// false at the closing brace, and then next is the position after it.
+func objectKey(b []byte, i int, scratch []byte) (key []byte, next int, more bool) {
+	if i < 0 || i >= len(b) {
+		return nil, -1, false
+	}
+	if b[i] == '}' {
+		return nil, i + 1, false
+	}
+	key, i = readString(b, i, scratch)
+	if i < 0 {
+		return nil, -1, false
+	}
+	i = ws(b, i)
+	if i >= len(b) || b[i] != ':' {
+		return nil, -1, false
+	}
+	return key, ws(b, i+1), true
+}
+
+// objectNext steps over the ',' after a member; at the closing brace it
+// leaves i on it so that objectKey ends the loop.
+func objectNext(b []byte, i int) int {
+	if i < 0 {
+		return -1
+	}
+	i = ws(b, i)
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case ',':
+		i = ws(b, i+1)
+		if i < len(b) && b[i] == '}' {
+			return -1 // trailing comma
+		}
+		return i
+	case '}':
+		return i
+	}
+	return -1
+}
+
+// readInt reads a JSON number as an int64. Fractions are truncated toward
+// zero and values outside int64 saturate, so a number never fails a line.
+// A null reads as 0.
+func readInt(b []byte, i int) (int64, int) {
+	if i >= len(b) {
+		return 0, -1
+	}
+	start := i
+	neg := false
+	if b[i] == '-' {
+		neg = true
+		i++
+	}
+	var v uint64
+	digits := 0
+	overflow := false
+	for i < len(b) {
+		c := b[i] - '0'
+		if c > 9 {
+			break
+		}
+		if v > (math.MaxUint64-9)/10 {
+			overflow = true
+		}
+		v = v*10 + uint64(c)
+		digits++
+		i++
+	}
+	if digits == 0 {
+		if i+4 <= len(b) && string(b[i:i+4]) == "null" && !neg {
+			return 0, i + 4
+		}
+		return 0, -1
+	}
+	if i < len(b) && (b[i] == '.' || b[i] == 'e' || b[i] == 'E') {
+		j := skipValue(b, start)
+		if j < 0 {
+			return 0, -1
+		}
+		f, err := strconv.ParseFloat(string(b[start:j]), 64)
+		if err != nil && !isRangeErr(err) {
+			return 0, -1
+		}
+		return clampFloat(f), j
+	}
+	if overflow || v > math.MaxInt64 {
+		if neg {
+			return math.MinInt64, i
+		}
+		return math.MaxInt64, i
+	}
+	if neg {
+		return -int64(v), i
+	}
+	return int64(v), i
+}
+
+func isRangeErr(err error) bool {
+	ne, ok := err.(*strconv.NumError)
+	return ok && ne.Err == strconv.ErrRange
+}
+
+func clampFloat(f float64) int64 {
+	switch {
+	case f != f:
+		return 0
+	case f >= math.MaxInt64:
+		return math.MaxInt64
+	case f <= math.MinInt64:
+		return math.MinInt64
+	}
+	return int64(f)
+}
+
+// readBool reads true or false (null reads as false).
+func readBool(b []byte, i int) (bool, int) {
+	switch {
+	case i+4 <= len(b) && string(b[i:i+4]) == "true":
+		return true, i + 4
+	case i+5 <= len(b) && string(b[i:i+5]) == "false":
+		return false, i + 5
+	case i+4 <= len(b) && string(b[i:i+4]) == "null":
+		return false, i + 4
+	}
+	return false, -1
+}
