@@ -71,10 +71,11 @@ func Resolve(in ResolveInput) (ResolveResult, error) {
 		result.Profile = &v1alpha1.ProfileReference{Name: sel.Profile.Name, Generation: sel.Profile.Generation}
 	}
 	r := &resolver{
-		app:     in.Application.DeepCopy(),
-		pol:     mergePolicy(builtin, spec, src),
-		prov:    newProvenance(),
-		profile: profileName,
+		app:          in.Application.DeepCopy(),
+		ownSparkConf: in.Application.Spec.SparkConf,
+		pol:          mergePolicy(builtin, spec, src),
+		prov:         newProvenance(),
+		profile:      profileName,
 	}
 	r.resolve(in.Zones)
 	if len(r.conflicts) > 0 {
@@ -94,6 +95,8 @@ type resolver struct {
 	profile   string
 	conflicts []Conflict
 	zone      zoneChoice
+	// ownSparkConf is the application's own sparkConf, as written.
+	ownSparkConf map[string]string
 }
 
 // policyName names a policy field with the layer it came from, for
@@ -385,6 +388,12 @@ func (r *resolver) applyDynamicAllocation() {
 	p := r.pol
 	spec := &r.app.Spec
 	const field = "spec.dynamicAllocation."
+	// Submission lets the typed fields win over sparkConf, so a key the
+	// application sets in its sparkConf keeps the typed field unset here.
+	ownConf := func(key string) bool { _, ok := r.ownSparkConf[key]; return ok }
+	if spec.DynamicAllocation == nil && ownConf("spark.dynamicAllocation.enabled") {
+		return
+	}
 	da := spec.DynamicAllocation
 	if da == nil {
 		if p.daEnabled.v == nil || !*p.daEnabled.v {
@@ -401,6 +410,7 @@ func (r *resolver) applyDynamicAllocation() {
 	}
 	fillBool := func(name string, own **bool, pol layered[*bool]) {
 		switch {
+		case *own == nil && ownConf(daConfKeys[name]):
 		case *own != nil:
 			r.prov.record(field+name, strconv.FormatBool(**own), applicationSource, "")
 		case pol.v != nil:
@@ -410,6 +420,7 @@ func (r *resolver) applyDynamicAllocation() {
 	}
 	fillInt := func(name string, own **int32, pol layered[*int32]) {
 		switch {
+		case *own == nil && ownConf(daConfKeys[name]):
 		case *own != nil:
 			r.prov.record(field+name, strconv.Itoa(int(**own)), applicationSource, "")
 		case pol.v != nil:
@@ -430,6 +441,14 @@ func (r *resolver) applyDynamicAllocation() {
 			Fix:    "set spec.dynamicAllocation.maxExecutors too, at least minExecutors",
 		})
 	}
+}
+
+// daConfKeys are the sparkConf keys of the typed dynamicAllocation fields.
+var daConfKeys = map[string]string{
+	"shuffleTrackingEnabled": "spark.dynamicAllocation.shuffleTracking.enabled",
+	"initialExecutors":       "spark.dynamicAllocation.initialExecutors",
+	"minExecutors":           "spark.dynamicAllocation.minExecutors",
+	"maxExecutors":           "spark.dynamicAllocation.maxExecutors",
 }
 
 // chooseZone applies the zone policy: the application's own zone pin, the

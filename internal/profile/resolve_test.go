@@ -331,6 +331,31 @@ func TestDecommissionRendering(t *testing.T) {
 	}
 }
 
+// TestDynamicAllocationInSparkConf: submission lets typed fields win over
+// sparkConf, so an application that configures dynamic allocation in its
+// sparkConf must not get the profile's typed fields over it.
+func TestDynamicAllocationInSparkConf(t *testing.T) {
+	off, err := Resolve(ResolveInput{Application: newApp(func(a *v1alpha1.SparkApplication) {
+		a.Spec.SparkConf = map[string]string{"spark.dynamicAllocation.enabled": "false"}
+	}), Profiles: installed(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.Application.Spec.DynamicAllocation != nil {
+		t.Errorf("dynamicAllocation = %+v, want unset when sparkConf turns it off", off.Application.Spec.DynamicAllocation)
+	}
+	bounded, err := Resolve(ResolveInput{Application: newApp(func(a *v1alpha1.SparkApplication) {
+		a.Spec.SparkConf = map[string]string{"spark.dynamicAllocation.maxExecutors": "7"}
+	}), Profiles: installed(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	da := bounded.Application.Spec.DynamicAllocation
+	if da == nil || !da.Enabled || da.MaxExecutors != nil || da.MinExecutors == nil {
+		t.Errorf("dynamicAllocation = %+v, want enabled with the profile's minExecutors and no typed maxExecutors", da)
+	}
+}
+
 func TestTierWeightsStrictlyDecreasing(t *testing.T) {
 	if got := TierWeights(4); !cmp.Equal(got, []int32{100, 33, 11, 3}) {
 		t.Errorf("TierWeights(4) = %v", got)
