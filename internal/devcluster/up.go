@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +42,8 @@ type Options struct {
 	ArmSpotCPULimit int
 	// APIServerPort is the API server's port; a free one when zero.
 	APIServerPort int
+	// ExtraArgs are appended to a component's command line, by component name.
+	ExtraArgs map[string][]string
 	// Timeout bounds Up; 3 minutes when zero.
 	Timeout time.Duration
 	// Progress receives one line per step; nothing is written when nil.
@@ -74,6 +77,11 @@ func (o *Options) complete() error {
 	}
 	if o.NodesPerTier < 1 {
 		return fmt.Errorf("nodes per tier: %d is out of range; use at least 1", o.NodesPerTier)
+	}
+	for name := range o.ExtraArgs {
+		if !slices.Contains(Components, name) {
+			return fmt.Errorf("extra args: unknown component %q; use one of %v", name, Components)
+		}
 	}
 	if o.ArmSpotCPULimit < 0 {
 		return fmt.Errorf("arm64-spot CPU limit: %d is negative", o.ArmSpotCPULimit)
@@ -518,6 +526,7 @@ func (u *upper) startComponent(name string, args []string, env []string) error {
 		return err
 	}
 	defer logFile.Close()
+	args = append(args, u.opts.ExtraArgs[name]...)
 	cmd := exec.Command(u.bins[name], args...)
 	cmd.Dir = u.c.Dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
