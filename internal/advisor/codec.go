@@ -74,7 +74,7 @@ func decompress(r io.Reader, nameCodec string) (io.Reader, string, func(), error
 	br := bufio.NewReaderSize(r, 256<<10)
 	head, _ := br.Peek(8)
 	codec := sniffCodec(head)
-	if codec == CodecNone && nameCodec != CodecNone && len(head) > 0 {
+	if codec == CodecNone && nameCodec != CodecNone && len(head) > 0 && !bytes.HasPrefix(bytes.TrimLeft(head, " \t\r\n"), []byte("{")) {
 		return nil, nameCodec, nil, fmt.Errorf("the name says %s but the data does not start with the %s stream header Spark writes (first bytes % x)", nameCodec, nameCodec, head)
 	}
 	switch codec {

@@ -154,10 +154,12 @@ func (t *timeline) points(span int64) []ConcurrencyPoint {
 	}
 	var out []ConcurrencyPoint
 	for k := int64(0); k < timelineBuckets && k*t.width < span; k++ {
+		// The last interval ends with the run.
+		width := min(t.width, span-k*t.width)
 		out = append(out, ConcurrencyPoint{
 			OffsetMs:     k * t.width,
-			WidthMs:      t.width,
-			RunningTasks: round3(t.taskMs[k] / float64(t.width)),
+			WidthMs:      width,
+			RunningTasks: round3(t.taskMs[k] / float64(width)),
 		})
 	}
 	return out

@@ -1,0 +1,295 @@
+package advisor
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"unicode/utf8"
+)
+
+// TableWidth is the width the table output fits in.
+const TableWidth = 100
+
+// WriteJSON writes the reports as a JSON array (the documented schema).
+func WriteJSON(w io.Writer, reports []*Report) error {
+	if reports == nil {
+		reports = []*Report{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(reports)
+}
+
+// ConfPatch merges the sparkConf of every recommendation of a report, in
+// recommendation order (a later recommendation wins on the same key).
+func ConfPatch(rep *Report) map[string]string {
+	patch := map[string]string{}
+	for _, r := range rep.Recommendations {
+		for k, v := range r.SparkConf {
+			patch[k] = v
+		}
+	}
+	return patch
+}
+
+// WriteConf writes each report's sparkConf patch as spark.properties lines
+// (key=value, sorted), under a comment naming the application.
+func WriteConf(w io.Writer, reports []*Report) error {
+	var b strings.Builder
+	for i, rep := range reports {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "# %s (%s) from %s\n", orDash(rep.Application.ID), orDash(rep.Application.Name), rep.Source)
+		patch := ConfPatch(rep)
+		if len(patch) == 0 {
+			b.WriteString("# no change recommended\n")
+			continue
+		}
+		for _, k := range sortedKeys(patch) {
+			fmt.Fprintf(&b, "%s=%s\n", k, patch[k])
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteConfJSON writes the patches as a JSON object keyed by application ID
+// (the source path when the log has none).
+func WriteConfJSON(w io.Writer, reports []*Report) error {
+	out := map[string]map[string]string{}
+	for _, rep := range reports {
+		key := rep.Application.ID
+		if key == "" {
+			key = rep.Source
+		}
+		out[key] = ConfPatch(rep)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// WriteTable writes the reports for people, every line at most TableWidth
+// columns.
+func WriteTable(w io.Writer, reports []*Report) error {
+	var b strings.Builder
+	for i, rep := range reports {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		writeReport(&b, rep)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeReport(b *strings.Builder, rep *Report) {
+	app := rep.Application
+	t := rep.Totals
+	m := rep.Measures
+	line := func(format string, args ...any) {
+		b.WriteString(fit(fmt.Sprintf(format, args...), TableWidth))
+		b.WriteString("\n")
+	}
+	row := func(label, value string) { line("  %-18s%s", label, value) }
+
+	line("%s  %s", orDash(app.ID), quoteName(app.Name))
+	state := "completed"
+	switch {
+	case app.InProgress:
+		state = "in progress"
+	case !app.Completed:
+		state = "no end event"
+	}
+	row("spark", fmt.Sprintf("%s, user %s", orDash(app.SparkVersion), orDash(app.User)))
+	row("run", fmt.Sprintf("%s → %s (%s, %s)", orDash(app.StartTime), orDash(app.EndTime), formatMs(app.DurationMs), state))
+	row("source", fmt.Sprintf("%s [%s]", rep.Source, rep.Codec))
+	p := rep.Parse
+	row("parse", fmt.Sprintf("%d lines: %d unknown events, %d corrupt, %d truncated, %d oversized",
+		p.Lines, p.UnknownEvents, p.CorruptLines, p.TruncatedLines, p.OversizedLines))
+	for _, warn := range p.Warnings {
+		wrapTo(b, "warning: "+warn, 4)
+	}
+
+	b.WriteString("\n  TOTALS\n")
+	cells := [][2]string{
+		{"tasks", fmt.Sprintf("%d (%d failed)", t.Tasks, t.FailedTasks)},
+		{"stages", fmt.Sprintf("%d (%d failed)", t.StagesCompleted, t.StagesFailed)},
+		{"executors added", fmt.Sprint(t.ExecutorsAdded)},
+		{"executor run", formatMs(t.ExecutorRunTimeMs)},
+		{"executor CPU", formatMs(t.ExecutorCPUTimeNs / 1e6)},
+		{"JVM GC time", formatMs(t.JVMGCTimeMs)},
+		{"shuffle read", formatBytes(t.ShuffleReadBytes)},
+		{"shuffle write", formatBytes(t.ShuffleWriteBytes)},
+		{"fetch wait", formatMs(t.ShuffleFetchWaitMs)},
+		{"memory spilled", formatBytes(t.MemoryBytesSpilled)},
+		{"disk spilled", formatBytes(t.DiskBytesSpilled)},
+		{"input", formatBytes(t.InputBytes)},
+	}
+	for i := 0; i < len(cells); i += 3 {
+		var parts []string
+		for _, c := range cells[i:min(i+3, len(cells))] {
+			parts = append(parts, fmt.Sprintf("%-18s%-14s ", c[0], c[1]))
+		}
+		line("  %s", strings.TrimRight(strings.Join(parts, ""), " "))
+	}
+
+	b.WriteString("\n  MEASURES\n")
+	row("CPU utilisation", percentOr(m.CPUUtilization, "n/a (no CPU time before Spark 2.1)"))
+	d := m.TaskDurationMs
+	row("task duration", fmt.Sprintf("p50 %s, p90 %s, p99 %s, max %s", formatMs(d.P50), formatMs(d.P90), formatMs(d.P99), formatMs(d.Max)))
+	if len(m.StageSkew.Top) > 0 {
+		s := m.StageSkew.Top[0]
+		row("most skewed stage", fmt.Sprintf("%d.%d: max %s = %.1f× median %s (%d tasks)", s.StageID, s.AttemptID, formatMs(s.MaxTaskMs), s.Skew, formatMs(s.MedianTaskMs), s.Tasks))
+	} else {
+		row("most skewed stage", fmt.Sprintf("none with %d+ tasks", minTasksForSkew))
+	}
+	row("peak executor mem", formatPeak(m.PeakExecutorMemory))
+	row("peak driver mem", formatPeak(m.PeakDriverMemory))
+	c := m.Concurrency
+	row("running tasks", fmt.Sprintf("peak %d, average %.1f; executors peak %d (%d cores); slots busy %s",
+		c.PeakRunningTasks, c.AverageRunningTasks, c.PeakExecutors, c.PeakExecutorCores, percentOr(c.SlotUtilization, "n/a")))
+	row("over time", sparkline(c.OverTime))
+	row("core-hours", fmt.Sprintf("%s; shuffle per core-hour %s; fetch wait %s of run time",
+		floatOr(m.ExecutorCoreHours, "n/a"), bytesOr(m.ShuffleBytesPerCoreHour), percentOr(m.FetchWaitRatio, "n/a")))
+
+	b.WriteString("\n  RECOMMENDATIONS\n")
+	if len(rep.Recommendations) == 0 {
+		b.WriteString("  none: nothing in this log crosses a threshold (docs/advisor.md)\n")
+	}
+	for i, r := range rep.Recommendations {
+		wrapTo(b, fmt.Sprintf("%d. [%s] %s", i+1, r.Kind, r.Summary), 2)
+		for _, k := range sortedKeys(r.SparkConf) {
+			line("     set %s=%s", k, r.SparkConf[k])
+		}
+		for _, k := range sortedKeys(r.Profile) {
+			line("     profile %s: %s", k, r.Profile[k])
+		}
+		var ev []string
+		for _, k := range sortedKeys(r.Evidence) {
+			v, _ := json.Marshal(r.Evidence[k])
+			ev = append(ev, fmt.Sprintf("%s=%s", k, v))
+		}
+		wrapTo(b, "evidence: "+strings.Join(ev, " "), 5)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// wrapTo writes text wrapped at TableWidth, each line indented; words longer
+// than a line are cut.
+func wrapTo(b *strings.Builder, text string, indent int) {
+	pad := strings.Repeat(" ", indent)
+	width := TableWidth - indent
+	cont := "  "
+	cur := ""
+	flush := func() {
+		if cur != "" {
+			b.WriteString(pad + fit(cur, width) + "\n")
+		}
+		cur = ""
+	}
+	for _, word := range strings.Fields(text) {
+		switch {
+		case cur == "":
+			cur = word
+		case utf8.RuneCountInString(cur)+1+utf8.RuneCountInString(word) <= width:
+			cur += " " + word
+		default:
+			flush()
+			cur = cont + word
+		}
+	}
+	flush()
+}
+
+// fit cuts s to width runes, marking the cut.
+func fit(s string, width int) string {
+	if utf8.RuneCountInString(s) <= width {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:width-1]) + "…"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func quoteName(s string) string {
+	if s == "" {
+		return "(no name)"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func percentOr(p *float64, def string) string {
+	if p == nil {
+		return def
+	}
+	return fmt.Sprintf("%.0f%%", 100**p)
+}
+
+func floatOr(p *float64, def string) string {
+	if p == nil {
+		return def
+	}
+	return fmt.Sprintf("%.3f", *p)
+}
+
+func bytesOr(p *float64) string {
+	if p == nil {
+		return "n/a"
+	}
+	return formatBytes(int64(*p))
+}
+
+func formatPeak(p *MemoryPeak) string {
+	if p == nil {
+		return "n/a (no executor metrics before Spark 3.0)"
+	}
+	s := fmt.Sprintf("heap %s, off-heap %s", formatBytes(p.JVMHeapBytes), formatBytes(p.JVMOffHeapBytes))
+	if p.ProcessTreeRSSBytes > 0 {
+		s += ", RSS " + formatBytes(p.ProcessTreeRSSBytes)
+	}
+	return s
+}
+
+// sparkline draws running tasks over time with block characters, scaled to
+// the peak interval, followed by the peak.
+func sparkline(points []ConcurrencyPoint) string {
+	if len(points) == 0 {
+		return "n/a"
+	}
+	const blocks = "▁▂▃▄▅▆▇█"
+	peak := 0.0
+	for _, p := range points {
+		peak = max(peak, p.RunningTasks)
+	}
+	var b strings.Builder
+	levels := []rune(blocks)
+	for _, p := range points {
+		k := 0
+		if peak > 0 {
+			k = int(p.RunningTasks / peak * float64(len(levels)-1))
+		}
+		b.WriteRune(levels[k])
+	}
+	fmt.Fprintf(&b, " (max %.1f, %s per mark)", peak, formatMs(points[0].WidthMs))
+	return b.String()
+}
