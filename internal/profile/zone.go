@@ -381,3 +381,43 @@ func tierRequirements(t v1alpha1.PlacementTier) []corev1.NodeSelectorRequirement
 	}
 	return append(reqs, t.MatchExpressions...)
 }
+
+// NodeCapacities computes what is free on each schedulable node: allocatable
+// minus the requests of the pods bound to it that have not finished. Nodes
+// marked unschedulable are left out.
+func NodeCapacities(nodes []corev1.Node, pods []corev1.Pod) []NodeCapacity {
+	used := map[string]corev1.ResourceList{}
+	for i := range pods {
+		pod := &pods[i]
+		if pod.Spec.NodeName == "" || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		sum := used[pod.Spec.NodeName]
+		if sum == nil {
+			sum = corev1.ResourceList{}
+			used[pod.Spec.NodeName] = sum
+		}
+		for _, c := range pod.Spec.Containers {
+			for name, q := range c.Resources.Requests {
+				total := sum[name]
+				total.Add(q)
+				sum[name] = total
+			}
+		}
+	}
+	var out []NodeCapacity
+	for i := range nodes {
+		n := &nodes[i]
+		if n.Spec.Unschedulable {
+			continue
+		}
+		free := corev1.ResourceList{}
+		for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+			q := n.Status.Allocatable[name].DeepCopy()
+			q.Sub(used[n.Name][name])
+			free[name] = q
+		}
+		out = append(out, NodeCapacity{Name: n.Name, Labels: n.Labels, Taints: n.Spec.Taints, Free: free})
+	}
+	return out
+}

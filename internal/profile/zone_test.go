@@ -184,3 +184,33 @@ func FuzzParseSparkMemory(f *testing.F) {
 		}
 	})
 }
+
+func TestNodeCapacities(t *testing.T) {
+	mk := func(name string, unschedulable bool) corev1.Node {
+		return corev1.Node{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{LabelZone: "z"}},
+			Spec:       corev1.NodeSpec{Unschedulable: unschedulable},
+			Status: corev1.NodeStatus{Allocatable: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("16Gi"),
+			}},
+		}
+	}
+	pod := func(node string, phase corev1.PodPhase, cpu, mem string) corev1.Pod {
+		return corev1.Pod{
+			Spec: corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+				corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(mem),
+			}}}}},
+			Status: corev1.PodStatus{Phase: phase},
+		}
+	}
+	got := NodeCapacities(
+		[]corev1.Node{mk("n1", false), mk("cordoned", true)},
+		[]corev1.Pod{pod("n1", corev1.PodRunning, "1500m", "4Gi"), pod("n1", corev1.PodSucceeded, "2", "8Gi"), pod("", corev1.PodPending, "1", "1Gi")},
+	)
+	if len(got) != 1 || got[0].Name != "n1" {
+		t.Fatalf("capacities = %+v, want only n1", got)
+	}
+	if cpu, mem := got[0].Free.Cpu().MilliValue(), got[0].Free.Memory().Value(); cpu != 2500 || mem != 12<<30 {
+		t.Errorf("n1 free = %dm, %d bytes; want 2500m, 12Gi", cpu, mem)
+	}
+}
