@@ -421,3 +421,31 @@ func NodeCapacities(nodes []corev1.Node, pods []corev1.Pod) []NodeCapacity {
 	}
 	return out
 }
+
+// ZoneInputFor assembles a ZoneInput from what a controller's cache holds:
+// the nodes, the pods bound to them (for free capacity) and the
+// applications (unfinished ones count towards their status.zone's load).
+// chosen is the zone already recorded for the application being resolved
+// (status.zone), "" on its first resolution. With nodesOnDemand (Karpenter
+// creates nodes), free capacity is not consulted and pods may be nil.
+func ZoneInputFor(chosen string, nodes []corev1.Node, pods []corev1.Pod, apps []v1alpha1.SparkApplication, nodesOnDemand bool) ZoneInput {
+	in := ZoneInput{Chosen: chosen, NodesOnDemand: nodesOnDemand, ApplicationsPerZone: map[string]int{}}
+	for i := range apps {
+		if z := apps[i].Status.Zone; z != "" && !apps[i].Status.State.IsTerminal() {
+			in.ApplicationsPerZone[z]++
+		}
+	}
+	if nodesOnDemand {
+		seen := map[string]bool{}
+		for i := range nodes {
+			if z := nodes[i].Labels[LabelZone]; z != "" && !seen[z] {
+				seen[z] = true
+				in.Zones = append(in.Zones, z)
+			}
+		}
+		sort.Strings(in.Zones)
+		return in
+	}
+	in.Nodes = NodeCapacities(nodes, pods)
+	return in
+}

@@ -214,3 +214,27 @@ func TestNodeCapacities(t *testing.T) {
 		t.Errorf("n1 free = %dm, %d bytes; want 2500m, 12Gi", cpu, mem)
 	}
 }
+
+func TestZoneInputFor(t *testing.T) {
+	nodes := []corev1.Node{
+		{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{LabelZone: "zone-b"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "n2", Labels: map[string]string{LabelZone: "zone-a"}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "n3", Labels: map[string]string{LabelZone: "zone-b"}}},
+	}
+	app := func(zone string, state v1alpha1.ApplicationState) v1alpha1.SparkApplication {
+		a := v1alpha1.SparkApplication{}
+		a.Status.Zone, a.Status.State = zone, state
+		return a
+	}
+	apps := []v1alpha1.SparkApplication{app("zone-a", v1alpha1.StateRunning), app("zone-a", v1alpha1.StateSucceeded), app("zone-b", v1alpha1.StatePending), app("", v1alpha1.StateNew)}
+	in := ZoneInputFor("", nodes, nil, apps, true)
+	if !cmpEqual(in.Zones, []string{"zone-a", "zone-b"}) || in.ApplicationsPerZone["zone-a"] != 1 || in.ApplicationsPerZone["zone-b"] != 1 || in.Nodes != nil {
+		t.Errorf("on demand: %+v", in)
+	}
+	in = ZoneInputFor("zone-b", nodes, nil, apps, false)
+	if in.Chosen != "zone-b" || len(in.Nodes) != 3 || in.Zones != nil {
+		t.Errorf("from capacity: %+v", in)
+	}
+}
+
+func cmpEqual(a, b []string) bool { return strings.Join(a, ",") == strings.Join(b, ",") }
