@@ -16,9 +16,18 @@ fi
 
 cd "$root"
 "$controller_gen" object paths=./api/...
-# Every API version folder gets its own crds/ folder; stale files are removed
-# first so a deleted type does not leave its CRD behind.
+# Every API version folder gets its own crds/ folder, written to a temporary
+# folder first and then swapped in, so a deleted type does not leave its CRD
+# behind and a build running meanwhile never sees an empty folder.
 for dir in api/*/; do
-  rm -f "$dir"crds/*.yaml
-  "$controller_gen" crd paths="./$dir..." output:crd:artifacts:config="${dir}crds"
+  tmp=$(mktemp -d)
+  "$controller_gen" crd paths="./$dir..." output:crd:artifacts:config="$tmp"
+  mkdir -p "${dir}crds"
+  for f in "${dir}"crds/*.yaml; do
+    [[ -e $f && ! -e $tmp/$(basename "$f") ]] && rm -f "$f"
+  done
+  for f in "$tmp"/*.yaml; do
+    cmp -s "$f" "${dir}crds/$(basename "$f")" || cp "$f" "${dir}crds/"
+  done
+  rm -rf "$tmp"
 done

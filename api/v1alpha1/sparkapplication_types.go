@@ -127,8 +127,8 @@ type SparkApplicationSpec struct {
 	HadoopConf map[string]string `json:"hadoopConf,omitempty"`
 
 	// SparkConfigMap names a ConfigMap of Spark configuration files mounted
-	// into the driver and executors at /etc/spark/conf-extra (SPARK_CONF_DIR
-	// itself holds the generated spark.properties).
+	// into the driver and executors at /etc/spark/conf. (SPARK_CONF_DIR is
+	// /opt/spark/conf, which holds the generated spark.properties.)
 	// +optional
 	SparkConfigMap *string `json:"sparkConfigMap,omitempty"`
 
@@ -660,6 +660,7 @@ type InterruptionStatus struct {
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="name must be at most 63 characters: it becomes the sparkplane.io/application label of every pod",fieldPath=".metadata.name"
 // +kubebuilder:resource:shortName=sparkapp;sparkapps,categories=spark
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
 // +kubebuilder:printcolumn:name="Attempts",type=integer,JSONPath=`.status.attempts`

@@ -120,6 +120,13 @@ func (in *DriverPolicy) DeepCopyInto(out *DriverPolicy) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.PreferredMatchExpressions != nil {
+		in, out := &in.PreferredMatchExpressions, &out.PreferredMatchExpressions
+		*out = make([]v1.NodeSelectorRequirement, len(*in))
+		for i := range *in {
+			(*in)[i].DeepCopyInto(&(*out)[i])
+		}
+	}
 	if in.Tolerations != nil {
 		in, out := &in.Tolerations, &out.Tolerations
 		*out = make([]v1.Toleration, len(*in))

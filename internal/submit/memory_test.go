@@ -1,0 +1,162 @@
+package submit
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseMemoryMiB(t *testing.T) {
+	cases := map[string]struct {
+		in      string
+		want    int64
+		wantErr string
+	}{
+		"no unit is MiB":      {in: "4096", want: 4096},
+		"g":                   {in: "4g", want: 4096},
+		"upper case GB":       {in: "2GB", want: 2048},
+		"m":                   {in: "512m", want: 512},
+		"mb":                  {in: "512mb", want: 512},
+		"k rounds down":       {in: "1536k", want: 1},
+		"bytes":               {in: "1073741824b", want: 1024},
+		"t":                   {in: "1t", want: 1 << 20},
+		"zero":                {in: "0", want: 0},
+		"kubernetes Gi":       {in: "4Gi", wantErr: `"4Gi" is not a Spark memory size; use e.g. 4g or 4096m`},
+		"fraction":            {in: "1.5g", wantErr: "fractions are not supported"},
+		"empty":               {in: "", wantErr: "is not a Spark memory size"},
+		"unit only":           {in: "g", wantErr: "is not a Spark memory size"},
+		"negative":            {in: "-1g", wantErr: "is not a Spark memory size"},
+		"junk unit":           {in: "12x", wantErr: `"12x" is not a Spark memory size; use e.g. 4g or 4096m`},
+		"overflow":            {in: "99999999999999999999", wantErr: "too large"},
+		"beyond Spark's int":  {in: "3p", wantErr: "too large: Spark takes at most"},
+		"huge in bytes unit":  {in: "9223372036854775807p", wantErr: "too large"},
+		"surrounding spaces":  {in: " 2g ", want: 2048},
+		"largest MiB allowed": {in: "2147483647", want: 2147483647},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, err := ParseMemoryMiB(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("ParseMemoryMiB(%q) = %d, %v; want error containing %q", tc.in, got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("ParseMemoryMiB(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestMemoryOverheadMiB(t *testing.T) {
+	cases := map[string]struct {
+		memory int64
+		factor float64
+		want   int64
+	}{
+		"small JVM gets the 384 floor":  {memory: 1024, factor: 0.1, want: 384},
+		"JVM 8g":                        {memory: 8192, factor: 0.1, want: 819},
+		"Python 2g":                     {memory: 2048, factor: 0.4, want: 819},
+		"Python 512m still floored":     {memory: 512, factor: 0.4, want: 384},
+		"exactly at the floor":          {memory: 3840, factor: 0.1, want: 384},
+		"just above the floor":          {memory: 3850, factor: 0.1, want: 385},
+		"zero factor keeps the floor":   {memory: 100000, factor: 0, want: 384},
+		"large executor 64g, factor .1": {memory: 65536, factor: 0.1, want: 6553},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := MemoryOverheadMiB(tc.memory, tc.factor); got != tc.want {
+				t.Errorf("MemoryOverheadMiB(%d, %g) = %d, want %d", tc.memory, tc.factor, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFormatProperties(t *testing.T) {
+	got := FormatProperties("c", map[string]string{
+		"a key":     " leading space, inner space",
+		"k=v:x":     "C:\\path#1!",
+		"multiline": "line1\nline2\ttab\r\f",
+		"unicode":   "zoë \u0001",
+	})
+	want := "#c\n" +
+		`a\ key=\ leading space, inner space` + "\n" +
+		`k\=v\:x=C\:\\path\#1\!` + "\n" +
+		`multiline=line1\nline2\ttab\r\f` + "\n" +
+		`unicode=zoë \u0001` + "\n"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestParseProperties(t *testing.T) {
+	in := "# comment\n! also a comment\n  \n" +
+		"a=1\n" +
+		"b : 2\n" +
+		"c 3\n" +
+		"d=multi \\\n    line\n" +
+		"e=\\u0041\\tB\n" +
+		"f\n" +
+		"a=override\n"
+	got, err := ParseProperties(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a": "override", "b": "2", "c": "3", "d": "multi line", "e": "A\tB", "f": ""}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if _, err := ParseProperties(`x=\u12`); err == nil {
+		t.Error("a truncated \\u escape was accepted")
+	}
+}
+
+// FuzzParseMemoryMiB: never panics; accepted sizes are non-negative, within
+// Spark's int range, and a re-formatted value in MiB parses to the same number.
+func FuzzParseMemoryMiB(f *testing.F) {
+	for _, s := range []string{"4g", "512m", "1.5g", "", "9999999999999p", "12x", "0b", "1KB"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		mib, err := ParseMemoryMiB(s)
+		if err != nil {
+			if !strings.Contains(err.Error(), "Spark memory size") && !strings.Contains(err.Error(), "too large") {
+				t.Fatalf("error does not say what is wrong: %v", err)
+			}
+			return
+		}
+		if mib < 0 || mib > 1<<31-1 {
+			t.Fatalf("ParseMemoryMiB(%q) = %d out of range", s, mib)
+		}
+		if back, err := ParseMemoryMiB(formatMiB(mib)); err != nil || back != mib {
+			t.Fatalf("%d MiB does not round-trip: %d, %v", mib, back, err)
+		}
+	})
+}
+
+func formatMiB(mib int64) string { return strconv.FormatInt(mib, 10) + "m" }
+
+// FuzzProperties: any map of valid UTF-8 keys and values survives
+// FormatProperties → ParseProperties unchanged, whatever characters it holds.
+func FuzzProperties(f *testing.F) {
+	f.Add("spark.app.name", "a b=c:d#e!f\\g")
+	f.Add(" lead", "\n\r\t\f trailing\\")
+	f.Add("k", "\u0000\u0085\u2028 é")
+	f.Fuzz(func(t *testing.T, key, value string) {
+		if !utf8.ValidString(key) || !utf8.ValidString(value) || key == "" {
+			return
+		}
+		conf := map[string]string{key: value, "spark.other": value + key}
+		got, err := ParseProperties(FormatProperties("comment\nsecond line", conf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(conf, got); diff != "" {
+			t.Fatalf("round trip (-want +got):\n%s", diff)
+		}
+	})
+}

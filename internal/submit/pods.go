@@ -1,0 +1,321 @@
+package submit
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+)
+
+// labels are the labels Spark and sparkplane put on a pod of the given role,
+// over the user's own.
+func (b *builder) labels(role string, user map[string]string) map[string]string {
+	out := maps.Clone(user)
+	if out == nil {
+		out = map[string]string{}
+	}
+	out[LabelApplication] = b.app.Name
+	out[LabelSparkAppSelector] = b.names.AppID
+	out[LabelSparkRole] = role
+	out[LabelSparkAppName] = AppNameLabel(b.app.Name)
+	out[LabelSparkVersion] = b.spec.SparkVersion
+	return out
+}
+
+func (b *builder) nodeSelector(pod map[string]string) map[string]string {
+	if len(b.spec.NodeSelector) == 0 && len(pod) == 0 {
+		return nil
+	}
+	out := maps.Clone(b.spec.NodeSelector)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, pod)
+	return out
+}
+
+func (b *builder) pullSecrets() []corev1.LocalObjectReference {
+	var out []corev1.LocalObjectReference
+	for _, name := range b.spec.ImagePullSecrets {
+		out = append(out, corev1.LocalObjectReference{Name: name})
+	}
+	return out
+}
+
+func (b *builder) pullPolicy() corev1.PullPolicy {
+	return corev1.PullPolicy(ptr.Deref(b.spec.ImagePullPolicy, string(corev1.PullIfNotPresent)))
+}
+
+// podSpec is what the driver pod and the executor template share.
+func (b *builder) podSpec(pod *v1alpha1.SparkPodSpec, volumes []corev1.Volume, main corev1.Container) corev1.PodSpec {
+	spec := corev1.PodSpec{
+		RestartPolicy:                 corev1.RestartPolicyNever,
+		Volumes:                       volumes,
+		InitContainers:                deepCopyContainers(pod.InitContainers),
+		Containers:                    append([]corev1.Container{main}, deepCopyContainers(pod.Sidecars)...),
+		NodeSelector:                  b.nodeSelector(pod.NodeSelector),
+		Tolerations:                   slices.Clone(pod.Tolerations),
+		ImagePullSecrets:              b.pullSecrets(),
+		SchedulerName:                 ptr.Deref(pod.SchedulerName, ""),
+		ServiceAccountName:            ptr.Deref(pod.ServiceAccount, ""),
+		HostNetwork:                   ptr.Deref(pod.HostNetwork, false),
+		ShareProcessNamespace:         pod.ShareProcessNamespace,
+		TerminationGracePeriodSeconds: pod.TerminationGracePeriodSeconds,
+		HostAliases:                   slices.Clone(pod.HostAliases),
+	}
+	if pod.Affinity != nil {
+		spec.Affinity = pod.Affinity.DeepCopy()
+	}
+	if pod.PodSecurityContext != nil {
+		spec.SecurityContext = pod.PodSecurityContext.DeepCopy()
+	}
+	if pod.DNSConfig != nil {
+		spec.DNSConfig = pod.DNSConfig.DeepCopy()
+	}
+	return spec
+}
+
+func deepCopyContainers(in []corev1.Container) []corev1.Container {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]corev1.Container, len(in))
+	for i := range in {
+		in[i].DeepCopyInto(&out[i])
+	}
+	return out
+}
+
+func (b *builder) driverPod() *corev1.Pod {
+	s := b.spec
+	d := &s.Driver
+	mainClass := ptr.Deref(s.MainClass, "")
+	switch s.Type {
+	case v1alpha1.SparkApplicationTypePython:
+		mainClass = "org.apache.spark.deploy.PythonRunner"
+	case v1alpha1.SparkApplicationTypeR:
+		mainClass = "org.apache.spark.deploy.RRunner"
+	}
+	args := []string{"driver", "--properties-file", SparkConfPath, "--class", mainClass, ptr.Deref(s.MainApplicationFile, "")}
+	args = append(args, s.Arguments...)
+
+	env := []corev1.EnvVar{
+		{Name: "SPARK_USER", Value: ptr.Deref(s.ProxyUser, b.opts.SparkUser)},
+		{Name: "SPARK_APPLICATION_ID", Value: b.names.AppID},
+	}
+	// spark.kubernetes.driverEnv.NAME becomes the driver's environment, as in Spark.
+	for _, key := range slices.Sorted(maps.Keys(b.conf)) {
+		if name, ok := strings.CutPrefix(key, "spark.kubernetes.driverEnv."); ok && name != "" {
+			env = append(env, corev1.EnvVar{Name: name, Value: b.conf[key]})
+		}
+	}
+	env = append(env,
+		corev1.EnvVar{Name: "SPARK_DRIVER_BIND_ADDRESS", ValueFrom: &corev1.EnvVarSource{
+			FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "status.podIP"}}},
+		corev1.EnvVar{Name: "SPARK_LOCAL_DIRS", Value: b.localDir()},
+		corev1.EnvVar{Name: "SPARK_CONF_DIR", Value: SparkConfDir},
+	)
+	mounts := []corev1.VolumeMount{
+		{Name: LocalDirVolume, MountPath: b.localDir()},
+		{Name: SparkConfVolume, MountPath: SparkConfDir},
+		{Name: PodTemplateVolume, MountPath: PodTemplateDir},
+	}
+	volumes := []corev1.Volume{
+		{Name: LocalDirVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		{Name: SparkConfVolume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: b.names.ConfConfigMap},
+			Items:                []corev1.KeyToPath{{Key: SparkConfFile, Path: SparkConfFile, Mode: ptr.To[int32](0o644)}},
+		}}},
+		{Name: PodTemplateVolume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: b.names.PodTemplateConfigMap},
+			Items:                []corev1.KeyToPath{{Key: PodTemplateKey, Path: PodTemplateFileName}},
+		}}},
+	}
+	if name := ptr.Deref(s.HadoopConfigMap, ""); name != "" {
+		env = append(env, corev1.EnvVar{Name: "HADOOP_CONF_DIR", Value: HadoopConfDir})
+		mounts = append(mounts, corev1.VolumeMount{Name: HadoopConfVolume, MountPath: HadoopConfDir})
+		volumes = append(volumes, corev1.Volume{Name: HadoopConfVolume, VolumeSource: corev1.VolumeSource{
+			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}})
+	}
+	if name := ptr.Deref(s.SparkConfigMap, ""); name != "" {
+		mounts = append(mounts, corev1.VolumeMount{Name: "spark-configmap-volume", MountPath: SparkConfigMapDir})
+		volumes = append(volumes, corev1.Volume{Name: "spark-configmap-volume", VolumeSource: corev1.VolumeSource{
+			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}})
+	}
+	env = append(env, deepCopyEnv(d.Env)...)
+	mounts = append(mounts, d.VolumeMounts...)
+	mounts = append(mounts, extraMounts(&d.SparkPodSpec)...)
+	volumes = append(volumes, b.driverVolumes...)
+
+	container := corev1.Container{
+		Name:            DriverContainerName,
+		Image:           b.driverImage,
+		ImagePullPolicy: b.pullPolicy(),
+		Args:            args,
+		Ports: []corev1.ContainerPort{
+			{Name: DriverPortName, ContainerPort: b.driverPort, Protocol: corev1.ProtocolTCP},
+			{Name: BlockManagerPortName, ContainerPort: b.blockManagerPort, Protocol: corev1.ProtocolTCP},
+			{Name: UIPortName, ContainerPort: b.uiPort, Protocol: corev1.ProtocolTCP},
+		},
+		Env:          env,
+		EnvFrom:      slices.Clone(d.EnvFrom),
+		Resources:    resources(b.driverCPURequest, b.driverCPULimit, b.driverMemMiB+b.driverOverhead),
+		VolumeMounts: mounts,
+	}
+	if d.SecurityContext != nil {
+		container.SecurityContext = d.SecurityContext.DeepCopy()
+	}
+	if d.Lifecycle != nil {
+		container.Lifecycle = d.Lifecycle.DeepCopy()
+	}
+	spec := b.podSpec(&d.SparkPodSpec, volumes, container)
+	spec.PriorityClassName = ptr.Deref(d.PriorityClassName, "")
+	// The driver pod's hostname is irrelevant: executors reach it through the service.
+	return &corev1.Pod{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        b.names.DriverPod,
+			Namespace:   b.app.Namespace,
+			Labels:      b.labels(RoleDriver, d.Labels),
+			Annotations: maps.Clone(d.Annotations),
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: v1alpha1.GroupVersion.String(), Kind: "SparkApplication",
+				Name: b.app.Name, UID: b.app.UID,
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+			}},
+		},
+		Spec: spec,
+	}
+}
+
+func deepCopyEnv(in []corev1.EnvVar) []corev1.EnvVar {
+	out := make([]corev1.EnvVar, len(in))
+	for i := range in {
+		in[i].DeepCopyInto(&out[i])
+	}
+	return out
+}
+
+// localDir is the driver's scratch directory, an emptyDir as Spark's
+// LocalDirsFeatureStep mounts it (Spark uses a random UUID; ours derives from
+// the app ID so the pod is deterministic).
+func (b *builder) localDir() string {
+	return "/var/data/" + b.names.AppID
+}
+
+// executorTemplate is the complete pod the driver starts executors from
+// (spark.kubernetes.executor.podTemplateFile). Spark adds its own labels,
+// env, ports and resources on top; the resources here are what Spark will
+// compute, so anything that reads the template (the emulator, a reviewer)
+// sees the real size.
+func (b *builder) executorTemplate() *corev1.Pod {
+	e := &b.spec.Executor
+	container := corev1.Container{
+		Name:            ExecutorContainerName,
+		Image:           b.executorImage,
+		ImagePullPolicy: b.pullPolicy(),
+		Env:             deepCopyEnv(e.Env),
+		EnvFrom:         slices.Clone(e.EnvFrom),
+		Resources:       resources(b.execCPUReq, b.execCPULimit, b.execMemMiB+b.execOverhead),
+		VolumeMounts:    append(slices.Clone(e.VolumeMounts), extraMounts(&e.SparkPodSpec)...),
+	}
+	if len(container.Env) == 0 {
+		container.Env = nil
+	}
+	if e.SecurityContext != nil {
+		container.SecurityContext = e.SecurityContext.DeepCopy()
+	}
+	if e.Lifecycle != nil {
+		container.Lifecycle = e.Lifecycle.DeepCopy()
+	}
+	volumes := slices.Clone(b.executorVolume)
+	if name := ptr.Deref(b.spec.SparkConfigMap, ""); name != "" {
+		container.VolumeMounts = append(container.VolumeMounts, corev1.VolumeMount{Name: "spark-configmap-volume", MountPath: SparkConfigMapDir})
+		volumes = append(volumes, corev1.Volume{Name: "spark-configmap-volume", VolumeSource: corev1.VolumeSource{
+			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}})
+	}
+	spec := b.podSpec(&e.SparkPodSpec, volumes, container)
+	spec.PriorityClassName = ptr.Deref(e.PriorityClassName, "")
+	return &corev1.Pod{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
+		ObjectMeta: metav1.ObjectMeta{
+			Labels:      b.labels(RoleExecutor, e.Labels),
+			Annotations: maps.Clone(e.Annotations),
+		},
+		Spec: spec,
+	}
+}
+
+func (b *builder) driverService() *corev1.Service {
+	d := &b.spec.Driver
+	labels := maps.Clone(d.ServiceLabels)
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	labels[LabelApplication] = b.app.Name
+	labels[LabelSparkAppSelector] = b.names.AppID
+	return &corev1.Service{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        b.names.DriverService,
+			Namespace:   b.app.Namespace,
+			Labels:      labels,
+			Annotations: maps.Clone(d.ServiceAnnotations),
+		},
+		Spec: corev1.ServiceSpec{
+			ClusterIP: corev1.ClusterIPNone,
+			Selector: map[string]string{
+				LabelSparkAppSelector: b.names.AppID,
+				LabelSparkRole:        RoleDriver,
+			},
+			Ports: []corev1.ServicePort{
+				{Name: DriverPortName, Port: b.driverPort, TargetPort: intstr.FromInt32(b.driverPort), Protocol: corev1.ProtocolTCP},
+				{Name: BlockManagerPortName, Port: b.blockManagerPort, TargetPort: intstr.FromInt32(b.blockManagerPort), Protocol: corev1.ProtocolTCP},
+				{Name: UIPortName, Port: b.uiPort, TargetPort: intstr.FromInt32(b.uiPort), Protocol: corev1.ProtocolTCP},
+			},
+		},
+	}
+}
+
+func (b *builder) configMap(name string, data map[string]string) *corev1.ConfigMap {
+	return &corev1.ConfigMap{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      name,
+			Namespace: b.app.Namespace,
+			Labels: map[string]string{
+				LabelApplication:      b.app.Name,
+				LabelSparkAppSelector: b.names.AppID,
+			},
+		},
+		Immutable: ptr.To(true),
+		Data:      data,
+	}
+}
+
+func (b *builder) confConfigMap() *corev1.ConfigMap {
+	comment := fmt.Sprintf("Java properties built by sparkplane for SparkApplication %s/%s, attempt %d", b.app.Namespace, b.app.Name, b.opts.Attempt)
+	return b.configMap(b.names.ConfConfigMap, map[string]string{SparkConfFile: FormatProperties(comment, b.conf)})
+}
+
+// maxConfigMapBytes is Kubernetes' limit on a ConfigMap's data.
+const maxConfigMapBytes = 1 << 20
+
+func (b *builder) podTemplateConfigMap(template *corev1.Pod) (*corev1.ConfigMap, error) {
+	data, err := yaml.Marshal(template)
+	if err != nil {
+		return nil, fmt.Errorf("submit: encoding the executor pod template: %w", err)
+	}
+	if len(data) > maxConfigMapBytes {
+		return nil, fmt.Errorf("spec.executor: the executor pod template is %d bytes, over the 1 MiB ConfigMap limit; shrink the executor's env, sidecars or volumes", len(data))
+	}
+	return b.configMap(b.names.PodTemplateConfigMap, map[string]string{PodTemplateKey: string(data)}), nil
+}
