@@ -89,10 +89,10 @@ func TestXXH32KnownValues(t *testing.T) {
 		seed uint32
 		want uint32
 	}{
-		"empty":            {"", 0, 0x02CC5D05},
-		"a":                {"a", 0, 0x550D7456},
-		"abc":              {"abc", 0, 0x32D153FF},
-		"long, 16+ bytes":  {"Nobody inspects the spammish repetition", 0, 0xE2293B2F},
+		"empty":           {"", 0, 0x02CC5D05},
+		"a":               {"a", 0, 0x550D7456},
+		"abc":             {"abc", 0, 0x32D153FF},
+		"long, 16+ bytes": {"Nobody inspects the spammish repetition", 0, 0xE2293B2F},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

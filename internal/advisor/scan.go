@@ -1,8 +1,9 @@
 package advisor
 
 import (
-	"bytes"
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -24,48 +25,42 @@ func ws(b []byte, i int) int {
 
 // stringEnd returns the index of the closing quote of the string whose opening
 // quote is at i-1 (i is the first byte of its content), whether the content
-// holds escapes, or -1 when the string is not closed.
+// holds escapes, or -1 when the string is not closed. It looks at eight bytes
+// at a time for a quote or a backslash.
 func stringEnd(b []byte, i int) (int, bool) {
+	const (
+		lo = 0x0101010101010101
+		hi = 0x8080808080808080
+	)
 	escaped := false
 	for {
-		// Short strings dominate (keys); a byte loop beats a call for them.
-		j := i
-		for j < len(b) && j < i+16 {
-			c := b[j]
-			if c == '"' {
-				return j, escaped
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			q := x ^ (lo * '"')
+			s := x ^ (lo * '\\')
+			// A byte of q or s is zero where x holds a quote or a backslash;
+			// the lowest flagged byte is exact.
+			if t := ((q-lo)&^q | (s-lo)&^s) & hi; t != 0 {
+				i += bits.TrailingZeros64(t) >> 3
+				goto found
 			}
-			if c == '\\' {
-				escaped = true
-				j += 2
-				continue
-			}
-			j++
+			i += 8
 		}
-		if j >= len(b) {
+		for i < len(b) && b[i] != '"' && b[i] != '\\' {
+			i++
+		}
+		if i >= len(b) {
 			return -1, escaped
 		}
-		k := bytes.IndexByte(b[j:], '"')
-		if k < 0 {
+	found:
+		if b[i] == '"' {
+			return i, escaped
+		}
+		escaped = true
+		i += 2
+		if i > len(b) {
 			return -1, escaped
 		}
-		q := j + k
-		// Count the backslashes right before the quote: an odd number escapes it.
-		n := 0
-		for p := q - 1; p >= j && b[p] == '\\'; p-- {
-			n++
-		}
-		if bytes.IndexByte(b[j:q], '\\') >= 0 {
-			escaped = true
-		}
-		if n%2 == 0 {
-			// The quote may still be escaped by a backslash run that started
-			// before j; j never lands inside an escape (the loop above steps
-			// over them), so runs are counted from j only when they begin
-			// there.
-			return q, escaped
-		}
-		i = q + 1
 	}
 }
 
@@ -241,9 +236,26 @@ func objectKey(b []byte, i int, scratch []byte) (key []byte, next int, more bool
 	if b[i] == '}' {
 		return nil, i + 1, false
 	}
-	key, i = readString(b, i, scratch)
-	if i < 0 {
+	if b[i] != '"' {
 		return nil, -1, false
+	}
+	// Keys are short and plain: read them here, falling back to readString
+	// on an escape.
+	j := i + 1
+	for j < len(b) && b[j] != '"' && b[j] != '\\' {
+		j++
+	}
+	if j < len(b) && b[j] == '"' {
+		key, i = b[i+1:j], j+1
+	} else if key, i = readString(b, i, scratch); i < 0 {
+		return nil, -1, false
+	}
+	if i < len(b) && b[i] == ':' {
+		i++
+		if i < len(b) && b[i] > ' ' {
+			return key, i, true
+		}
+		return key, ws(b, i), true
 	}
 	i = ws(b, i)
 	if i >= len(b) || b[i] != ':' {
