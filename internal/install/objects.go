@@ -54,7 +54,7 @@ type Options struct {
 var commonLabels = map[string]string{
 	"app.kubernetes.io/name":       "sparkplane",
 	"app.kubernetes.io/part-of":    "sparkplane",
-	"app.kubernetes.io/managed-by": "sparkplane-install",
+	"app.kubernetes.io/managed-by": "sparkplane",
 }
 
 func labels(component string) map[string]string {

@@ -1,0 +1,175 @@
+package install
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(apiextensionsv1.AddToScheme(scheme))
+	utilruntime.Must(v1alpha1.AddToScheme(scheme))
+	testenv.Main(m, testenv.Options{Scheme: scheme}, &env)
+}
+
+// TestApplyIsIdempotent installs twice: the second run succeeds and changes
+// nothing (every object keeps its resourceVersion), and the API server then
+// serves SparkApplications.
+func TestApplyIsIdempotent(t *testing.T) {
+	ctx := context.Background()
+	objs, err := Objects(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	if err := Apply(ctx, env.Client, objs, &progress); err != nil {
+		t.Fatalf("first install: %v\n%s", err, progress.String())
+	}
+	for _, want := range []string{
+		"customresourcedefinition.apiextensions.k8s.io/sparkapplications.sparkplane.io serverside-applied",
+		"CRDs established",
+		"namespace/sparkplane-system serverside-applied",
+		"clusterrole.rbac.authorization.k8s.io/sparkplane-operator serverside-applied",
+		"deployment.apps/sparkplane-operator serverside-applied",
+	} {
+		if !strings.Contains(progress.String(), want) {
+			t.Errorf("progress lacks %q:\n%s", want, progress.String())
+		}
+	}
+	versions := resourceVersions(t, objs)
+
+	progress.Reset()
+	if err := Apply(ctx, env.Client, objs, &progress); err != nil {
+		t.Fatalf("second install: %v\n%s", err, progress.String())
+	}
+	again := resourceVersions(t, objs)
+	for key, v := range versions {
+		if again[key] != v {
+			t.Errorf("%s changed on the second install: resourceVersion %s → %s", key, v, again[key])
+		}
+	}
+
+	// The CRD is served: a SparkApplication list works.
+	if err := env.Client.List(ctx, &v1alpha1.SparkApplicationList{}); err != nil {
+		t.Errorf("listing SparkApplications after install: %v", err)
+	}
+}
+
+func resourceVersions(t *testing.T, objs []client.Object) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, obj := range objs {
+		u, err := ToUnstructured(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(u), u); err != nil {
+			t.Fatalf("getting %s: %v", describe(u), err)
+		}
+		out[describe(u)] = u.GetResourceVersion()
+	}
+	return out
+}
+
+// TestOperatorRBACIsLeastPrivilege asks the API server (SubjectAccessReview)
+// what the operator's service account may do once installed: everything the
+// controllers need, and nothing beyond (no secrets, no RBAC, no leases outside
+// its namespace, no deleting nodes).
+func TestOperatorRBACIsLeastPrivilege(t *testing.T) {
+	ctx := context.Background()
+	objs, err := Objects(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Apply(ctx, env.Client, objs, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	user := "system:serviceaccount:" + Namespace + ":" + ServiceAccount
+	type access struct {
+		verb, group, resource, subresource, namespace string
+	}
+	allowed := []access{
+		{"watch", "sparkplane.io", "sparkapplications", "", ""},
+		{"patch", "sparkplane.io", "sparkapplications", "status", "team-a"},
+		{"update", "sparkplane.io", "sparkapplications", "finalizers", "team-a"},
+		{"list", "sparkplane.io", "sparkprofiles", "", ""},
+		{"create", "", "pods", "", "team-a"},
+		{"delete", "", "pods", "", "team-a"},
+		{"watch", "", "pods", "", ""},
+		{"create", "", "configmaps", "", "team-a"},
+		{"create", "", "services", "", "team-a"},
+		{"watch", "", "nodes", "", ""},
+		{"patch", "", "nodes", "", ""},
+		{"create", "", "events", "", "team-a"},
+		{"create", "events.k8s.io", "events", "", "team-a"},
+		{"update", "coordination.k8s.io", "leases", "", Namespace},
+	}
+	denied := []access{
+		{"get", "", "secrets", "", "team-a"},
+		{"list", "", "secrets", "", ""},
+		{"watch", "", "secrets", "", ""},
+		{"update", "coordination.k8s.io", "leases", "", "kube-system"},
+		{"create", "rbac.authorization.k8s.io", "clusterrolebindings", "", ""},
+		{"create", "rbac.authorization.k8s.io", "roles", "", "team-a"},
+		{"delete", "", "nodes", "", ""},
+		{"create", "", "pods", "exec", "team-a"},
+		{"delete", "", "namespaces", "", ""},
+		{"update", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
+		{"create", "", "serviceaccounts", "token", "team-a"},
+		{"update", "", "configmaps", "", "team-a"},
+	}
+	check := func(a access, want bool) {
+		t.Helper()
+		review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User:   user,
+			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + Namespace, "system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Verb: a.verb, Group: a.group, Resource: a.resource, Subresource: a.subresource, Namespace: a.namespace,
+			},
+		}}
+		if err := env.Client.Create(ctx, review); err != nil {
+			t.Fatalf("SubjectAccessReview: %v", err)
+		}
+		if review.Status.Allowed != want {
+			scope := a.namespace
+			if scope == "" {
+				scope = "cluster-wide"
+			}
+			t.Errorf("operator may %s %s.%s/%s (%s): got allowed=%v, want %v (%s)",
+				a.verb, a.resource, a.group, a.subresource, scope, review.Status.Allowed, want, review.Status.Reason)
+		}
+	}
+	for _, a := range allowed {
+		check(a, true)
+	}
+	for _, a := range denied {
+		check(a, false)
+	}
+}
+
+// TestApplyFailsClearly: an object the API server refuses names itself.
+func TestApplyFailsClearly(t *testing.T) {
+	bad := &corev1.ConfigMap{}
+	bad.APIVersion, bad.Kind = "v1", "ConfigMap"
+	bad.Name, bad.Namespace = "Not_A_Valid_Name", "default"
+	err := Apply(context.Background(), env.Client, []client.Object{bad}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "configmap/Not_A_Valid_Name") {
+		t.Fatalf("got %v, want an error naming configmap/Not_A_Valid_Name", err)
+	}
+}
