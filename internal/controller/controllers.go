@@ -1,0 +1,46 @@
+// Package controller wires sparkplane's controllers into a manager: the one
+// list of every controller the operator runs (each lives in its own package
+// under internal/controller/<name>/ with NewController, Name and Register).
+package controller
+
+import (
+	"fmt"
+
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
+)
+
+// Controller is what every sparkplane controller provides.
+type Controller interface {
+	Name() string
+	Register(mgr manager.Manager) error
+}
+
+// Options configure the controllers; each controller's own Options sit here.
+type Options struct {
+	SparkApplication sparkapplication.Options
+}
+
+// New returns every controller, in registration order. Add a controller by
+// appending it here.
+func New(mgr manager.Manager, opts Options) ([]Controller, error) {
+	return []Controller{
+		sparkapplication.NewController(mgr.GetClient(), mgr.GetAPIReader(), opts.SparkApplication),
+	}, nil
+}
+
+// Register creates every controller and registers it with mgr. The manager's
+// scheme must include core/v1 and sparkplane's v1alpha1.
+func Register(mgr manager.Manager, opts Options) error {
+	controllers, err := New(mgr, opts)
+	if err != nil {
+		return err
+	}
+	for _, c := range controllers {
+		if err := c.Register(mgr); err != nil {
+			return fmt.Errorf("registering controller %s: %w", c.Name(), err)
+		}
+	}
+	return nil
+}

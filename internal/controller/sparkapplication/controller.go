@@ -1,0 +1,697 @@
+// Package sparkapplication is the controller that runs SparkApplications:
+// it validates an application, resolves its profile (through a hook), submits
+// it natively (internal/submit: ConfigMaps, headless Service, driver Pod — no
+// JVM), follows the driver pod to a one-word state and conditions, counts
+// executors from a slim pod cache, retries per spec.restartPolicy with
+// backoff, fails drivers that stay Pending too long, and deletes finished
+// applications after spec.timeToLiveSeconds.
+//
+// State lives only in the API server: names are deterministic per attempt and
+// AlreadyExists counts as done, so an operator killed at any moment and
+// restarted (or two running at once) never creates a second driver pod.
+package sparkapplication
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/submit"
+)
+
+// ControllerName names the controller in logs, metrics and events.
+const ControllerName = "sparkapplication"
+
+// Defaults of Options.
+const (
+	DefaultDriverPendingTimeout    = 10 * time.Minute
+	DefaultRetryInterval           = 5 * time.Second
+	DefaultMaxConcurrentReconciles = 32
+	// maxBackoffFactor caps the doubling retry interval at this multiple.
+	maxBackoffFactor = 10
+)
+
+// Resolver turns an application into its effective form before submission:
+// the profile engineer's hook. It returns a copy with the profile's choices
+// expressed as spec fields (affinity, tolerations, sparkConf, labels, ...);
+// status.zone and status.profile set on the returned copy are recorded in the
+// application's status. Returning a *Rejection ends the application Failed
+// (condition Accepted=False with its reason and message); any other error is
+// retried. The default resolver returns the application unchanged.
+type Resolver func(ctx context.Context, app *v1alpha1.SparkApplication) (*v1alpha1.SparkApplication, error)
+
+// Rejection is a Resolver's verdict that the application cannot run as
+// written. Message names the field and the fix.
+type Rejection struct {
+	// Reason is a condition reason, e.g. v1alpha1.ReasonProfileNotFound.
+	Reason  string
+	Message string
+}
+
+func (r *Rejection) Error() string { return r.Reason + ": " + r.Message }
+
+// Options configure the controller; zero values mean the defaults.
+type Options struct {
+	// Master is spark.master written into every application (submit.DefaultMaster).
+	Master string
+	// SparkUser is SPARK_USER when an application sets no proxyUser.
+	SparkUser string
+	// DriverPendingTimeout fails an attempt whose driver pod stays Pending
+	// this long (default 10m; negative disables it).
+	DriverPendingTimeout time.Duration
+	// DefaultRetryInterval is the first retry delay when
+	// spec.restartPolicy.onFailureRetryInterval is unset (default 5s).
+	DefaultRetryInterval time.Duration
+	// MaxConcurrentReconciles (default 32).
+	MaxConcurrentReconciles int
+	// Resolve is the profile hook (default: identity).
+	Resolve Resolver
+	// Clock (default: the real clock).
+	Clock clock.PassiveClock
+}
+
+func (o Options) withDefaults() Options {
+	if o.DriverPendingTimeout == 0 {
+		o.DriverPendingTimeout = DefaultDriverPendingTimeout
+	}
+	if o.DefaultRetryInterval == 0 {
+		o.DefaultRetryInterval = DefaultRetryInterval
+	}
+	if o.MaxConcurrentReconciles == 0 {
+		o.MaxConcurrentReconciles = DefaultMaxConcurrentReconciles
+	}
+	if o.Resolve == nil {
+		o.Resolve = func(_ context.Context, app *v1alpha1.SparkApplication) (*v1alpha1.SparkApplication, error) {
+			return app, nil
+		}
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	return o
+}
+
+// Controller reconciles SparkApplications.
+type Controller struct {
+	opts Options
+	// client writes everything and reads SparkApplications (the manager's cache).
+	client client.Client
+	// apiReader reads from the API server directly, on rare paths only
+	// (a driver pod the cache does not have yet).
+	apiReader client.Reader
+	// pods reads driver and executor pods: the slim pod cache after Register.
+	pods client.Reader
+	// podsIndexed is true when pods supports the indexAppSelector field index.
+	podsIndexed bool
+	events      eventRecorder
+}
+
+// NewController returns a controller that reads pods through apiReader until
+// Register gives it its own pod cache. Tests may call Reconcile on it directly.
+func NewController(c client.Client, apiReader client.Reader, opts Options) *Controller {
+	return &Controller{opts: opts.withDefaults(), client: c, apiReader: apiReader, pods: apiReader}
+}
+
+// Name is the controller's name.
+func (c *Controller) Name() string { return ControllerName }
+
+// scope is one reconcile's view of an application.
+type scope struct {
+	app  *v1alpha1.SparkApplication // status is edited in place
+	base *v1alpha1.SparkApplication // as read, the base of the status patch
+	now  time.Time
+	// after run once the status patch succeeded: events and metrics of the
+	// transitions this reconcile made.
+	after []func()
+	// deleted is set when the reconcile deleted the application.
+	deleted bool
+}
+
+func (s *scope) then(f func()) { s.after = append(s.after, f) }
+
+// phase is one step of a reconcile; done stops the sequence.
+type phase func(ctx context.Context, s *scope) (result reconcile.Result, done bool, err error)
+
+// Reconcile brings one application's status and objects forward. It writes
+// the status at most once, as a merge patch of the fields it changed, and
+// sets observedGeneration only when every phase succeeded.
+func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	app := &v1alpha1.SparkApplication{}
+	if err := c.client.Get(ctx, req.NamespacedName, app); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	if !app.DeletionTimestamp.IsZero() {
+		return reconcile.Result{}, nil
+	}
+	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("sparkapplication", klog.KObj(app)))
+	s := &scope{app: app, base: app.DeepCopy(), now: c.opts.Clock.Now()}
+	result, err := c.run(ctx, s, []phase{c.finished, c.waitForRetry, c.submitAttempt, c.observeDriver})
+	if s.deleted {
+		return reconcile.Result{}, err
+	}
+	if err == nil {
+		app.Status.ObservedGeneration = app.Generation
+	}
+	if perr := c.patchStatus(ctx, s); perr != nil {
+		return reconcile.Result{}, errors.Join(err, perr)
+	}
+	for _, f := range s.after {
+		f()
+	}
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	return result, nil
+}
+
+func (c *Controller) run(ctx context.Context, s *scope, phases []phase) (reconcile.Result, error) {
+	for _, p := range phases {
+		result, done, err := p(ctx, s)
+		if err != nil || done {
+			return result, err
+		}
+	}
+	return reconcile.Result{}, nil
+}
+
+func (c *Controller) patchStatus(ctx context.Context, s *scope) error {
+	if equality.Semantic.DeepEqual(s.base.Status, s.app.Status) {
+		return nil
+	}
+	if err := c.client.Status().Patch(ctx, s.app, client.MergeFrom(s.base)); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("patching status: %w", err)
+	}
+	return nil
+}
+
+// finished handles an application that has ended for good: it waits for the
+// TTL and then deletes the application.
+func (c *Controller) finished(ctx context.Context, s *scope) (reconcile.Result, bool, error) {
+	st := &s.app.Status
+	if !st.State.IsTerminal() {
+		return reconcile.Result{}, false, nil
+	}
+	ttl := s.app.Spec.TimeToLiveSeconds
+	if ttl == nil || st.TerminationTime == nil {
+		return reconcile.Result{}, true, nil
+	}
+	ttlDuration := time.Duration(*ttl) * time.Second
+	if remaining := st.TerminationTime.Add(ttlDuration).Sub(s.now); remaining > 0 {
+		return reconcile.Result{RequeueAfter: remaining}, true, nil
+	}
+	c.events.ttlExpired(s.app, ttlDuration)
+	if err := c.client.Delete(ctx, s.app, client.Preconditions{UID: &s.app.UID}, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+		return reconcile.Result{}, true, fmt.Errorf("deleting the application after its TTL: %w", err)
+	}
+	log.FromContext(ctx).V(1).Info("Deleted application after its TTL", "ttl", ttlDuration)
+	ttlDeletionsTotal.Inc()
+	s.deleted = true
+	return reconcile.Result{}, true, nil
+}
+
+// retryDelay is the wait after attempt n ended: the base interval doubling
+// per failed attempt, capped at maxBackoffFactor times the base.
+func (c *Controller) retryDelay(app *v1alpha1.SparkApplication, attempt int32, failed bool) time.Duration {
+	base := c.opts.DefaultRetryInterval
+	if iv := app.Spec.RestartPolicy.OnFailureRetryInterval; iv != nil {
+		base = time.Duration(*iv) * time.Second
+	}
+	if !failed {
+		return base
+	}
+	factor := int64(1)
+	for i := int32(1); i < attempt && factor < maxBackoffFactor; i++ {
+		factor *= 2
+	}
+	return time.Duration(min(factor, maxBackoffFactor)) * base
+}
+
+// waitForRetry holds a Retrying application until its backoff has passed.
+func (c *Controller) waitForRetry(_ context.Context, s *scope) (reconcile.Result, bool, error) {
+	st := &s.app.Status
+	if st.State != v1alpha1.StateRetrying {
+		return reconcile.Result{}, false, nil
+	}
+	ended := s.now
+	if st.TerminationTime != nil {
+		ended = st.TerminationTime.Time
+	}
+	failed := conditionReason(st.Conditions, v1alpha1.ConditionRunning) != v1alpha1.ReasonDriverSucceeded
+	if remaining := ended.Add(c.retryDelay(s.app, st.Attempts, failed)).Sub(s.now); remaining > 0 {
+		return reconcile.Result{RequeueAfter: remaining}, true, nil
+	}
+	return reconcile.Result{}, false, nil
+}
+
+func conditionReason(conds []metav1.Condition, t string) string {
+	if c := meta.FindStatusCondition(conds, t); c != nil {
+		return c.Reason
+	}
+	return ""
+}
+
+// submitAttempt starts the next attempt when none is running: validate,
+// resolve, build, create the driver pod, then its ConfigMaps and Service.
+func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Result, bool, error) {
+	st := &s.app.Status
+	if st.Attempts > 0 && st.State != v1alpha1.StateRetrying {
+		return reconcile.Result{}, false, nil
+	}
+	attempt := st.Attempts + 1
+	// Validate what the user wrote, so errors name their fields.
+	if _, err := submit.Build(s.app, c.buildOptions(attempt)); err != nil {
+		c.reject(s, v1alpha1.ReasonInvalidSpec, err.Error())
+		submissionsTotal.WithLabelValues("invalid").Inc()
+		return reconcile.Result{}, true, nil
+	}
+	effective, err := c.opts.Resolve(ctx, s.app.DeepCopy())
+	var rejection *Rejection
+	if errors.As(err, &rejection) {
+		c.reject(s, rejection.Reason, rejection.Message)
+		return reconcile.Result{}, true, nil
+	}
+	if err != nil {
+		return reconcile.Result{}, true, fmt.Errorf("resolving the application's profile: %w", err)
+	}
+	objs, err := submit.Build(effective, c.buildOptions(attempt))
+	if err != nil {
+		c.reject(s, v1alpha1.ReasonInvalidSpec, "after applying the profile: "+err.Error())
+		submissionsTotal.WithLabelValues("invalid").Inc()
+		return reconcile.Result{}, true, nil
+	}
+	if attempt > 1 {
+		// The previous driver is done; deleting it removes its executors,
+		// ConfigMaps and Service through their owner references.
+		prev := submit.NamesFor(s.app, attempt-1)
+		old := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: s.app.Namespace, Name: prev.DriverPod}}
+		if err := c.client.Delete(ctx, old, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+			return reconcile.Result{}, true, fmt.Errorf("deleting the driver pod of attempt %d: %w", attempt-1, err)
+		}
+	}
+
+	driver := objs.DriverPod
+	created := true
+	if err := c.client.Create(ctx, driver); err != nil {
+		switch {
+		case apierrors.IsAlreadyExists(err):
+			created = false
+			if driver, err = c.existingDriver(ctx, objs.DriverPod); err != nil {
+				return reconcile.Result{}, true, err
+			}
+		case apierrors.IsInvalid(err):
+			c.reject(s, v1alpha1.ReasonSubmissionFailed, fmt.Sprintf("the API server refused driver pod %s: %v", objs.DriverPod.Name, err))
+			submissionsTotal.WithLabelValues("invalid").Inc()
+			s.then(func() { c.events.submissionFailed(s.app, err.Error()) })
+			return reconcile.Result{}, true, nil
+		default:
+			submissionsTotal.WithLabelValues("error").Inc()
+			return reconcile.Result{}, true, fmt.Errorf("creating driver pod %s: %w", objs.DriverPod.Name, err)
+		}
+	}
+	objs.OwnByDriver(driver)
+	for _, obj := range objs.Dependents() {
+		if err := c.client.Create(ctx, obj.(client.Object)); err != nil && !apierrors.IsAlreadyExists(err) {
+			if apierrors.IsInvalid(err) {
+				c.reject(s, v1alpha1.ReasonSubmissionFailed, fmt.Sprintf("the API server refused %s: %v", obj.GetName(), err))
+				return reconcile.Result{}, true, nil
+			}
+			submissionsTotal.WithLabelValues("error").Inc()
+			return reconcile.Result{}, true, fmt.Errorf("creating %s: %w", obj.GetName(), err)
+		}
+	}
+
+	// The attempt exists: record it. A re-run that found the driver keeps
+	// the driver's creation time as the submission time.
+	submittedAt := metav1.NewTime(s.now)
+	if !created {
+		submittedAt = driver.CreationTimestamp
+	}
+	if attempt > 1 && st.Attempts < attempt {
+		retriesTotal.Inc()
+	}
+	st.Attempts = attempt
+	st.SubmissionAttempts = 0
+	st.SparkApplicationID = objs.Names.AppID
+	st.DriverInfo = v1alpha1.DriverInfo{
+		PodName:          objs.Names.DriverPod,
+		WebUIServiceName: objs.Names.DriverService,
+		WebUIPort:        uiPort(objs.DriverService),
+		WebUIAddress:     fmt.Sprintf("%s.%s.svc:%d", objs.Names.DriverService, s.app.Namespace, uiPort(objs.DriverService)),
+	}
+	st.Executors = v1alpha1.ExecutorCounts{}
+	st.LastSubmissionAttemptTime = &submittedAt
+	st.StartTime, st.TerminationTime = nil, nil
+	st.State = v1alpha1.StatePending
+	if effective.Status.Zone != "" {
+		st.Zone = effective.Status.Zone
+	}
+	if effective.Status.Profile != nil {
+		st.Profile = effective.Status.Profile.DeepCopy()
+	}
+	c.setCondition(s, v1alpha1.ConditionAccepted, metav1.ConditionTrue, v1alpha1.ReasonValid, "The spec is valid")
+	c.setCondition(s, v1alpha1.ConditionSubmitted, metav1.ConditionTrue, v1alpha1.ReasonDriverCreated,
+		fmt.Sprintf("Attempt %d: driver pod %s, service %s", attempt, objs.Names.DriverPod, objs.Names.DriverService))
+	c.setCondition(s, v1alpha1.ConditionRunning, metav1.ConditionFalse, v1alpha1.ReasonDriverPending, "The driver pod has not started yet")
+	c.setCondition(s, v1alpha1.ConditionCompleted, metav1.ConditionFalse, v1alpha1.ReasonInProgress, fmt.Sprintf("Attempt %d is in progress", attempt))
+	if created {
+		submissionsTotal.WithLabelValues("created").Inc()
+		if attempt == 1 {
+			submissionLatency.Observe(s.now.Sub(s.app.CreationTimestamp.Time).Seconds())
+		}
+		log.FromContext(ctx).V(1).Info("Submitted", "attempt", attempt, "driver", objs.Names.DriverPod)
+		s.then(func() { c.events.submitted(s.app, attempt, objs.Names.DriverPod) })
+	} else {
+		submissionsTotal.WithLabelValues("already_exists").Inc()
+	}
+	return reconcile.Result{}, false, nil
+}
+
+func uiPort(svc *corev1.Service) int32 {
+	for _, p := range svc.Spec.Ports {
+		if p.Name == submit.UIPortName {
+			return p.Port
+		}
+	}
+	return submit.DefaultUIPort
+}
+
+func (c *Controller) buildOptions(attempt int32) submit.Options {
+	return submit.Options{Attempt: attempt, Master: c.opts.Master, SparkUser: c.opts.SparkUser}
+}
+
+// existingDriver returns the driver pod a previous run created, and refuses a
+// pod of that name that belongs to something else.
+func (c *Controller) existingDriver(ctx context.Context, want *corev1.Pod) (*corev1.Pod, error) {
+	pod := &corev1.Pod{}
+	if err := c.apiReader.Get(ctx, client.ObjectKeyFromObject(want), pod); err != nil {
+		return nil, fmt.Errorf("reading existing driver pod %s: %w", want.Name, err)
+	}
+	owner := metav1.GetControllerOf(pod)
+	if owner == nil || owner.UID != want.OwnerReferences[0].UID {
+		return nil, reconcile.TerminalError(fmt.Errorf("pod %s exists but does not belong to this SparkApplication; delete it or rename the application", want.Name))
+	}
+	return pod, nil
+}
+
+// reject ends the application before (or instead of) submission.
+func (c *Controller) reject(s *scope, reason, message string) {
+	st := &s.app.Status
+	wasRejected := conditionReason(st.Conditions, v1alpha1.ConditionAccepted) == reason && st.State == v1alpha1.StateFailed
+	st.State = v1alpha1.StateFailed
+	if st.TerminationTime == nil {
+		st.TerminationTime = &metav1.Time{Time: s.now}
+	}
+	accepted := metav1.ConditionFalse
+	if reason == v1alpha1.ReasonSubmissionFailed {
+		accepted = metav1.ConditionTrue
+		c.setCondition(s, v1alpha1.ConditionSubmitted, metav1.ConditionFalse, reason, message)
+	} else {
+		c.setCondition(s, v1alpha1.ConditionAccepted, accepted, reason, message)
+	}
+	c.setCondition(s, v1alpha1.ConditionCompleted, metav1.ConditionTrue, reason, message)
+	if !wasRejected {
+		attemptsFinishedTotal.WithLabelValues("failed", reason).Inc()
+		if reason != v1alpha1.ReasonSubmissionFailed {
+			s.then(func() { c.events.invalidSpec(s.app, message) })
+		}
+	}
+}
+
+func (c *Controller) setCondition(s *scope, t string, status metav1.ConditionStatus, reason, message string) {
+	meta.SetStatusCondition(&s.app.Status.Conditions, metav1.Condition{
+		Type: t, Status: status, Reason: reason, Message: truncate(message, 32*1024),
+		ObservedGeneration: s.app.Generation, LastTransitionTime: metav1.NewTime(s.now),
+	})
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}
+
+// observeDriver follows the current attempt's driver pod into the status.
+func (c *Controller) observeDriver(ctx context.Context, s *scope) (reconcile.Result, bool, error) {
+	st := &s.app.Status
+	if st.Attempts == 0 || st.State.IsTerminal() || st.State == v1alpha1.StateRetrying {
+		return reconcile.Result{}, true, nil
+	}
+	names := submit.NamesFor(s.app, st.Attempts)
+	driver, err := c.driverPod(ctx, s.app.Namespace, names.DriverPod)
+	if err != nil {
+		return reconcile.Result{}, true, err
+	}
+	if driver == nil {
+		c.endAttempt(ctx, s, false, v1alpha1.ReasonDriverDeleted,
+			fmt.Sprintf("driver pod %s was deleted before it finished", names.DriverPod))
+		return c.afterEnd(s), true, nil
+	}
+	if err := c.countExecutors(ctx, s, names.AppID); err != nil {
+		return reconcile.Result{}, true, err
+	}
+	if done, success, reason, message := driverOutcome(driver); done {
+		if success {
+			c.endAttempt(ctx, s, true, v1alpha1.ReasonDriverSucceeded, fmt.Sprintf("driver pod %s completed", driver.Name))
+		} else {
+			c.endAttempt(ctx, s, false, v1alpha1.ReasonDriverFailed, fmt.Sprintf("driver pod %s failed: %s (%s)", driver.Name, message, reason))
+		}
+		return c.afterEnd(s), true, nil
+	}
+	switch driver.Status.Phase {
+	case corev1.PodRunning:
+		if st.State != v1alpha1.StateRunning {
+			s.then(func() { c.events.driverRunning(s.app, driver.Name) })
+		}
+		st.State = v1alpha1.StateRunning
+		if st.StartTime == nil {
+			start := metav1.NewTime(s.now)
+			if driver.Status.StartTime != nil {
+				start = *driver.Status.StartTime
+			}
+			st.StartTime = &start
+		}
+		c.setCondition(s, v1alpha1.ConditionRunning, metav1.ConditionTrue, v1alpha1.ReasonDriverRunning, fmt.Sprintf("Driver pod %s is running", driver.Name))
+		return reconcile.Result{}, true, nil
+	default: // Pending or Unknown
+		st.State = v1alpha1.StatePending
+		c.setCondition(s, v1alpha1.ConditionRunning, metav1.ConditionFalse, v1alpha1.ReasonDriverPending, pendingMessage(driver))
+		if c.opts.DriverPendingTimeout < 0 {
+			return reconcile.Result{}, true, nil
+		}
+		remaining := driver.CreationTimestamp.Add(c.opts.DriverPendingTimeout).Sub(s.now)
+		if remaining > 0 {
+			return reconcile.Result{RequeueAfter: remaining}, true, nil
+		}
+		if err := c.client.Delete(ctx, driver, client.Preconditions{UID: &driver.UID}); client.IgnoreNotFound(err) != nil {
+			return reconcile.Result{}, true, fmt.Errorf("deleting driver pod %s after the pending timeout: %w", driver.Name, err)
+		}
+		timeout := c.opts.DriverPendingTimeout
+		s.then(func() { c.events.pendingTimeout(s.app, driver.Name, timeout) })
+		c.endAttempt(ctx, s, false, v1alpha1.ReasonDriverPendingTimeout,
+			fmt.Sprintf("driver pod %s stayed Pending for more than %s (%s); it was deleted — check capacity, quotas and the image, or raise the operator's --driver-pending-timeout",
+				driver.Name, timeout, pendingMessage(driver)))
+		return c.afterEnd(s), true, nil
+	}
+}
+
+// afterEnd requeues a Retrying application when its backoff ends.
+func (c *Controller) afterEnd(s *scope) reconcile.Result {
+	st := &s.app.Status
+	if st.State != v1alpha1.StateRetrying {
+		return reconcile.Result{}
+	}
+	failed := conditionReason(st.Conditions, v1alpha1.ConditionRunning) != v1alpha1.ReasonDriverSucceeded
+	return reconcile.Result{RequeueAfter: max(st.TerminationTime.Add(c.retryDelay(s.app, st.Attempts, failed)).Sub(s.now), time.Millisecond)}
+}
+
+// driverPod reads the driver from the pod cache, and from the API server
+// when the cache does not have it (yet): nil means it does not exist.
+func (c *Controller) driverPod(ctx context.Context, namespace, name string) (*corev1.Pod, error) {
+	pod := &corev1.Pod{}
+	key := client.ObjectKey{Namespace: namespace, Name: name}
+	err := c.pods.Get(ctx, key, pod)
+	if apierrors.IsNotFound(err) && c.pods != c.apiReader {
+		err = c.apiReader.Get(ctx, key, pod)
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading driver pod %s: %w", name, err)
+	}
+	return pod, nil
+}
+
+// driverOutcome says whether the driver has finished, from the pod phase or,
+// when sidecars keep the pod running, from the driver container itself.
+func driverOutcome(pod *corev1.Pod) (done, success bool, reason, message string) {
+	var driverState *corev1.ContainerStateTerminated
+	for i := range pod.Status.ContainerStatuses {
+		cs := &pod.Status.ContainerStatuses[i]
+		if cs.Name == submit.DriverContainerName && cs.State.Terminated != nil {
+			driverState = cs.State.Terminated
+		}
+	}
+	switch {
+	case pod.Status.Phase == corev1.PodSucceeded:
+		return true, true, "Completed", ""
+	case pod.Status.Phase == corev1.PodFailed:
+		if driverState != nil {
+			return true, false, terminatedReason(driverState), terminatedMessage(driverState)
+		}
+		reason := firstNonEmpty(pod.Status.Reason, "PodFailed")
+		return true, false, reason, firstNonEmpty(pod.Status.Message, "the pod failed")
+	case driverState != nil:
+		if driverState.ExitCode == 0 {
+			return true, true, "Completed", ""
+		}
+		return true, false, terminatedReason(driverState), terminatedMessage(driverState)
+	}
+	return false, false, "", ""
+}
+
+func terminatedReason(t *corev1.ContainerStateTerminated) string {
+	return firstNonEmpty(t.Reason, "Error")
+}
+
+func terminatedMessage(t *corev1.ContainerStateTerminated) string {
+	msg := fmt.Sprintf("container %s exited with code %d", submit.DriverContainerName, t.ExitCode)
+	if t.Message != "" {
+		msg += ": " + strings.TrimSpace(t.Message)
+	}
+	return msg
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// pendingMessage says why a driver pod is not running yet.
+func pendingMessage(pod *corev1.Pod) string {
+	for _, cs := range pod.Status.ContainerStatuses {
+		if w := cs.State.Waiting; w != nil && w.Reason != "" && w.Reason != "ContainerCreating" {
+			return fmt.Sprintf("container %s is waiting: %s %s", cs.Name, w.Reason, strings.TrimSpace(w.Message))
+		}
+	}
+	for _, cond := range pod.Status.Conditions {
+		if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse {
+			return fmt.Sprintf("not scheduled: %s %s", cond.Reason, strings.TrimSpace(cond.Message))
+		}
+	}
+	if pod.Spec.NodeName == "" && pod.Status.Phase == corev1.PodPending {
+		return fmt.Sprintf("driver pod %s is waiting to be scheduled", pod.Name)
+	}
+	return fmt.Sprintf("driver pod %s is %s", pod.Name, firstNonEmpty(string(pod.Status.Phase), "Pending"))
+}
+
+// endAttempt records the end of the current attempt and decides, per
+// spec.restartPolicy, between Retrying and a terminal state.
+func (c *Controller) endAttempt(ctx context.Context, s *scope, success bool, reason, message string) {
+	st := &s.app.Status
+	st.TerminationTime = &metav1.Time{Time: s.now}
+	result := "failed"
+	if success {
+		result = "succeeded"
+	}
+	attemptsFinishedTotal.WithLabelValues(result, reason).Inc()
+	attempt := st.Attempts
+	runningStatus := metav1.ConditionFalse
+	c.setCondition(s, v1alpha1.ConditionRunning, runningStatus, reason, message)
+
+	if c.shouldRetry(s.app, success) {
+		delay := c.retryDelay(s.app, attempt, !success)
+		st.State = v1alpha1.StateRetrying
+		c.setCondition(s, v1alpha1.ConditionSubmitted, metav1.ConditionFalse, v1alpha1.ReasonWaitingForRetry,
+			fmt.Sprintf("Attempt %d ended (%s); attempt %d starts at %s", attempt, reason, attempt+1, s.now.Add(delay).UTC().Format(time.RFC3339)))
+		c.setCondition(s, v1alpha1.ConditionCompleted, metav1.ConditionFalse, v1alpha1.ReasonInProgress, message)
+		log.FromContext(ctx).V(1).Info("Attempt ended; retrying", "attempt", attempt, "reason", reason, "after", delay)
+		s.then(func() { c.events.retrying(s.app, attempt, reason, delay) })
+		return
+	}
+	if success {
+		st.State = v1alpha1.StateSucceeded
+		c.setCondition(s, v1alpha1.ConditionCompleted, metav1.ConditionTrue, v1alpha1.ReasonSucceeded, message)
+		s.then(func() { c.events.succeeded(s.app, attempt) })
+		return
+	}
+	st.State = v1alpha1.StateFailed
+	c.setCondition(s, v1alpha1.ConditionCompleted, metav1.ConditionTrue, reason, message)
+	s.then(func() { c.events.failed(s.app, reason, message) })
+}
+
+// shouldRetry applies spec.restartPolicy: Never never retries; OnFailure
+// retries failures while attempts ≤ onFailureRetries; Always reruns after a
+// success and retries failures within onFailureRetries when it is set.
+func (c *Controller) shouldRetry(app *v1alpha1.SparkApplication, success bool) bool {
+	rp := app.Spec.RestartPolicy
+	retries := int32(0)
+	if rp.OnFailureRetries != nil {
+		retries = *rp.OnFailureRetries
+	}
+	switch rp.Type {
+	case v1alpha1.RestartPolicyAlways:
+		if success {
+			return true
+		}
+		return rp.OnFailureRetries == nil || app.Status.Attempts <= retries
+	case v1alpha1.RestartPolicyOnFailure:
+		return !success && app.Status.Attempts <= retries
+	}
+	return false
+}
+
+// countExecutors sets status.executors from the pod cache.
+func (c *Controller) countExecutors(ctx context.Context, s *scope, appID string) error {
+	pods := &corev1.PodList{}
+	opts := []client.ListOption{client.InNamespace(s.app.Namespace)}
+	if c.podsIndexed {
+		opts = append(opts, client.MatchingFields{indexAppSelector: appSelectorKey(s.app.Namespace, appID)})
+	} else {
+		opts = append(opts, client.MatchingLabels{submit.LabelSparkAppSelector: appID})
+	}
+	if err := c.pods.List(ctx, pods, opts...); err != nil {
+		return fmt.Errorf("listing executor pods: %w", err)
+	}
+	var counts v1alpha1.ExecutorCounts
+	for i := range pods.Items {
+		pod := &pods.Items[i]
+		if pod.Labels[submit.LabelSparkRole] != submit.RoleExecutor {
+			continue
+		}
+		switch pod.Status.Phase {
+		case corev1.PodPending:
+			counts.Pending++
+		case corev1.PodRunning:
+			counts.Running++
+		case corev1.PodSucceeded:
+			counts.Succeeded++
+		case corev1.PodFailed:
+			counts.Failed++
+		}
+	}
+	s.app.Status.Executors = counts
+	return nil
+}

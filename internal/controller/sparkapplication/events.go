@@ -1,0 +1,73 @@
+package sparkapplication
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/events"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+)
+
+// Event reasons this controller records on SparkApplications. Each event is
+// recorded once per transition (after the status that reflects it was
+// written), so a re-run reconcile does not repeat it.
+const (
+	EventSubmitted            = "Submitted"
+	EventInvalidSpec          = "InvalidSpec"
+	EventSubmissionFailed     = "SubmissionFailed"
+	EventDriverRunning        = "DriverRunning"
+	EventSucceeded            = "Succeeded"
+	EventFailed               = "Failed"
+	EventRetrying             = "Retrying"
+	EventDriverPendingTimeout = "DriverPendingTimeout"
+	EventTTLExpired           = "TTLExpired"
+)
+
+// eventRecorder holds the typed constructors; a nil recorder records nothing
+// (for tests that call Reconcile directly).
+type eventRecorder struct{ events.EventRecorder }
+
+func (r eventRecorder) emit(app *v1alpha1.SparkApplication, eventType, reason, action, note string, args ...any) {
+	if r.EventRecorder == nil {
+		return
+	}
+	r.Eventf(app, nil, eventType, reason, action, note, args...)
+}
+
+func (r eventRecorder) submitted(app *v1alpha1.SparkApplication, attempt int32, driver string) {
+	r.emit(app, corev1.EventTypeNormal, EventSubmitted, "Submit", "Created driver pod %s (attempt %d)", driver, attempt)
+}
+
+func (r eventRecorder) invalidSpec(app *v1alpha1.SparkApplication, message string) {
+	r.emit(app, corev1.EventTypeWarning, EventInvalidSpec, "Validate", "Not submitted: %s", message)
+}
+
+func (r eventRecorder) submissionFailed(app *v1alpha1.SparkApplication, message string) {
+	r.emit(app, corev1.EventTypeWarning, EventSubmissionFailed, "Submit", "The API server refused the driver's objects: %s; fix the spec and resubmit", message)
+}
+
+func (r eventRecorder) driverRunning(app *v1alpha1.SparkApplication, driver string) {
+	r.emit(app, corev1.EventTypeNormal, EventDriverRunning, "Observe", "Driver pod %s is running", driver)
+}
+
+func (r eventRecorder) succeeded(app *v1alpha1.SparkApplication, attempt int32) {
+	r.emit(app, corev1.EventTypeNormal, EventSucceeded, "Observe", "Attempt %d succeeded", attempt)
+}
+
+func (r eventRecorder) failed(app *v1alpha1.SparkApplication, reason, message string) {
+	r.emit(app, corev1.EventTypeWarning, EventFailed, "Observe", "Failed (%s): %s; see `sparkplane logs %s` for the driver's output", reason, message, app.Name)
+}
+
+func (r eventRecorder) retrying(app *v1alpha1.SparkApplication, attempt int32, reason string, after time.Duration) {
+	r.emit(app, corev1.EventTypeNormal, EventRetrying, "Retry", "Attempt %d ended (%s); attempt %d starts in %s per spec.restartPolicy", attempt, reason, attempt+1, after)
+}
+
+func (r eventRecorder) pendingTimeout(app *v1alpha1.SparkApplication, driver string, timeout time.Duration) {
+	r.emit(app, corev1.EventTypeWarning, EventDriverPendingTimeout, "Observe",
+		"Driver pod %s stayed Pending longer than %s and was deleted; check its scheduling events (kubectl describe pod) for missing capacity, quota or images", driver, timeout)
+}
+
+func (r eventRecorder) ttlExpired(app *v1alpha1.SparkApplication, ttl time.Duration) {
+	r.emit(app, corev1.EventTypeNormal, EventTTLExpired, "Delete", "Deleting the application %s after it ended (spec.timeToLiveSeconds)", ttl)
+}

@@ -1,0 +1,70 @@
+package sparkapplication
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/submit"
+)
+
+// Register wires the controller into mgr: it reads SparkApplications from
+// the manager's cache and sparkplane's pods from a slim cache of its own
+// (started by the manager), records events as "sparkplane-sparkapplication",
+// and reconciles an application when it changes (generation), when its
+// driver pod changes, and when one of its executors changes phase.
+// The manager's scheme must include v1alpha1 and core/v1.
+func (c *Controller) Register(mgr manager.Manager) error {
+	podCache, err := newPodCache(mgr)
+	if err != nil {
+		return err
+	}
+	if err := podCache.IndexField(context.Background(), &corev1.Pod{}, indexAppSelector, indexPodByAppSelector); err != nil {
+		return err
+	}
+	if err := mgr.Add(podCache); err != nil {
+		return err
+	}
+	c.client = mgr.GetClient()
+	c.apiReader = mgr.GetAPIReader()
+	c.pods = podCache
+	c.podsIndexed = true
+	c.events = eventRecorder{mgr.GetEventRecorder("sparkplane-" + ControllerName)}
+
+	podToApp := handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, pod *corev1.Pod) []reconcile.Request {
+		name := pod.Labels[submit.LabelApplication]
+		if name == "" {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: pod.Namespace, Name: name}}}
+	})
+	return builder.ControllerManagedBy(mgr).
+		Named(ControllerName).
+		For(&v1alpha1.SparkApplication{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WatchesRawSource(source.Kind(podCache, &corev1.Pod{}, podToApp, podChanged{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: c.opts.MaxConcurrentReconciles}).
+		Complete(c)
+}
+
+// podChanged passes creations and deletions, any update of a driver pod,
+// and executor updates that change the phase (what status.executors counts).
+type podChanged struct {
+	predicate.TypedFuncs[*corev1.Pod]
+}
+
+func (podChanged) Update(e event.TypedUpdateEvent[*corev1.Pod]) bool {
+	if e.ObjectNew.Labels[submit.LabelSparkRole] == submit.RoleDriver {
+		return true
+	}
+	return e.ObjectOld.Status.Phase != e.ObjectNew.Status.Phase
+}
