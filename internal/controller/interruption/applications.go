@@ -38,6 +38,9 @@ type appTally struct {
 	decommissioned int
 	minGrace       int64 // smallest grace given, -1 when none
 	driver         *corev1.Pod
+	// alreadyTerminating: some of the application's executors on the node
+	// were terminating before this reconcile, so the notice is not new to it.
+	alreadyTerminating bool
 }
 
 // applications writes interruption results to SparkApplication status. Only
@@ -74,7 +77,7 @@ func (a *applications) record(ctx context.Context, key types.NamespacedName, nod
 	defer unlock()
 
 	countKey := fmt.Sprintf("%s|%s|%d", key, nodeName, notice.Time.UnixNano())
-	newNotice := t.decommissioned > 0 && !a.isCounted(countKey)
+	newNotice := t.decommissioned > 0 && !t.alreadyTerminating && !a.isCounted(countKey)
 	var app *unstructured.Unstructured
 	err := retry.OnError(conflictBackoff, apierrors.IsConflict, func() error {
 		app = &unstructured.Unstructured{}

@@ -256,7 +256,15 @@ func (c *Controller) decommission(ctx context.Context, nodeName string, notice N
 	}
 	for i := range pods {
 		pod := &pods[i]
-		if pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		if pod.DeletionTimestamp != nil {
+			// Executors of the application already terminating on this node
+			// mean this notice was counted (perhaps by an earlier operator).
+			if app := appOf(pod); app != nil && pod.Labels[LabelSparkRole] == RoleExecutor {
+				app.alreadyTerminating = true
+			}
+			continue
+		}
+		if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 			continue
 		}
 		switch pod.Labels[LabelSparkRole] {
