@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -43,6 +44,9 @@ const (
 	DefaultMaxConcurrentReconciles = 32
 	// maxBackoffFactor caps the doubling retry interval at this multiple.
 	maxBackoffFactor = 10
+	// cacheLagRequeue is how soon an application is looked at again when
+	// the cache does not show this process's own submission yet.
+	cacheLagRequeue = 250 * time.Millisecond
 )
 
 // Resolver turns an application into its effective form before submission:
@@ -118,6 +122,12 @@ type Controller struct {
 	// podsIndexed is true when pods supports the indexAppSelector field index.
 	podsIndexed bool
 	events      eventRecorder
+	// submitted remembers, per application UID, the last attempt this
+	// process submitted, so a reconcile that reads an application from a
+	// cache not yet showing that submission waits for the cache instead of
+	// repeating the creates. It is only an optimisation: after a restart it
+	// is empty and the creates are repeated, harmlessly (AlreadyExists).
+	submitted sync.Map // types.UID → int32
 }
 
 // NewController returns a controller that reads pods through apiReader until
@@ -208,6 +218,7 @@ func (c *Controller) finished(ctx context.Context, s *scope) (reconcile.Result, 
 	if !st.State.IsTerminal() {
 		return reconcile.Result{}, false, nil
 	}
+	c.submitted.Delete(s.app.UID)
 	ttl := s.app.Spec.TimeToLiveSeconds
 	if ttl == nil || st.TerminationTime == nil {
 		return reconcile.Result{}, true, nil
@@ -275,6 +286,10 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 		return reconcile.Result{}, false, nil
 	}
 	attempt := st.Attempts + 1
+	if last, ok := c.submitted.Load(s.app.UID); ok && last.(int32) >= attempt {
+		// This process already submitted the attempt; the cache lags.
+		return reconcile.Result{RequeueAfter: cacheLagRequeue}, true, nil
+	}
 	// Validate what the user wrote, so errors name their fields.
 	if _, err := submit.Build(s.app, c.buildOptions(attempt)); err != nil {
 		c.reject(s, v1alpha1.ReasonInvalidSpec, err.Error())
@@ -329,6 +344,10 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 	for _, obj := range objs.Dependents() {
 		if err := c.client.Create(ctx, obj.(client.Object)); err != nil && !apierrors.IsAlreadyExists(err) {
 			if apierrors.IsInvalid(err) {
+				// Never leave a half-created application: remove the driver.
+				if derr := c.client.Delete(ctx, driver); client.IgnoreNotFound(derr) != nil {
+					return reconcile.Result{}, true, fmt.Errorf("removing driver pod %s after %s was refused: %w", driver.Name, obj.GetName(), derr)
+				}
 				c.reject(s, v1alpha1.ReasonSubmissionFailed, fmt.Sprintf("the API server refused %s: %v", obj.GetName(), err))
 				return reconcile.Result{}, true, nil
 			}
@@ -337,6 +356,7 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 		}
 	}
 
+	c.submitted.Store(s.app.UID, attempt)
 	// The attempt exists: record it. A re-run that found the driver keeps
 	// the driver's creation time as the submission time.
 	submittedAt := metav1.NewTime(s.now)

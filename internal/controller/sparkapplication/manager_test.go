@@ -1,0 +1,121 @@
+package sparkapplication_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/controller"
+	"github.com/sparkplane/sparkplane/internal/submit"
+)
+
+// eventually polls cond until it returns "" or the deadline passes, then
+// fails with the last complaint.
+func eventually(t *testing.T, what string, cond func() string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		if last = cond(); last == "" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: %s", what, last)
+}
+
+// TestRegisteredController runs the controller the way the operator does —
+// a manager, controller.Register, the slim pod cache and its watches — and
+// checks an application goes from created to Running with executor counts
+// and events, driven only by pod changes.
+func TestRegisteredController(t *testing.T) {
+	ns := env.Namespace(t)
+	mgr, err := manager.New(env.Config, manager.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := controller.Register(mgr, controller.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	})
+
+	c := env.Client
+	if err := c.Create(ctx, scalaApp(ns, "managed")); err != nil {
+		t.Fatal(err)
+	}
+	app := &v1alpha1.SparkApplication{}
+	get := func() *v1alpha1.SparkApplication {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "managed"}, app); err != nil {
+			t.Fatal(err)
+		}
+		return app
+	}
+	eventually(t, "submission", func() string {
+		if st := get().Status; st.State != v1alpha1.StatePending {
+			return fmt.Sprintf("state %q", st.State)
+		}
+		return ""
+	})
+	names := submit.NamesFor(app, 1)
+	driver := &corev1.Pod{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: names.DriverPod}, driver); err != nil {
+		t.Fatal(err)
+	}
+	driver.Status.Phase = corev1.PodRunning
+	if err := c.Status().Update(ctx, driver); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		exec := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-exec-%d", names.Prefix, i), Namespace: ns, Labels: map[string]string{
+				submit.LabelApplication: "managed", submit.LabelSparkAppSelector: names.AppID, submit.LabelSparkRole: submit.RoleExecutor}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: submit.ExecutorContainerName, Image: "apache/spark:3.5.3"}}},
+		}
+		if err := c.Create(ctx, exec); err != nil {
+			t.Fatal(err)
+		}
+		exec.Status.Phase = corev1.PodRunning
+		if err := c.Status().Update(ctx, exec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "running with executors", func() string {
+		if st := get().Status; st.State != v1alpha1.StateRunning || st.Executors.Running != 3 {
+			return fmt.Sprintf("state %q executors %+v", st.State, st.Executors)
+		}
+		return ""
+	})
+	eventually(t, "events", func() string {
+		list := &eventsv1.EventList{}
+		if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
+			return err.Error()
+		}
+		seen := map[string]bool{}
+		for _, e := range list.Items {
+			if e.Regarding.Name == "managed" {
+				seen[e.Reason] = true
+			}
+		}
+		if !seen["Submitted"] || !seen["DriverRunning"] {
+			return fmt.Sprintf("events seen: %v", seen)
+		}
+		return ""
+	})
+}

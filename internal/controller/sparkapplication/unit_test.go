@@ -1,0 +1,106 @@
+package sparkapplication
+
+import (
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/submit"
+)
+
+func TestDriverOutcome(t *testing.T) {
+	terminated := func(code int32, reason string) []corev1.ContainerStatus {
+		return []corev1.ContainerStatus{
+			{Name: "sidecar", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}},
+			{Name: submit.DriverContainerName, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason}}},
+		}
+	}
+	cases := map[string]struct {
+		status        corev1.PodStatus
+		done, success bool
+		reason        string
+	}{
+		"pending":                     {status: corev1.PodStatus{Phase: corev1.PodPending}},
+		"running":                     {status: corev1.PodStatus{Phase: corev1.PodRunning}},
+		"succeeded":                   {status: corev1.PodStatus{Phase: corev1.PodSucceeded}, done: true, success: true, reason: "Completed"},
+		"failed with container":       {status: corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: terminated(137, "OOMKilled")}, done: true, reason: "OOMKilled"},
+		"evicted":                     {status: corev1.PodStatus{Phase: corev1.PodFailed, Reason: "Evicted", Message: "low on memory"}, done: true, reason: "Evicted"},
+		"driver done, sidecar runs":   {status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: terminated(0, "Completed")}, done: true, success: true, reason: "Completed"},
+		"driver failed, sidecar runs": {status: corev1.PodStatus{Phase: corev1.PodRunning, ContainerStatuses: terminated(1, "")}, done: true, reason: "Error"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			done, success, reason, _ := driverOutcome(&corev1.Pod{Status: tc.status})
+			if done != tc.done || success != tc.success || reason != tc.reason {
+				t.Errorf("got done=%v success=%v reason=%q; want %v %v %q", done, success, reason, tc.done, tc.success, tc.reason)
+			}
+		})
+	}
+}
+
+func TestRetryPolicy(t *testing.T) {
+	c := NewController(nil, nil, Options{})
+	app := func(rp v1alpha1.RestartPolicy, attempts int32) *v1alpha1.SparkApplication {
+		return &v1alpha1.SparkApplication{Spec: v1alpha1.SparkApplicationSpec{RestartPolicy: rp}, Status: v1alpha1.SparkApplicationStatus{Attempts: attempts}}
+	}
+	onFailure2 := v1alpha1.RestartPolicy{Type: v1alpha1.RestartPolicyOnFailure, OnFailureRetries: ptr.To[int32](2), OnFailureRetryInterval: ptr.To[int64](10)}
+	cases := map[string]struct {
+		app     *v1alpha1.SparkApplication
+		success bool
+		retry   bool
+	}{
+		"never":                        {app: app(v1alpha1.RestartPolicy{}, 1)},
+		"on failure, first failure":    {app: app(onFailure2, 1), retry: true},
+		"on failure, second failure":   {app: app(onFailure2, 2), retry: true},
+		"on failure, retries used up":  {app: app(onFailure2, 3)},
+		"on failure, success":          {app: app(onFailure2, 1), success: true},
+		"always, success reruns":       {app: app(v1alpha1.RestartPolicy{Type: v1alpha1.RestartPolicyAlways}, 7), success: true, retry: true},
+		"always, failures unlimited":   {app: app(v1alpha1.RestartPolicy{Type: v1alpha1.RestartPolicyAlways}, 7), retry: true},
+		"always, with a failure limit": {app: app(v1alpha1.RestartPolicy{Type: v1alpha1.RestartPolicyAlways, OnFailureRetries: ptr.To[int32](1)}, 2)},
+	}
+	for name, tc := range cases {
+		if got := c.shouldRetry(tc.app, tc.success); got != tc.retry {
+			t.Errorf("%s: shouldRetry = %v, want %v", name, got, tc.retry)
+		}
+	}
+	// Backoff doubles per failed attempt, capped at 10× the interval.
+	for attempt, want := range map[int32]time.Duration{1: 10 * time.Second, 2: 20 * time.Second, 3: 40 * time.Second, 4: 80 * time.Second, 5: 100 * time.Second, 9: 100 * time.Second} {
+		if got := c.retryDelay(app(onFailure2, attempt), attempt, true); got != want {
+			t.Errorf("retryDelay(attempt %d) = %s, want %s", attempt, got, want)
+		}
+	}
+	if got := c.retryDelay(app(v1alpha1.RestartPolicy{}, 3), 3, false); got != DefaultRetryInterval {
+		t.Errorf("rerun after success waits %s, want the plain interval %s", got, DefaultRetryInterval)
+	}
+}
+
+// TestSlimPod: the cache keeps what the controller reads and drops the rest.
+func TestSlimPod(t *testing.T) {
+	exec := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "e", Namespace: "ns", UID: "u", Labels: map[string]string{
+			submit.LabelApplication: "app", submit.LabelSparkAppSelector: "spark-1", submit.LabelSparkRole: "executor", "team": "x"},
+			Annotations: map[string]string{"big": "annotation"}, ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "m"}}},
+		Spec:   corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "c", Env: []corev1.EnvVar{{Name: "A", Value: "B"}}}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1", Conditions: []corev1.PodCondition{{Type: corev1.PodReady}}},
+	}
+	out, err := slimPod(exec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slim := out.(*corev1.Pod)
+	if slim.Spec.NodeName != "node-1" || slim.Status.Phase != corev1.PodRunning || slim.Labels[submit.LabelSparkAppSelector] != "spark-1" {
+		t.Errorf("slim executor lost what the controller reads: %+v", slim)
+	}
+	if len(slim.Spec.Containers) != 0 || slim.Annotations != nil || slim.ManagedFields != nil || slim.Status.PodIP != "" || len(slim.Status.Conditions) != 0 || slim.Labels["team"] != "" {
+		t.Errorf("slim executor kept what it should drop: %+v", slim)
+	}
+	exec.Labels[submit.LabelSparkRole] = submit.RoleDriver
+	out, _ = slimPod(exec)
+	if d := out.(*corev1.Pod); len(d.Status.Conditions) != 1 || len(d.Spec.Containers) != 0 {
+		t.Errorf("slim driver should keep its status and drop its spec: %+v", d)
+	}
+}
