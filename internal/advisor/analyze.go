@@ -113,19 +113,23 @@ func (a *analysis) apply(r *record) {
 		if ps.UnknownEventTypes == nil {
 			ps.UnknownEventTypes = map[string]int64{}
 		}
-		if _, ok := ps.UnknownEventTypes[r.name]; ok || len(ps.UnknownEventTypes) < maxUnknownEventTypes {
-			ps.UnknownEventTypes[r.name]++
+		if _, ok := ps.UnknownEventTypes[r.rare.name]; ok || len(ps.UnknownEventTypes) < maxUnknownEventTypes {
+			ps.UnknownEventTypes[r.rare.name]++
 		}
 		return
 	}
 	ps.Events++
 	t := &a.report.Totals
+	rare := r.rare
+	if rare == nil {
+		rare = &rareFields{}
+	}
 	switch r.kind {
 	case kindLogStart:
-		a.report.Application.SparkVersion = r.version
+		a.report.Application.SparkVersion = rare.version
 	case kindApplicationStart:
 		app := &a.report.Application
-		app.ID, app.Name, app.User, app.AttemptID = r.id, r.name, r.user, r.attempt
+		app.ID, app.Name, app.User, app.AttemptID = rare.id, rare.name, rare.user, rare.attempt
 		a.appStart = r.timestamp
 		a.seeTime(r.timestamp)
 		if a.timeline.width == 0 {
@@ -136,7 +140,7 @@ func (a *analysis) apply(r *record) {
 		a.completed = true
 		a.seeTime(r.timestamp)
 	case kindEnvironmentUpdate:
-		for _, kv := range r.props {
+		for _, kv := range rare.props {
 			a.props[kv[0]] = kv[1]
 		}
 	case kindResourceProfileAdded:
@@ -146,11 +150,11 @@ func (a *analysis) apply(r *record) {
 	case kindExecutorAdded:
 		t.ExecutorsAdded++
 		a.seeTime(r.timestamp)
-		if old, ok := a.executors[r.id]; ok {
+		if old, ok := a.executors[rare.id]; ok {
 			// Added twice without a removal: close the first interval.
 			a.closeExecutor(old, r.timestamp)
 		}
-		a.executors[r.id] = executorState{added: r.timestamp, cores: r.count}
+		a.executors[rare.id] = executorState{added: r.timestamp, cores: r.count}
 		a.alive++
 		a.aliveCores += r.count
 		a.peakAlive = max(a.peakAlive, a.alive)
@@ -163,9 +167,9 @@ func (a *analysis) apply(r *record) {
 	case kindExecutorRemoved:
 		t.ExecutorsRemoved++
 		a.seeTime(r.timestamp)
-		if old, ok := a.executors[r.id]; ok {
+		if old, ok := a.executors[rare.id]; ok {
 			a.closeExecutor(old, r.timestamp)
-			delete(a.executors, r.id)
+			delete(a.executors, rare.id)
 		}
 	case kindJobStart:
 		t.Jobs++

@@ -160,10 +160,24 @@ type record struct {
 	inputBytes, outputBytes int64
 	peakExecutionMemory     int64
 
-	// Rare events.
+	failureReason bool
+
+	// rare holds the strings of rare events (application, executor and
+	// environment events), so that the record of a task stays small.
+	rare *rareFields
+}
+
+type rareFields struct {
 	name, id, user, attempt, version string
 	props                            [][2]string
-	failureReason                    bool
+}
+
+// strings returns the record's rare fields, allocating them on first use.
+func (r *record) strings() *rareFields {
+	if r.rare == nil {
+		r.rare = &rareFields{}
+	}
+	return r.rare
 }
 
 // eventNamePrefix is how Spark's JsonProtocol starts every line.
@@ -226,7 +240,7 @@ func parseLine(line []byte, rec *record, scratch []byte) {
 		return
 	case kindUnknown:
 		rec.kind = kindUnknown
-		rec.name = string(name)
+		rec.strings().name = string(name)
 		return
 	case kindTaskEnd:
 		end = parseTaskEnd(line, rec, scratch)
@@ -280,7 +294,11 @@ func parseTaskEnd(b []byte, r *record, scratch []byte) int {
 	}
 }
 
+// Each parser below first clears the fields it owns, so that a key given twice
+// means what encoding/json makes of it: the last value wins.
+
 func parseTaskEndReason(b []byte, i int, r *record, scratch []byte) int {
+	r.success = false
 	if i < len(b) && b[i] != '{' {
 		return skipValue(b, i)
 	}
@@ -302,6 +320,7 @@ func parseTaskEndReason(b []byte, i int, r *record, scratch []byte) int {
 }
 
 func parseTaskInfo(b []byte, i int, r *record, scratch []byte) int {
+	r.timestamp, r.finish, r.isDriver, r.failed, r.killed = 0, 0, false, false, false
 	if i < len(b) && b[i] != '{' {
 		return skipValue(b, i)
 	}
@@ -332,6 +351,7 @@ func parseTaskInfo(b []byte, i int, r *record, scratch []byte) int {
 }
 
 func parseExecutorMetrics(b []byte, i int, r *record, scratch []byte) int {
+	r.hasMetrics, r.memory = false, memoryPeaks{}
 	if i < len(b) && b[i] != '{' {
 		return skipValue(b, i)
 	}
@@ -357,6 +377,9 @@ func parseExecutorMetrics(b []byte, i int, r *record, scratch []byte) int {
 }
 
 func parseTaskMetrics(b []byte, i int, r *record, scratch []byte) int {
+	r.hasTaskMetrics, r.hasCPU = false, false
+	r.runTimeMs, r.cpuTimeNs, r.gcTimeMs, r.memorySpilled, r.diskSpilled, r.peakExecutionMemory = 0, 0, 0, 0, 0, 0
+	r.remoteRead, r.localRead, r.fetchWaitMs, r.shuffleWrite, r.inputBytes, r.outputBytes = 0, 0, 0, 0, 0, 0
 	if i < len(b) && b[i] != '{' {
 		return skipValue(b, i)
 	}
@@ -382,35 +405,77 @@ func parseTaskMetrics(b []byte, i int, r *record, scratch []byte) int {
 		case "Peak Execution Memory":
 			r.peakExecutionMemory, j = readInt(b, j)
 		case "Shuffle Read Metrics":
-			j = parseInts(b, j, scratch, func(k []byte, v int64) {
-				switch string(k) {
-				case "Remote Bytes Read":
-					r.remoteRead = v
-				case "Local Bytes Read":
-					r.localRead = v
-				case "Fetch Wait Time":
-					r.fetchWaitMs = v
-				}
-			})
+			r.remoteRead, r.localRead, r.fetchWaitMs = 0, 0, 0
+			j = parseMetricGroup(b, j, scratch, r, metricsShuffleRead)
 		case "Shuffle Write Metrics":
-			j = parseInts(b, j, scratch, func(k []byte, v int64) {
-				if string(k) == "Shuffle Bytes Written" {
-					r.shuffleWrite = v
-				}
-			})
+			r.shuffleWrite = 0
+			j = parseMetricGroup(b, j, scratch, r, metricsShuffleWrite)
 		case "Input Metrics":
-			j = parseInts(b, j, scratch, func(k []byte, v int64) {
-				if string(k) == "Bytes Read" {
-					r.inputBytes = v
-				}
-			})
+			r.inputBytes = 0
+			j = parseMetricGroup(b, j, scratch, r, metricsInput)
 		case "Output Metrics":
-			j = parseInts(b, j, scratch, func(k []byte, v int64) {
-				if string(k) == "Bytes Written" {
-					r.outputBytes = v
-				}
-			})
+			r.outputBytes = 0
+			j = parseMetricGroup(b, j, scratch, r, metricsOutput)
 		default:
+			j = skipValue(b, j)
+		}
+		i = objectNext(b, j)
+	}
+}
+
+type metricGroup uint8
+
+const (
+	metricsShuffleRead metricGroup = iota
+	metricsShuffleWrite
+	metricsInput
+	metricsOutput
+)
+
+// parseMetricGroup reads one of the task metrics' nested groups. Members that
+// are not numbers are skipped (older Spark versions write strings in some).
+func parseMetricGroup(b []byte, i int, scratch []byte, r *record, group metricGroup) int {
+	if i < len(b) && b[i] != '{' {
+		return skipValue(b, i)
+	}
+	i = objectStart(b, i)
+	for {
+		key, j, more := objectKey(b, i, scratch)
+		if !more {
+			return j
+		}
+		var target *int64
+		switch group {
+		case metricsShuffleRead:
+			switch string(key) {
+			case "Remote Bytes Read":
+				target = &r.remoteRead
+			case "Local Bytes Read":
+				target = &r.localRead
+			case "Fetch Wait Time":
+				target = &r.fetchWaitMs
+			}
+		case metricsShuffleWrite:
+			if string(key) == "Shuffle Bytes Written" {
+				target = &r.shuffleWrite
+			}
+		case metricsInput:
+			if string(key) == "Bytes Read" {
+				target = &r.inputBytes
+			}
+		case metricsOutput:
+			if string(key) == "Bytes Written" {
+				target = &r.outputBytes
+			}
+		}
+		if target != nil {
+			if j < len(b) && (b[j] == '-' || (b[j] >= '0' && b[j] <= '9')) {
+				*target, j = readInt(b, j)
+			} else {
+				*target = 0
+				j = skipValue(b, j)
+			}
+		} else {
 			j = skipValue(b, j)
 		}
 		i = objectNext(b, j)
@@ -525,8 +590,8 @@ func parseExecutor(b []byte, r *record, scratch []byte) int {
 		case "Executor ID":
 			var v []byte
 			v, j = readString(b, j, scratch)
-			r.id = string(v)
-			r.isDriver = r.id == "driver"
+			r.strings().id = string(v)
+			r.isDriver = r.rare.id == "driver"
 		case "Executor Info":
 			j = parseInts(b, j, scratch, func(k []byte, v int64) {
 				if string(k) == "Total Cores" {
@@ -552,15 +617,15 @@ func parseApplication(b []byte, r *record, scratch []byte) int {
 		case "Timestamp":
 			r.timestamp, j = readInt(b, j)
 		case "App Name":
-			target = &r.name
+			target = &r.strings().name
 		case "App ID":
-			target = &r.id
+			target = &r.strings().id
 		case "User":
-			target = &r.user
+			target = &r.strings().user
 		case "App Attempt ID":
-			target = &r.attempt
+			target = &r.strings().attempt
 		case "Spark Version":
-			target = &r.version
+			target = &r.strings().version
 		default:
 			j = skipValue(b, j)
 		}
@@ -617,7 +682,7 @@ func parseEnvironment(b []byte, r *record, scratch []byte) int {
 					name := string(k)
 					var v []byte
 					v, m = readString(b, m, scratch)
-					r.props = append(r.props, [2]string{name, string(v)})
+					r.strings().props = append(r.strings().props, [2]string{name, string(v)})
 				} else {
 					m = skipValue(b, m)
 				}

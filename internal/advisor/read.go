@@ -15,7 +15,7 @@ type Options struct {
 	// The result does not depend on it: lines are parsed in parallel, then
 	// applied to the analysis in log order.
 	Workers int
-	// ChunkBytes is the size of the blocks the log is cut into (4 MiB).
+	// ChunkBytes is the size of the blocks the log is cut into (1 MiB).
 	ChunkBytes int
 	// MaxLineBytes is the longest line kept (64 MiB). Longer lines, such as a
 	// huge SQL plan, are counted as oversized and skipped without being held
@@ -28,7 +28,7 @@ func (o Options) withDefaults() Options {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
 	if o.ChunkBytes <= 0 {
-		o.ChunkBytes = 4 << 20
+		o.ChunkBytes = 1 << 20
 	}
 	if o.MaxLineBytes <= 0 {
 		o.MaxLineBytes = 64 << 20
@@ -39,10 +39,16 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// maxBatch is the most records parsed from a chunk at once. A chunk of very
+// short lines is parsed in several batches, so the records held at any time
+// are bounded whatever the lines look like.
+const maxBatch = 8192
+
 // chunk is a block of whole lines (or, when final, whole lines and an
 // unterminated last line) and the records parsed from it.
 type chunk struct {
 	data      []byte
+	parsed    int  // bytes of data parsed into records so far
 	final     bool // data may end with an unterminated line
 	oversized bool // a single over-long line was skipped; data holds its start
 	recs      []record
@@ -51,7 +57,12 @@ type chunk struct {
 }
 
 func newChunk(size int) *chunk {
-	return &chunk{data: make([]byte, 0, size), done: make(chan struct{}, 1), scratch: make([]byte, 0, 256)}
+	return &chunk{
+		data:    make([]byte, 0, size),
+		recs:    make([]record, 0, min(maxBatch, size/128+1)),
+		done:    make(chan struct{}, 1),
+		scratch: make([]byte, 0, 256),
+	}
 }
 
 // chunker cuts a stream into chunks at line ends with bounded memory: a chunk
@@ -70,7 +81,7 @@ type chunker struct {
 func (ch *chunker) next(c *chunk) bool {
 	c.data = append(c.data[:0], ch.carry...)
 	ch.carry = ch.carry[:0]
-	c.final, c.oversized = false, false
+	c.final, c.oversized, c.parsed = false, false, 0
 	if cap(c.data) > ch.opts.ChunkBytes && len(c.data) < ch.opts.ChunkBytes {
 		// Give back a buffer that grew for a long line.
 		c.data = append(make([]byte, 0, ch.opts.ChunkBytes), c.data...)
@@ -137,15 +148,17 @@ func (ch *chunker) skipLine(c *chunk) {
 	}
 }
 
-// parse turns the chunk's lines into records.
+// parse turns the next batch of the chunk's lines into records: up to
+// maxBatch of them, from where the previous batch stopped.
 func (c *chunk) parse() {
 	c.recs = c.recs[:0]
 	if c.oversized {
 		c.recs = append(c.recs, record{kind: kindOversized})
+		c.parsed = len(c.data)
 		return
 	}
-	data := c.data
-	for len(data) > 0 {
+	data := c.data[c.parsed:]
+	for len(data) > 0 && len(c.recs) < maxBatch {
 		nl := bytes.IndexByte(data, '\n')
 		var line []byte
 		last := nl < 0
@@ -168,7 +181,11 @@ func (c *chunk) parse() {
 		}
 		parseLine(line, rec, c.scratch)
 	}
+	c.parsed = len(c.data) - len(data)
 }
+
+// more reports whether lines of the chunk are still to be parsed.
+func (c *chunk) more() bool { return c.parsed < len(c.data) }
 
 // complete reports whether line holds a whole JSON object, brackets balanced.
 func complete(line []byte) bool {
@@ -187,8 +204,10 @@ func (a *analysis) consume(r io.Reader, opts Options) (anyBytes bool, err error)
 	if opts.Workers <= 1 {
 		c := newChunk(opts.ChunkBytes)
 		for ch.next(c) {
-			c.parse()
-			a.applyChunk(c)
+			for c.more() {
+				c.parse()
+				a.applyChunk(c)
+			}
 		}
 	} else {
 		a.consumeParallel(ch, opts.Workers)
@@ -205,8 +224,8 @@ func (a *analysis) applyChunk(c *chunk) {
 }
 
 // consumeParallel parses chunks on several goroutines and applies them in
-// order on this one. At most 2×workers+1 chunks exist at once, so memory stays
-// flat whatever the log's size. All goroutines end before it returns.
+// order on this one. At most 2×workers+1 chunks exist at once, each with at
+// most maxBatch records, so memory stays flat whatever the log's size. All goroutines end before it returns.
 func (a *analysis) consumeParallel(ch *chunker, workers int) {
 	n := 2*workers + 1
 	free := make(chan *chunk, n)
@@ -241,6 +260,11 @@ func (a *analysis) consumeParallel(ch *chunker, workers int) {
 	for c := range ordered {
 		<-c.done
 		a.applyChunk(c)
+		for c.more() {
+			// More lines than one batch: the rest is parsed here, in order.
+			c.parse()
+			a.applyChunk(c)
+		}
 		free <- c
 	}
 	wg.Wait()

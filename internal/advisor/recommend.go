@@ -343,7 +343,7 @@ func recommendShuffleStorage(rep *Report) *Recommendation {
 	case shuffle >= rssShuffleBytes || fetchWait >= rssFetchWaitRatio:
 		return &Recommendation{
 			Kind: "shuffle-storage",
-			Summary: fmt.Sprintf("Use a remote shuffle service: %s shuffled and tasks waited on fetches %.0f%% of their run time.",
+			Summary: fmt.Sprintf("Use a remote shuffle service (Apache Celeborn; also set spark.celeborn.master.endpoints): %s shuffled and tasks waited on fetches %.0f%% of their run time.",
 				formatBytes(shuffle), 100*fetchWait),
 			Evidence: evidence,
 			SparkConf: map[string]string{
