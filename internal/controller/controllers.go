@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
+	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 )
 
 // Controller is what every sparkplane controller provides.
@@ -20,13 +21,22 @@ type Controller interface {
 // Options configure the controllers; each controller's own Options sit here.
 type Options struct {
 	SparkApplication sparkapplication.Options
+	// Profiles configure the profile resolver, the SparkApplication
+	// controller's resolve hook (unless SparkApplication.Resolve is set).
+	Profiles sparkprofile.ResolverOptions
 }
 
 // New returns every controller, in registration order. Add a controller by
 // appending it here.
 func New(mgr manager.Manager, opts Options) ([]Controller, error) {
+	resolver := sparkprofile.NewResolver(opts.Profiles)
+	if opts.SparkApplication.Resolve == nil {
+		opts.SparkApplication.Resolve = resolver.Resolve
+	}
 	return []Controller{
+		resolver,
 		sparkapplication.NewController(mgr.GetClient(), mgr.GetAPIReader(), opts.SparkApplication),
+		sparkprofile.NewController(),
 	}, nil
 }
 

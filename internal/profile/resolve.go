@@ -25,6 +25,11 @@ type ResolveInput struct {
 	Builtin *v1alpha1.SparkProfileSpec
 	// Zones is what is known about zones and free capacity.
 	Zones ZoneInput
+	// PriorityClassExists, when set, says whether a PriorityClass exists. A
+	// profile's priority class that does not exist is then left unset (with
+	// a warning) instead of making the API server refuse every pod; an
+	// application's own priority class is always kept.
+	PriorityClassExists func(name string) bool
 }
 
 // ResolveResult is the effective application and how it came about.
@@ -44,6 +49,8 @@ type ResolveResult struct {
 	// Settings are the effective settings resolution decided or kept, with
 	// their sources, sorted by field.
 	Settings []Setting `json:"settings"`
+	// Warnings are policy settings resolution had to leave out, and why.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Resolve picks the application's profile and computes the effective
@@ -71,11 +78,12 @@ func Resolve(in ResolveInput) (ResolveResult, error) {
 		result.Profile = &v1alpha1.ProfileReference{Name: sel.Profile.Name, Generation: sel.Profile.Generation}
 	}
 	r := &resolver{
-		app:          in.Application.DeepCopy(),
-		ownSparkConf: in.Application.Spec.SparkConf,
-		pol:          mergePolicy(builtin, spec, src),
-		prov:         newProvenance(),
-		profile:      profileName,
+		priorityClassExists: in.PriorityClassExists,
+		app:                 in.Application.DeepCopy(),
+		ownSparkConf:        in.Application.Spec.SparkConf,
+		pol:                 mergePolicy(builtin, spec, src),
+		prov:                newProvenance(),
+		profile:             profileName,
 	}
 	r.resolve(in.Zones)
 	if len(r.conflicts) > 0 {
@@ -84,6 +92,7 @@ func Resolve(in ResolveInput) (ResolveResult, error) {
 	result.Application = r.app
 	result.Zone, result.ZoneReason = r.zone.zone, r.zone.reason
 	result.Settings = r.prov.settings()
+	result.Warnings = r.warnings
 	return result, nil
 }
 
@@ -96,7 +105,9 @@ type resolver struct {
 	conflicts []Conflict
 	zone      zoneChoice
 	// ownSparkConf is the application's own sparkConf, as written.
-	ownSparkConf map[string]string
+	ownSparkConf        map[string]string
+	priorityClassExists func(string) bool
+	warnings            []string
 }
 
 // policyName names a policy field with the layer it came from, for
@@ -110,7 +121,13 @@ func (r *resolver) policyName(src Source, field, value string) string {
 }
 
 func (r *resolver) conflict(field, value string, src Source, policyField, policyValue, fix string) {
-	r.conflicts = append(r.conflicts, Conflict{Field: field, Value: value, Policy: r.policyName(src, policyField, policyValue), Fix: fix})
+	c := Conflict{Field: field, Value: value, Policy: r.policyName(src, policyField, policyValue), Fix: fix}
+	for _, seen := range r.conflicts {
+		if seen == c {
+			return // spec.nodeSelector pins driver and executors alike
+		}
+	}
+	r.conflicts = append(r.conflicts, c)
 }
 
 func (r *resolver) hasConflict(field string) bool {
@@ -210,8 +227,8 @@ func (r *resolver) resolve(zones ZoneInput) {
 	// Tolerations, priority, grace period, do-not-disrupt.
 	spec.Driver.Tolerations = r.mergeTolerations("spec.driver.tolerations", spec.Driver.Tolerations, p.driverTolerations, "driver.tolerations")
 	spec.Executor.Tolerations = r.mergeTolerations("spec.executor.tolerations", spec.Executor.Tolerations, p.executorTolerations, "executor.tolerations")
-	spec.Driver.PriorityClassName = r.stringField("spec.driver.priorityClassName", spec.Driver.PriorityClassName, p.driverPriority, "driver.priorityClassName")
-	spec.Executor.PriorityClassName = r.stringField("spec.executor.priorityClassName", spec.Executor.PriorityClassName, p.executorPriority, "executor.priorityClassName")
+	spec.Driver.PriorityClassName = r.priorityClass("spec.driver.priorityClassName", spec.Driver.PriorityClassName, p.driverPriority, "driver.priorityClassName")
+	spec.Executor.PriorityClassName = r.priorityClass("spec.executor.priorityClassName", spec.Executor.PriorityClassName, p.executorPriority, "executor.priorityClassName")
 	if spec.Executor.TerminationGracePeriodSeconds != nil {
 		r.prov.record("spec.executor.terminationGracePeriodSeconds", strconv.FormatInt(*spec.Executor.TerminationGracePeriodSeconds, 10), applicationSource, "")
 	} else {
@@ -324,6 +341,16 @@ func (r *resolver) mergeMap(field string, own map[string]string, add map[string]
 		r.prov.record(fmt.Sprintf("%s[%s]", field, k), add[k].v, add[k].src, pol)
 	}
 	return own
+}
+
+// priorityClass is stringField for a priority class the cluster may lack.
+func (r *resolver) priorityClass(field string, own *string, pol layered[string], policy string) *string {
+	if own == nil && pol.v != "" && r.priorityClassExists != nil && !r.priorityClassExists(pol.v) {
+		r.warnings = append(r.warnings, fmt.Sprintf("%s: PriorityClass %s (%s) does not exist, so it is not set; install it (sparkplane platform render writes it)", field, pol.v, policy))
+		r.prov.record(field, "", pol.src, policy+" (PriorityClass "+pol.v+" missing)")
+		return nil
+	}
+	return r.stringField(field, own, pol, policy)
 }
 
 func (r *resolver) stringField(field string, own *string, pol layered[string], policy string) *string {

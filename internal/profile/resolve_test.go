@@ -356,6 +356,27 @@ func TestDynamicAllocationInSparkConf(t *testing.T) {
 	}
 }
 
+func TestMissingPriorityClass(t *testing.T) {
+	exists := func(name string) bool { return name == v1alpha1.PriorityClassDriver }
+	res, err := Resolve(ResolveInput{Application: newApp(), Profiles: installed(1), PriorityClassExists: exists})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := res.Application.Spec
+	if ptr.Deref(spec.Driver.PriorityClassName, "") != v1alpha1.PriorityClassDriver || spec.Executor.PriorityClassName != nil {
+		t.Errorf("priority classes driver=%v executor=%v; want the existing one only", spec.Driver.PriorityClassName, spec.Executor.PriorityClassName)
+	}
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "PriorityClass sparkplane-executor (executor.priorityClassName) does not exist") {
+		t.Errorf("warnings = %q", res.Warnings)
+	}
+	// The application's own priority class is kept whatever the cluster has.
+	own, err := Resolve(ResolveInput{Application: newApp(func(a *v1alpha1.SparkApplication) { a.Spec.Executor.PriorityClassName = ptr.To("mine") }),
+		Profiles: installed(1), PriorityClassExists: exists})
+	if err != nil || ptr.Deref(own.Application.Spec.Executor.PriorityClassName, "") != "mine" || len(own.Warnings) != 0 {
+		t.Errorf("own priority class: %v %v %q", err, own.Application.Spec.Executor.PriorityClassName, own.Warnings)
+	}
+}
+
 func TestTierWeightsStrictlyDecreasing(t *testing.T) {
 	if got := TierWeights(4); !cmp.Equal(got, []int32{100, 33, 11, 3}) {
 		t.Errorf("TierWeights(4) = %v", got)
@@ -517,6 +538,13 @@ func TestConflicts(t *testing.T) {
 				}}}
 			}),
 			want: []string{"spec.driver.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0][kubernetes.io/arch]=amd64 conflicts with profile arm-only executor.architectures=[arm64]"},
+		},
+		"spec.nodeSelector pin is named once": {
+			app: newApp(func(a *v1alpha1.SparkApplication) {
+				a.Spec.Profile = "arm-only"
+				a.Spec.NodeSelector = map[string]string{"kubernetes.io/arch": "amd64"}
+			}),
+			want: []string{"spec.nodeSelector[kubernetes.io/arch]=amd64 conflicts with profile arm-only executor.architectures=[arm64]"},
 		},
 		"spot driver on the default profile": {
 			app: newApp(func(a *v1alpha1.SparkApplication) {

@@ -1,10 +1,13 @@
 package sparkprofile
 
 import (
+	"fmt"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/events"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/profile"
 )
 
 // Event reasons.
@@ -22,4 +25,31 @@ func (r eventRecorder) invalidProfile(p *v1alpha1.SparkProfile, err error) {
 	}
 	r.Eventf(p, nil, corev1.EventTypeWarning, ReasonInvalidProfileEvent, "Validate",
 		"Applications using this profile will fail: %v. Fix the profile's spec.", err)
+}
+
+// ReasonProfileResolved is on a SparkApplication when its effective spec was
+// resolved for an attempt: which profile, which zone and why.
+const ReasonProfileResolved = "ProfileResolved"
+
+// ReasonProfileSettingSkipped is on a SparkApplication when a profile
+// setting could not be applied (a PriorityClass the cluster lacks).
+const ReasonProfileSettingSkipped = "ProfileSettingSkipped"
+
+func (r eventRecorder) resolved(app *v1alpha1.SparkApplication, res profile.ResolveResult) {
+	if r.EventRecorder == nil {
+		return
+	}
+	prof := "built-in defaults only (no profile named or cluster default)"
+	if res.Profile != nil {
+		prof = fmt.Sprintf("profile %s at generation %d (%s)", res.Profile.Name, res.Profile.Generation, res.ProfileVia)
+	}
+	zone := "no zone pinned"
+	if res.Zone != "" {
+		zone = "zone " + res.Zone
+	}
+	r.Eventf(app, nil, corev1.EventTypeNormal, ReasonProfileResolved, "Resolve",
+		"Resolved with %s; %s: %s. `sparkplane explain %s` shows every setting and its source.", prof, zone, res.ZoneReason, app.Name)
+	for _, w := range res.Warnings {
+		r.Eventf(app, nil, corev1.EventTypeWarning, ReasonProfileSettingSkipped, "Resolve", "%s.", w)
+	}
 }

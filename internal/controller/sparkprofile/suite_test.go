@@ -1,4 +1,4 @@
-package sparkprofile
+package sparkprofile_test
 
 import (
 	"context"
@@ -14,9 +14,12 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 )
@@ -38,17 +41,27 @@ func TestMain(m *testing.M) {
 	testenv.Main(m, testenv.Options{CRDs: crds, Scheme: scheme}, &env)
 }
 
-// startController runs the controller in a manager until the test ends.
+// startController runs the SparkProfile controller in a manager until the
+// test ends.
 func startController(t *testing.T) {
 	t.Helper()
+	startManager(t, func(mgr manager.Manager) error { return sparkprofile.NewController().Register(mgr) })
+}
+
+// startManager runs a manager with what register adds until the test ends.
+// Every test has its own manager, so controller names repeat.
+func startManager(t *testing.T, register func(manager.Manager) error) {
+	t.Helper()
 	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:  env.Client.Scheme(),
-		Metrics: metricsserver.Options{BindAddress: "0"},
+		Scheme:                 env.Client.Scheme(),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := NewController().Register(mgr); err != nil {
+	if err := register(mgr); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -117,7 +130,7 @@ func TestProfileStatus(t *testing.T) {
 	for _, p := range builtins {
 		eventually(t, p.Name+" observed and Ready", func() (bool, string) {
 			st, errMsg := status(p.Name)
-			ready := meta.IsStatusConditionTrue(st.Conditions, ConditionReady)
+			ready := meta.IsStatusConditionTrue(st.Conditions, sparkprofile.ConditionReady)
 			return st.ObservedGeneration == 1 && ready, errMsg + " " + toString(st)
 		})
 	}
@@ -178,8 +191,8 @@ func TestInvalidProfileIsNotReady(t *testing.T) {
 		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(bad), got); err != nil {
 			return false, err.Error()
 		}
-		c := meta.FindStatusCondition(got.Status.Conditions, ConditionReady)
-		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == ReasonInvalidProfile, toString(got.Status)
+		c := meta.FindStatusCondition(got.Status.Conditions, sparkprofile.ConditionReady)
+		return c != nil && c.Status == metav1.ConditionFalse && c.Reason == sparkprofile.ReasonInvalidProfile, toString(got.Status)
 	})
 }
 
