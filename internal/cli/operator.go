@@ -20,6 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/sparkplane/sparkplane/internal/controller"
+	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/install"
 )
 
@@ -32,6 +34,7 @@ type operatorOptions struct {
 	qps                     float32
 	burst                   int
 	verbosity               int
+	workers                 int
 }
 
 func init() { register(newOperatorCommand) }
@@ -85,6 +88,7 @@ application twice.`,
 	cmd.Flags().StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace in a cluster, else "+install.Namespace+")")
 	cmd.Flags().Float32Var(&o.qps, "kube-api-qps", 500, "Queries per second the operator may send the API server (client-side limit)")
 	cmd.Flags().IntVar(&o.burst, "kube-api-burst", 1000, "Burst of queries above --kube-api-qps the operator may send")
+	cmd.Flags().IntVar(&o.workers, "max-concurrent-reconciles", 0, "SparkApplications reconciled at once (0: the controller's default)")
 	cmd.Flags().IntVarP(&o.verbosity, "v", "v", 0, "Log verbosity (klog levels: 0 quiet, 2 per-application, 4 per-reconcile)")
 	return cmd
 }
@@ -92,6 +96,9 @@ application twice.`,
 func (o *operatorOptions) validate() error {
 	if o.qps <= 0 {
 		return fmt.Errorf("--kube-api-qps must be positive, got %v", o.qps)
+	}
+	if o.workers < 0 {
+		return fmt.Errorf("--max-concurrent-reconciles must not be negative, got %d", o.workers)
 	}
 	if o.burst < int(o.qps) {
 		return fmt.Errorf("--kube-api-burst (%d) must be at least --kube-api-qps (%v)", o.burst, o.qps)
@@ -134,7 +141,7 @@ func (o *operatorOptions) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
-	names, err := registerControllers(ctx, mgr)
+	names, err := o.registerControllers(mgr)
 	if err != nil {
 		return err
 	}
@@ -168,8 +175,21 @@ func (o *operatorOptions) run(ctx context.Context) error {
 
 func ptrDuration(d time.Duration) *time.Duration { return &d }
 
-// registerControllers adds every controller to mgr and returns their names.
-// TODO(wiring): replace with internal/controller's list once it lands.
-func registerControllers(_ context.Context, _ manager.Manager) ([]string, error) {
-	return nil, nil
+// registerControllers adds every controller of internal/controller's list
+// to mgr and returns their names.
+func (o *operatorOptions) registerControllers(mgr manager.Manager) ([]string, error) {
+	controllers, err := controller.New(mgr, controller.Options{
+		SparkApplication: sparkapplication.Options{MaxConcurrentReconciles: o.workers},
+	})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, c := range controllers {
+		if err := c.Register(mgr); err != nil {
+			return nil, fmt.Errorf("registering controller %s: %w", c.Name(), err)
+		}
+		names = append(names, c.Name())
+	}
+	return names, nil
 }
