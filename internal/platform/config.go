@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
+	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
@@ -315,8 +316,16 @@ func LoadConfig(data []byte, provider Provider) (Config, error) {
 		return Config{}, fmt.Errorf("provider %q is not supported: use one of %s", provider, providerList())
 	}
 	var cfg Config
-	if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
-		return Config{}, fmt.Errorf("platform config: %w (the keys are listed in docs/platform.md)", err)
+	jsonData, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("platform config is not YAML: %w", err)
+	}
+	strictErrs, err := sigsjson.UnmarshalStrict(jsonData, &cfg)
+	if err != nil {
+		return Config{}, fmt.Errorf("platform config: %w", err)
+	}
+	if len(strictErrs) > 0 {
+		return Config{}, fmt.Errorf("platform config: %w (the keys are listed in docs/platform.md)", errors.Join(strictErrs...))
 	}
 	if cfg.Provider != "" && cfg.Provider != provider {
 		return Config{}, fmt.Errorf("provider: the file says %q but --provider is %q: make them agree or drop provider from the file", cfg.Provider, provider)

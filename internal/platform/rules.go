@@ -168,7 +168,7 @@ func prometheusRules(cfg Config) []*monitoringv1.PrometheusRule {
 		Labels: map[string]string{"severity": "warning", "slo": "sparkplane-interruption-reaction"},
 		Annotations: map[string]string{
 			"summary":     "Executors were decommissioned too late after an interruption notice",
-			"description": "{{ $value | humanize }} executors (signal {{ $labels.signal }}) had less than the minimum grace left of the interruption notice in the last 10 minutes; their shuffle and cached blocks may be lost. Check sparkplane_interruption_reaction_seconds and the operator's load.",
+			"description": "Executors were decommissioned with less than the minimum grace left of a {{ $labels.signal }} interruption notice in the last 10 minutes; their shuffle and cached blocks may be lost. Check sparkplane_interruption_reaction_seconds and the operator's load.",
 		},
 	})
 	fleet := []monitoringv1.Rule{
