@@ -1,0 +1,113 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/sparkplane/sparkplane/internal/devcluster"
+	"github.com/sparkplane/sparkplane/internal/platform"
+	"github.com/sparkplane/sparkplane/test/e2e/framework"
+)
+
+// TestPlatformKWOKBundleTierOrder applies the kwok platform bundle's
+// PriorityClasses, KWOKNodeClass and NodePools (server-side apply, taking over
+// whatever `dev up --karpenter` applied) to a local cluster with the real
+// Karpenter, then creates more 3-CPU pods than the arm64-spot limit holds:
+// Karpenter must fill arm64 spot first, then fall back to amd64 spot, and
+// never touch on-demand while spot is available.
+func TestPlatformKWOKBundleTierOrder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: starts Karpenter and waits for it to provision nodes")
+	}
+	const zones = 3
+	c := framework.Up(t, devcluster.Options{Karpenter: true, Zones: zones})
+	ctx := context.Background()
+
+	cfg := platform.DefaultConfig(platform.ProviderKWOK)
+	cfg.Zones = devcluster.Zones(zones)
+	cfg.DriverZone = cfg.Zones[0]
+	bundle, err := platform.Render(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, obj := range bundle.KarpenterObjects() {
+		data, err := platform.MarshalYAML(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(data, &u.Object); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Client.Patch(ctx, u, client.Apply, client.FieldOwner("sparkplane-platform"), client.ForceOwnership); err != nil {
+			t.Fatalf("applying %s %s: %v", u.GetKind(), u.GetName(), err)
+		}
+	}
+
+	ns := c.Namespace(t)
+	armLimit := cfg.Executors.CPULimits.Arm64Spot
+	pods := int(armLimit/3) + 8 // well past the arm64-spot limit
+	for i := 0; i < pods; i++ {
+		if err := c.Client.Create(ctx, testPod(ns, fmt.Sprintf("executor-%02d", i), resource.MustParse("3"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	framework.Eventually(t, 5*time.Minute, fmt.Sprintf("%d pods Running", pods), func() (bool, error) {
+		list := &corev1.PodList{}
+		if err := c.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		running := 0
+		for _, p := range list.Items {
+			if p.Status.Phase == corev1.PodRunning {
+				running++
+			}
+		}
+		return running == pods, nil
+	})
+
+	nodes := &corev1.NodeList{}
+	if err := c.Client.List(ctx, nodes, client.HasLabels{"karpenter.sh/nodepool"}); err != nil {
+		t.Fatal(err)
+	}
+	cpus := map[string]int64{}
+	first := map[string]time.Time{}
+	for _, n := range nodes.Items {
+		pool := n.Labels["karpenter.sh/nodepool"]
+		cpus[pool] += n.Status.Capacity.Cpu().Value()
+		if created := n.CreationTimestamp.Time; first[pool].IsZero() || created.Before(first[pool]) {
+			first[pool] = created
+		}
+		if role := n.Labels[platform.LabelNodeRole]; role != platform.NodeRoleExecutor {
+			t.Errorf("node %s of pool %s has %s=%q: the bundle's template labels were not used", n.Name, pool, platform.LabelNodeRole, role)
+		}
+	}
+	t.Logf("vCPUs per pool: %v", cpus)
+	if cpus[platform.NodePoolArm64Spot] == 0 || cpus[platform.NodePoolAmd64Spot] == 0 {
+		t.Fatalf("want nodes in arm64-spot and amd64-spot, got %v", cpus)
+	}
+	if cpus[platform.NodePoolArm64Spot] > armLimit {
+		t.Errorf("arm64-spot has %d vCPUs, over its limit %d", cpus[platform.NodePoolArm64Spot], armLimit)
+	}
+	if left := armLimit - cpus[platform.NodePoolArm64Spot]; left >= 4 {
+		t.Errorf("arm64-spot stopped %d vCPUs below its limit before falling back", left)
+	}
+	if first[platform.NodePoolAmd64Spot].Before(first[platform.NodePoolArm64Spot]) {
+		t.Errorf("the first amd64-spot node came before the first arm64-spot node")
+	}
+	for pool := range cpus {
+		if pool != platform.NodePoolArm64Spot && pool != platform.NodePoolAmd64Spot {
+			t.Errorf("Karpenter used %s although spot capacity was available", pool)
+		}
+	}
+}
