@@ -165,24 +165,28 @@ func (z *lz4BlockReader) next() error {
 		z.buf, z.pos = z.buf[:0], 0
 		return nil // end of one stream; the next may follow
 	}
-	if cap(z.buf) < olen {
-		z.buf = make([]byte, olen)
-	}
-	z.buf, z.pos = z.buf[:olen], 0
+	z.pos = 0
 	if method == lz4MethodRaw {
-		if _, err := io.ReadFull(z.r, z.buf); err != nil {
+		var err error
+		if z.buf, err = readGrowing(z.r, z.buf, olen); err != nil {
+			z.buf = z.buf[:0]
 			return fmt.Errorf("lz4 block %d: truncated data: %w", z.blocks-1, io.ErrUnexpectedEOF)
 		}
 	} else {
-		if cap(z.compressed) < clen {
-			z.compressed = make([]byte, clen)
+		if olen > 255*clen+16 {
+			return fmt.Errorf("lz4 block %d: inconsistent lengths (compressed %d, original %d)", z.blocks-1, clen, olen)
 		}
-		z.compressed = z.compressed[:clen]
-		if _, err := io.ReadFull(z.r, z.compressed); err != nil {
+		var err error
+		if z.compressed, err = readGrowing(z.r, z.compressed, clen); err != nil {
 			return fmt.Errorf("lz4 block %d: truncated data: %w", z.blocks-1, io.ErrUnexpectedEOF)
 		}
+		if cap(z.buf) < olen {
+			z.buf = make([]byte, olen)
+		}
+		z.buf = z.buf[:olen]
 		n, err := lz4.UncompressBlock(z.compressed, z.buf)
 		if err != nil || n != olen {
+			z.buf = z.buf[:0]
 			return fmt.Errorf("lz4 block %d: corrupt data (%d of %d bytes): %v", z.blocks-1, n, olen, err)
 		}
 	}
@@ -208,7 +212,7 @@ type snappyStreamReader struct {
 	chunks     int
 }
 
-const snappyMaxChunk = 1 << 30
+const snappyMaxChunk = 64 << 20
 
 func newSnappyStreamReader(r io.Reader) *snappyStreamReader { return &snappyStreamReader{r: r} }
 
@@ -261,15 +265,13 @@ func (z *snappyStreamReader) next() error {
 	if clen < 0 || clen > snappyMaxChunk {
 		return fmt.Errorf("snappy chunk %d: bad length %d", z.chunks, clen)
 	}
-	if cap(z.compressed) < clen {
-		z.compressed = make([]byte, clen)
-	}
-	z.compressed = z.compressed[:clen]
-	if _, err := io.ReadFull(z.r, z.compressed); err != nil {
+	if z.compressed, err = readGrowing(z.r, z.compressed, clen); err != nil {
 		return fmt.Errorf("snappy chunk %d: truncated data: %w", z.chunks, io.ErrUnexpectedEOF)
 	}
 	olen, err := snappy.DecodedLen(z.compressed)
-	if err != nil || olen > snappyMaxChunk {
+	// A snappy copy element of 2 bytes yields at most 64: a longer claim is
+	// corrupt, and is refused before anything is allocated for it.
+	if err != nil || olen > snappyMaxChunk || olen > 32*clen+64 {
 		return fmt.Errorf("snappy chunk %d: corrupt data: %v", z.chunks, err)
 	}
 	if cap(z.buf) < olen {
@@ -283,4 +285,25 @@ func (z *snappyStreamReader) next() error {
 	z.chunks++
 	z.buf, z.pos = out, 0
 	return nil
+}
+
+// readGrowing reads exactly n bytes into buf (reusing its storage), growing it
+// as data arrives rather than up front, so a corrupt length cannot allocate
+// more than the input holds.
+func readGrowing(r io.Reader, buf []byte, n int) ([]byte, error) {
+	if n <= cap(buf) {
+		buf = buf[:n]
+		_, err := io.ReadFull(r, buf)
+		return buf, err
+	}
+	buf = buf[:0]
+	for len(buf) < n {
+		step := min(n-len(buf), max(64<<10, len(buf)))
+		start := len(buf)
+		buf = append(buf, make([]byte, step)...)
+		if _, err := io.ReadFull(r, buf[start:]); err != nil {
+			return buf[:start], err
+		}
+	}
+	return buf, nil
 }
