@@ -254,6 +254,11 @@ func (c *Controller) decommission(ctx context.Context, nodeName string, notice N
 		}
 		return tally[key]
 	}
+	type executorWork struct {
+		pod *corev1.Pod
+		app *appTally
+	}
+	var executors []executorWork
 	for i := range pods {
 		pod := &pods[i]
 		if pod.DeletionTimestamp != nil {
@@ -269,55 +274,60 @@ func (c *Controller) decommission(ctx context.Context, nodeName string, notice N
 		}
 		switch pod.Labels[LabelSparkRole] {
 		case RoleExecutor:
-			if _, done := c.issued.LoadOrStore(pod.UID, struct{}{}); done {
-				continue
+			if _, done := c.issued.LoadOrStore(pod.UID, struct{}{}); !done {
+				executors = append(executors, executorWork{pod: pod, app: appOf(pod)})
 			}
-			wg.Go(func() {
-				grace, err := c.decommissionExecutor(ctx, pod, notice)
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					errs = append(errs, err)
-					return
-				}
-				if grace < 0 { // gone already
-					return
-				}
-				if app := appOf(pod); app != nil {
-					app.decommissioned++
-					if app.minGrace < 0 || grace < app.minGrace {
-						app.minGrace = grace
-					}
-				}
-			})
 		case RoleDriver:
 			if _, done := c.driversReported.Load(pod.UID); done {
 				continue
 			}
 			driversInterruptedTotal.WithLabelValues(notice.Signal).Inc()
 			log.Info("Driver is on a node that is going away", "pod", klog.KObj(pod), "node", nodeName, "signal", notice.Signal)
-			app := appOf(pod)
-			if app == nil {
-				c.events.driverNodeInterrupted(pod, nil, nodeName, notice)
-				c.driversReported.Store(pod.UID, struct{}{})
+			if app := appOf(pod); app != nil {
+				app.driver = pod
 				continue
 			}
-			app.driver = pod.DeepCopy()
+			c.events.driverNodeInterrupted(pod, nil, nodeName, notice)
+			c.driversReported.Store(pod.UID, struct{}{})
 		}
 	}
+	// Every executor of the node at once; the tallies are only touched under mu.
+	for _, work := range executors {
+		wg.Go(func() {
+			grace, err := c.decommissionExecutor(ctx, work.pod, notice)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				errs = append(errs, err)
+			case grace >= 0 && work.app != nil: // grace < 0: the pod was gone
+				work.app.decommissioned++
+				if work.app.minGrace < 0 || grace < work.app.minGrace {
+					work.app.minGrace = grace
+				}
+			}
+		})
+	}
 	wg.Wait()
+	// Then each application's status and events, applications in parallel.
 	for key, app := range tally {
 		if app.decommissioned == 0 && app.driver == nil {
 			continue
 		}
-		if err := c.apps.record(ctx, key, nodeName, notice, app); err != nil {
-			errs = append(errs, fmt.Errorf("recording the interruption on SparkApplication %s: %w", key, err))
-			continue
-		}
-		if app.driver != nil {
-			c.driversReported.Store(app.driver.UID, struct{}{})
-		}
+		wg.Go(func() {
+			err := c.apps.record(ctx, key, nodeName, notice, app)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("recording the interruption on SparkApplication %s: %w", key, err))
+				return
+			}
+			if app.driver != nil {
+				c.driversReported.Store(app.driver.UID, struct{}{})
+			}
+		})
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
