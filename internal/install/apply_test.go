@@ -3,7 +3,10 @@ package install
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -18,20 +21,46 @@ import (
 	"github.com/sparkplane/sparkplane/internal/testenv"
 )
 
-var env *testenv.Env
+var (
+	env      *testenv.Env
+	envErr   error
+	envStart sync.Once
+)
 
+// TestMain stops the API server the integration tests started; the config/
+// tests need none, so -update works before the binaries are built.
 func TestMain(m *testing.M) {
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(apiextensionsv1.AddToScheme(scheme))
-	utilruntime.Must(v1alpha1.AddToScheme(scheme))
-	testenv.Main(m, testenv.Options{Scheme: scheme}, &env)
+	code := m.Run()
+	if env != nil {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "testenv: stopping: %v\n", err)
+		}
+	}
+	os.Exit(code)
+}
+
+// apiServer starts the shared API server on first use and fails (never
+// skips) when it cannot, naming how to build the binaries.
+func apiServer(t *testing.T) *testenv.Env {
+	t.Helper()
+	envStart.Do(func() {
+		scheme := runtime.NewScheme()
+		utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+		utilruntime.Must(apiextensionsv1.AddToScheme(scheme))
+		utilruntime.Must(v1alpha1.AddToScheme(scheme))
+		env, envErr = testenv.Start(testenv.Options{Scheme: scheme})
+	})
+	if envErr != nil {
+		t.Fatalf("testenv: %v", envErr)
+	}
+	return env
 }
 
 // TestApplyIsIdempotent installs twice: the second run succeeds and changes
 // nothing (every object keeps its resourceVersion), and the API server then
 // serves SparkApplications.
 func TestApplyIsIdempotent(t *testing.T) {
+	env := apiServer(t)
 	ctx := context.Background()
 	objs, err := Objects(Options{})
 	if err != nil {
@@ -73,6 +102,7 @@ func TestApplyIsIdempotent(t *testing.T) {
 
 func resourceVersions(t *testing.T, objs []client.Object) map[string]string {
 	t.Helper()
+	env := apiServer(t)
 	out := map[string]string{}
 	for _, obj := range objs {
 		u, err := ToUnstructured(obj)
@@ -92,6 +122,7 @@ func resourceVersions(t *testing.T, objs []client.Object) map[string]string {
 // controllers need, and nothing beyond (no secrets, no RBAC, no leases outside
 // its namespace, no deleting nodes).
 func TestOperatorRBACIsLeastPrivilege(t *testing.T) {
+	env := apiServer(t)
 	ctx := context.Background()
 	objs, err := Objects(Options{})
 	if err != nil {
@@ -119,6 +150,8 @@ func TestOperatorRBACIsLeastPrivilege(t *testing.T) {
 		{"create", "", "events", "", "team-a"},
 		{"create", "events.k8s.io", "events", "", "team-a"},
 		{"update", "coordination.k8s.io", "leases", "", Namespace},
+		{"watch", "", "namespaces", "", ""},
+		{"list", "scheduling.k8s.io", "priorityclasses", "", ""},
 	}
 	denied := []access{
 		{"get", "", "secrets", "", "team-a"},
@@ -133,6 +166,8 @@ func TestOperatorRBACIsLeastPrivilege(t *testing.T) {
 		{"update", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
 		{"create", "", "serviceaccounts", "token", "team-a"},
 		{"update", "", "configmaps", "", "team-a"},
+		{"update", "", "namespaces", "", ""},
+		{"create", "scheduling.k8s.io", "priorityclasses", "", ""},
 	}
 	check := func(a access, want bool) {
 		t.Helper()
@@ -168,7 +203,7 @@ func TestApplyFailsClearly(t *testing.T) {
 	bad := &corev1.ConfigMap{}
 	bad.APIVersion, bad.Kind = "v1", "ConfigMap"
 	bad.Name, bad.Namespace = "Not_A_Valid_Name", "default"
-	err := Apply(context.Background(), env.Client, []client.Object{bad}, &bytes.Buffer{})
+	err := Apply(context.Background(), apiServer(t).Client, []client.Object{bad}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "configmap/Not_A_Valid_Name") {
 		t.Fatalf("got %v, want an error naming configmap/Not_A_Valid_Name", err)
 	}

@@ -131,7 +131,7 @@ func verbs(groups ...[]string) []string {
 // least the controllers need: read and write sparkplane's own kinds; create
 // and clean up the driver objects native submission builds (pods, services,
 // config maps); read nodes for interruption notices and annotate them;
-// events. No secrets, no
+// read namespaces and PriorityClasses for profile resolution; events. No secrets, no
 // RBAC objects, no cluster configuration: a compromised operator cannot read
 // credentials or grant itself more.
 func OperatorRules() []rbacv1.PolicyRule {
@@ -174,6 +174,18 @@ func OperatorRules() []rbacv1.PolicyRule {
 			APIGroups: []string{""},
 			Resources: []string{"nodes"},
 			Verbs:     verbs(readVerbs, []string{"patch"}),
+		},
+		{
+			// Profiles are resolved per namespace (its labels choose a
+			// default profile) and check the PriorityClasses they name.
+			APIGroups: []string{""},
+			Resources: []string{"namespaces"},
+			Verbs:     readVerbs,
+		},
+		{
+			APIGroups: []string{"scheduling.k8s.io"},
+			Resources: []string{"priorityclasses"},
+			Verbs:     readVerbs,
 		},
 		{
 			APIGroups: []string{""},
