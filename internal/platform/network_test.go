@@ -20,7 +20,7 @@ func TestPlanNetwork(t *testing.T) {
 		// 100 + 2000 + 200 + 200 + 50 + 1400 = 3950; busiest = ceil(3750/3) + 200 = 1450.
 		"small cluster in a /16": {func(in *NetworkInput) { in.Nodes, in.Executors = 100, 2000 }, 3950, 1450, 18, true, "verdict: fits, headroom 91%"},
 		// 1000 + 20000 + 2000 + 2000 + 50 + 14000 = 39050; busiest = ceil(37050/3) + 2000 = 14350 of 16379.
-		"tight": {func(in *NetworkInput) { in.Nodes, in.Executors = 1000, 20000 }, 39050, 14350, 18, true, "verdict: fits, but headroom is 12%"},
+		"tight":        {func(in *NetworkInput) { in.Nodes, in.Executors = 1000, 20000 }, 39050, 14350, 18, true, "verdict: fits, but headroom is 12%"},
 		"does not fit": {func(in *NetworkInput) { in.Nodes, in.Executors = 3000, 40000 }, 95050, 34350, 18, false, "DOES NOT FIT (short by 17,971 addresses)"},
 		// Explicit drivers, no warm pool, 4 subnets: 1000 + 20000 + 500 + 2000 + 50 = 23550; busiest ceil(23050/4)+500 = 6263.
 		"explicit drivers, four subnets": {func(in *NetworkInput) {
