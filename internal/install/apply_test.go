@@ -74,6 +74,7 @@ func TestApplyIsIdempotent(t *testing.T) {
 		"customresourcedefinition.apiextensions.k8s.io/sparkapplications.sparkplane.io serverside-applied",
 		"CRDs established",
 		"namespace/sparkplane-system serverside-applied",
+		"sparkprofile.sparkplane.io/cost-optimized serverside-applied",
 		"clusterrole.rbac.authorization.k8s.io/sparkplane-operator serverside-applied",
 		"deployment.apps/sparkplane-operator serverside-applied",
 	} {

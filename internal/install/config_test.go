@@ -69,7 +69,7 @@ func configFiles(t *testing.T) map[string][]byte {
 	for folder, names := range folders {
 		files[folder+"/kustomization.yaml"] = kustomization(names)
 	}
-	files["default/kustomization.yaml"] = kustomization([]string{"../crd", "../manager", "../rbac"})
+	files["default/kustomization.yaml"] = kustomization([]string{"../crd", "../manager", "../profiles", "../rbac"})
 	return files
 }
 
@@ -83,6 +83,8 @@ func configPlace(obj client.Object) (folder, file string) {
 		return "manager", "namespace.yaml"
 	case "Deployment":
 		return "manager", "manager.yaml"
+	case "SparkProfile":
+		return "profiles", obj.GetName() + ".yaml"
 	}
 	return "rbac", strings.ToLower(kind) + "_" + strings.TrimPrefix(obj.GetName(), "sparkplane-") + ".yaml"
 }

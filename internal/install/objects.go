@@ -1,6 +1,7 @@
 // Package install holds what `sparkplane install` puts on a cluster — the
-// CRDs, the sparkplane-system namespace, the operator's least-privilege RBAC
-// and its Deployment — and applies it with server-side apply. Objects is pure;
+// CRDs, the built-in SparkProfiles, the sparkplane-system namespace, the
+// operator's least-privilege RBAC and its Deployment — and applies it with
+// server-side apply. Objects is pure;
 // Apply is the only function that talks to the API server. config/ holds the
 // same objects as kustomize manifests (written from Objects by this package's
 // tests with -update, and checked against `kubectl kustomize config/default`).
@@ -19,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/profile"
 )
 
 // Names of what install creates. They are contracts: the operator's leader
@@ -66,8 +68,8 @@ func labels(component string) map[string]string {
 }
 
 // Objects returns everything install applies, in apply order: CRDs first (so
-// nothing refers to a kind that does not exist yet), then the namespace, RBAC,
-// and the Deployment last.
+// nothing refers to a kind that does not exist yet), the built-in
+// SparkProfiles, then the namespace, RBAC, and the Deployment last.
 func Objects(opts Options) ([]client.Object, error) {
 	crds, err := v1alpha1.CRDs()
 	if err != nil {
@@ -77,6 +79,9 @@ func Objects(opts Options) ([]client.Object, error) {
 	for _, crd := range crds {
 		crd.APIVersion, crd.Kind = "apiextensions.k8s.io/v1", "CustomResourceDefinition"
 		objs = append(objs, crd)
+	}
+	for _, p := range profile.BuiltinProfiles() {
+		objs = append(objs, p)
 	}
 	objs = append(objs, namespace(), serviceAccount(), operatorClusterRole(), operatorClusterRoleBinding(),
 		leaderElectionRole(), leaderElectionRoleBinding(), editClusterRole(), viewClusterRole())
