@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -189,6 +190,9 @@ func (c *Controller) reconcileGoneNode(ctx context.Context, nodeName string, now
 	}
 	if len(pods) == 0 {
 		c.goneSince.Delete(nodeName)
+		return reconcile.Result{}, nil
+	}
+	if !slices.ContainsFunc(pods, needsAction) {
 		return reconcile.Result{}, nil
 	}
 	// The pod informer may be ahead of the node informer: confirm with one
@@ -378,6 +382,12 @@ func (c *Controller) patchNodeAnnotation(ctx context.Context, node *corev1.Node,
 		return fmt.Errorf("patching node %s annotation %s: %w", node.Name, NoticeAnnotation, err)
 	}
 	return nil
+}
+
+// needsAction reports whether a Spark pod may still need decommissioning or
+// reporting: not terminating and not finished.
+func needsAction(pod corev1.Pod) bool {
+	return pod.DeletionTimestamp == nil && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
 }
 
 // podsOn returns the Spark pods the cache holds on a node: an index lookup,
