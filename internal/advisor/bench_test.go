@@ -118,6 +118,7 @@ func BenchmarkAdvise(b *testing.B) {
 	// measure returns MB/s of wall time and MB per second of CPU time used by
 	// the process (user + system, every thread): on a shared machine the
 	// second is the fair per-core figure, the first what a user waits.
+	var coresBusy float64 // CPU time over wall time of the last measurement
 	measure := func(fn func()) (wall, cpu float64) {
 		runtime.GC()
 		cpuStart := cpuTime()
@@ -127,6 +128,7 @@ func BenchmarkAdvise(b *testing.B) {
 		}
 		elapsed := time.Since(start).Seconds()
 		used := (cpuTime() - cpuStart).Seconds()
+		coresBusy = used / elapsed
 		return mb * float64(b.N) / elapsed, mb * float64(b.N) / used
 	}
 	b.ResetTimer()
@@ -165,13 +167,14 @@ func BenchmarkAdvise(b *testing.B) {
 	b.ReportMetric(advise1CPU/decodeCPU, "x-json")
 	b.ReportMetric(advise2, "advise-2cpu-MB/s")
 	b.ReportMetric(advise2/advise1, "x-2cpu-wall")
+	b.ReportMetric(coresBusy, "2cpu-cores-busy")
 	b.Logf("log %.0f MB, %d lines, %d tasks, machine load %s", mb, lines/b.N, rep.Totals.Tasks, loadAverage())
 	b.Logf("GOMAXPROCS=1, MB/s of CPU time (MB/s of wall time):")
 	b.Logf("  raw line read          %6.0f (%6.0f)", rawCPU, raw)
 	b.Logf("  encoding/json decode   %6.0f (%6.0f)", decodeCPU, decode)
 	b.Logf("  advise analysis        %6.0f (%6.0f)  = %.1f× the decode", advise1CPU, advise1, advise1CPU/decodeCPU)
-	b.Logf("GOMAXPROCS=2, 2 workers: advise %.0f MB/s of wall time = %.2f× one core's wall time (%.0f MB per CPU-second)",
-		advise2, advise2/advise1, advise2CPU)
+	b.Logf("GOMAXPROCS=2, 2 workers: advise %.0f MB/s of wall time = %.2f× one core's wall time, %.2f cores busy on average (%.0f MB per CPU-second)",
+		advise2, advise2/advise1, coresBusy, advise2CPU)
 }
 
 // cpuTime is the CPU time the process has used, user and system.
