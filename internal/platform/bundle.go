@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 )
@@ -193,6 +194,25 @@ func MarshalYAML(objs ...client.Object) ([]byte, error) {
 		buf.Write(data)
 	}
 	return buf.Bytes(), nil
+}
+
+// ToUnstructured returns obj as the bundle writes it (no status, no nulls),
+// ready for a server-side apply with a dynamic or unstructured client.
+func ToUnstructured(obj client.Object) (*unstructured.Unstructured, error) {
+	doc, err := toMap(obj)
+	if err != nil {
+		return nil, err
+	}
+	// json.Number values become int64 or float64, as unstructured requires.
+	data, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(data); err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 // toMap is obj as JSON-compatible values without status, nulls or an empty

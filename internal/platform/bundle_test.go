@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -300,6 +301,27 @@ func TestKustomizationAndDocs(t *testing.T) {
 			}
 			if f.Patch != nil && !strings.Contains(string(files["README.md"]), f.Patch.Command(f.Name)) {
 				t.Errorf("%s: README.md does not say how to apply %s", provider, f.Name)
+			}
+		}
+	}
+}
+
+func TestToUnstructured(t *testing.T) {
+	for _, obj := range render(t, ProviderKWOK).KarpenterObjects() {
+		u, err := ToUnstructured(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.GetKind() == "" || u.GetName() != obj.GetName() {
+			t.Errorf("%T %s: kind %q name %q", obj, obj.GetName(), u.GetKind(), u.GetName())
+		}
+		if _, found := u.Object["status"]; found {
+			t.Errorf("%s %s keeps a status", u.GetKind(), u.GetName())
+		}
+		if u.GetKind() == "NodePool" && strings.HasSuffix(u.GetName(), "-spot") || strings.HasSuffix(u.GetName(), "-on-demand") {
+			weight, found, err := unstructured.NestedInt64(u.Object, "spec", "weight")
+			if err != nil || !found || weight <= 0 {
+				t.Errorf("NodePool %s: weight %d found %v err %v", u.GetName(), weight, found, err)
 			}
 		}
 	}

@@ -10,9 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/sparkplane/sparkplane/internal/devcluster"
 	"github.com/sparkplane/sparkplane/internal/platform"
@@ -41,12 +39,8 @@ func TestPlatformKWOKBundleTierOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, obj := range bundle.KarpenterObjects() {
-		data, err := platform.MarshalYAML(obj)
+		u, err := platform.ToUnstructured(obj)
 		if err != nil {
-			t.Fatal(err)
-		}
-		u := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal(data, &u.Object); err != nil {
 			t.Fatal(err)
 		}
 		if err := c.Client.Patch(ctx, u, client.Apply, client.FieldOwner("sparkplane-platform"), client.ForceOwnership); err != nil {
