@@ -132,76 +132,33 @@ func verbs(groups ...[]string) []string {
 	return out
 }
 
-// OperatorRules are the operator's cluster-wide permissions. They are the
-// least the controllers need: read and write sparkplane's own kinds; create
-// and clean up the driver objects native submission builds (pods, services,
-// config maps); read nodes for interruption notices and annotate them;
-// read namespaces and PriorityClasses for profile resolution; events. No secrets, no
-// RBAC objects, no cluster configuration: a compromised operator cannot read
-// credentials or grant itself more.
+// OperatorRules are the operator's cluster-wide permissions: exactly what the
+// controllers in internal/controller do, and nothing beyond. Submission creates
+// driver pods, their services and config maps (and may read them back, never
+// list them: config maps can hold sensitive data); lifecycle and interruption
+// handling delete pods and patch application status; interruption notices are
+// read from nodes and persisted as a node annotation; profile resolution reads
+// namespaces and PriorityClasses. No secrets, no RBAC objects, no cluster
+// configuration: a compromised operator cannot read credentials or grant
+// itself more.
 func OperatorRules() []rbacv1.PolicyRule {
+	group := v1alpha1.GroupVersion.Group
 	return []rbacv1.PolicyRule{
-		{
-			APIGroups: []string{v1alpha1.GroupVersion.Group},
-			Resources: []string{"sparkapplications", "scheduledsparkapplications", "sparkprofiles"},
-			Verbs:     verbs(readVerbs, writeVerbs),
-		},
-		{
-			APIGroups: []string{v1alpha1.GroupVersion.Group},
-			Resources: []string{"sparkapplications/status", "scheduledsparkapplications/status", "sparkprofiles/status"},
-			Verbs:     []string{"get", "update", "patch"},
-		},
-		{
-			APIGroups: []string{v1alpha1.GroupVersion.Group},
-			Resources: []string{"sparkapplications/finalizers", "scheduledsparkapplications/finalizers", "sparkprofiles/finalizers"},
-			Verbs:     []string{"update"},
-		},
-		{
-			APIGroups: []string{""},
-			Resources: []string{"pods", "services", "configmaps"},
-			Verbs:     verbs(readVerbs, []string{"create", "patch", "delete"}),
-		},
-		{
-			// Executor decommission (the interruption controller) evicts.
-			APIGroups: []string{""},
-			Resources: []string{"pods/eviction"},
-			Verbs:     []string{"create"},
-		},
-		{
-			// The driver's log tail on failure, for the status message.
-			APIGroups: []string{""},
-			Resources: []string{"pods/log"},
-			Verbs:     []string{"get"},
-		},
-		{
-			// Interruption notices are read from nodes; a notice without a
-			// time of its own is persisted as a node annotation.
-			APIGroups: []string{""},
-			Resources: []string{"nodes"},
-			Verbs:     verbs(readVerbs, []string{"patch"}),
-		},
-		{
-			// Profiles are resolved per namespace (its labels choose a
-			// default profile) and check the PriorityClasses they name.
-			APIGroups: []string{""},
-			Resources: []string{"namespaces"},
-			Verbs:     readVerbs,
-		},
-		{
-			APIGroups: []string{"scheduling.k8s.io"},
-			Resources: []string{"priorityclasses"},
-			Verbs:     readVerbs,
-		},
-		{
-			APIGroups: []string{""},
-			Resources: []string{"events"},
-			Verbs:     []string{"create", "patch"},
-		},
-		{
-			APIGroups: []string{"events.k8s.io"},
-			Resources: []string{"events"},
-			Verbs:     []string{"create", "patch"},
-		},
+		{APIGroups: []string{group}, Resources: []string{"sparkapplications"}, Verbs: verbs(readVerbs, []string{"delete"})},
+		{APIGroups: []string{group}, Resources: []string{"sparkprofiles"}, Verbs: readVerbs},
+		{APIGroups: []string{group}, Resources: []string{"sparkapplications/status", "sparkprofiles/status"}, Verbs: []string{"get", "update", "patch"}},
+		// Owner references with blockOwnerDeletion need update on the
+		// owner's finalizers (OwnerReferencesPermissionEnforcement): driver
+		// pods are owned by applications, services and config maps by pods.
+		{APIGroups: []string{group}, Resources: []string{"sparkapplications/finalizers"}, Verbs: []string{"update"}},
+		{APIGroups: []string{""}, Resources: []string{"pods/finalizers"}, Verbs: []string{"update"}},
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: verbs(readVerbs, []string{"create", "delete"})},
+		{APIGroups: []string{""}, Resources: []string{"services", "configmaps"}, Verbs: []string{"get", "create"}},
+		{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: verbs(readVerbs, []string{"patch"})},
+		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: readVerbs},
+		{APIGroups: []string{"scheduling.k8s.io"}, Resources: []string{"priorityclasses"}, Verbs: readVerbs},
+		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+		{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	}
 }
 
@@ -254,8 +211,8 @@ func editClusterRole() *rbacv1.ClusterRole {
 			"rbac.authorization.k8s.io/aggregate-to-edit":  "true",
 		})},
 		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"sparkapplications", "scheduledsparkapplications"}, Verbs: verbs(readVerbs, writeVerbs, []string{"deletecollection"})},
-			{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"sparkapplications/status", "scheduledsparkapplications/status", "sparkprofiles"}, Verbs: readVerbs},
+			{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"sparkapplications"}, Verbs: verbs(readVerbs, writeVerbs, []string{"deletecollection"})},
+			{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"sparkapplications/status", "sparkprofiles"}, Verbs: readVerbs},
 		},
 	}
 }
@@ -268,7 +225,7 @@ func viewClusterRole() *rbacv1.ClusterRole {
 			"rbac.authorization.k8s.io/aggregate-to-view": "true",
 		})},
 		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"sparkapplications", "scheduledsparkapplications", "sparkapplications/status", "scheduledsparkapplications/status", "sparkprofiles"}, Verbs: readVerbs},
+			{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"sparkapplications", "sparkapplications/status", "sparkprofiles"}, Verbs: readVerbs},
 		},
 	}
 }
