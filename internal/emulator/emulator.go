@@ -67,7 +67,7 @@ type Emulator struct {
 	opts   Options
 
 	mu   sync.Mutex
-	apps map[string]*app // by namespace/driver pod name
+	apps map[string]*app // by namespace/driver pod name/uid
 	wg   sync.WaitGroup
 	ctx  context.Context
 }
@@ -156,14 +156,12 @@ func (e *Emulator) onPod(obj any, deleted bool) {
 }
 
 func (e *Emulator) onDriverPod(pod *corev1.Pod, deleted bool) {
-	key := pod.Namespace + "/" + pod.Name
+	// Keyed by UID too: a new driver pod under an old name is a new
+	// application, and the old one's summary stays.
+	key := pod.Namespace + "/" + pod.Name + "/" + string(pod.UID)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	existing := e.apps[key]
-	if existing != nil && existing.driverUID != pod.UID {
-		existing.stop()
-		existing = nil
-	}
 	if deleted || pod.DeletionTimestamp != nil {
 		if existing != nil {
 			existing.stop()

@@ -128,7 +128,7 @@ func TestEngineExecutorLoss(t *testing.T) {
 		wantMigrated   bool
 		wantRecomputed bool
 	}{
-		"decommissioned within the grace period migrates": {kind: Decommissioned, grace: 30 * time.Second, wantMigrated: true},
+		"decommissioned within the grace period migrates":                  {kind: Decommissioned, grace: 30 * time.Second, wantMigrated: true},
 		"decommissioned with too short a grace period recomputes the rest": {kind: Decommissioned, grace: 100 * time.Millisecond, wantMigrated: true, wantRecomputed: true},
 		"lost recomputes": {kind: Lost, grace: 30 * time.Second, wantRecomputed: true},
 	}
