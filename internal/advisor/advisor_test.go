@@ -342,3 +342,30 @@ func TestTruncatedUnknownAndCorruptLinesAreCountedNotFatal(t *testing.T) {
 		})
 	}
 }
+
+// TestLongLinesOfUnneededEventsAreCountedNotHeld: a line longer than a chunk
+// is kept whole only when its event's fields are read; others are counted by
+// name and skipped, and a needed one beyond MaxLineBytes is oversized.
+func TestLongLinesOfUnneededEventsAreCountedNotHeld(t *testing.T) {
+	pad := strings.Repeat("x", 300<<10)
+	log := `{"Event":"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart","physicalPlanDescription":"` + pad + `"}` + "\n" +
+		`{"Event":"com.example.HugeEvent","blob":"` + pad + `"}` + "\n" +
+		`{"Event":"SparkListenerTaskEnd","Task Metrics":{"Executor Run Time":5},"Task Info":{"Accumulables":["` + pad[:100<<10] + `"]}}` + "\n" +
+		`{"Event":"SparkListenerTaskEnd","Task Metrics":{"Executor Run Time":7},"Task Info":{"Accumulables":["` + pad + `"]}}` + "\n" +
+		`{"Event":"com.example.HugeEvent","blob":"` + pad
+	rep, err := AnalyzeReader(strings.NewReader(log), Options{Workers: 1, ChunkBytes: 16 << 10, MaxLineBytes: 200 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ParseStats{
+		Bytes: int64(len(log)), Lines: 5, Events: 3, UnknownEvents: 1,
+		UnknownEventTypes: map[string]int64{"com.example.HugeEvent": 1},
+		OversizedLines:    1, TruncatedLines: 1,
+	}
+	if diff := cmp.Diff(want, rep.Parse); diff != "" {
+		t.Errorf("parse stats (-want +got):\n%s", diff)
+	}
+	if rep.Totals.Tasks != 1 || rep.Totals.ExecutorRunTimeMs != 5 {
+		t.Errorf("tasks %d run time %d, want the 100 KB task end only", rep.Totals.Tasks, rep.Totals.ExecutorRunTimeMs)
+	}
+}

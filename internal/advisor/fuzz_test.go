@@ -212,7 +212,12 @@ func FuzzAnalyze(f *testing.F) {
 		if int64(bytes.Count(data, []byte("\n")))+1 < one.Parse.Lines {
 			t.Errorf("%d lines reported for %d newlines", one.Parse.Lines, bytes.Count(data, []byte("\n")))
 		}
-		if many.Parse.OversizedLines == 0 {
+		// Lines of events whose fields are read are kept whole up to
+		// MaxLineBytes (smaller here), and an unfinished last line longer than
+		// a chunk is truncated without being looked at: only then may the
+		// reports differ.
+		lastLine := data[bytes.LastIndexByte(data, '\n')+1:]
+		if many.Parse.OversizedLines == 0 && len(lastLine) <= 512 {
 			if diff := cmp.Diff(one, many); diff != "" {
 				t.Errorf("report depends on workers/chunks (-1 worker +3 workers):\n%s", diff)
 			}

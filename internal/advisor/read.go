@@ -50,7 +50,8 @@ type chunk struct {
 	data      []byte
 	parsed    int  // bytes of data parsed into records so far
 	final     bool // data may end with an unterminated line
-	oversized bool // a single over-long line was skipped; data holds its start
+	oversized bool // a single line longer than the chunk was skipped; data holds its start
+	truncated bool // ... and the stream ended inside it
 	recs      []record
 	scratch   []byte
 	done      chan struct{}
@@ -81,7 +82,7 @@ type chunker struct {
 func (ch *chunker) next(c *chunk) bool {
 	c.data = append(c.data[:0], ch.carry...)
 	ch.carry = ch.carry[:0]
-	c.final, c.oversized, c.parsed = false, false, 0
+	c.final, c.oversized, c.truncated, c.parsed = false, false, false, 0
 	if cap(c.data) > ch.opts.ChunkBytes && len(c.data) < ch.opts.ChunkBytes {
 		// Give back a buffer that grew for a long line.
 		c.data = append(make([]byte, 0, ch.opts.ChunkBytes), c.data...)
@@ -114,7 +115,10 @@ func (ch *chunker) next(c *chunk) bool {
 			c.data = c.data[:last+1]
 			return true
 		}
-		if cap(c.data) < ch.opts.MaxLineBytes {
+		// A line longer than a chunk: keep it whole only if its event is one
+		// whose fields are read; any other (a huge SQL plan, say) is counted
+		// from its start and skipped without being held.
+		if needsFields(c.data) && cap(c.data) < ch.opts.MaxLineBytes {
 			grown := make([]byte, len(c.data), min(2*cap(c.data), ch.opts.MaxLineBytes))
 			copy(grown, c.data)
 			c.data = grown
@@ -139,7 +143,9 @@ func (ch *chunker) skipLine(c *chunk) {
 			return
 		}
 		if err != nil {
+			// The stream ends inside the line: it is an unfinished last line.
 			ch.eof = true
+			c.truncated = true
 			if !errors.Is(err, io.EOF) {
 				ch.err = err
 			}
@@ -153,7 +159,16 @@ func (ch *chunker) skipLine(c *chunk) {
 func (c *chunk) parse() {
 	c.recs = c.recs[:0]
 	if c.oversized {
-		c.recs = append(c.recs, record{kind: kindOversized})
+		rec := record{kind: kindOversized}
+		if c.truncated {
+			rec.kind = kindTruncated
+		} else if name, ok := leadingEventName(c.data); ok && !needsFields(c.data) {
+			rec.kind = classify(name)
+			if rec.kind == kindUnknown {
+				rec.strings().name = string(name)
+			}
+		}
+		c.recs = append(c.recs, rec)
 		c.parsed = len(c.data)
 		return
 	}
@@ -268,4 +283,32 @@ func (a *analysis) consumeParallel(ch *chunker, workers int) {
 		free <- c
 	}
 	wg.Wait()
+}
+
+// leadingEventName reads the event name where Spark writes it, at the start of
+// the line, from a line's first bytes.
+func leadingEventName(prefix []byte) ([]byte, bool) {
+	if !bytes.HasPrefix(prefix, eventNamePrefix) {
+		return nil, false
+	}
+	rest := prefix[len(eventNamePrefix):]
+	end := bytes.IndexByte(rest, '"')
+	if end <= 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
+		return nil, false
+	}
+	return rest[:end], true
+}
+
+// needsFields reports whether the line starting with prefix may be an event
+// whose fields the analysis reads (true when its name cannot be told).
+func needsFields(prefix []byte) bool {
+	name, ok := leadingEventName(prefix)
+	if !ok {
+		return true
+	}
+	switch classify(name) {
+	case kindIgnored, kindTaskStart, kindJobStart, kindUnknown:
+		return false
+	}
+	return true
 }
