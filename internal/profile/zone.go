@@ -3,6 +3,7 @@ package profile
 import (
 	"fmt"
 	"hash/fnv"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -108,6 +109,9 @@ func parseSparkMemory(s string) (int64, error) {
 	sh, ok := shift[s[i:]]
 	if !ok {
 		return 0, fmt.Errorf("memory size %q: unknown unit %q", s, s[i:])
+	}
+	if n > math.MaxInt64>>sh {
+		return 0, fmt.Errorf("memory size %q is too large", s)
 	}
 	return n << sh, nil
 }

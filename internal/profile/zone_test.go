@@ -174,7 +174,7 @@ func TestExecutorRequest(t *testing.T) {
 }
 
 func FuzzParseSparkMemory(f *testing.F) {
-	for _, s := range []string{"4g", "4096m", "512", "1tb", "x", "", "99999999999999999999g"} {
+	for _, s := range []string{"4g", "4096m", "512", "1tb", "x", "", "99999999999999999999g", "9999999999999g", "8589934591g"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
