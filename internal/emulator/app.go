@@ -335,12 +335,18 @@ func (a *app) allocationConf() (allocation, error) {
 
 // target is the number of executors the driver wants now.
 func (a *app) target(p allocation) int {
+	return executorTarget(p, a.engine.Backlog(), a.factory.Resources().Cores, a.anyRegistered())
+}
+
+// executorTarget is the executor count a driver asks for: the static count,
+// or with dynamic allocation enough executors for the backlog (at least the
+// initial count until one registers), within the bounds.
+func executorTarget(p allocation, backlog, cores int, anyRegistered bool) int {
 	if !p.dynamic {
 		return p.static
 	}
-	cores := a.factory.Resources().Cores
-	want := (a.engine.Backlog() + cores - 1) / cores
-	if !a.anyRegistered() {
+	want := (backlog + cores - 1) / cores
+	if !anyRegistered {
 		want = max(want, p.static)
 	}
 	return min(max(want, p.minimum), p.limit)
@@ -423,23 +429,7 @@ func (a *app) handlePodEvents(ctx context.Context) {
 		switch {
 		case pod.DeletionTimestamp != nil || ev.deleted:
 			x.gone = true
-			kind, reason := Lost, ""
-			grace := time.Duration(0)
-			switch {
-			case x.released:
-				kind, reason = Released, "Executor killed by driver."
-			case pod.DeletionTimestamp != nil && !ev.deleted || pod.DeletionGracePeriodSeconds != nil && *pod.DeletionGracePeriodSeconds > 0:
-				if pod.DeletionGracePeriodSeconds != nil {
-					grace = time.Duration(float64(*pod.DeletionGracePeriodSeconds) * float64(time.Second) * a.scale)
-				}
-				if a.factory.Decommission() && grace > 0 {
-					kind, reason = Decommissioned, "Executor decommission: executor pod deleted gracefully, shuffle blocks migrated."
-				} else {
-					reason = fmt.Sprintf("The executor with id %s was deleted by a user or the framework.", execID)
-				}
-			default:
-				reason = fmt.Sprintf("The executor with id %s exited with exit code 137(SIGKILL, possible container OOM).", execID)
-			}
+			kind, grace, reason := classifyRemoval(pod, x.released, a.factory.Decommission(), a.scale)
 			if a.engine.HasExecutor(execID) {
 				a.engine.RemoveExecutor(execID, kind, grace, reason)
 			}
@@ -465,6 +455,31 @@ func (a *app) handlePodEvents(ctx context.Context) {
 			a.engine.AddExecutor(execID, host, a.factory.Resources().Cores)
 		}
 	}
+}
+
+// classifyRemoval decides how an executor whose pod is being deleted (or is
+// gone) went away, and the grace period in model time its decommissioning
+// gets: a graceful delete (a deletionTimestamp with a grace period, whether
+// seen before the pod vanished or on its final state) of a decommissioning
+// executor migrates; a delete with no grace, or with decommissioning off,
+// loses its blocks.
+func classifyRemoval(pod *corev1.Pod, released, decommission bool, scale float64) (RemovalKind, time.Duration, string) {
+	execID := pod.Labels[LabelExecutorID]
+	if released {
+		return Released, 0, "Executor killed by driver."
+	}
+	graceSeconds := int64(0)
+	if pod.DeletionGracePeriodSeconds != nil {
+		graceSeconds = *pod.DeletionGracePeriodSeconds
+	}
+	if pod.DeletionTimestamp == nil || graceSeconds <= 0 {
+		return Lost, 0, fmt.Sprintf("The executor with id %s exited with exit code 137(SIGKILL, possible container OOM).", execID)
+	}
+	if !decommission {
+		return Lost, 0, fmt.Sprintf("The executor with id %s was deleted by a user or the framework.", execID)
+	}
+	grace := time.Duration(float64(graceSeconds) * float64(time.Second) * scale)
+	return Decommissioned, grace, "Executor decommission: executor pod deleted gracefully, shuffle blocks migrated."
 }
 
 func (a *app) countLoss(kind RemovalKind) {

@@ -24,6 +24,18 @@ const (
 	Released
 )
 
+func (k RemovalKind) String() string {
+	switch k {
+	case Decommissioned:
+		return "Decommissioned"
+	case Lost:
+		return "Lost"
+	case Released:
+		return "Released"
+	}
+	return fmt.Sprintf("RemovalKind(%d)", int(k))
+}
+
 // EngineOptions tune the engine.
 type EngineOptions struct {
 	// MigrationBytesPerSecond is how fast a decommissioning executor copies
