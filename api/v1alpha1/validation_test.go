@@ -146,6 +146,14 @@ func TestValidation(t *testing.T) {
 			wantField: "spec.restartPolicy.type", wantText: "Unsupported value",
 		},
 	}
+	t.Run("name too long for a label", func(t *testing.T) {
+		app := validApp(ns)
+		app.Name = strings.Repeat("a", 64)
+		err := env.Client.Create(context.Background(), app)
+		if err == nil || !strings.Contains(err.Error(), "metadata.name must be at most 63 characters") {
+			t.Errorf("want the 63-character name rule, got %v", err)
+		}
+	})
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			app := validApp(ns)
@@ -168,6 +176,7 @@ func TestValidation(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.wantField+":") && !strings.Contains(err.Error(), tc.wantField+" ") {
 				t.Errorf("error does not name %s:\n%v", tc.wantField, err)
 			}
+			t.Log(err)
 			if !strings.Contains(err.Error(), tc.wantText) {
 				t.Errorf("error does not say %q:\n%v", tc.wantText, err)
 			}
