@@ -85,7 +85,7 @@ type harness struct {
 
 func newHarness(t *testing.T, opts sparkapplication.Options) *harness {
 	t.Helper()
-	clk := clocktesting.NewFakeClock(time.Now())
+	clk := clocktesting.NewFakeClock(time.Now().Truncate(time.Second)) // status times have one-second resolution
 	opts.Clock = clk
 	return &harness{t: t, ctx: context.Background(), clock: clk, ns: env.Namespace(t),
 		ctrl: sparkapplication.NewController(env.Client, env.Client, opts)}
