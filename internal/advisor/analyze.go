@@ -44,6 +44,8 @@ type analysis struct {
 	props        map[string]string
 	profileCores int64
 	profileMemMi int64
+	// largestStage is the most tasks any submitted stage had.
+	largestStage int64
 
 	durations  histogram
 	taskTimeMs int64
@@ -174,6 +176,7 @@ func (a *analysis) apply(r *record) {
 	case kindJobStart:
 		t.Jobs++
 	case kindStageSubmitted:
+		a.largestStage = max(a.largestStage, r.count)
 		k := stageKey{r.stageID, r.stageAttempt}
 		if _, ok := a.stages[k]; !ok {
 			a.stages[k] = &stageState{}
@@ -388,7 +391,7 @@ func (a *analysis) finish() *Report {
 		}
 	}
 	rep.Config = a.props
-	rep.Recommendations = recommend(rep, a.profileMemMi)
+	rep.Recommendations = recommend(rep, hints{profileMemMiB: a.profileMemMi, largestStageTasks: a.largestStage})
 	return rep
 }
 

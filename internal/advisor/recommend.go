@@ -75,18 +75,24 @@ const (
 	skewMinMaxMs = 30_000
 )
 
+// hints are figures from the log the advice uses that the report does not show.
+type hints struct {
+	profileMemMiB     int64 // executor memory of resource profile 0
+	largestStageTasks int64 // most tasks of any submitted stage
+}
+
 // recommend derives the advice from a finished report.
-func recommend(rep *Report, profileMemMiB int64) []Recommendation {
+func recommend(rep *Report, h hints) []Recommendation {
 	out := []Recommendation{}
 	add := func(r *Recommendation) {
 		if r != nil {
 			out = append(out, *r)
 		}
 	}
-	add(recommendMemory(rep, profileMemMiB))
+	add(recommendMemory(rep, h.profileMemMiB))
 	add(recommendCores(rep))
 	add(recommendOversubscription(rep))
-	add(recommendPartitions(rep))
+	add(recommendPartitions(rep, h.largestStageTasks))
 	add(recommendDynamicAllocation(rep))
 	add(recommendShuffleStorage(rep))
 	add(recommendSkew(rep))
@@ -225,7 +231,7 @@ func recommendOversubscription(rep *Report) *Recommendation {
 	}
 }
 
-func recommendPartitions(rep *Report) *Recommendation {
+func recommendPartitions(rep *Report, largestStage int64) *Recommendation {
 	m := &rep.Measures
 	d := m.TaskDurationMs
 	if d.Count < minTasksForPartitions {
@@ -243,11 +249,18 @@ func recommendPartitions(rep *Report) *Recommendation {
 		"shufflePartitions": current,
 		"partitionsFrom":    currentFrom,
 		"peakRunningTasks":  m.Concurrency.PeakRunningTasks,
+		"largestStageTasks": largestStage,
+	}
+	// RDD shuffles follow spark.default.parallelism: scale it from its value,
+	// or from the largest stage when it is not set.
+	parallelism := largestStage
+	if v, err := strconv.ParseInt(rep.Config["spark.default.parallelism"], 10, 64); err == nil && v > 0 {
+		parallelism = v
 	}
 	conf := func(target int64) map[string]string {
 		c := map[string]string{"spark.sql.shuffle.partitions": strconv.FormatInt(target, 10)}
-		if v, err := strconv.ParseInt(rep.Config["spark.default.parallelism"], 10, 64); err == nil && v > 0 {
-			c["spark.default.parallelism"] = strconv.FormatInt(max(1, v*target/current), 10)
+		if parallelism > 0 {
+			c["spark.default.parallelism"] = strconv.FormatInt(max(1, parallelism*target/current), 10)
 		}
 		return c
 	}
