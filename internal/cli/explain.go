@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/submit"
 )
@@ -101,10 +102,13 @@ type Explanation struct {
 	Recorded   *v1alpha1.ProfileReference `json:"recordedProfile,omitempty"`
 	Zone       string                     `json:"zone,omitempty"`
 	ZoneReason string                     `json:"zoneReason"`
-	Warnings   []string                   `json:"warnings,omitempty"`
-	Settings   []profile.Setting          `json:"settings"`
-	Driver     profile.Placement          `json:"driver"`
-	Executor   profile.Placement          `json:"executor"`
+	// Resolved is the operator's ProfileResolved event of the latest
+	// submission: the profile, zone and reason as decided then.
+	Resolved string            `json:"resolvedAtSubmission,omitempty"`
+	Warnings []string          `json:"warnings,omitempty"`
+	Settings []profile.Setting `json:"settings"`
+	Driver   profile.Placement `json:"driver"`
+	Executor profile.Placement `json:"executor"`
 }
 
 func (o *explainOptions) run(ctx context.Context) error {
@@ -175,6 +179,9 @@ func (o *explainOptions) explain(ctx context.Context, app *v1alpha1.SparkApplica
 			rec.Name, rec.Generation, current))
 	}
 
+	if app.Status.Zone != "" {
+		ex.Resolved = o.resolvedEvent(ctx, app)
+	}
 	ex.Driver = profile.EffectivePlacement(res.Application, "driver")
 	ex.Executor = profile.EffectivePlacement(res.Application, "executor")
 	if app.Status.Attempts > 0 {
@@ -183,6 +190,27 @@ func (o *explainOptions) explain(ctx context.Context, app *v1alpha1.SparkApplica
 		}
 	}
 	return ex, nil
+}
+
+// resolvedEvent returns the message of the latest ProfileResolved event
+// of app, or "" when there is none (events expire after an hour).
+func (o *explainOptions) resolvedEvent(ctx context.Context, app *v1alpha1.SparkApplication) string {
+	events := &corev1.EventList{}
+	if err := o.client.List(ctx, events, client.InNamespace(app.Namespace),
+		client.MatchingFields{"involvedObject.name": app.Name, "reason": sparkprofile.ReasonProfileResolved}); err != nil {
+		return ""
+	}
+	var latest *corev1.Event
+	for i := range events.Items {
+		e := &events.Items[i]
+		if e.InvolvedObject.UID == app.UID && (latest == nil || eventTime(*e).After(eventTime(*latest))) {
+			latest = e
+		}
+	}
+	if latest == nil {
+		return ""
+	}
+	return latest.Message
 }
 
 // submittedPlacement reads the placement from the driver pod and the
@@ -249,6 +277,9 @@ func writeExplanation(w io.Writer, ex *Explanation) error {
 	}
 	fmt.Fprintf(tw, "Zone:\t%s\n", zone)
 	fmt.Fprintf(tw, "  why:\t%s\n", ex.ZoneReason)
+	if ex.Resolved != "" {
+		fmt.Fprintf(tw, "At submission:\t%s\n", ex.Resolved)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

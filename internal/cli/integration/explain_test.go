@@ -6,12 +6,16 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/cli"
+	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/submit"
 )
@@ -129,6 +133,12 @@ func TestExplainAfterSubmission(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t)
 	kc := kubeconfigFor(t, env.Config, ns)
+	for class, value := range map[string]int32{v1alpha1.PriorityClassDriver: 1000, v1alpha1.PriorityClassExecutor: 100} {
+		pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: class}, Value: value}
+		if err := env.Client.Create(ctx, pc); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
 	prof := explainProfile(t, "explain-after")
 	app := explainApp(t, ns, "submitted", "explain-after")
 
@@ -155,6 +165,18 @@ func TestExplainAfterSubmission(t *testing.T) {
 	if err := env.Client.Status().Patch(ctx, app, patch); err != nil {
 		t.Fatal(err)
 	}
+	// The operator's event for the submission, as the resolver records it.
+	event := &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Namespace: ns, Name: "submitted.resolved"},
+		InvolvedObject: corev1.ObjectReference{Kind: "SparkApplication", APIVersion: v1alpha1.GroupVersion.String(), Namespace: ns, Name: app.Name, UID: app.UID},
+		Reason:         sparkprofile.ReasonProfileResolved,
+		Message:        "Resolved with profile explain-after at generation 1 (spec.profile); zone " + res.Zone + ": " + res.ZoneReason,
+		Type:           corev1.EventTypeNormal,
+		FirstTimestamp: metav1.Now(), LastTimestamp: metav1.Now(),
+	}
+	if err := env.Client.Create(ctx, event); err != nil {
+		t.Fatal(err)
+	}
 	// The profile is edited after submission.
 	ppatch := client.MergeFrom(prof.DeepCopy())
 	prof.Spec.Executor.PriorityClassName = "edited-later"
@@ -162,6 +184,8 @@ func TestExplainAfterSubmission(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	text := sparkplane(t, kc, "", "explain", "submitted")
+	t.Logf("sparkplane explain submitted:\n%s", text.stdout)
 	r := sparkplane(t, kc, "", "explain", "submitted", "-o", "json")
 	if r.err != nil {
 		t.Fatalf("explain: %v\n%s", r.err, r.stderr)
@@ -172,6 +196,9 @@ func TestExplainAfterSubmission(t *testing.T) {
 	}
 	if ex.Zone != res.Zone || !strings.Contains(ex.ZoneReason, "status.zone") {
 		t.Errorf("zone %q (%s), want the recorded %q", ex.Zone, ex.ZoneReason, res.Zone)
+	}
+	if ex.Resolved != event.Message {
+		t.Errorf("resolvedAtSubmission = %q, want the ProfileResolved event's message %q", ex.Resolved, event.Message)
 	}
 	if ex.Driver.Source != "driver pod "+objs.DriverPod.Name || !strings.HasPrefix(ex.Executor.Source, "executor pod template in ConfigMap") {
 		t.Errorf("placement sources = %q, %q; want the driver pod and the template", ex.Driver.Source, ex.Executor.Source)
