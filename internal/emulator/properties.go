@@ -13,9 +13,11 @@ import (
 // lines start with '#' or '!', a key ends at the first unescaped '=', ':' or
 // white space, a line ending in an odd number of backslashes continues on the
 // next one, and \t \n \r \f \uXXXX and \<char> escapes are decoded. A later key
-// overrides an earlier one.
+// overrides an earlier one. Spark reads the file as UTF-8, so invalid bytes
+// become U+FFFD.
 func ParseProperties(text string) (map[string]string, error) {
 	props := map[string]string{}
+	text = strings.ToValidUTF8(text, "\uFFFD")
 	lines := strings.Split(strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\r", "\n"), "\n")
 	for i := 0; i < len(lines); i++ {
 		lineNumber := i + 1
