@@ -22,6 +22,7 @@ import (
 
 	"github.com/sparkplane/sparkplane/internal/controller"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
+	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/install"
 )
 
@@ -35,6 +36,9 @@ type operatorOptions struct {
 	burst                   int
 	verbosity               int
 	workers                 int
+	// Zone choice of the profile resolver.
+	nodesOnDemand bool
+	zones         []string
 }
 
 func init() { register(newOperatorCommand) }
@@ -89,6 +93,8 @@ application twice.`,
 	cmd.Flags().Float32Var(&o.qps, "kube-api-qps", 500, "Queries per second the operator may send the API server (client-side limit)")
 	cmd.Flags().IntVar(&o.burst, "kube-api-burst", 1000, "Burst of queries above --kube-api-qps the operator may send")
 	cmd.Flags().IntVar(&o.workers, "max-concurrent-reconciles", 0, "SparkApplications reconciled at once (0: the controller's default)")
+	cmd.Flags().BoolVar(&o.nodesOnDemand, "nodes-on-demand", false, "Nodes are created on demand (Karpenter): spread applications over zones instead of choosing the zone with free capacity for their executors")
+	cmd.Flags().StringSliceVar(&o.zones, "zones", nil, "Zones applications may be placed in besides those of existing nodes (with --nodes-on-demand: the NodePools' zones)")
 	cmd.Flags().IntVarP(&o.verbosity, "v", "v", 0, "Log verbosity (klog levels: 0 quiet, 2 per-application, 4 per-reconcile)")
 	return cmd
 }
@@ -180,6 +186,7 @@ func ptrDuration(d time.Duration) *time.Duration { return &d }
 func (o *operatorOptions) registerControllers(mgr manager.Manager) ([]string, error) {
 	controllers, err := controller.New(mgr, controller.Options{
 		SparkApplication: sparkapplication.Options{MaxConcurrentReconciles: o.workers},
+		Profiles:         sparkprofile.ResolverOptions{NodesOnDemand: o.nodesOnDemand, Zones: o.zones},
 	})
 	if err != nil {
 		return nil, err
