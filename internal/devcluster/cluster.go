@@ -192,7 +192,13 @@ func down(dir, name string, keep bool) error {
 	if len(procs) == 0 && errors.Is(statErr, fs.ErrNotExist) {
 		return fmt.Errorf("%w %q: no process and no state at %s", ErrNotFound, name, dir)
 	}
-	if err := stopProcesses("/proc", dir, 10*time.Second); err != nil {
+	// With the state kept, components get time to shut down cleanly; when it
+	// is removed anyway, a short grace before SIGKILL keeps `dev down` quick.
+	grace := 2 * time.Second
+	if keep {
+		grace = 15 * time.Second
+	}
+	if err := stopProcesses("/proc", dir, grace); err != nil {
 		return fmt.Errorf("stopping cluster %q: %w", name, err)
 	}
 	if c, err := Load(name); err == nil {

@@ -138,7 +138,6 @@ func newNode(spec nodeSpec) (*corev1.Node, error) {
 			NodeInfo: corev1.NodeSystemInfo{
 				Architecture:    it.Arch,
 				OperatingSystem: "linux",
-				KubeletVersion:  "fake",
 			},
 			Phase: corev1.NodeRunning,
 		},

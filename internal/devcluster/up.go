@@ -265,21 +265,8 @@ func (u *upper) run(ctx context.Context) error {
 	}, nil); err != nil {
 		return err
 	}
-	// The others wait for the API server by themselves; starting them now
-	// overlaps their start-up with the API server's.
-	if err := u.startComponent(ComponentControllerManager, []string{
-		"--kubeconfig=" + u.path("kubeconfigs", "kube-controller-manager.kubeconfig"),
-		"--leader-elect=false",
-		"--secure-port=0",
-		"--use-service-account-credentials=true",
-		"--service-account-private-key-file=" + u.path("pki", "sa.key"),
-		"--root-ca-file=" + u.path("pki", "ca.crt"),
-		"--cluster-name=sparkplane-dev-" + c.Name,
-		"--kube-api-qps=100",
-		"--kube-api-burst=200",
-	}, nil); err != nil {
-		return err
-	}
+	// kube-scheduler and kwok wait for the API server as long as it takes;
+	// starting them now overlaps their start-up with the API server's.
 	if err := u.startComponent(ComponentScheduler, []string{
 		"--kubeconfig=" + u.path("kubeconfigs", "kube-scheduler.kubeconfig"),
 		"--leader-elect=false",
@@ -320,6 +307,21 @@ func (u *upper) run(ctx context.Context) error {
 		return err
 	}
 	u.step("kube-apiserver ready at %s", c.APIServerURL)
+	// kube-controller-manager gives up when the API server is not healthy
+	// within 20s, which a loaded machine can exceed, so it starts only now.
+	if err := u.startComponent(ComponentControllerManager, []string{
+		"--kubeconfig=" + u.path("kubeconfigs", "kube-controller-manager.kubeconfig"),
+		"--leader-elect=false",
+		"--secure-port=0",
+		"--use-service-account-credentials=true",
+		"--service-account-private-key-file=" + u.path("pki", "sa.key"),
+		"--root-ca-file=" + u.path("pki", "ca.crt"),
+		"--cluster-name=sparkplane-dev-" + c.Name,
+		"--kube-api-qps=100",
+		"--kube-api-burst=200",
+	}, nil); err != nil {
+		return err
+	}
 	u.client, err = client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return err
