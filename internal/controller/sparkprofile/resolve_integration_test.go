@@ -266,3 +266,50 @@ func TestConflictFails(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultProfileSelection: without spec.profile an application gets its
+// namespace's sparkplane.io/default-profile, else the profile labelled
+// sparkplane.io/cluster-default=true.
+func TestDefaultProfileSelection(t *testing.T) {
+	startOperator(t)
+	ctx := context.Background()
+	installProfile(t, profile.OnDemand, "itest-ns-default")
+	clusterDefault := installProfile(t, profile.NVMeShuffle, "itest-cluster-default")
+	patch := client.MergeFrom(clusterDefault.DeepCopy())
+	clusterDefault.Labels[v1alpha1.ClusterDefaultProfileLabel] = "true"
+	if err := env.Client.Patch(ctx, clusterDefault, patch); err != nil {
+		t.Fatal(err)
+	}
+
+	annotated := env.Namespace(t)
+	ns := &corev1.Namespace{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: annotated}, ns); err != nil {
+		t.Fatal(err)
+	}
+	nsPatch := client.MergeFrom(ns.DeepCopy())
+	ns.Annotations = map[string]string{v1alpha1.NamespaceDefaultProfileAnnotation: "itest-ns-default"}
+	if err := env.Client.Patch(ctx, ns, nsPatch); err != nil {
+		t.Fatal(err)
+	}
+	plain := env.Namespace(t)
+
+	for _, tc := range []struct{ ns, want string }{{annotated, "itest-ns-default"}, {plain, "itest-cluster-default"}} {
+		if err := env.Client.Create(ctx, newApplication(tc.ns, "unnamed")); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "resolved with "+tc.want, func() (bool, string) {
+			got := getApp(t, tc.ns, "unnamed")
+			return got.Status.Profile != nil && got.Status.Profile.Name == tc.want,
+				fmt.Sprintf("state %q profile %+v conditions %v", got.Status.State, got.Status.Profile, got.Status.Conditions)
+		})
+	}
+	// The nvme-shuffle copy put its node selector on the executors.
+	got := getApp(t, plain, "unnamed")
+	templateCM := &corev1.ConfigMap{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: plain, Name: submit.NamesFor(got, 1).PodTemplateConfigMap}, templateCM); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(templateCM.Data[submit.PodTemplateKey], "sparkplane.io/local-nvme: raid0") {
+		t.Errorf("executor template lacks the NVMe node selector:\n%s", templateCM.Data[submit.PodTemplateKey])
+	}
+}
