@@ -369,3 +369,28 @@ func TestLongLinesOfUnneededEventsAreCountedNotHeld(t *testing.T) {
 		t.Errorf("tasks %d run time %d, want the 100 KB task end only", rep.Totals.Tasks, rep.Totals.ExecutorRunTimeMs)
 	}
 }
+
+// TestNamesFromTheLogCannotInjectConf: an application name with a newline
+// must not add a line to the --emit-conf patch or break the table.
+func TestNamesFromTheLogCannotInjectConf(t *testing.T) {
+	log := `{"Event":"SparkListenerApplicationStart","App Name":"x\nspark.evil=1","App ID":"app\u001b[31m","Timestamp":1}` + "\n"
+	rep, err := AnalyzeReader(strings.NewReader(log), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conf, table bytes.Buffer
+	if err := WriteConf(&conf, []*Report{rep}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteTable(&table, []*Report{rep}); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(conf.String(), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") {
+			t.Errorf("the patch gained a line from the log: %q", line)
+		}
+	}
+	if strings.ContainsAny(table.String(), "\x1b") || strings.Contains(table.String(), "\nspark.evil") {
+		t.Errorf("the table prints control characters from the log:\n%s", table.String())
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -43,7 +45,9 @@ func WriteConf(w io.Writer, reports []*Report) error {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "# %s (%s) from %s\n", orDash(rep.Application.ID), orDash(rep.Application.Name), rep.Source)
+		// Names come from the log: escaped, so that none can end the comment
+		// and add a line to the patch.
+		fmt.Fprintf(&b, "# %s (%s) from %s\n", printable(orDash(rep.Application.ID)), printable(orDash(rep.Application.Name)), printable(rep.Source))
 		patch := ConfPatch(rep)
 		if len(patch) == 0 {
 			b.WriteString("# no change recommended\n")
@@ -98,7 +102,7 @@ func writeReport(b *strings.Builder, rep *Report) {
 	}
 	row := func(label, value string) { line("  %-18s%s", label, value) }
 
-	line("%s  %s", orDash(app.ID), quoteName(app.Name))
+	line("%s  %s", printable(orDash(app.ID)), quoteName(app.Name))
 	state := "completed"
 	switch {
 	case app.InProgress:
@@ -106,14 +110,14 @@ func writeReport(b *strings.Builder, rep *Report) {
 	case !app.Completed:
 		state = "no end event"
 	}
-	row("spark", fmt.Sprintf("%s, user %s", orDash(app.SparkVersion), orDash(app.User)))
+	row("spark", fmt.Sprintf("%s, user %s", printable(orDash(app.SparkVersion)), printable(orDash(app.User))))
 	row("run", fmt.Sprintf("%s → %s (%s, %s)", orDash(app.StartTime), orDash(app.EndTime), formatMs(app.DurationMs), state))
-	row("source", fmt.Sprintf("%s [%s]", rep.Source, rep.Codec))
+	row("source", fmt.Sprintf("%s [%s]", printable(rep.Source), rep.Codec))
 	p := rep.Parse
 	row("parse", fmt.Sprintf("%d lines: %d unknown events, %d corrupt, %d truncated, %d oversized",
 		p.Lines, p.UnknownEvents, p.CorruptLines, p.TruncatedLines, p.OversizedLines))
 	for _, warn := range p.Warnings {
-		wrapTo(b, "warning: "+warn, 4)
+		wrapTo(b, "warning: "+printable(warn), 4)
 	}
 
 	b.WriteString("\n  TOTALS\n")
@@ -229,6 +233,16 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// printable returns s, or s quoted with Go escapes when it holds control
+// characters (a newline, a terminal escape) that would break a line or the
+// terminal.
+func printable(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == utf8.RuneError }) < 0 {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 func quoteName(s string) string {
