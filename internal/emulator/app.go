@@ -137,6 +137,15 @@ func (a *app) run(ctx context.Context) {
 	}
 	logger.Info("Driver started", "appID", a.spec.AppID, "executorPrefix", a.factory.Prefix(), "workload", a.engine.w.Params.Name, "timeScale", a.scale)
 	a.loop(ctx)
+	select {
+	case <-a.stopped:
+		a.mu.Lock()
+		if a.sum.State == string(corev1.PodRunning) {
+			a.sum.State, a.sum.Message, a.sum.EndedAt = "Stopped", "the driver pod was deleted before the application ended", time.Now()
+		}
+		a.mu.Unlock()
+	default:
+	}
 }
 
 // start reads the conf and template, as the driver process does at launch.

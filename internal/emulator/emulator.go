@@ -35,7 +35,8 @@ type Options struct {
 // AppSummary is one application's outcome.
 type AppSummary struct {
 	Namespace, DriverPod, Application, AppID string
-	// State is Running, Succeeded or Failed.
+	// State is Running, Succeeded or Failed; Stopped when the driver pod was
+	// deleted before the application ended.
 	State                   string
 	Message                 string
 	EventLog                string
@@ -76,6 +77,11 @@ type Emulator struct {
 func New(cfg *rest.Config, opts Options) (*Emulator, error) {
 	if cfg == nil {
 		return nil, fmt.Errorf("emulator: no rest config")
+	}
+	cfg = rest.CopyConfig(cfg)
+	if cfg.QPS == 0 {
+		// client-go's default of 5 QPS would throttle a fleet of drivers.
+		cfg.QPS, cfg.Burst = 100, 200
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {

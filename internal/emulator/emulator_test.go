@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 
 // integrationTests need the API server; a -run pattern that matches none of
 // them (say, while iterating on the engine) skips starting it.
-var integrationTests = []string{"TestIntegrationEmulatedApplication", "TestIntegrationBadConfFailsTheDriver"}
+var integrationTests = []string{"TestIntegrationEmulatedApplication", "TestIntegrationBadConfFailsTheDriver", "TestIntegrationDynamicAllocationStaysWithinBounds", "TestIntegrationDeletedDriverStopsTheApplication"}
 
 func wantsOnlyUnitTests() bool {
 	for _, arg := range os.Args[1:] {
@@ -352,5 +352,97 @@ func forEachEvent(path string, fn func(map[string]any)) {
 		if json.Unmarshal(scanner.Bytes(), &e) == nil {
 			fn(e)
 		}
+	}
+}
+
+// startApplication creates a driver pod and its ConfigMaps with props added
+// to the fixture's, starts an emulator and the fake kubelet, and sets the
+// driver Running.
+func startApplication(t *testing.T, ctx context.Context, extraProps string) (kubernetes.Interface, string, *corev1.Pod, *Emulator) {
+	t.Helper()
+	client := kubernetes.NewForConfigOrDie(env.Config)
+	ns := env.Namespace(t)
+	for _, sa := range []string{"default", "spark"} {
+		if _, err := client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+	driver, cms := driverFixture(ns, fixtureProps+extraProps)
+	driver.UID = ""
+	for _, cm := range cms {
+		if _, err := client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	created, err := client.CoreV1().Pods(ns).Create(ctx, driver, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	em, err := New(env.Config, Options{Namespace: ns, EventLogDir: t.TempDir(), Tick: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- em.Run(emCtx) }()
+	t.Cleanup(func() { stop(); <-done })
+	go fakeKubelet(emCtx, t, client, ns)
+	if err := setRunning(ctx, client, created, "10.0.0.9"); err != nil {
+		t.Fatal(err)
+	}
+	return client, ns, created, em
+}
+
+func TestIntegrationDynamicAllocationStaysWithinBounds(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client, ns, driver, em := startApplication(t, ctx, `spark.dynamicAllocation.enabled=true
+spark.dynamicAllocation.minExecutors=1
+spark.dynamicAllocation.maxExecutors=4
+spark.dynamicAllocation.initialExecutors=1
+spark.executor.instances=1
+spark.executor.cores=1
+spark.sparkplane.emulator.workload=small
+spark.sparkplane.emulator.tasksPerStage=12
+spark.sparkplane.emulator.taskDuration=1s
+spark.sparkplane.emulator.timeScale=4
+spark.kubernetes.allocation.batch.delay=100ms
+`)
+	most := 0
+	waitFor(t, 45*time.Second, "the driver to end", func() bool {
+		live := 0
+		for _, p := range executorPods(ctx, t, client, ns) {
+			if p.DeletionTimestamp == nil {
+				live++
+			}
+		}
+		most = max(most, live)
+		pod, err := client.CoreV1().Pods(ns).Get(ctx, driver.Name, metav1.GetOptions{})
+		return err == nil && pod.Status.Phase == corev1.PodSucceeded
+	})
+	if most != 4 {
+		t.Errorf("at most %d executors at once, want maxExecutors=4 for a backlog of 12 one-core tasks", most)
+	}
+	if s := em.Summary(); s.ExecutorsCreated != 4 {
+		t.Errorf("%d executors created, want 4", s.ExecutorsCreated)
+	}
+}
+
+func TestIntegrationDeletedDriverStopsTheApplication(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client, ns, driver, em := startApplication(t, ctx, "spark.sparkplane.emulator.timeScale=1\n")
+	waitFor(t, 20*time.Second, "executors", func() bool { return len(executorPods(ctx, t, client, ns)) == 3 })
+	if err := client.CoreV1().Pods(ns).Delete(ctx, driver.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the application to stop", func() bool {
+		s := em.Summary()
+		return len(s.Apps) == 1 && s.Apps[0].State == "Stopped"
+	})
+	before := em.Summary().ExecutorsCreated
+	time.Sleep(time.Second)
+	if after := em.Summary().ExecutorsCreated; after != before {
+		t.Errorf("executors still created after the driver went: %d then %d", before, after)
 	}
 }
