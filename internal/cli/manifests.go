@@ -43,7 +43,11 @@ func readManifests(files []string, stdin io.Reader) ([]manifest, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading %s: %w", file, err)
 		}
-		docs, err := parseManifests(file, data)
+		name := file
+		if file == "-" {
+			name = "STDIN" // as kubectl names it
+		}
+		docs, err := parseManifests(name, data)
 		if err != nil {
 			return nil, err
 		}

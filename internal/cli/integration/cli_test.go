@@ -74,6 +74,7 @@ func sparkplane(t testing.TB, kubeconfig string, stdin string, args ...string) r
 	if err != nil {
 		fmt.Fprintln(&stderr, cli.FormatError(err))
 	}
+	t.Logf("$ sparkplane %s\n%s%s", strings.Join(args, " "), stdout.String(), stderr.String())
 	return result{stdout.String(), stderr.String(), err}
 }
 
@@ -274,7 +275,7 @@ func TestErrors(t *testing.T) {
 		"submit a Kubeflow manifest": {
 			args:   []string{"submit", "-f", "-"},
 			stdin:  kubeflow,
-			stderr: []string{"error: -: document 1: apiVersion sparkoperator.k8s.io/v1beta2 is the Kubeflow spark-operator's", "change apiVersion to sparkplane.io/v1alpha1"},
+			stderr: []string{"error: STDIN: document 1: apiVersion sparkoperator.k8s.io/v1beta2 is the Kubeflow spark-operator's", "change apiVersion to sparkplane.io/v1alpha1"},
 		},
 		"submit a pod": {
 			args:   []string{"submit", "-f", "-"},
