@@ -158,7 +158,7 @@ func (a *app) start(ctx context.Context) error {
 	var err error
 	for {
 		spec, err = ResolveDriver(ctx, a.driverPod, getConfigMap)
-		if err == nil || !apierrors.IsNotFound(unwrapAPI(err)) || time.Now().After(deadline) {
+		if err == nil || !apierrors.IsNotFound(err) || time.Now().After(deadline) {
 			break
 		}
 		select {
@@ -240,20 +240,6 @@ func (a *app) start(ctx context.Context) error {
 		a.notify(podEvent{pod: &existing.Items[i]})
 	}
 	return nil
-}
-
-func unwrapAPI(err error) error {
-	for err != nil {
-		if _, ok := err.(apierrors.APIStatus); ok {
-			return err
-		}
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return err
-		}
-		err = u.Unwrap()
-	}
-	return err
 }
 
 // eventLogDir is the flag's directory, else spark.eventLog.dir when logging is

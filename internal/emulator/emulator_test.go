@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 
 // integrationTests need the API server; a -run pattern that matches none of
 // them (say, while iterating on the engine) skips starting it.
-var integrationTests = []string{"TestIntegrationEmulatedApplication", "TestIntegrationBadConfFailsTheDriver", "TestIntegrationDynamicAllocationStaysWithinBounds", "TestIntegrationDeletedDriverStopsTheApplication"}
+var integrationTests = []string{"TestIntegrationEmulatedApplication", "TestIntegrationBadConfFailsTheDriver", "TestIntegrationDynamicAllocationStaysWithinBounds", "TestIntegrationDeletedDriverStopsTheApplication", "TestIntegrationConfigMapsAfterTheDriver"}
 
 func wantsOnlyUnitTests() bool {
 	for _, arg := range os.Args[1:] {
@@ -445,4 +445,38 @@ func TestIntegrationDeletedDriverStopsTheApplication(t *testing.T) {
 	if after := em.Summary().ExecutorsCreated; after != before {
 		t.Errorf("executors still created after the driver went: %d then %d", before, after)
 	}
+}
+
+func TestIntegrationConfigMapsAfterTheDriver(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := kubernetes.NewForConfigOrDie(env.Config)
+	ns := env.Namespace(t)
+	for _, sa := range []string{"default", "spark"} {
+		if _, err := client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+	// spark-submit creates the driver pod first and its ConfigMaps after.
+	driver, cms := driverFixture(ns, fixtureProps)
+	driver.UID = ""
+	created, err := client.CoreV1().Pods(ns).Create(ctx, driver, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	em, _ := New(env.Config, Options{Namespace: ns, EventLogDir: t.TempDir()})
+	emCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- em.Run(emCtx) }()
+	defer func() { stop(); <-done }()
+	if err := setRunning(ctx, client, created, "10.0.0.10"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	for _, cm := range cms {
+		if _, err := client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 20*time.Second, "executors once the ConfigMaps exist", func() bool { return len(executorPods(ctx, t, client, ns)) == 3 })
 }

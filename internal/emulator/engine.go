@@ -105,6 +105,8 @@ type stageState struct {
 	outputs   []string // executor holding each partition's shuffle output
 	attempts  []int    // task attempts per partition
 	recompute []bool   // partition being rerun because its output was lost
+	// attemptTasks is the number of tasks the current attempt runs.
+	attemptTasks int
 }
 
 type runningTask struct {
@@ -448,6 +450,7 @@ func (e *Engine) schedule() {
 				s.pending = append(s.pending, p)
 			}
 		}
+		s.attemptTasks = len(s.pending)
 		e.emit(stageSubmittedEvent{Event: "SparkListenerStageSubmitted", StageInfo: e.stageInfo(s, false), Properties: map[string]string{}})
 	}
 	for {
@@ -660,8 +663,13 @@ func (e *Engine) stageInfo(s *stageState, completed bool) stageInfo {
 	if parents == nil {
 		parents = []int{}
 	}
+	// A resubmitted attempt runs only the partitions still missing.
+	numTasks := len(s.spec.Tasks)
+	if s.attempt > 0 {
+		numTasks = s.attemptTasks
+	}
 	info := stageInfo{
-		StageID: s.spec.ID, StageAttemptID: attempt, StageName: s.spec.Name, NumberOfTasks: len(s.spec.Tasks),
+		StageID: s.spec.ID, StageAttemptID: attempt, StageName: s.spec.Name, NumberOfTasks: numTasks,
 		RDDInfo: []rddInfo{{
 			RDDID: s.spec.ID, Name: "MapPartitionsRDD", Callsite: s.spec.Name, ParentIDs: []int{},
 			StorageLevel: storageLevel{Replication: 1}, DeterministicLevel: "DETERMINATE", NumberOfPartitions: len(s.spec.Tasks),

@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -635,6 +634,3 @@ func uuidFrom(s string) string {
 	h := shortHash("local-dir/"+s, 32)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
-
-// modelTime converts a model duration in milliseconds into a time.Duration.
-func modelTime(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }

@@ -176,6 +176,9 @@ func TestEngineExecutorLoss(t *testing.T) {
 			for _, ev := range events {
 				if s, ok := ev.(stageSubmittedEvent); ok && s.StageInfo.StageID == 0 {
 					attempts++
+					if s.StageInfo.StageAttemptID > 0 && (s.StageInfo.NumberOfTasks < 1 || s.StageInfo.NumberOfTasks >= 8) {
+						t.Errorf("resubmitted attempt runs %d tasks, want only the lost partitions", s.StageInfo.NumberOfTasks)
+					}
 				}
 			}
 			if want := map[bool]int{true: 2, false: 1}[tc.wantRecomputed]; attempts != want {
