@@ -18,6 +18,7 @@ build:
 ## tools: build the pinned cluster binaries into $(CACHE)/bin
 tools:
 	hack/tools.sh
+	hack/promtool.sh >/dev/null
 
 ## generate: deepcopy and CRDs from api/v1alpha1 (controller-gen from tools/codegen)
 generate: tools
