@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -17,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -47,37 +47,150 @@ type appTally struct {
 // this controller writes status.interruptions: a JSON merge patch on the
 // status subresource carrying the resourceVersion it read, so concurrent
 // writers conflict and retry instead of losing counts.
+//
+// Results are coalesced per application and written flushDelay after the
+// first one: when many nodes go at once, each application gets one write
+// (and one event) after the burst of deletes instead of one per node during
+// it. A result not yet written when the operator stops is lost; the
+// decommissions themselves are not.
 type applications struct {
-	client    client.Client
-	apiReader client.Reader
-	events    eventRecorder
+	client     client.Client
+	apiReader  client.Reader
+	events     eventRecorder
+	flushDelay time.Duration
+	log        logr.Logger
 
-	locks keyedMutex
-	// counted holds the (application, node, notice) triples already added to
-	// status.interruptions.notices by this process, each dropped after an
+	mu      sync.Mutex
+	pending map[types.NamespacedName]*pendingRecord
+	// counted holds the (application, node, notice) triples already counted
+	// in status.interruptions.notices by this process, each dropped after an
 	// hour.
-	countedMu sync.Mutex
-	counted   map[string]time.Time
+	counted map[string]time.Time
 }
 
-func newApplications(c client.Client, r client.Reader, e eventRecorder) *applications {
-	return &applications{client: c, apiReader: r, events: e, counted: map[string]time.Time{}}
+// pendingRecord is what is waiting to be written to one application.
+type pendingRecord struct {
+	decommissioned int
+	notices        int
+	lastNotice     time.Time
+	signal         string
+	nodes          []string
+	minGrace       int64
+	driver         *corev1.Pod
+	driverNode     string
+	driverNotice   Notice
+	attempts       int
 }
 
-// conflictBackoff retries a status patch that lost a race; several of this
-// controller's workers (one per node) may update the same application.
+func newApplications(c client.Client, r client.Reader, e eventRecorder, flushDelay time.Duration, log logr.Logger) *applications {
+	return &applications{client: c, apiReader: r, events: e, flushDelay: flushDelay, log: log,
+		pending: map[types.NamespacedName]*pendingRecord{}, counted: map[string]time.Time{}}
+}
+
+// conflictBackoff retries a status patch that lost a race with another
+// writer of the application's status.
 var conflictBackoff = wait.Backoff{Steps: 12, Duration: 5 * time.Millisecond, Factor: 1.5, Jitter: 0.5}
 
-// record adds one node's decommissions (and driver report) to the
-// application's status and emits the application's events. A missing
-// application (or a cluster without the CRD) is not an error: the pods are
-// decommissioned regardless.
-func (a *applications) record(ctx context.Context, key types.NamespacedName, nodeName string, notice Notice, t *appTally) error {
-	unlock := a.locks.lock(key.String())
-	defer unlock()
+// maxFlushAttempts bounds the retries of a write that keeps failing.
+const maxFlushAttempts = 8
 
-	countKey := fmt.Sprintf("%s|%s|%d", key, nodeName, notice.Time.UnixNano())
-	newNotice := t.decommissioned > 0 && !t.alreadyTerminating && !a.isCounted(countKey)
+// add queues one node's decommissions (and driver report) for the
+// application named key.
+func (a *applications) add(key types.NamespacedName, nodeName string, notice Notice, t *appTally) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p := a.pending[key]
+	if p == nil {
+		p = &pendingRecord{minGrace: -1}
+		a.pending[key] = p
+		time.AfterFunc(a.flushDelay, func() { a.flush(key) })
+	}
+	if t.decommissioned > 0 {
+		countKey := fmt.Sprintf("%s|%s|%d", key, nodeName, notice.Time.UnixNano())
+		if _, counted := a.counted[countKey]; !counted && !t.alreadyTerminating {
+			p.notices++
+			a.markCountedLocked(countKey)
+		}
+		p.decommissioned += t.decommissioned
+		if notice.Time.After(p.lastNotice) {
+			p.lastNotice = notice.Time
+		}
+		if p.minGrace < 0 || (t.minGrace >= 0 && t.minGrace < p.minGrace) {
+			p.minGrace = t.minGrace
+		}
+		p.signal = notice.Signal
+		p.nodes = append(p.nodes, nodeName)
+	}
+	if t.driver != nil {
+		p.driver, p.driverNode, p.driverNotice = t.driver, nodeName, notice
+	}
+}
+
+// flush writes what is pending for one application and emits its events;
+// a failed write is retried later with what has been added meanwhile.
+func (a *applications) flush(key types.NamespacedName) {
+	a.mu.Lock()
+	p := a.pending[key]
+	delete(a.pending, key)
+	a.mu.Unlock()
+	if p == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	app, err := a.write(ctx, key, p)
+	if err != nil {
+		p.attempts++
+		if p.attempts >= maxFlushAttempts {
+			a.log.Error(err, "Giving up recording the interruption on the SparkApplication", "application", key, "executorsDecommissioned", p.decommissioned)
+			return
+		}
+		a.log.V(1).Info("Recording the interruption on the SparkApplication failed; retrying", "application", key, "err", err.Error())
+		a.mu.Lock()
+		if q := a.pending[key]; q != nil {
+			p.merge(q)
+		} else {
+			time.AfterFunc(a.flushDelay<<min(p.attempts, 5), func() { a.flush(key) })
+		}
+		a.pending[key] = p
+		a.mu.Unlock()
+		return
+	}
+	var appObj runtime.Object
+	if app != nil {
+		appObj = app
+	}
+	if p.decommissioned > 0 && appObj != nil {
+		a.events.applicationExecutorsDecommissioning(appObj, p.nodes, p.signal, p.lastNotice, p.decommissioned, p.minGrace)
+	}
+	if p.driver != nil {
+		a.events.driverNodeInterrupted(p.driver, appObj, p.driverNode, p.driverNotice)
+	}
+}
+
+// merge adds q (queued while p was being written) into p.
+func (p *pendingRecord) merge(q *pendingRecord) {
+	p.decommissioned += q.decommissioned
+	p.notices += q.notices
+	if q.lastNotice.After(p.lastNotice) {
+		p.lastNotice = q.lastNotice
+	}
+	if p.minGrace < 0 || (q.minGrace >= 0 && q.minGrace < p.minGrace) {
+		p.minGrace = q.minGrace
+	}
+	if q.signal != "" {
+		p.signal = q.signal
+	}
+	p.nodes = append(p.nodes, q.nodes...)
+	if q.driver != nil {
+		p.driver, p.driverNode, p.driverNotice = q.driver, q.driverNode, q.driverNotice
+	}
+}
+
+// write patches the application's status; it returns the application as
+// read (nil when it does not exist, or the cluster lacks the CRD: the pods
+// are decommissioned regardless).
+func (a *applications) write(ctx context.Context, key types.NamespacedName, p *pendingRecord) (*unstructured.Unstructured, error) {
 	var app *unstructured.Unstructured
 	err := retry.OnError(conflictBackoff, apierrors.IsConflict, func() error {
 		app = &unstructured.Unstructured{}
@@ -85,60 +198,41 @@ func (a *applications) record(ctx context.Context, key types.NamespacedName, nod
 		if err := a.apiReader.Get(ctx, key, app); err != nil {
 			return err
 		}
-		patch, changed, err := interruptionsPatch(app, t.decommissioned, newNotice, notice, t.driver, nodeName)
+		patch, changed, err := interruptionsPatch(app, p)
 		if err != nil || !changed {
 			return err
 		}
 		return a.client.Status().Patch(ctx, app, client.RawPatch(types.MergePatchType, patch))
 	})
-	switch {
-	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
-		ctrl.LoggerFrom(ctx).V(1).Info("SparkApplication not found; interruption not recorded on it", "application", key)
-		app = nil
-	case err != nil:
-		return err
+	if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+		a.log.V(1).Info("SparkApplication not found; interruption not recorded on it", "application", key)
+		return nil, nil
 	}
-	if newNotice {
-		a.markCounted(countKey)
-	}
-	var appObj runtime.Object
-	if app != nil {
-		appObj = app
-	}
-	if t.decommissioned > 0 && appObj != nil {
-		a.events.applicationExecutorsDecommissioning(appObj, nodeName, notice, t.decommissioned, t.minGrace)
-	}
-	if t.driver != nil {
-		a.events.driverNodeInterrupted(t.driver, appObj, nodeName, notice)
-	}
-	return nil
+	return app, err
 }
 
 // interruptionsPatch is the merge patch that adds decommissioned executors
 // (and a notice) to app's status.interruptions and, for an interrupted
 // driver, sets the DriverNodeInterrupted condition. changed is false when
 // there is nothing to write. The patch carries app's resourceVersion.
-func interruptionsPatch(app *unstructured.Unstructured, decommissioned int, newNotice bool, notice Notice, driver *corev1.Pod, nodeName string) (patch []byte, changed bool, err error) {
+func interruptionsPatch(app *unstructured.Unstructured, p *pendingRecord) (patch []byte, changed bool, err error) {
 	status := map[string]any{}
-	if decommissioned > 0 {
+	if p.decommissioned > 0 {
 		notices, _, _ := unstructured.NestedInt64(app.Object, "status", "interruptions", "notices")
 		done, _, _ := unstructured.NestedInt64(app.Object, "status", "interruptions", "executorsDecommissioned")
-		lastNotice := notice.Time
+		lastNotice := p.lastNotice
 		if s, ok, _ := unstructured.NestedString(app.Object, "status", "interruptions", "lastNoticeTime"); ok {
 			if prev, err := time.Parse(time.RFC3339, s); err == nil && prev.After(lastNotice) {
 				lastNotice = prev
 			}
 		}
-		if newNotice {
-			notices++
-		}
 		status["interruptions"] = map[string]any{
-			"notices":                 notices,
-			"executorsDecommissioned": done + int64(decommissioned),
+			"notices":                 notices + int64(p.notices),
+			"executorsDecommissioned": done + int64(p.decommissioned),
 			"lastNoticeTime":          metav1.NewTime(lastNotice).UTC().Format(time.RFC3339),
 		}
 	}
-	if driver != nil {
+	if driver := p.driver; driver != nil {
 		raw, _, _ := unstructured.NestedSlice(app.Object, "status", "conditions")
 		var conditions []metav1.Condition
 		if len(raw) > 0 {
@@ -154,7 +248,7 @@ func interruptionsPatch(app *unstructured.Unstructured, decommissioned int, newN
 			Type:               ConditionDriverNodeInterrupted,
 			Status:             metav1.ConditionTrue,
 			Reason:             ConditionDriverNodeInterrupted,
-			Message:            fmt.Sprintf("Driver pod %s is on node %s, which got a %s notice at %s and is going away.", driver.Name, nodeName, notice.Signal, notice.Time.UTC().Format(time.RFC3339)),
+			Message:            fmt.Sprintf("Driver pod %s is on node %s, which got a %s notice at %s and is going away.", driver.Name, p.driverNode, p.driverNotice.Signal, p.driverNotice.Time.UTC().Format(time.RFC3339)),
 			ObservedGeneration: app.GetGeneration(),
 		}) {
 			status["conditions"] = conditions
@@ -170,16 +264,8 @@ func interruptionsPatch(app *unstructured.Unstructured, decommissioned int, newN
 	return patch, err == nil, err
 }
 
-func (a *applications) isCounted(key string) bool {
-	a.countedMu.Lock()
-	defer a.countedMu.Unlock()
-	_, ok := a.counted[key]
-	return ok
-}
-
-func (a *applications) markCounted(key string) {
-	a.countedMu.Lock()
-	defer a.countedMu.Unlock()
+// markCountedLocked remembers a counted notice; a.mu is held.
+func (a *applications) markCountedLocked(key string) {
 	now := time.Now()
 	if len(a.counted) > 1024 {
 		for k, at := range a.counted {
@@ -189,38 +275,4 @@ func (a *applications) markCounted(key string) {
 		}
 	}
 	a.counted[key] = now
-}
-
-// keyedMutex serialises work per key and forgets a key when nobody holds it.
-type keyedMutex struct {
-	mu    sync.Mutex
-	locks map[string]*refMutex
-}
-
-type refMutex struct {
-	sync.Mutex
-	refs int
-}
-
-func (k *keyedMutex) lock(key string) (unlock func()) {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*refMutex{}
-	}
-	m := k.locks[key]
-	if m == nil {
-		m = &refMutex{}
-		k.locks[key] = m
-	}
-	m.refs++
-	k.mu.Unlock()
-	m.Lock()
-	return func() {
-		m.Unlock()
-		k.mu.Lock()
-		if m.refs--; m.refs == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
 }

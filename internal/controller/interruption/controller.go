@@ -63,6 +63,10 @@ type Options struct {
 	// MaxConcurrentReconciles is how many nodes are handled at once; 16 when
 	// zero. Within a node every executor is deleted in parallel.
 	MaxConcurrentReconciles int
+	// StatusFlushDelay is how long results are coalesced before an
+	// application's status and events are written; 500ms when zero. It keeps
+	// those writes out of the way of the deletes when many nodes go at once.
+	StatusFlushDelay time.Duration
 }
 
 // Controller decommissions the executors of nodes that are going away.
@@ -71,7 +75,9 @@ type Controller struct {
 	budget      Budget
 	clock       clock.PassiveClock
 	concurrency int
-	deletion    *Signal // the node-deletion signal when configured
+	// statusFlushDelay: see Options.StatusFlushDelay.
+	statusFlushDelay time.Duration
+	deletion         *Signal // the node-deletion signal when configured
 
 	// Set by Register.
 	client    client.Client // writes
@@ -99,6 +105,11 @@ func NewController(opts Options) (*Controller, error) {
 		budget:      opts.Budget,
 		clock:       opts.Clock,
 		concurrency: opts.MaxConcurrentReconciles,
+
+		statusFlushDelay: opts.StatusFlushDelay,
+	}
+	if c.statusFlushDelay <= 0 {
+		c.statusFlushDelay = 500 * time.Millisecond
 	}
 	if len(c.signals) == 0 {
 		c.signals = DefaultSignals()
@@ -143,7 +154,7 @@ func (c *Controller) Register(mgr manager.Manager) error {
 	c.client = mgr.GetClient()
 	c.apiReader = mgr.GetAPIReader()
 	c.events = eventRecorder{mgr.GetEventRecorder("sparkplane-" + ControllerName)}
-	c.apps = newApplications(c.client, c.apiReader, c.events)
+	c.apps = newApplications(c.client, c.apiReader, c.events, c.statusFlushDelay, mgr.GetLogger().WithName(ControllerName))
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
 		WatchesRawSource(c.nodeSource()).
@@ -313,25 +324,16 @@ func (c *Controller) decommission(ctx context.Context, nodeName string, notice N
 		})
 	}
 	wg.Wait()
-	// Then each application's status and events, applications in parallel.
+	// Then each application's status and events, coalesced (see applications).
 	for key, app := range tally {
 		if app.decommissioned == 0 && app.driver == nil {
 			continue
 		}
-		wg.Go(func() {
-			err := c.apps.record(ctx, key, nodeName, notice, app)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, fmt.Errorf("recording the interruption on SparkApplication %s: %w", key, err))
-				return
-			}
-			if app.driver != nil {
-				c.driversReported.Store(app.driver.UID, struct{}{})
-			}
-		})
+		c.apps.add(key, nodeName, notice, app)
+		if app.driver != nil {
+			c.driversReported.Store(app.driver.UID, struct{}{})
+		}
 	}
-	wg.Wait()
 	return errors.Join(errs...)
 }
 

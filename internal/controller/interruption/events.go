@@ -1,6 +1,8 @@
 package interruption
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -46,10 +48,15 @@ func (r eventRecorder) executorDecommissioning(pod *corev1.Pod, node string, n N
 		node, n.Signal, n.Time.UTC().Format(time.RFC3339), grace)
 }
 
-func (r eventRecorder) applicationExecutorsDecommissioning(app runtime.Object, node string, n Notice, executors int, minGrace int64) {
+func (r eventRecorder) applicationExecutorsDecommissioning(app runtime.Object, nodes []string, signal string, lastNotice time.Time, executors int, minGrace int64) {
+	const shown = 5
+	names := strings.Join(nodes[:min(len(nodes), shown)], ", ")
+	if len(nodes) > shown {
+		names += fmt.Sprintf(" and %d more", len(nodes)-shown)
+	}
 	r.Eventf(app, nil, corev1.EventTypeNormal, ReasonExecutorDecommissioning, actionDecommission,
-		"Node %s got a %s notice at %s: decommissioning %d executor(s) with at least %ds grace; Spark migrates their blocks to the surviving executors.",
-		node, n.Signal, n.Time.UTC().Format(time.RFC3339), executors, minGrace)
+		"%d executor(s) on node(s) %s decommissioning after a %s notice (latest at %s), with at least %ds grace; Spark migrates their blocks to the surviving executors.",
+		executors, names, signal, lastNotice.UTC().Format(time.RFC3339), minGrace)
 }
 
 func (r eventRecorder) driverNodeInterrupted(driver *corev1.Pod, app runtime.Object, node string, n Notice) {
