@@ -436,8 +436,9 @@ func (a *app) handlePodEvents(ctx context.Context) {
 				a.engine.RemoveExecutor(execID, Lost, 0, fmt.Sprintf("The executor with id %s exited with phase %s.", execID, pod.Status.Phase))
 			}
 			a.countLoss(Lost)
-			// spark.kubernetes.executor.deleteOnTermination (default true).
-			_ = a.client.CoreV1().Pods(a.namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{})
+			if deleteExecutors, _ := a.specConf().Bool("spark.kubernetes.executor.deleteOnTermination", true); deleteExecutors {
+				_ = a.client.CoreV1().Pods(a.namespace).Delete(ctx, pod.Name, metav1.DeleteOptions{})
+			}
 		case pod.Status.Phase == corev1.PodRunning && !x.registered:
 			x.registered = true
 			host := pod.Status.PodIP
@@ -475,6 +476,14 @@ func classifyRemoval(pod *corev1.Pod, released, decommission bool, scale float64
 	}
 	grace := time.Duration(float64(graceSeconds) * float64(time.Second) * scale)
 	return Decommissioned, grace, "Executor decommission: executor pod deleted gracefully, shuffle blocks migrated."
+}
+
+// specConf is the driver's conf, empty before it has been read.
+func (a *app) specConf() Conf {
+	if a.spec == nil {
+		return Conf{}
+	}
+	return a.spec.Conf
 }
 
 func (a *app) countLoss(kind RemovalKind) {
@@ -666,7 +675,7 @@ func (a *app) finish(ctx context.Context, succeeded bool, message string) {
 			logger.Error(err, "Closing the event log", "path", path)
 		}
 	}
-	if a.spec != nil {
+	if deleteExecutors, _ := a.specConf().Bool("spark.kubernetes.executor.deleteOnTermination", true); a.spec != nil && deleteExecutors {
 		// Spark deletes its executors when the SparkContext stops.
 		selector := LabelAppSelector + "=" + a.spec.AppID + "," + LabelSparkRole + "=" + RoleExecutor
 		if err := a.client.CoreV1().Pods(a.namespace).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: selector}); err != nil {
@@ -683,6 +692,10 @@ func (a *app) finish(ctx context.Context, succeeded bool, message string) {
 		logger.Info("Driver ended", "phase", phase)
 	}
 	a.mu.Lock()
+	if a.engine != nil {
+		a.sum.ModelDuration = a.engine.Now()
+		a.sum.Workload = a.engine.w.Params.Name
+	}
 	a.sum.State = string(phase)
 	a.sum.Message = message
 	a.sum.EndedAt = time.Now()

@@ -47,6 +47,10 @@ type AppSummary struct {
 	RecomputedBytes         int64
 	RecomputeTaskTime       time.Duration
 	StartedAt, EndedAt      time.Time
+	// Workload is the workload preset; ModelDuration the application's run
+	// time in model time (what its event log shows). Both set when it ends.
+	Workload      string
+	ModelDuration time.Duration
 }
 
 // Summary totals every application the emulator ran.

@@ -219,6 +219,9 @@ spark.kubernetes.allocation.batch.delay=100ms
 	if s.MigratedBytes <= 0 || s.RecomputedBytes <= 0 || s.RecomputeTaskTime <= 0 {
 		t.Errorf("migrated %d, recomputed %d bytes in %v: want both", s.MigratedBytes, s.RecomputedBytes, s.RecomputeTaskTime)
 	}
+	if len(s.Apps) != 1 || s.Apps[0].Workload != "small" || s.Apps[0].ModelDuration < 10*time.Second || s.Apps[0].Application != "spark-pi" {
+		t.Errorf("application summary = %+v", s.Apps)
+	}
 	t.Logf("summary: %+v", s)
 	for _, name := range []string{"spark-pi-7f3a-exec-4", "spark-pi-7f3a-exec-5"} {
 		found := false
