@@ -8,6 +8,7 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/sparkplane/sparkplane/internal/controller/interruption"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 )
@@ -24,6 +25,9 @@ type Options struct {
 	// Profiles configure the profile resolver, the SparkApplication
 	// controller's resolve hook (unless SparkApplication.Resolve is set).
 	Profiles sparkprofile.ResolverOptions
+	// Interruption configures the Spot-interruption controller (signals,
+	// budget); the zero value is the default.
+	Interruption interruption.Options
 }
 
 // New returns every controller, in registration order. Add a controller by
@@ -33,10 +37,15 @@ func New(mgr manager.Manager, opts Options) ([]Controller, error) {
 	if opts.SparkApplication.Resolve == nil {
 		opts.SparkApplication.Resolve = resolver.Resolve
 	}
+	interruptions, err := interruption.NewController(opts.Interruption)
+	if err != nil {
+		return nil, err
+	}
 	return []Controller{
 		resolver,
 		sparkapplication.NewController(mgr.GetClient(), mgr.GetAPIReader(), opts.SparkApplication),
 		sparkprofile.NewController(),
+		interruptions,
 	}, nil
 }
 
