@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -21,6 +22,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sparkplane/sparkplane/internal/controller"
+	"github.com/sparkplane/sparkplane/internal/controller/interruption"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/install"
@@ -39,6 +41,8 @@ type operatorOptions struct {
 	// Zone choice of the profile resolver.
 	nodesOnDemand bool
 	zones         []string
+	// Signals the interruption controller acts on (interruption.ParseSignals).
+	interruptionSignals []string
 }
 
 func init() { register(newOperatorCommand) }
@@ -95,6 +99,7 @@ application twice.`,
 	cmd.Flags().IntVar(&o.workers, "max-concurrent-reconciles", 0, "SparkApplications reconciled at once (0: the controller's default)")
 	cmd.Flags().BoolVar(&o.nodesOnDemand, "nodes-on-demand", false, "Nodes are created on demand (Karpenter): spread applications over zones instead of choosing the zone with free capacity for their executors")
 	cmd.Flags().StringSliceVar(&o.zones, "zones", nil, "Zones applications may be placed in besides those of existing nodes (with --nodes-on-demand: the NodePools' zones)")
+	cmd.Flags().StringSliceVar(&o.interruptionSignals, "interruption-signals", []string{"default"}, "Node signals whose executors are decommissioned: \"default\" (all of "+strings.Join(interruption.SignalNames(), ", ")+"), a list of those names, or taint:KEY[:EFFECT] for a custom taint")
 	cmd.Flags().IntVarP(&o.verbosity, "v", "v", 0, "Log verbosity (klog levels: 0 quiet, 2 per-application, 4 per-reconcile)")
 	return cmd
 }
@@ -184,9 +189,14 @@ func ptrDuration(d time.Duration) *time.Duration { return &d }
 // registerControllers adds every controller of internal/controller's list
 // to mgr and returns their names.
 func (o *operatorOptions) registerControllers(mgr manager.Manager) ([]string, error) {
+	signals, err := interruption.ParseSignals(o.interruptionSignals)
+	if err != nil {
+		return nil, fmt.Errorf("--interruption-signals: %w", err)
+	}
 	controllers, err := controller.New(mgr, controller.Options{
 		SparkApplication: sparkapplication.Options{MaxConcurrentReconciles: o.workers},
 		Profiles:         sparkprofile.ResolverOptions{NodesOnDemand: o.nodesOnDemand, Zones: o.zones},
+		Interruption:     interruption.Options{Signals: signals},
 	})
 	if err != nil {
 		return nil, err
