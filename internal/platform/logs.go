@@ -125,6 +125,10 @@ func fluentBit(cfg Config) []objectOf {
 	spec := corev1.PodSpec{
 		ServiceAccountName: fluentBitName,
 		PriorityClassName:  "system-node-critical",
+		// On the host's network the kubelet is local, and the DaemonSet takes no
+		// VPC address per node.
+		HostNetwork: true,
+		DNSPolicy:   corev1.DNSClusterFirstWithHostNet,
 		// Every node ships its logs, whatever its taints (drivers, system, spot).
 		Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 		Containers: []corev1.Container{{

@@ -19,7 +19,8 @@ type NetworkInput struct {
 	// one per ten executors.
 	Drivers int
 	// DaemonSetPodsPerNode counts per-node pods with their own address
-	// (Fluent Bit, node exporter; aws-node and kube-proxy use the host's).
+	// (CSI node plugins, monitoring agents; aws-node, kube-proxy and the
+	// bundle's Fluent Bit use the host's).
 	DaemonSetPodsPerNode int
 	// SystemPods are cluster-wide add-on pods (CoreDNS, operator, Prometheus, ...).
 	SystemPods int
