@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -96,7 +99,11 @@ func (o *devUpOptions) validate() error {
 }
 
 func (o *devUpOptions) run(cmd *cobra.Command) error {
-	c, err := devcluster.Up(cmd.Context(), o.opts)
+	// The components run in their own sessions and do not see Ctrl-C; an
+	// interrupted dev up stops what it started before it exits.
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c, err := devcluster.Up(ctx, o.opts)
 	if err != nil {
 		return err
 	}

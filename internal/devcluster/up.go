@@ -2,6 +2,7 @@ package devcluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -571,6 +572,9 @@ func (u *upper) waitFor(ctx context.Context, what, blame string, cond func() (bo
 		}
 		select {
 		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return fmt.Errorf("interrupted while waiting for %s", what)
+			}
 			return componentError(blame, fmt.Sprintf("not done after %s waiting for %s", u.opts.Timeout, what), logPath(u.c.Dir, blame))
 		case <-ticker.C:
 		}
