@@ -5,78 +5,33 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/cli"
+	"github.com/sparkplane/sparkplane/internal/controller"
+	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/devcluster"
+	"github.com/sparkplane/sparkplane/internal/install"
 	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/submit"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
-
-// profileApp is an application resolved against the built-in profiles on
-// cluster c: the default profile, zone chosen from the cluster's nodes.
-func profileApp(t *testing.T, c *framework.Cluster, ns string, executors int32, cores int32, nodesOnDemand bool) (profile.ResolveResult, *submit.Objects) {
-	t.Helper()
-	ctx := context.Background()
-	app := &v1alpha1.SparkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "placed", UID: types.UID("00000000-0000-0000-0000-000000000001")}}
-	app.Spec.Type = v1alpha1.SparkApplicationTypeScala
-	app.Spec.SparkVersion = "3.5.3"
-	app.Spec.Image = ptr.To("spark:3.5.3")
-	app.Spec.MainClass = ptr.To("org.apache.spark.examples.SparkPi")
-	app.Spec.MainApplicationFile = ptr.To("local:///opt/spark/examples/jars/spark-examples.jar")
-	app.Spec.Executor.Instances = ptr.To(executors)
-	app.Spec.Executor.Cores = ptr.To(cores)
-	app.Spec.Executor.Memory = ptr.To(v1alpha1.MemorySize("2g"))
-
-	nodes := &corev1.NodeList{}
-	pods := &corev1.PodList{}
-	if err := c.Client.List(ctx, nodes); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Client.List(ctx, pods); err != nil {
-		t.Fatal(err)
-	}
-	// The PriorityClasses the profiles name, as the platform bundle installs them.
-	for name, value := range map[string]int32{v1alpha1.PriorityClassDriver: 1000, v1alpha1.PriorityClassExecutor: 100} {
-		pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Value: value}
-		if err := c.Client.Create(ctx, pc); err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatal(err)
-		}
-	}
-	var profiles []v1alpha1.SparkProfile
-	for _, p := range profile.BuiltinProfiles() {
-		p.Generation = 1
-		profiles = append(profiles, *p)
-	}
-	zones := profile.ZoneInputFor("", nodes.Items, pods.Items, nil, nodesOnDemand)
-	if nodesOnDemand {
-		zones.Zones = devcluster.Zones(2)
-	}
-	res, err := profile.Resolve(profile.ResolveInput{Application: app, Profiles: profiles, Zones: zones})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Zone == "" {
-		t.Fatalf("no zone chosen: %s", res.ZoneReason)
-	}
-	t.Logf("zone %s: %s", res.Zone, res.ZoneReason)
-	objs, err := submit.Build(res.Application, submit.Options{Attempt: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res, objs
-}
 
 // executorsFromTemplate creates executor pods as the Spark driver does: the
 // template from the ConfigMap, with a name and Spark's executor labels.
@@ -133,26 +88,111 @@ func scheduledNodes(t *testing.T, c *framework.Cluster, ns string, want int, tim
 	return out
 }
 
-// TestProfilePlacement: with free capacity everywhere, the default profile's
-// driver lands on on-demand capacity in the chosen zone and executors created
-// from the template land on arm64 spot nodes in the driver's zone, through
-// the real scheduler.
-func TestProfilePlacement(t *testing.T) {
-	c := framework.Up(t, devcluster.Options{Zones: 2})
+// operatorOn installs sparkplane on cluster c (CRDs, RBAC, the built-in
+// profiles; the PriorityClasses the platform bundle would add) and runs the
+// operator's controllers in this process until the test ends, as
+// `sparkplane operator` on the host does for the local cluster.
+func operatorOn(t *testing.T, c *framework.Cluster, profiles sparkprofile.ResolverOptions) client.Client {
+	t.Helper()
 	ctx := context.Background()
-	ns := c.Namespace(t)
-	res, objs := profileApp(t, c, ns, 4, 1, false)
-	if err := c.Client.Create(ctx, objs.DriverPod); err != nil {
+	cl, err := client.New(c.Config, client.Options{Scheme: cli.Scheme()})
+	if err != nil {
 		t.Fatal(err)
 	}
+	objs, err := install.Objects(install.Options{SkipOperatorDeployment: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := install.Apply(ctx, cl, objs, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for name, value := range map[string]int32{v1alpha1.PriorityClassDriver: 1000, v1alpha1.PriorityClassExecutor: 100} {
+		pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Value: value}
+		if err := cl.Create(ctx, pc); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+	ctrllog.SetLogger(logr.Discard())
+	mgr, err := manager.New(c.Config, manager.Options{
+		Scheme: cli.Scheme(), Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		// Each test runs its own operator in this process.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := controller.Register(mgr, controller.Options{Profiles: profiles}); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(runCtx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("operator: %v", err)
+		}
+	})
+	return cl
+}
+
+// submitThroughOperator creates an application that names no profile (so it
+// gets the cluster default, cost-optimized) and waits until the operator has
+// submitted it; it returns the application and its template ConfigMap's
+// executor pod.
+func submitThroughOperator(t *testing.T, cl client.Client, ns string, executors, cores int32) (*v1alpha1.SparkApplication, *submit.Objects) {
+	t.Helper()
+	ctx := context.Background()
+	app := &v1alpha1.SparkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "placed"}}
+	app.Spec.Type = v1alpha1.SparkApplicationTypeScala
+	app.Spec.SparkVersion = "3.5.3"
+	app.Spec.Image = ptr.To("spark:3.5.3")
+	app.Spec.MainClass = ptr.To("org.apache.spark.examples.SparkPi")
+	app.Spec.MainApplicationFile = ptr.To("local:///opt/spark/examples/jars/spark-examples.jar")
+	app.Spec.Executor.Instances = ptr.To(executors)
+	app.Spec.Executor.Cores = ptr.To(cores)
+	app.Spec.Executor.Memory = ptr.To(v1alpha1.MemorySize("2g"))
+	if err := cl.Create(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, time.Minute, "the operator submits the application", func() (bool, error) {
+		if err := cl.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
+			return false, err
+		}
+		return app.Status.Attempts == 1 && app.Status.Zone != "", nil
+	})
+	if app.Status.Profile == nil || app.Status.Profile.Name != profile.CostOptimized {
+		t.Fatalf("status.profile = %+v, want the cluster default %s", app.Status.Profile, profile.CostOptimized)
+	}
+	names := submit.NamesFor(app, 1)
+	objs := &submit.Objects{Names: names, DriverPod: &corev1.Pod{}, PodTemplateConfigMap: &corev1.ConfigMap{}}
+	framework.Eventually(t, time.Minute, "driver pod and executor template", func() (bool, error) {
+		errPod := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: names.DriverPod}, objs.DriverPod)
+		errCM := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: names.PodTemplateConfigMap}, objs.PodTemplateConfigMap)
+		return errPod == nil && errCM == nil, nil
+	})
+	t.Logf("profile %s at generation %d, zone %s", app.Status.Profile.Name, app.Status.Profile.Generation, app.Status.Zone)
+	return app, objs
+}
+
+// TestProfilePlacement: on the local cluster with free capacity everywhere,
+// an application submitted through the operator with the default profile
+// gets its driver on on-demand capacity in the chosen zone, and executors
+// created from the operator's template (as the Spark driver creates them)
+// land on arm64 spot nodes in the driver's zone, through the real scheduler.
+func TestProfilePlacement(t *testing.T) {
+	c := framework.Up(t, devcluster.Options{Zones: 2})
+	cl := operatorOn(t, c, sparkprofile.ResolverOptions{})
+	ns := c.Namespace(t)
+	app, objs := submitThroughOperator(t, cl, ns, 4, 1)
 	executorsFromTemplate(t, c, objs, 4)
 
 	placed := scheduledNodes(t, c, ns, 5, time.Minute)
 	for pod, node := range placed {
 		l := node.Labels
 		t.Logf("%s → %s (%s %s %s %s)", pod, node.Name, l[devcluster.LabelNodePool], l[corev1.LabelArchStable], l[devcluster.LabelCapacityType], l[corev1.LabelTopologyZone])
-		if l[corev1.LabelTopologyZone] != res.Zone {
-			t.Errorf("%s is in zone %s, want %s", pod, l[corev1.LabelTopologyZone], res.Zone)
+		if l[corev1.LabelTopologyZone] != app.Status.Zone {
+			t.Errorf("%s is in zone %s, want %s", pod, l[corev1.LabelTopologyZone], app.Status.Zone)
 		}
 		if pod == objs.DriverPod.Name {
 			if l[devcluster.LabelCapacityType] != devcluster.CapacityTypeOnDem {
@@ -166,27 +206,36 @@ func TestProfilePlacement(t *testing.T) {
 	}
 }
 
-// TestProfileKarpenterFallback: with Karpenter creating nodes, executors
-// from the default profile's template fill the arm64-spot pool up to its
-// limit and the next ones get amd64 spot nodes, all in the chosen zone.
+// TestProfileKarpenterFallback: with Karpenter creating nodes (and the
+// operator spreading applications over zones), executors from the default
+// profile's template fill the arm64-spot pool up to its limit and the next
+// ones get amd64 spot nodes, all in the application's zone.
 func TestProfileKarpenterFallback(t *testing.T) {
 	if testing.Short() {
 		t.Skip("long: starts Karpenter and waits for it to provision nodes")
 	}
 	c := framework.Up(t, devcluster.Options{Karpenter: true, Zones: 2})
+	cl := operatorOn(t, c, sparkprofile.ResolverOptions{NodesOnDemand: true, Zones: devcluster.Zones(2)})
 	ns := c.Namespace(t)
 	const executors = 20 // × 3 CPUs: more than the arm64-spot limit
-	res, objs := profileApp(t, c, ns, executors, 3, true)
+	app, objs := submitThroughOperator(t, cl, ns, executors, 3)
 	executorsFromTemplate(t, c, objs, executors)
 
-	placed := scheduledNodes(t, c, ns, executors, 4*time.Minute)
+	// The driver lands on the driver pool Karpenter creates; count executors only.
+	placed := scheduledNodes(t, c, ns, executors+1, 4*time.Minute)
 	perPool := map[string]int{}
 	for pod, node := range placed {
 		l := node.Labels
-		perPool[l[devcluster.LabelNodePool]]++
-		if l[corev1.LabelTopologyZone] != res.Zone {
-			t.Errorf("%s is in zone %s, want %s", pod, l[corev1.LabelTopologyZone], res.Zone)
+		if l[corev1.LabelTopologyZone] != app.Status.Zone {
+			t.Errorf("%s is in zone %s, want %s", pod, l[corev1.LabelTopologyZone], app.Status.Zone)
 		}
+		if pod == objs.DriverPod.Name {
+			if l[devcluster.LabelCapacityType] != devcluster.CapacityTypeOnDem {
+				t.Errorf("driver on %s capacity, want on-demand", l[devcluster.LabelCapacityType])
+			}
+			continue
+		}
+		perPool[l[devcluster.LabelNodePool]]++
 	}
 	t.Logf("executors per pool: %v", perPool)
 	if perPool[devcluster.NodePoolArm64Spot] == 0 || perPool[devcluster.NodePoolAmd64Spot] == 0 {
