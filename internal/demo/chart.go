@@ -180,7 +180,7 @@ func trimFloat(v float64) string {
 }
 
 // costChart draws one horizontal bar per run, split by node pool.
-func costChart(runs []Run, currency string) template.HTML {
+func costChart(runs []RunResult, currency string) template.HTML {
 	const w, left, barH, gap, top = 620.0, 90.0, 26.0, 14.0, 10.0
 	h := top + float64(len(runs))*(barH+gap) + 30
 	maxCost := 0.0
@@ -222,7 +222,7 @@ func costChart(runs []Run, currency string) template.HTML {
 
 // timelineChart marks each notice on the run's time axis with its node pool
 // colour and the slowest reaction of its executors.
-func timelineChart(r Run) template.HTML {
+func timelineChart(r RunResult) template.HTML {
 	const w, h, left, right = 940.0, 120.0, 20.0, 20.0
 	span := niceCeil(r.End.Sub(r.Start).Seconds())
 	plotW := w - left - right

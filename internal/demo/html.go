@@ -23,7 +23,7 @@ func HumanBytes(n int64) string {
 }
 
 type runView struct {
-	Run
+	RunResult
 	NodesChart, ExecutorsChart template.HTML
 	Cost                       float64
 	Duration                   string
@@ -89,7 +89,7 @@ func RenderHTML(w io.Writer, d Demo, rep Report) error {
 		maxNodes, maxExecs = max(maxNodes, maxCount(nodeSeries[i])), max(maxExecs, maxCount(execSeries[i]))
 	}
 	for i, r := range d.Runs {
-		p.Runs = append(p.Runs, runView{Run: r,
+		p.Runs = append(p.Runs, runView{RunResult: r,
 			NodesChart:     stepChart("nodes by tier: "+r.Name+" ("+r.Profile+")", nodeSeries[i], span, maxNodes),
 			ExecutorsChart: stepChart("executors by tier: "+r.Name, execSeries[i], span, maxExecs),
 			Cost:           RunCost(r),

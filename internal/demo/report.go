@@ -27,11 +27,11 @@ type Demo struct {
 	PriceSource string    `json:"priceSource"`
 	StartedAt   time.Time `json:"startedAt"`
 	FinishedAt  time.Time `json:"finishedAt"`
-	Runs        []Run     `json:"runs"`
+	Runs        []RunResult     `json:"runs"`
 }
 
-// Run is one pass over the application mix on one profile.
-type Run struct {
+// RunResult is one pass over the application mix on one profile.
+type RunResult struct {
 	Name    string    `json:"name"`
 	Profile string    `json:"profile"`
 	Start   time.Time `json:"start"`
@@ -194,7 +194,7 @@ func round(v float64, decimals int) float64 {
 }
 
 // RunCost is the sum of the run's node costs.
-func RunCost(r Run) float64 {
+func RunCost(r RunResult) float64 {
 	total := 0.0
 	for _, n := range r.Nodes {
 		total += n.Cost()
@@ -203,7 +203,7 @@ func RunCost(r Run) float64 {
 }
 
 // TierUsages groups a run's nodes by node pool.
-func TierUsages(r Run) map[string]TierUsage {
+func TierUsages(r RunResult) map[string]TierUsage {
 	out := map[string]TierUsage{}
 	for _, n := range r.Nodes {
 		u := out[n.NodePool]
@@ -220,7 +220,7 @@ func TierUsages(r Run) map[string]TierUsage {
 
 // Reactions returns the reaction times (seconds) of every executor that got
 // its graceful delete, over all notices of the runs.
-func Reactions(runs []Run) []float64 {
+func Reactions(runs []RunResult) []float64 {
 	var out []float64
 	for _, r := range runs {
 		for _, n := range r.Notices {

@@ -23,7 +23,7 @@ func at(seconds float64) time.Time { return t0.Add(time.Duration(seconds * float
 // fixture is a small demo: an optimized run with two notices (one executor
 // of the second notice missed its deadline) and a baseline run.
 func fixture() Demo {
-	opt := Run{Name: RunOptimized, Profile: "cost-optimized", Start: at(0), End: at(120),
+	opt := RunResult{Name: RunOptimized, Profile: "cost-optimized", Start: at(0), End: at(120),
 		Nodes: []NodeLife{
 			{Name: "arm-1", NodePool: "arm64-spot", InstanceType: "m7g.2xlarge", CapacityType: "spot", Zone: "us-east-1a", Created: at(5), Deleted: at(65), PricePerHour: 0.11424},
 			{Name: "arm-2", NodePool: "arm64-spot", InstanceType: "m7g.2xlarge", CapacityType: "spot", Zone: "us-east-1a", Created: at(6), Deleted: at(120), PricePerHour: 0.11424},
@@ -51,7 +51,7 @@ func fixture() Demo {
 		},
 		MigratedBytes: 3 << 30, RecomputedBytes: 512 << 20,
 	}
-	base := Run{Name: RunBaseline, Profile: BaselineProfileName, Start: at(200), End: at(310),
+	base := RunResult{Name: RunBaseline, Profile: BaselineProfileName, Start: at(200), End: at(310),
 		Nodes: []NodeLife{
 			{Name: "od-1", NodePool: "amd64-on-demand", InstanceType: "m7i.4xlarge", CapacityType: "on-demand", Zone: "us-east-1a", Created: at(205), Deleted: at(310), PricePerHour: 0.8064},
 			{Name: "drv-2", NodePool: "driver", InstanceType: "m7i.xlarge", CapacityType: "on-demand", Zone: "us-east-1a", Created: at(202), Deleted: at(310), PricePerHour: 0.2016},
@@ -62,7 +62,7 @@ func fixture() Demo {
 			{Name: "large-scala-02", Profile: BaselineProfileName, Type: "Scala", Size: "large", State: "Succeeded", AppID: "spark-4", Submitted: at(202), Finished: at(305), ExecutorsCreated: 4},
 		},
 	}
-	return Demo{Seed: 7, Apps: 2, Currency: "USD", PriceSource: "internal/devcluster/instance-types.json", StartedAt: t0.Add(-20 * time.Second), FinishedAt: at(330), Runs: []Run{opt, base}}
+	return Demo{Seed: 7, Apps: 2, Currency: "USD", PriceSource: "internal/devcluster/instance-types.json", StartedAt: t0.Add(-20 * time.Second), FinishedAt: at(330), Runs: []RunResult{opt, base}}
 }
 
 func TestBuildReport(t *testing.T) {

@@ -1,0 +1,210 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/sparkplane/sparkplane/internal/controller"
+	"github.com/sparkplane/sparkplane/internal/controller/interruption"
+	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
+	"github.com/sparkplane/sparkplane/internal/demo"
+)
+
+type demoOptions struct {
+	apps      int
+	seed      int64
+	reportDir string
+	keep      bool
+	name      string
+	out       io.Writer
+}
+
+func init() { register(newDemoCommand) }
+
+func newDemoCommand() *cobra.Command {
+	o := &demoOptions{}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a Spark fleet on a local cluster with Spot interruptions, then report what it cost against an on-demand baseline",
+		Long: `demo shows the whole system on one machine, without a cloud account:
+
+  1. brings up a local cluster (sparkplane dev up --karpenter) and applies the
+     kwok platform bundle: Karpenter NodePools in the tier order arm64 spot >
+     amd64 spot > arm64 on-demand > amd64 on-demand, and the driver pool;
+  2. installs sparkplane and runs the operator and the Spark driver emulator
+     in this process;
+  3. submits a seeded mix of applications (small and large, Scala and Python)
+     on the cost-optimized SparkProfile and, while they run, gives spot nodes
+     that carry executors an interruption notice the way
+     "sparkplane dev interrupt --via karpenter" does (one per four
+     applications), showing progress as it goes;
+  4. runs the same applications on an all-amd64-on-demand baseline profile;
+  5. writes report.json and a self-contained report.html (charts of nodes and
+     executors by tier, the interruption timeline, the cost of both runs, and
+     the applications with their Spark event logs) into --report-dir, and
+     tears the cluster down unless --keep.
+
+Cost is every node's lifetime times its price in the instance-type file the
+local Karpenter uses (AWS-like prices). The operator's and emulator's logs go
+to sparkplane.log in the report folder.`,
+		Example: `  # The defaults: 12 applications, seed 7, report in ./demo-report
+  sparkplane demo
+
+  # A quick one, keeping the cluster to look around with kubectl
+  sparkplane demo --apps 4 --keep --report-dir /tmp/demo`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.out = cmd.OutOrStdout()
+			if err := o.validate(); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return o.run(ctx)
+		},
+	}
+	cmd.Flags().IntVar(&o.apps, "apps", demo.DefaultApps, "Applications per run")
+	cmd.Flags().Int64Var(&o.seed, "seed", demo.DefaultSeed, "Seed of the application mix and of the choice of nodes to interrupt")
+	cmd.Flags().StringVar(&o.reportDir, "report-dir", "demo-report", "Folder for report.json, report.html, the event logs and sparkplane.log")
+	cmd.Flags().BoolVar(&o.keep, "keep", false, "Leave the local cluster running at the end (and print how to reach it)")
+	cmd.Flags().StringVar(&o.name, "name", demo.DefaultClusterName, "Name of the local cluster the demo starts")
+	_ = cmd.Flags().MarkHidden("name")
+	return cmd
+}
+
+func (o *demoOptions) validate() error {
+	if o.apps < 1 || o.apps > 200 {
+		return fmt.Errorf("--apps %d is out of range: use 1 to 200 (12 takes about 6 minutes on 2 cores)", o.apps)
+	}
+	if o.reportDir == "" {
+		return fmt.Errorf("--report-dir is empty: name a folder for the report")
+	}
+	return nil
+}
+
+func (o *demoOptions) run(ctx context.Context) error {
+	if err := os.MkdirAll(o.reportDir, 0o755); err != nil {
+		return fmt.Errorf("--report-dir: %w", err)
+	}
+	logPath := filepath.Join(o.reportDir, "sparkplane.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return fmt.Errorf("--report-dir: %w", err)
+	}
+	defer logFile.Close()
+	// The operator's, Karpenter-facing and emulator's logs go to the file, so
+	// the terminal shows only the demo's progress.
+	klogFlags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(klogFlags)
+	for k, v := range map[string]string{"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL", "one_output": "true"} {
+		_ = klogFlags.Set(k, v)
+	}
+	klog.SetOutput(logFile)
+	ctrl.SetLogger(klog.NewKlogr())
+	defer klog.Flush()
+
+	fmt.Fprintf(o.out, "sparkplane demo: %d applications per run, seed %d, report in %s (logs: %s)\n", o.apps, o.seed, o.reportDir, logPath)
+	res, err := demo.Run(ctx, demo.Options{
+		Apps: o.apps, Seed: o.seed, ReportDir: o.reportDir, Keep: o.keep, ClusterName: o.name, Out: o.out,
+		StartOperator:  startDemoOperator,
+		NewInterrupter: func(cfg *rest.Config) (demo.Interrupter, error) { return newDemoInterrupter(cfg, logFile) },
+	})
+	if o.keep && res != nil && res.Kubeconfig != "" {
+		fmt.Fprintf(o.out, `
+The local cluster %[1]q is still running (--keep); the operator and the driver
+emulator stopped with this command. Reach it with kubectl:
+
+  export KUBECONFIG=%[2]s
+  kubectl get nodes -L karpenter.sh/nodepool,node.kubernetes.io/instance-type
+  kubectl get sparkapplications -A
+
+Run the operator again with: sparkplane operator --kubeconfig %[2]s
+Stop the cluster with:       sparkplane dev down --name %[1]s
+`, o.name, res.Kubeconfig)
+	}
+	return err
+}
+
+// startDemoOperator runs every controller of internal/controller's list in
+// one manager against cfg until ctx ends, as `sparkplane operator
+// --nodes-on-demand --zones ...` would, plus the interruption controller when
+// the list does not carry it yet.
+func startDemoOperator(ctx context.Context, cfg *rest.Config, zones []string) error {
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = 500, 1000
+	cfg.UserAgent = "sparkplane-operator"
+	mgr, err := ctrl.NewManager(cfg, manager.Options{
+		Scheme:                  Scheme(),
+		Metrics:                 metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress:  "0",
+		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		GracefulShutdownTimeout: ptrDuration(10 * time.Second),
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	controllers, err := controller.New(mgr, controller.Options{Profiles: sparkprofile.ResolverOptions{NodesOnDemand: true, Zones: zones}})
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(controllers, func(c controller.Controller) bool { return c.Name() == interruption.ControllerName }) {
+		ic, err := interruption.NewController(interruption.Options{})
+		if err != nil {
+			return err
+		}
+		controllers = append(controllers, ic)
+	}
+	for _, c := range controllers {
+		if err := c.Register(mgr); err != nil {
+			return fmt.Errorf("registering controller %s: %w", c.Name(), err)
+		}
+	}
+	return mgr.Start(ctx)
+}
+
+// demoInterrupter gives the demo `dev interrupt --via karpenter`'s code:
+// the same choice of spot nodes, notice and removal when it runs out.
+type demoInterrupter struct{ o *devInterruptOptions }
+
+func newDemoInterrupter(cfg *rest.Config, log io.Writer) (demo.Interrupter, error) {
+	cl, err := client.New(cfg, client.Options{Scheme: clientgoscheme.Scheme})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the cluster: %w", err)
+	}
+	return demoInterrupter{o: &devInterruptOptions{via: viaKarpenter, c: cl, out: log}}, nil
+}
+
+func (d demoInterrupter) PickSpotNodes(ctx context.Context, n int, seed int64) ([]string, error) {
+	nodes, _, err := pickSpotNodes(ctx, d.o.c, n, seed)
+	return nodes, err
+}
+
+func (d demoInterrupter) Notify(ctx context.Context, node string) (string, error) {
+	return deliverNotice(ctx, d.o.c, node, d.o.via, time.Now())
+}
+
+func (d demoInterrupter) RemoveWhenDue(ctx context.Context, nodes []string, at time.Time) error {
+	return d.o.removeWhenDue(ctx, nodes, at)
+}

@@ -1,0 +1,638 @@
+package demo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/devcluster"
+	"github.com/sparkplane/sparkplane/internal/emulator"
+	"github.com/sparkplane/sparkplane/internal/install"
+	"github.com/sparkplane/sparkplane/internal/platform"
+)
+
+// Defaults of Options.
+const (
+	DefaultApps        = 12
+	DefaultSeed        = 7
+	DefaultClusterName = "demo"
+	// OptimizedProfile is the built-in profile the optimized run uses.
+	OptimizedProfile = "cost-optimized"
+	// Currency of the instance-type file's prices.
+	Currency = "USD"
+	// PriceSource names where the prices come from.
+	PriceSource = "internal/devcluster/instance-types.json, the instance-type file of Karpenter's kwok provider (us-east-1 on-demand list prices; spot at 0.35x)"
+)
+
+// Interrupter delivers Spot interruption notices; the CLI gives the demo the
+// code of `sparkplane dev interrupt --via karpenter`.
+type Interrupter interface {
+	// PickSpotNodes picks up to n spot nodes that run executors and have no
+	// notice yet, reproducibly for seed.
+	PickSpotNodes(ctx context.Context, n int, seed int64) ([]string, error)
+	// Notify gives node its notice and says what it did.
+	Notify(ctx context.Context, node string) (string, error)
+	// RemoveWhenDue deletes the nodes still there at the end of the notice.
+	RemoveWhenDue(ctx context.Context, nodes []string, at time.Time) error
+}
+
+// Options configure Run.
+type Options struct {
+	// Apps per run (DefaultApps when zero) and the mix's Seed.
+	Apps int
+	Seed int64
+	// ReportDir receives report.json, report.html and eventlogs/.
+	ReportDir string
+	// Keep leaves the cluster running at the end.
+	Keep bool
+	// ClusterName of the local cluster; DefaultClusterName when empty.
+	ClusterName string
+	// Out receives the live progress lines.
+	Out io.Writer
+	// StartOperator runs sparkplane's controllers against cfg until ctx ends;
+	// zones are the NodePools' zones (the operator spreads applications over
+	// them, as nodes are made on demand).
+	StartOperator func(ctx context.Context, cfg *rest.Config, zones []string) error
+	// NewInterrupter returns the notice deliverer for the cluster at cfg.
+	NewInterrupter func(cfg *rest.Config) (Interrupter, error)
+	// RunTimeout bounds each run's wait for its applications; 6 minutes when zero.
+	RunTimeout time.Duration
+	// SubmitInterval spaces the submissions of a run; 2s when zero.
+	SubmitInterval time.Duration
+	// NoticeNotBefore is how long into the optimized run the first notice may
+	// come (so executors hold shuffle output); 35s when zero. NoticeGap
+	// spaces notices; 10s when zero.
+	NoticeNotBefore, NoticeGap time.Duration
+	// Notice is the notice length; 120s (a Spot notice) when zero.
+	Notice time.Duration
+}
+
+func (o *Options) complete() error {
+	if o.Apps == 0 {
+		o.Apps = DefaultApps
+	}
+	if o.ClusterName == "" {
+		o.ClusterName = DefaultClusterName
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.RunTimeout == 0 {
+		o.RunTimeout = 6 * time.Minute
+	}
+	if o.SubmitInterval == 0 {
+		o.SubmitInterval = 2 * time.Second
+	}
+	if o.NoticeNotBefore == 0 {
+		o.NoticeNotBefore = 35 * time.Second
+	}
+	if o.NoticeGap == 0 {
+		o.NoticeGap = 10 * time.Second
+	}
+	if o.Notice == 0 {
+		o.Notice = 120 * time.Second
+	}
+	switch {
+	case o.Apps < 1:
+		return fmt.Errorf("apps: %d is out of range; run at least 1 application", o.Apps)
+	case o.ReportDir == "":
+		return errors.New("report dir: empty; name a folder for report.json and report.html")
+	case o.StartOperator == nil || o.NewInterrupter == nil:
+		return errors.New("demo: StartOperator and NewInterrupter are required")
+	}
+	return devcluster.ValidateName(o.ClusterName)
+}
+
+// Result is what Run produced.
+type Result struct {
+	Demo   Demo
+	Report Report
+	// Kubeconfig of the cluster when it was kept.
+	Kubeconfig string
+}
+
+// runner holds one demo's shared state.
+type runner struct {
+	opts    Options
+	start   time.Time
+	out     io.Writer
+	outMu   sync.Mutex
+	cluster *devcluster.Cluster
+	cfg     *rest.Config
+	client  client.Client
+	cs      kubernetes.Interface
+	tracker *tracker
+	em      *emulator.Emulator
+	intr    Interrupter
+	zones   []string
+}
+
+func (r *runner) printf(format string, args ...any) {
+	r.outMu.Lock()
+	defer r.outMu.Unlock()
+	fmt.Fprintf(r.out, "[%4.0fs] %s\n", time.Since(r.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// Run brings up the local cluster, runs the optimized and the baseline runs,
+// writes the report and tears the cluster down unless opts.Keep.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	if err := opts.complete(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(opts.ReportDir, "eventlogs"), 0o755); err != nil {
+		return nil, fmt.Errorf("report dir: %w", err)
+	}
+	r := &runner{opts: opts, start: time.Now(), out: opts.Out, zones: devcluster.Zones(1)}
+	r.printf("bringing up the local cluster %q (kube-apiserver, kube-scheduler, kwok, Karpenter's kwok provider)", opts.ClusterName)
+	cluster, err := devcluster.Up(ctx, devcluster.Options{Name: opts.ClusterName, Zones: len(r.zones), Karpenter: true, Timeout: 4 * time.Minute})
+	if err != nil {
+		return nil, err
+	}
+	r.cluster = cluster
+	r.printf("cluster up in %.0fs; logs in %s", cluster.ReadyAfter.Seconds(), filepath.Join(cluster.Dir, "logs"))
+
+	res, runErr := r.runAll(ctx)
+	teardownCtx := context.WithoutCancel(ctx)
+	_ = teardownCtx
+	if opts.Keep {
+		if res == nil {
+			res = &Result{}
+		}
+		res.Kubeconfig = cluster.Kubeconfig()
+		return res, runErr
+	}
+	r.printf("tearing down the local cluster %q", opts.ClusterName)
+	if err := devcluster.Down(opts.ClusterName, false); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("tearing down: %w (stop it with sparkplane dev down --name %s)", err, opts.ClusterName))
+	}
+	return res, runErr
+}
+
+func demoScheme() (*runtime.Scheme, error) {
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme, apiextensionsv1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return nil, err
+		}
+	}
+	return scheme, nil
+}
+
+func (r *runner) runAll(ctx context.Context) (*Result, error) {
+	cfg, err := r.cluster.RESTConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = 200, 400
+	r.cfg = cfg
+	scheme, err := demoScheme()
+	if err != nil {
+		return nil, err
+	}
+	if r.client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		return nil, err
+	}
+	if r.cs, err = kubernetes.NewForConfig(cfg); err != nil {
+		return nil, err
+	}
+	if err := r.installPlatform(ctx); err != nil {
+		return nil, err
+	}
+	priceFile := filepath.Join(r.cluster.Dir, "karpenter", "instance-types.json")
+	data, err := os.ReadFile(priceFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading Karpenter's instance-type file: %w", err)
+	}
+	prices, err := ParsePrices(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", priceFile, err)
+	}
+	if r.intr, err = r.opts.NewInterrupter(cfg); err != nil {
+		return nil, err
+	}
+
+	// Everything in-process stops when bgCtx ends, before the cluster goes.
+	bgCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		stop()
+		wg.Wait()
+	}()
+	r.tracker = newTracker(prices)
+	if err := r.tracker.start(bgCtx, r.cs); err != nil {
+		return nil, err
+	}
+	if err := provisionVolumes(bgCtx, r.cs); err != nil {
+		return nil, err
+	}
+	operatorErr := make(chan error, 1)
+	wg.Go(func() { operatorErr <- r.opts.StartOperator(bgCtx, cfg, r.zones) })
+	if r.em, err = emulator.New(cfg, emulator.Options{EventLogDir: filepath.Join(r.opts.ReportDir, "eventlogs")}); err != nil {
+		return nil, err
+	}
+	wg.Go(func() { _ = r.em.Run(bgCtx) })
+	r.printf("operator (all controllers) and Spark driver emulator running in this process")
+
+	demo := Demo{Seed: r.opts.Seed, Apps: r.opts.Apps, Currency: Currency, PriceSource: PriceSource, StartedAt: r.start}
+	mix := Mix(r.opts.Apps, r.opts.Seed)
+	for _, spec := range []struct {
+		name, profile string
+		chaos         bool
+	}{{RunOptimized, OptimizedProfile, true}, {RunBaseline, BaselineProfileName, false}} {
+		select {
+		case err := <-operatorErr:
+			return nil, fmt.Errorf("the operator stopped: %v", err)
+		default:
+		}
+		run, err := r.runOnce(bgCtx, spec.name, spec.profile, spec.chaos, mix)
+		if err != nil {
+			return nil, err
+		}
+		demo.Runs = append(demo.Runs, run)
+	}
+	demo.FinishedAt = time.Now()
+	rep := BuildReport(demo)
+	if err := WriteReport(r.opts.ReportDir, demo, rep); err != nil {
+		return nil, err
+	}
+	r.summary(rep)
+	return &Result{Demo: demo, Report: rep}, nil
+}
+
+// WriteReport writes report.json and report.html into dir.
+func WriteReport(dir string, d Demo, rep Report) error {
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.json"), append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "report.html"))
+	if err != nil {
+		return err
+	}
+	if err := RenderHTML(f, d, rep); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// installPlatform applies the kwok platform bundle's node classes, NodePools,
+// PriorityClasses and shuffle StorageClass (made the default, provisioned by
+// the demo), then sparkplane (CRDs, RBAC, built-in profiles) and the
+// baseline profile.
+func (r *runner) installPlatform(ctx context.Context) error {
+	pcfg := platform.DefaultConfig(platform.ProviderKWOK)
+	pcfg.Zones = r.zones
+	pcfg.DriverZone = r.zones[0]
+	pcfg.Storage.KWOKProvisioner = VolumeProvisioner
+	// The baseline puts every executor on amd64 on-demand: give that tier
+	// room for the whole fleet, so Karpenter never relaxes the preference.
+	pcfg.Executors.CPULimits.Amd64OnDemand = 1024
+	bundle, err := platform.Render(pcfg)
+	if err != nil {
+		return fmt.Errorf("rendering the kwok platform bundle: %w", err)
+	}
+	objs := bundle.KarpenterObjects()
+	if f := bundle.File("storageclasses.yaml"); f != nil {
+		objs = append(objs, f.Objects...)
+	}
+	pools := 0
+	for _, obj := range objs {
+		u, err := platform.ToUnstructured(obj)
+		if err != nil {
+			return err
+		}
+		if u.GetKind() == "StorageClass" {
+			ann := u.GetAnnotations()
+			if ann == nil {
+				ann = map[string]string{}
+			}
+			ann["storageclass.kubernetes.io/is-default-class"] = "true"
+			u.SetAnnotations(ann)
+		}
+		if u.GetKind() == "NodePool" {
+			pools++
+		}
+		if err := r.client.Patch(ctx, u, client.Apply, client.FieldOwner("sparkplane-demo"), client.ForceOwnership); err != nil {
+			return fmt.Errorf("applying %s %s of the platform bundle: %w", u.GetKind(), u.GetName(), err)
+		}
+	}
+	r.printf("applied the kwok platform bundle: %d NodePools in tier order (arm64 spot > amd64 spot > arm64 on-demand > amd64 on-demand), driver pool, shuffle StorageClass", pools)
+	installObjs, err := install.Objects(install.Options{SkipOperatorDeployment: true})
+	if err != nil {
+		return err
+	}
+	if err := install.Apply(ctx, r.client, installObjs, io.Discard); err != nil {
+		return fmt.Errorf("installing sparkplane: %w", err)
+	}
+	baseline, err := install.ToUnstructured(BaselineProfile())
+	if err != nil {
+		return err
+	}
+	if err := r.client.Patch(ctx, baseline, client.Apply, client.FieldOwner("sparkplane-demo"), client.ForceOwnership); err != nil {
+		return fmt.Errorf("applying SparkProfile %s: %w", BaselineProfileName, err)
+	}
+	r.printf("installed sparkplane (CRDs, RBAC, built-in SparkProfiles) and the baseline SparkProfile %s", BaselineProfileName)
+	return nil
+}
+
+// deliveredNotice is a notice the demo delivered and what it printed of it.
+type deliveredNotice struct {
+	Notice
+	reported bool
+}
+
+func (r *runner) runOnce(ctx context.Context, name, profile string, chaos bool, mix []AppSpec) (RunResult, error) {
+	ns := "demo-" + name
+	if err := r.namespace(ctx, ns); err != nil {
+		return RunResult{}, err
+	}
+	r.tracker.setRun(name)
+	run := RunResult{Name: name, Profile: profile, Start: time.Now()}
+	r.printf("%s run: %d applications on SparkProfile %s in namespace %s", name, len(mix), profile, ns)
+	target := 0
+	if chaos {
+		target = (len(mix) + 3) / 4
+	}
+	var notices []*deliveredNotice
+	nextNotice := run.Start.Add(r.opts.NoticeNotBefore)
+	submitted := 0
+	lastProgress := time.Time{}
+	removals := sync.WaitGroup{}
+	defer removals.Wait()
+	for {
+		now := time.Now()
+		for submitted < len(mix) && !now.Before(run.Start.Add(time.Duration(submitted)*r.opts.SubmitInterval)) {
+			app := Application(mix[submitted], ns, profile)
+			if err := r.client.Create(ctx, app); err != nil && !apierrors.IsAlreadyExists(err) {
+				return run, fmt.Errorf("submitting SparkApplication %s/%s: %w", ns, app.Name, err)
+			}
+			submitted++
+		}
+		var apps v1alpha1.SparkApplicationList
+		if err := r.client.List(ctx, &apps, client.InNamespace(ns)); err != nil {
+			return run, fmt.Errorf("listing applications: %w", err)
+		}
+		states := map[string]int{}
+		terminal := 0
+		for _, a := range apps.Items {
+			state := string(a.Status.State)
+			if state == "" {
+				state = "New"
+			}
+			states[state]++
+			if a.Status.State.IsTerminal() {
+				terminal++
+			}
+		}
+		allDone := submitted == len(mix) && terminal == len(mix)
+
+		if chaos && len(notices) < target && !now.Before(nextNotice) && !allDone {
+			nextNotice = now.Add(2 * time.Second)
+			seed := r.opts.Seed*1000 + int64(len(notices)) + 1
+			if nodes, err := r.intr.PickSpotNodes(ctx, 1, seed); err == nil && len(nodes) == 1 {
+				node := nodes[0]
+				how, err := r.intr.Notify(ctx, node)
+				if err != nil {
+					r.printf("notice to %s failed: %v", node, err)
+				} else {
+					dn := &deliveredNotice{Notice: Notice{Node: node, NodePool: r.tracker.nodePool(node), At: now}}
+					notices = append(notices, dn)
+					r.printf("spot notice %d/%d: node %s (%s): %s", len(notices), target, node, dn.NodePool, how)
+					nextNotice = now.Add(r.opts.NoticeGap)
+					removals.Go(func() { _ = r.intr.RemoveWhenDue(ctx, []string{node}, now.Add(r.opts.Notice)) })
+				}
+			}
+		}
+		for i, n := range notices {
+			if n.reported {
+				continue
+			}
+			if done := r.tracker.noticeOutcome(&n.Notice); done {
+				n.reported = true
+				var reactions []float64
+				missed := 0
+				for _, e := range n.Executors {
+					if e.Decommissioned {
+						reactions = append(reactions, e.Reaction.Seconds())
+					}
+					if e.Missed() {
+						missed++
+					}
+				}
+				r.printf("notice %d: %d/%d executors on %s decommissioned, reaction max %.3fs, %d deadline misses",
+					i+1, len(reactions), len(n.Executors), n.Node, Percentile(reactions, 100), missed)
+			}
+		}
+		if now.Sub(lastProgress) >= 5*time.Second || allDone {
+			lastProgress = now
+			r.progress(name, states, len(notices), target)
+		}
+		if allDone {
+			break
+		}
+		if now.Sub(run.Start) > r.opts.RunTimeout {
+			r.printf("%s run: gave up waiting after %s with %d of %d applications ended", name, r.opts.RunTimeout, terminal, len(mix))
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return run, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	run.End = time.Now()
+	r.printf("%s run: every application ended after %s; releasing its nodes", name, run.End.Sub(run.Start).Round(time.Second))
+	if err := r.releaseNodes(ctx); err != nil {
+		return run, err
+	}
+	for _, n := range notices {
+		r.tracker.noticeOutcome(&n.Notice)
+		run.Notices = append(run.Notices, n.Notice)
+	}
+	nodes, execs, priceErrs := r.tracker.collect(name, time.Now())
+	if len(priceErrs) > 0 {
+		return run, fmt.Errorf("pricing nodes: %w", errors.Join(priceErrs...))
+	}
+	run.Nodes, run.Executors = nodes, execs
+	apps, err := r.appResults(ctx, ns, profile)
+	if err != nil {
+		return run, err
+	}
+	run.Apps = apps
+	for _, a := range apps {
+		run.MigratedBytes += a.MigratedBytes
+		run.RecomputedBytes += a.RecomputedBytes
+	}
+	return run, nil
+}
+
+func (r *runner) progress(run string, states map[string]int, notices, target int) {
+	var parts []string
+	for _, s := range []string{"New", "Pending", "Running", "Retrying", "Succeeded", "Failed"} {
+		if states[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", states[s], strings.ToLower(s)))
+		}
+	}
+	nodes, executors := r.tracker.snapshot()
+	var pools []string
+	for p := range nodes {
+		pools = append(pools, p)
+	}
+	var nodeParts []string
+	for _, p := range sortTiers(pools) {
+		nodeParts = append(nodeParts, fmt.Sprintf("%s %d", p, nodes[p]))
+	}
+	if len(nodeParts) == 0 {
+		nodeParts = []string{"none yet"}
+	}
+	line := fmt.Sprintf("%-9s apps: %s | nodes: %s | executors: %d", run, strings.Join(parts, ", "), strings.Join(nodeParts, ", "), executors)
+	if target > 0 {
+		line += fmt.Sprintf(" | notices: %d/%d", notices, target)
+	}
+	r.printf("%s", line)
+}
+
+func (r *runner) namespace(ctx context.Context, ns string) error {
+	if err := r.client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", ns, err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := r.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "default"}, &corev1.ServiceAccount{})
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("namespace %s has no default service account after a minute (kube-controller-manager): %w", ns, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// releaseNodes deletes every Karpenter NodeClaim, so the run's nodes go when
+// its last application ends, and waits until the nodes are gone.
+func (r *runner) releaseNodes(ctx context.Context) error {
+	var claims unstructured.UnstructuredList
+	claims.SetAPIVersion("karpenter.sh/v1")
+	claims.SetKind("NodeClaimList")
+	if err := r.client.List(ctx, &claims); err != nil {
+		return fmt.Errorf("listing NodeClaims: %w", err)
+	}
+	for i := range claims.Items {
+		if err := r.client.Delete(ctx, &claims.Items[i]); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting NodeClaim %s: %w", claims.Items[i].GetName(), err)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for len(r.tracker.liveNodes()) > 0 {
+		if time.Now().After(deadline) {
+			r.printf("nodes %v are still there 2 minutes after their NodeClaims were deleted; counting them until now", r.tracker.liveNodes())
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// appResults reads the run's applications and joins what the emulator saw
+// of each (over every attempt).
+func (r *runner) appResults(ctx context.Context, ns, profile string) ([]AppResult, error) {
+	var apps v1alpha1.SparkApplicationList
+	if err := r.client.List(ctx, &apps, client.InNamespace(ns)); err != nil {
+		return nil, err
+	}
+	byApp := map[string][]emulator.AppSummary{}
+	for _, s := range r.em.Summary().Apps {
+		if s.Namespace == ns {
+			byApp[s.Application] = append(byApp[s.Application], s)
+		}
+	}
+	var out []AppResult
+	for _, a := range apps.Items {
+		res := AppResult{Name: a.Name, Profile: profile, Type: string(a.Spec.Type), Size: a.Labels["sparkplane.io/demo-size"],
+			State: string(a.Status.State), AppID: a.Status.SparkApplicationID, Submitted: a.CreationTimestamp.Time}
+		if a.Status.Profile != nil {
+			res.Profile = a.Status.Profile.Name
+		}
+		if a.Status.TerminationTime != nil {
+			res.Finished = a.Status.TerminationTime.Time
+		}
+		for _, s := range byApp[a.Name] {
+			res.ExecutorsCreated += s.ExecutorsCreated
+			res.ExecutorsDecommissioned += s.ExecutorsDecommissioned
+			res.ExecutorsLost += s.ExecutorsLost
+			res.MigratedBytes += s.MigratedBytes
+			res.RecomputedBytes += s.RecomputedBytes
+			if s.AppID != "" {
+				res.AppID = s.AppID
+			}
+			if s.EventLog != "" {
+				if rel, err := filepath.Rel(r.opts.ReportDir, s.EventLog); err == nil {
+					res.EventLog = filepath.ToSlash(rel)
+				}
+			}
+		}
+		out = append(out, res)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func (r *runner) summary(rep Report) {
+	a, in, sh, c := rep.Applications, rep.Interruptions, rep.Shuffle, rep.Cost
+	var profiles []string
+	for p, n := range a.ByProfile {
+		profiles = append(profiles, fmt.Sprintf("%s %d", p, n))
+	}
+	sort.Strings(profiles)
+	r.printf("applications: %d of %d succeeded, %d failed (%s)", a.Succeeded, a.Total, a.Failed, strings.Join(profiles, ", "))
+	r.printf("interruptions: %d notices, %d executors decommissioned, reaction p50 %.3fs p99 %.3fs, %d deadline misses",
+		in.Notices, in.ExecutorsDecommissioned, in.ReactionP50Seconds, in.ReactionP99Seconds, in.DeadlineMisses)
+	r.printf("shuffle: %s migrated, %s recomputed", HumanBytes(sh.MigratedBytes), HumanBytes(sh.RecomputedBytes))
+	for _, run := range []string{RunOptimized, RunBaseline} {
+		usage := rep.Nodes[run]
+		var pools []string
+		for p := range usage {
+			pools = append(pools, p)
+		}
+		var parts []string
+		for _, p := range sortTiers(pools) {
+			parts = append(parts, fmt.Sprintf("%s %d (%.3f h)", p, usage[p].Count, usage[p].NodeHours))
+		}
+		r.printf("nodes %-9s %s", run+":", strings.Join(parts, ", "))
+	}
+	r.printf("cost: %s %.4f optimized vs %.4f baseline: ratio %.3f", c.Currency, c.Optimized, c.Baseline, c.Ratio)
+	r.printf("report: %s, %s", filepath.Join(r.opts.ReportDir, "report.html"), filepath.Join(r.opts.ReportDir, "report.json"))
+}
