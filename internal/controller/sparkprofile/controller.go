@@ -19,9 +19,12 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
@@ -85,8 +88,32 @@ func (c *Controller) Register(mgr manager.Manager) error {
 				return nil
 			}
 			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: app.Status.Profile.Name}}}
-		})).
+		}), builder.WithPredicates(countChanged{})).
 		Complete(c)
+}
+
+// countChanged passes the application events that can change a profile's
+// count: creations, deletions, and updates that change status.profile or
+// whether the application has finished. Executor-count and condition
+// updates, by far the most frequent, pass nothing.
+type countChanged struct {
+	predicate.Funcs
+}
+
+func (countChanged) Update(e event.UpdateEvent) bool {
+	oldApp, ok1 := e.ObjectOld.(*v1alpha1.SparkApplication)
+	newApp, ok2 := e.ObjectNew.(*v1alpha1.SparkApplication)
+	if !ok1 || !ok2 {
+		return true
+	}
+	return profileName(oldApp) != profileName(newApp) || oldApp.Status.State.IsTerminal() != newApp.Status.State.IsTerminal()
+}
+
+func profileName(app *v1alpha1.SparkApplication) string {
+	if app.Status.Profile == nil {
+		return ""
+	}
+	return app.Status.Profile.Name
 }
 
 // Reconcile recounts one profile's applications and checks that it resolves.
@@ -96,7 +123,7 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
 	apps := &v1alpha1.SparkApplicationList{}
-	if err := c.client.List(ctx, apps, client.MatchingFields{ApplicationProfileIndex: prof.Name}); err != nil {
+	if err := c.client.List(ctx, apps, client.MatchingFields{ApplicationProfileIndex: prof.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return reconcile.Result{}, err
 	}
 	var using int32
