@@ -254,6 +254,10 @@ func bestFit(in ZoneInput, req zoneRequest, zones []string) (zoneChoice, bool) {
 	for _, z := range zones {
 		slots[z] = make([]int64, len(req.tiers))
 	}
+	tierReqs := make([][]corev1.NodeSelectorRequirement, len(req.tiers))
+	for i, t := range req.tiers {
+		tierReqs[i] = tierRequirements(t)
+	}
 	for _, n := range in.Nodes {
 		z := n.Labels[LabelZone]
 		perTier, ok := slots[z]
@@ -268,8 +272,8 @@ func bestFit(in ZoneInput, req zoneRequest, zones []string) (zoneChoice, bool) {
 		if fit <= 0 {
 			continue
 		}
-		for i, t := range req.tiers {
-			if nodeMatches(n.Labels, tierRequirements(t)) {
+		for i := range tierReqs {
+			if nodeMatches(n.Labels, tierReqs[i]) {
 				perTier[i] += fit
 				break
 			}
