@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -75,8 +76,8 @@ func ListeningPorts(procRoot string) (map[int]bool, error) {
 // tcpListen is the socket state LISTEN in /proc/net/tcp.
 const tcpListen = "0A"
 
-func parseListening(f *os.File, ports map[int]bool) error {
-	scanner := bufio.NewScanner(f)
+func parseListening(r io.Reader, ports map[int]bool) error {
+	scanner := bufio.NewScanner(r)
 	first := true
 	for scanner.Scan() {
 		if first { // header

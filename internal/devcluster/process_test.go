@@ -353,3 +353,34 @@ func TestOptionsComplete(t *testing.T) {
 		})
 	}
 }
+
+func FuzzParseListening(f *testing.F) {
+	f.Add("  sl  local_address rem_address   st\n   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000\n")
+	f.Add("header\n0: 00000000000000000000000000000000:FFFF 0:0 0A\n")
+	f.Add("header\n0: nonsense 0:0 0A\n1: 0100007F: x 0A\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		ports := map[int]bool{}
+		if err := parseListening(strings.NewReader(text), ports); err != nil {
+			return
+		}
+		for port := range ports {
+			if port < 0 || port > 65535 {
+				t.Errorf("port %d out of range", port)
+			}
+		}
+	})
+}
+
+func FuzzMentionsDir(f *testing.F) {
+	f.Add("--data-dir=/c/dev/x/etcd", "/c/dev/x")
+	f.Add("/c/dev/xy", "/c/dev/x")
+	f.Fuzz(func(t *testing.T, arg, dir string) {
+		if dir == "" {
+			return
+		}
+		// A match always names dir or a path inside it.
+		if mentionsDir([]string{arg}, dir) && !strings.Contains(arg, dir) {
+			t.Errorf("mentionsDir(%q, %q) matched without the dir in the argument", arg, dir)
+		}
+	})
+}
