@@ -285,3 +285,33 @@ func TestPromtoolCatchesWrongExpectation(t *testing.T) {
 		t.Errorf("promtool failed for another reason than the alert:\n%s", out)
 	}
 }
+
+// TestPromtoolDashboardQueries parses every dashboard query with promtool (as
+// recording rules), so a typo in a panel's PromQL fails here rather than as
+// an empty panel.
+func TestPromtoolDashboardQueries(t *testing.T) {
+	tool := promtool(t)
+	var rules []monitoringv1.Rule
+	for _, d := range Dashboards(DefaultConfig(ProviderAWS)) {
+		if len(d.Panels) == 0 {
+			t.Errorf("dashboard %s has no panels", d.UID)
+		}
+		for _, p := range d.Panels {
+			for _, target := range p.Targets {
+				rules = append(rules, monitoringv1.Rule{Record: "dashboard:query", Expr: expr(target.Expr)})
+			}
+		}
+	}
+	data, err := yaml.Marshal(monitoringv1.PrometheusRuleSpec{Groups: []monitoringv1.RuleGroup{{Name: "dashboard-queries", Rules: rules}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "queries.yaml")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(tool, "check", "rules", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool check rules on %d dashboard queries: %v\n%s", len(rules), err, out)
+	}
+}
