@@ -388,7 +388,9 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 	c.setCondition(s, v1alpha1.ConditionAccepted, metav1.ConditionTrue, v1alpha1.ReasonValid, "The spec is valid")
 	c.setCondition(s, v1alpha1.ConditionSubmitted, metav1.ConditionTrue, v1alpha1.ReasonDriverCreated,
 		fmt.Sprintf("Attempt %d: driver pod %s, service %s", attempt, objs.Names.DriverPod, objs.Names.DriverService))
-	c.setCondition(s, v1alpha1.ConditionRunning, metav1.ConditionFalse, v1alpha1.ReasonDriverPending, "The driver pod has not started yet")
+	// The same message observeDriver derives from a fresh pod, so the next
+	// reconcile finds nothing to write.
+	c.setCondition(s, v1alpha1.ConditionRunning, metav1.ConditionFalse, v1alpha1.ReasonDriverPending, pendingMessage(driver))
 	c.setCondition(s, v1alpha1.ConditionCompleted, metav1.ConditionFalse, v1alpha1.ReasonInProgress, fmt.Sprintf("Attempt %d is in progress", attempt))
 	if created {
 		submissionsTotal.WithLabelValues("created").Inc()
@@ -397,9 +399,11 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 		}
 		log.FromContext(ctx).V(1).Info("Submitted", "attempt", attempt, "driver", objs.Names.DriverPod)
 		s.then(func() { c.events.submitted(s.app, attempt, objs.Names.DriverPod) })
-	} else {
-		submissionsTotal.WithLabelValues("already_exists").Inc()
+		// The new pod is Pending; its own events bring the next reconcile.
+		// Observing it now would only miss the cache and cost a read.
+		return c.pendingRequeue(driver, s.now), true, nil
 	}
+	submissionsTotal.WithLabelValues("already_exists").Inc()
 	return reconcile.Result{}, false, nil
 }
 
@@ -530,6 +534,18 @@ func (c *Controller) observeDriver(ctx context.Context, s *scope) (reconcile.Res
 				driver.Name, timeout, pendingMessage(driver)))
 		return c.afterEnd(s), true, nil
 	}
+}
+
+// pendingRequeue looks at a pending driver again when its pending timeout ends.
+func (c *Controller) pendingRequeue(driver *corev1.Pod, now time.Time) reconcile.Result {
+	if c.opts.DriverPendingTimeout < 0 {
+		return reconcile.Result{}
+	}
+	created := driver.CreationTimestamp.Time
+	if created.IsZero() {
+		created = now
+	}
+	return reconcile.Result{RequeueAfter: max(created.Add(c.opts.DriverPendingTimeout).Sub(now), time.Millisecond)}
 }
 
 // afterEnd requeues a Retrying application when its backoff ends.
