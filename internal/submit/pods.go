@@ -117,6 +117,13 @@ func (b *builder) driverPod() *corev1.Pod {
 			env = append(env, corev1.EnvVar{Name: name, Value: b.conf[key]})
 		}
 	}
+	// Python interpreters, as Spark's DriverCommandFeatureStep passes them.
+	for key, name := range map[string]string{"spark.pyspark.python": "PYSPARK_PYTHON", "spark.pyspark.driver.python": "PYSPARK_DRIVER_PYTHON"} {
+		if v := b.conf[key]; v != "" && s.Type == v1alpha1.SparkApplicationTypePython {
+			env = append(env, corev1.EnvVar{Name: name, Value: v})
+		}
+	}
+	slices.SortStableFunc(env[2:], func(a, b corev1.EnvVar) int { return strings.Compare(a.Name, b.Name) })
 	env = append(env,
 		corev1.EnvVar{Name: "SPARK_DRIVER_BIND_ADDRESS", ValueFrom: &corev1.EnvVarSource{
 			FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "status.podIP"}}},

@@ -224,6 +224,19 @@ func TestSparkSubmitContract(t *testing.T) {
 		if _, ok := objs.Conf["spark.jars"]; ok {
 			t.Errorf("a Python app's main file must not join spark.jars: %q", objs.Conf["spark.jars"])
 		}
+		app := pythonApp()
+		app.Spec.SparkConf = map[string]string{"spark.pyspark.python": "python3.11", "spark.kubernetes.driverEnv.LOG_LEVEL": "debug"}
+		withEnv, err := Build(app, Options{Attempt: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{}
+		for _, e := range withEnv.DriverPod.Spec.Containers[0].Env {
+			env[e.Name] = e.Value
+		}
+		if env["PYSPARK_PYTHON"] != "python3.11" || env["LOG_LEVEL"] != "debug" {
+			t.Errorf("driver env = %v; want PYSPARK_PYTHON from spark.pyspark.python and LOG_LEVEL from spark.kubernetes.driverEnv", env)
+		}
 		if objs.Conf["spark.submit.pyFiles"] != "local:///opt/app/lib.zip" {
 			t.Errorf("spark.submit.pyFiles = %q", objs.Conf["spark.submit.pyFiles"])
 		}
