@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -189,10 +191,19 @@ func (p *operatorProcess) logTail(n int) string {
 }
 
 // installSparkplane runs `sparkplane install` as a user would, without the
-// in-cluster Deployment (the tests run the operator as a local process).
+// in-cluster Deployment (the tests run the operator as a local process), and
+// creates the PriorityClasses the built-in profiles name (the platform bundle
+// installs them on a real cluster; without them every application earns two
+// warning events).
 func installSparkplane(t testing.TB, c *framework.Cluster) {
 	t.Helper()
 	framework.MustRun(t, "install", "--kubeconfig", c.Kubeconfig(), "--skip-operator-deployment")
+	for name, value := range map[string]int32{v1alpha1.PriorityClassDriver: 1000000, v1alpha1.PriorityClassExecutor: 100} {
+		pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Value: value}
+		if err := c.Client.Create(context.Background(), pc); client.IgnoreAlreadyExists(err) != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // waitFor polls cond every 100ms until it holds or timeout passes.
