@@ -1,12 +1,18 @@
 package devcluster
 
 import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/sparkplane/sparkplane/internal/toolchain"
 )
 
 func TestKarpenterObjectsGolden(t *testing.T) {
@@ -102,5 +108,49 @@ func TestKarpenterCRDs(t *testing.T) {
 	want := []string{"kwoknodeclasses.karpenter.kwok.sh", "nodeclaims.karpenter.sh", "nodeoverlays.karpenter.sh", "nodepools.karpenter.sh"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("CRDs (-want +got):\n%s", diff)
+	}
+}
+
+// TestCRDsMatchKarpenterModule keeps the embedded CRDs equal to those of the
+// Karpenter version tools/karpenter-kwok pins (toolchain.KarpenterVersion);
+// -update copies them from the Go module cache.
+func TestCRDsMatchKarpenterModule(t *testing.T) {
+	module := "sigs.k8s.io/karpenter@" + toolchain.KarpenterVersion
+	cmd := exec.Command("go", "mod", "download", "-json", module)
+	cmd.Dir = filepath.Join("..", "..", "tools", "karpenter-kwok")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Skipf("cannot locate %s in the module cache (%v); the embedded CRDs are not compared", module, err)
+	}
+	var info struct{ Dir string }
+	if err := json.Unmarshal(out, &info); err != nil || info.Dir == "" {
+		t.Fatalf("go mod download -json %s: %v %s", module, err, out)
+	}
+	for _, src := range []string{"pkg/apis/crds", "kwok/apis/crds"} {
+		files, err := filepath.Glob(filepath.Join(info.Dir, src, "*.yaml"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no CRDs in %s/%s: %v", info.Dir, src, err)
+		}
+		for _, file := range files {
+			want, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			embedded := filepath.Join("crds", filepath.Base(file))
+			if *update {
+				if err := os.WriteFile(embedded, want, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			got, err := os.ReadFile(embedded)
+			if err != nil {
+				t.Errorf("%s is not embedded: %v (go test -update copies it)", filepath.Base(file), err)
+				continue
+			}
+			if string(got) != string(want) {
+				t.Errorf("embedded %s differs from %s's (go test -update copies it)", embedded, module)
+			}
+		}
 	}
 }
