@@ -336,8 +336,7 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 			s.then(func() { c.events.submissionFailed(s.app, err.Error()) })
 			return reconcile.Result{}, true, nil
 		default:
-			submissionsTotal.WithLabelValues("error").Inc()
-			return reconcile.Result{}, true, fmt.Errorf("creating driver pod %s: %w", objs.DriverPod.Name, err)
+			return c.submissionFailed(s, fmt.Errorf("creating driver pod %s: %w", objs.DriverPod.Name, err))
 		}
 	}
 	objs.OwnByDriver(driver)
@@ -351,8 +350,7 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 				c.reject(s, v1alpha1.ReasonSubmissionFailed, fmt.Sprintf("the API server refused %s: %v", obj.GetName(), err))
 				return reconcile.Result{}, true, nil
 			}
-			submissionsTotal.WithLabelValues("error").Inc()
-			return reconcile.Result{}, true, fmt.Errorf("creating %s: %w", obj.GetName(), err)
+			return c.submissionFailed(s, fmt.Errorf("creating %s: %w", obj.GetName(), err))
 		}
 	}
 
@@ -405,6 +403,31 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 	}
 	submissionsTotal.WithLabelValues("already_exists").Inc()
 	return reconcile.Result{}, false, nil
+}
+
+// submissionFailed handles an API error other than AlreadyExists or Invalid
+// while creating an attempt's objects (a missing PriorityClass, an exhausted
+// quota, a timeout): the Submitted condition shows it, and
+// spec.restartPolicy.onSubmissionFailureRetries, when set, bounds the tries
+// (spaced by onSubmissionFailureRetryInterval); otherwise the error is
+// retried with the controller's backoff until it clears.
+func (c *Controller) submissionFailed(s *scope, err error) (reconcile.Result, bool, error) {
+	submissionsTotal.WithLabelValues("error").Inc()
+	st := &s.app.Status
+	rp := s.app.Spec.RestartPolicy
+	st.SubmissionAttempts++
+	if rp.OnSubmissionFailureRetries != nil && st.SubmissionAttempts > *rp.OnSubmissionFailureRetries {
+		msg := fmt.Sprintf("%v (gave up after %d tries, spec.restartPolicy.onSubmissionFailureRetries=%d)", err, st.SubmissionAttempts, *rp.OnSubmissionFailureRetries)
+		c.reject(s, v1alpha1.ReasonSubmissionFailed, msg)
+		s.then(func() { c.events.submissionFailed(s.app, err.Error()) })
+		return reconcile.Result{}, true, nil
+	}
+	c.setCondition(s, v1alpha1.ConditionSubmitted, metav1.ConditionFalse, v1alpha1.ReasonSubmissionFailed,
+		fmt.Sprintf("try %d: %v", st.SubmissionAttempts, err))
+	if rp.OnSubmissionFailureRetryInterval != nil && rp.OnSubmissionFailureRetries != nil {
+		return reconcile.Result{RequeueAfter: time.Duration(*rp.OnSubmissionFailureRetryInterval) * time.Second}, true, nil
+	}
+	return reconcile.Result{}, true, err
 }
 
 func uiPort(svc *corev1.Service) int32 {

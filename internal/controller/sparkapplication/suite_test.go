@@ -550,3 +550,32 @@ func TestRestartSafety(t *testing.T) {
 		}
 	}
 }
+
+// TestSubmissionFailureRetries: an API refusal that may clear (here: a
+// PriorityClass that does not exist yet) shows in the Submitted condition and
+// is retried onSubmissionFailureRetries times before the application fails.
+func TestSubmissionFailureRetries(t *testing.T) {
+	h := newHarness(t, sparkapplication.Options{})
+	app := scalaApp(h.ns, "noprio")
+	app.Spec.Driver.PriorityClassName = ptr.To("does-not-exist")
+	app.Spec.RestartPolicy = v1alpha1.RestartPolicy{OnSubmissionFailureRetries: ptr.To[int32](1), OnSubmissionFailureRetryInterval: ptr.To[int64](7)}
+	h.create(app)
+	if res := h.reconcile("noprio"); res.RequeueAfter != 7*time.Second {
+		t.Errorf("first refusal: requeue %s, want the 7s submission retry interval", res.RequeueAfter)
+	}
+	got := h.get("noprio")
+	if c := condition(got, v1alpha1.ConditionSubmitted); c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonSubmissionFailed || !strings.Contains(c.Message, "does-not-exist") {
+		t.Fatalf("Submitted condition = %+v", c)
+	}
+	if got.Status.State.IsTerminal() || got.Status.SubmissionAttempts != 1 {
+		t.Errorf("after one refusal: state %q submissionAttempts %d", got.Status.State, got.Status.SubmissionAttempts)
+	}
+	h.reconcile("noprio")
+	got = h.get("noprio")
+	if c := condition(got, v1alpha1.ConditionCompleted); got.Status.State != v1alpha1.StateFailed || c.Reason != v1alpha1.ReasonSubmissionFailed || !strings.Contains(c.Message, "gave up after 2 tries") {
+		t.Errorf("after the retries: state %q Completed %+v", got.Status.State, c)
+	}
+	if pods := h.driverPods("noprio"); len(pods) != 0 {
+		t.Errorf("%d driver pods exist", len(pods))
+	}
+}
