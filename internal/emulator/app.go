@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 )
 
@@ -116,17 +117,17 @@ func (a *app) stop() {
 }
 
 func (a *app) run(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
+	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
 		select {
 		case <-a.stopped:
 			cancel()
-		case <-ctx.Done():
+		case <-runCtx.Done():
 		}
 	}()
-	logger := klog.FromContext(ctx).WithValues("driver", klog.KObj(a.driverPod))
-	ctx = klog.NewContext(ctx, logger)
+	logger := klog.FromContext(runCtx).WithValues("driver", klog.KObj(a.driverPod))
+	ctx = klog.NewContext(runCtx, logger)
 	if err := a.start(ctx); err != nil {
 		if ctx.Err() != nil {
 			return
@@ -686,7 +687,10 @@ func (a *app) finish(ctx context.Context, succeeded bool, message string) {
 	if !succeeded {
 		phase, exitCode, reason = corev1.PodFailed, 1, "Error"
 	}
-	if err := patchDriverTerminated(ctx, a.client, a.driverPod, phase, exitCode, reason, message); err != nil {
+	err := retry.OnError(retry.DefaultBackoff, func(err error) bool { return !apierrors.IsNotFound(err) }, func() error {
+		return patchDriverTerminated(ctx, a.client, a.driverPod, phase, exitCode, reason, message)
+	})
+	if err != nil {
 		logger.Error(err, "Ending the driver pod", "phase", phase)
 	} else {
 		logger.Info("Driver ended", "phase", phase)
