@@ -64,8 +64,9 @@ type Options struct {
 	// zero. Within a node every executor is deleted in parallel.
 	MaxConcurrentReconciles int
 	// StatusFlushDelay is how long results are coalesced before an
-	// application's status and events are written; 500ms when zero. It keeps
-	// those writes out of the way of the deletes when many nodes go at once.
+	// application's status and events are written, and how long executor
+	// pods' events wait; 500ms when zero. It keeps those writes out of the
+	// way of the deletes when many nodes go at once.
 	StatusFlushDelay time.Duration
 }
 
@@ -355,7 +356,9 @@ func (c *Controller) decommissionExecutor(ctx context.Context, pod *corev1.Pod, 
 	if missed {
 		deadlineMissesTotal.WithLabelValues(notice.Signal).Inc()
 	}
-	c.events.executorDecommissioning(pod, pod.Spec.NodeName, notice, grace, missed)
+	// The pod's event waits until the burst of deletes is over: each event
+	// is a write to the same API server.
+	time.AfterFunc(c.statusFlushDelay, func() { c.events.executorDecommissioning(pod, pod.Spec.NodeName, notice, grace, missed) })
 	ctrl.LoggerFrom(ctx).V(2).Info("Decommissioning executor", "pod", klog.KObj(pod), "graceSeconds", grace, "missedDeadline", missed)
 	return grace, nil
 }
