@@ -475,7 +475,7 @@ func (c Config) Validate() error {
 		fail("observability.interruptionReactionSeconds", "%d: must be a bucket of sparkplane_interruption_reaction_seconds: 1, 5, 10, 30 or 60", c.Observability.InterruptionReactionSeconds)
 	}
 	if !slices.Contains(submissionBuckets, float64(c.Observability.SubmissionLatencySeconds)) {
-		fail("observability.submissionLatencySeconds", "%d: must be a bucket of sparkplane_submission_duration_seconds: %v", c.Observability.SubmissionLatencySeconds, submissionBuckets)
+		fail("observability.submissionLatencySeconds", "%d: must be a bucket of sparkplane_sparkapplication_submission_latency_seconds: %v", c.Observability.SubmissionLatencySeconds, submissionBuckets)
 	}
 
 	if prefix, err := netip.ParsePrefix(c.Network.VPCCIDR); err != nil || !prefix.Addr().Is4() {
@@ -526,6 +526,6 @@ var (
 )
 
 // submissionBuckets are the buckets the operator's
-// sparkplane_submission_duration_seconds histogram must have for the
+// sparkplane_sparkapplication_submission_latency_seconds histogram must have for the
 // submission SLO to be computable.
 var submissionBuckets = []float64{1, 2, 5, 10, 30}

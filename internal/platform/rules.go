@@ -50,7 +50,7 @@ func SLOs(cfg Config) []SLO {
 		{Name: "apiserver-read-cluster", AlertPrefix: "KubeAPIReadClusterLatency", Histogram: apiHistogram,
 			Summary:  "Cluster-scoped reads: 99% within 30s",
 			Selector: `verb=~"GET|LIST",scope="cluster",` + apiSubresourcesExcluded, Threshold: 30, Objective: 0.99},
-		{Name: "sparkplane-submission", AlertPrefix: "SparkplaneSubmissionLatency", Histogram: "sparkplane_submission_duration_seconds",
+		{Name: "sparkplane-submission", AlertPrefix: "SparkplaneSubmissionLatency", Histogram: "sparkplane_sparkapplication_submission_latency_seconds",
 			Summary:   fmt.Sprintf("SparkApplication submissions (created to driver pod created): 99%% within %ds", cfg.Observability.SubmissionLatencySeconds),
 			Threshold: float64(cfg.Observability.SubmissionLatencySeconds), Objective: 0.99},
 		{Name: "sparkplane-interruption-reaction", AlertPrefix: "SparkplaneInterruptionReaction", Histogram: "sparkplane_interruption_reaction_seconds",
