@@ -3,6 +3,7 @@ package devcluster
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -51,6 +52,10 @@ func (c *Cluster) Status(ctx context.Context) (*Status, error) {
 	for _, info := range c.Components {
 		st.Components = append(st.Components, ComponentStatus{ComponentInfo: info, Running: alive[info.PID]})
 	}
+	// In the order of Components, not of starting.
+	sort.SliceStable(st.Components, func(i, j int) bool {
+		return slices.Index(Components, st.Components[i].Name) < slices.Index(Components, st.Components[j].Name)
+	})
 	cfg, err := c.RESTConfig()
 	if err != nil {
 		return nil, err
