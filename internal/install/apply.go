@@ -8,6 +8,7 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -52,7 +53,7 @@ func Apply(ctx context.Context, c client.Client, objs []client.Object, progress 
 		if err != nil {
 			return err
 		}
-		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		if err := applyOne(ctx, c, u); err != nil {
 			return fmt.Errorf("applying %s: %w", describe(u), err)
 		}
 		fmt.Fprintf(progress, "%s serverside-applied\n", describe(u))
@@ -66,6 +67,21 @@ func Apply(ctx context.Context, c client.Client, objs []client.Object, progress 
 		}
 	}
 	return nil
+}
+
+// applyOne applies u. A kind whose CRD was just established may be missing
+// from the API server's discovery for a moment longer: that is retried until
+// EstablishTimeout.
+func applyOne(ctx context.Context, c client.Client, u *unstructured.Unstructured) error {
+	var err error
+	_ = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, EstablishTimeout, true, func(ctx context.Context) (bool, error) {
+		err = c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u.DeepCopy()), client.FieldOwner(FieldManager), client.ForceOwnership)
+		if meta.IsNoMatchError(err) {
+			return false, nil
+		}
+		return true, nil
+	})
+	return err
 }
 
 // describe names an object as kubectl does: kind.group/name, lower case.
