@@ -88,13 +88,45 @@ func zombie(procRoot, pid string) bool {
 	return stat[i+2] == 'Z' || stat[i+2] == 'X'
 }
 
-// stopProcesses sends SIGTERM to each process (and its process group, which
-// it leads since it was started with setsid), waits up to grace for them to
-// be gone, then sends SIGKILL and waits again. It returns an error naming the
-// processes still alive after that.
+// stopOrder stops the API server's clients first, then the API server, then
+// etcd: an API server whose etcd is gone, or an etcd with a client still
+// attached, takes seconds longer to shut down.
+var stopOrder = [][]string{
+	{"kwok", "kube-scheduler", "kube-controller-manager"},
+	{"kube-apiserver"},
+	{"etcd"},
+}
+
+// stopProcesses stops the cluster's processes stage by stage (stopOrder):
+// SIGTERM to each process and its process group (it leads one, started with
+// setsid), up to grace for them to be gone, then SIGKILL. It returns an error
+// naming the processes still alive after that.
 func stopProcesses(procRoot, stateDir string, grace time.Duration) error {
-	signalAll := func(sig syscall.Signal) (bool, error) {
+	for _, stage := range stopOrder {
+		if err := stopStage(procRoot, stateDir, stage, grace); err != nil {
+			return err
+		}
+	}
+	// Anything left (a stage could not see a process that started meanwhile).
+	return stopStage(procRoot, stateDir, clusterBinaries, grace)
+}
+
+func stopStage(procRoot, stateDir string, binaries []string, grace time.Duration) error {
+	find := func() ([]Process, error) {
 		procs, err := FindProcesses(procRoot, stateDir)
+		if err != nil {
+			return nil, err
+		}
+		var in []Process
+		for _, p := range procs {
+			if slices.Contains(binaries, p.Binary) {
+				in = append(in, p)
+			}
+		}
+		return in, nil
+	}
+	signalAll := func(sig syscall.Signal) (bool, error) {
+		procs, err := find()
 		if err != nil {
 			return false, err
 		}
@@ -109,7 +141,7 @@ func stopProcesses(procRoot, stateDir string, grace time.Duration) error {
 	waitGone := func(timeout time.Duration) ([]Process, error) {
 		deadline := time.Now().Add(timeout)
 		for {
-			procs, err := FindProcesses(procRoot, stateDir)
+			procs, err := find()
 			if err != nil || len(procs) == 0 || time.Now().After(deadline) {
 				return procs, err
 			}
