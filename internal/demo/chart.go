@@ -128,7 +128,7 @@ func f1(v float64) string { return fmt.Sprintf("%.1f", v) }
 // stepChart draws one step line per group over [0, span] seconds with y up to
 // yMax, as an inline SVG with axes, gridlines and a legend.
 func stepChart(title string, series map[string][]Step, span float64, yMax int) template.HTML {
-	const w, h, left, right, top, bottom = 460.0, 220.0, 40.0, 10.0, 24.0, 46.0
+	const w, h, left, right, top, bottom = 460.0, 220.0, 40.0, 22.0, 24.0, 46.0
 	plotW, plotH := w-left-right, h-top-bottom
 	span = niceCeil(span)
 	ymax := niceCeil(float64(max(yMax, 1)))
@@ -167,7 +167,7 @@ func stepChart(title string, series map[string][]Step, span float64, yMax int) t
 	for _, g := range sortTiers(groups) {
 		fmt.Fprintf(&b, `<rect x="%s" y="%s" width="10" height="10" fill="%s"/><text x="%s" y="%s" class="ax">%s</text>`,
 			f1(lx), f1(h-14), tierColor(g), f1(lx+13), f1(h-5), html.EscapeString(g))
-		lx += 18 + 6.2*float64(len(g))
+		lx += 22 + 6.6*float64(len(g))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())

@@ -134,6 +134,12 @@ var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return sortTiers(keys)
 	},
+	"short": func(id string) string {
+		if len(id) > 18 {
+			return id[:18] + "…"
+		}
+		return id
+	},
 	"f2": func(v float64) string { return fmt.Sprintf("%.2f", v) },
 	"f3": func(v float64) string { return fmt.Sprintf("%.3f", v) },
 	"f4": func(v float64) string { return fmt.Sprintf("%.4f", v) },
@@ -197,7 +203,7 @@ svg .ct{font-size:13px;font-weight:600}svg .ax{font-size:11px;fill:#444}svg .gri
 <h2>Applications</h2>
 <table>
 <tr><th>run</th><th>application</th><th>type</th><th>size</th><th>state</th><th class="n">took</th><th class="n">executors</th><th class="n">decomm.</th><th class="n">lost</th><th class="n">migrated</th><th class="n">recomputed</th><th>event log</th></tr>
-{{range .Apps}}<tr><td>{{.Run}}</td><td>{{.Name}}</td><td>{{.Type}}</td><td>{{.Size}}</td><td>{{.State}}</td><td class="n">{{.Duration}}</td><td class="n">{{.ExecutorsCreated}}</td><td class="n">{{.ExecutorsDecommissioned}}</td><td class="n">{{.ExecutorsLost}}</td><td class="n">{{.Migrated}}</td><td class="n">{{.Recomp}}</td><td>{{if .EventLog}}<a href="{{.EventLog}}">{{.AppID}}</a>{{else}}–{{end}}</td></tr>
+{{range .Apps}}<tr><td>{{.Run}}</td><td>{{.Name}}</td><td>{{.Type}}</td><td>{{.Size}}</td><td>{{.State}}</td><td class="n">{{.Duration}}</td><td class="n">{{.ExecutorsCreated}}</td><td class="n">{{.ExecutorsDecommissioned}}</td><td class="n">{{.ExecutorsLost}}</td><td class="n">{{.Migrated}}</td><td class="n">{{.Recomp}}</td><td>{{if .EventLog}}<a href="{{.EventLog}}" title="{{.AppID}}">{{short .AppID}}</a>{{else}}–{{end}}</td></tr>
 {{end}}</table>
 </body>
 </html>

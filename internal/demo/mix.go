@@ -18,6 +18,13 @@ const (
 	SizeLarge = "large"
 )
 
+// ShuffleStorageClassKey is the Spark conf key of the executors' shuffle
+// claims' StorageClass; ShuffleStorageClass is the platform bundle's class.
+const (
+	ShuffleStorageClassKey = "spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-local-dir-1.options.storageClass"
+	ShuffleStorageClass    = "sparkplane-shuffle"
+)
+
 // Image and Spark version of the demo's applications.
 const (
 	sparkImage   = "apache/spark:3.5.3"
@@ -120,6 +127,10 @@ func Application(spec AppSpec, namespace, profile string) *v1alpha1.SparkApplica
 	for k, v := range spec.Workload {
 		s.SparkConf[k] = v
 	}
+	// Name the shuffle claims' class (the platform bundle's) rather than rely
+	// on the cluster default: the class is what binds a reused claim's volume
+	// to the executor's zone.
+	s.SparkConf[ShuffleStorageClassKey] = ShuffleStorageClass
 	s.Driver.Cores = ptr.To[int32](1)
 	s.Driver.Memory = ptr.To(v1alpha1.MemorySize("1g"))
 	s.Executor.Instances = ptr.To(spec.Executors)

@@ -22,12 +22,12 @@ const DecommissionBudget = 115 * time.Second
 type Demo struct {
 	Seed int64 `json:"seed"`
 	// Apps is the number of applications per run.
-	Apps        int       `json:"apps"`
-	Currency    string    `json:"currency"`
-	PriceSource string    `json:"priceSource"`
-	StartedAt   time.Time `json:"startedAt"`
-	FinishedAt  time.Time `json:"finishedAt"`
-	Runs        []RunResult     `json:"runs"`
+	Apps        int         `json:"apps"`
+	Currency    string      `json:"currency"`
+	PriceSource string      `json:"priceSource"`
+	StartedAt   time.Time   `json:"startedAt"`
+	FinishedAt  time.Time   `json:"finishedAt"`
+	Runs        []RunResult `json:"runs"`
 }
 
 // RunResult is one pass over the application mix on one profile.

@@ -261,7 +261,7 @@ func TestReportHTMLSelfContained(t *testing.T) {
 	}
 	for _, want := range []string{
 		"Nodes by tier over time", "Executors by tier over time", "Interruptions (optimized run)", "Cost", "Applications",
-		`<a href="eventlogs/spark-1">spark-1</a>`, "x86-1", "1 missed", "USD",
+		`<a href="eventlogs/spark-1" title="spark-1">spark-1</a>`, "x86-1", "1 missed", "USD",
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report.html lacks %q", want)

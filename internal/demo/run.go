@@ -172,8 +172,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	r.printf("cluster up in %.0fs; logs in %s", cluster.ReadyAfter.Seconds(), filepath.Join(cluster.Dir, "logs"))
 
 	res, runErr := r.runAll(ctx)
-	teardownCtx := context.WithoutCancel(ctx)
-	_ = teardownCtx
+	if ctx.Err() != nil {
+		runErr = fmt.Errorf("interrupted: %w", ctx.Err())
+	}
 	if opts.Keep {
 		if res == nil {
 			res = &Result{}
@@ -269,6 +270,17 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 		demo.Runs = append(demo.Runs, run)
+	}
+	// Every node is priced for its whole life, so wait for the last ones.
+	if err := r.releaseNodes(bgCtx, func() bool { return len(r.tracker.liveNodes()) == 0 }); err != nil {
+		return nil, err
+	}
+	for i := range demo.Runs {
+		nodes, execs, priceErrs := r.tracker.collect(demo.Runs[i].Name, time.Now())
+		if len(priceErrs) > 0 {
+			return nil, fmt.Errorf("pricing nodes: %w", errors.Join(priceErrs...))
+		}
+		demo.Runs[i].Nodes, demo.Runs[i].Executors = nodes, execs
 	}
 	demo.FinishedAt = time.Now()
 	rep := BuildReport(demo)
@@ -466,18 +478,15 @@ func (r *runner) runOnce(ctx context.Context, name, profile string, chaos bool, 
 	}
 	run.End = time.Now()
 	r.printf("%s run: every application ended after %s; releasing its nodes", name, run.End.Sub(run.Start).Round(time.Second))
-	if err := r.releaseNodes(ctx); err != nil {
+	// The next run may start once Karpenter has tainted every node of this
+	// one (so nothing new lands there); their removal is timed all the same.
+	if err := r.releaseNodes(ctx, func() bool { return len(r.tracker.untainted()) == 0 }); err != nil {
 		return run, err
 	}
 	for _, n := range notices {
 		r.tracker.noticeOutcome(&n.Notice)
 		run.Notices = append(run.Notices, n.Notice)
 	}
-	nodes, execs, priceErrs := r.tracker.collect(name, time.Now())
-	if len(priceErrs) > 0 {
-		return run, fmt.Errorf("pricing nodes: %w", errors.Join(priceErrs...))
-	}
-	run.Nodes, run.Executors = nodes, execs
 	apps, err := r.appResults(ctx, ns, profile)
 	if err != nil {
 		return run, err
@@ -537,9 +546,9 @@ func (r *runner) namespace(ctx context.Context, ns string) error {
 	}
 }
 
-// releaseNodes deletes every Karpenter NodeClaim, so the run's nodes go when
-// its last application ends, and waits until the nodes are gone.
-func (r *runner) releaseNodes(ctx context.Context) error {
+// releaseNodes deletes every Karpenter NodeClaim, so a run's nodes go when
+// its last application ends, and waits until done holds (2 minutes at most).
+func (r *runner) releaseNodes(ctx context.Context, done func() bool) error {
 	var claims unstructured.UnstructuredList
 	claims.SetAPIVersion("karpenter.sh/v1")
 	claims.SetKind("NodeClaimList")
@@ -552,7 +561,7 @@ func (r *runner) releaseNodes(ctx context.Context) error {
 		}
 	}
 	deadline := time.Now().Add(2 * time.Minute)
-	for len(r.tracker.liveNodes()) > 0 {
+	for !done() {
 		if time.Now().After(deadline) {
 			r.printf("nodes %v are still there 2 minutes after their NodeClaims were deleted; counting them until now", r.tracker.liveNodes())
 			return nil

@@ -271,6 +271,19 @@ func (t *tracker) liveNodes() []string {
 	return out
 }
 
+// untainted returns the live nodes that do not show the disrupted taint yet.
+func (t *tracker) untainted() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for name, tn := range t.nodes {
+		if !tn.gone && tn.noticeSeen.IsZero() {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // nodePool returns the pool of a node the tracker knows, else "".
 func (t *tracker) nodePool(node string) string {
 	t.mu.Lock()
