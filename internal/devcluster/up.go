@@ -192,12 +192,13 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 
 	u := &upper{c: c, opts: opts, bins: bins, progress: opts.Progress, start: start}
 	if err := u.run(ctx); err != nil {
+		left := "nothing is left running"
 		if stopErr := stopProcesses("/proc", dir, 5*time.Second); stopErr != nil {
-			err = fmt.Errorf("%w (and cleaning up: %v)", err, stopErr)
+			left = fmt.Sprintf("and stopping what it started failed: %v; retry with sparkplane dev down --name %s", stopErr, opts.Name)
 		}
 		c.reap()
 		_ = c.save()
-		return nil, fmt.Errorf("dev up %q failed, nothing is left running (logs are in %s): %w", opts.Name, filepath.Join(dir, "logs"), err)
+		return nil, fmt.Errorf("dev up %q failed, %s (logs are in %s): %w", opts.Name, left, filepath.Join(dir, "logs"), err)
 	}
 	return c, nil
 }
