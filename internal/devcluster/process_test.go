@@ -384,3 +384,31 @@ func FuzzMentionsDir(f *testing.F) {
 		}
 	})
 }
+
+func TestComponentError(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "kube-apiserver.log")
+	var lines []string
+	for i := 0; i < 30; i++ {
+		lines = append(lines, fmt.Sprintf("line %d", i))
+	}
+	lines = append(lines, "E1125 failed to listen on 127.0.0.1:6443: listen tcp 127.0.0.1:6443: bind: address already in use")
+	writeFile(t, log, strings.Join(lines, "\n")+"\n")
+	err := componentError("kube-apiserver", "exited (exit status 1) while waiting for kube-apiserver to be ready", log)
+	if !errors.Is(err, ErrPortTaken) {
+		t.Errorf("error does not wrap ErrPortTaken: %v", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"kube-apiserver exited (exit status 1)", log, "    line 29", "address already in use"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "line 15\n") {
+		t.Errorf("error shows more than the last 15 lines:\n%s", msg)
+	}
+
+	writeFile(t, log, "panic: something else\n")
+	if err := componentError("etcd", "exited", log); errors.Is(err, ErrPortTaken) {
+		t.Errorf("unrelated failure reported as a taken port: %v", err)
+	}
+}
