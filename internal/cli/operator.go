@@ -38,6 +38,7 @@ type operatorOptions struct {
 	burst                   int
 	verbosity               int
 	workers                 int
+	driverPendingTimeout    time.Duration
 	// Zone choice of the profile resolver.
 	nodesOnDemand bool
 	zones         []string
@@ -100,6 +101,7 @@ application twice.`,
 	cmd.Flags().BoolVar(&o.nodesOnDemand, "nodes-on-demand", false, "Nodes are created on demand (Karpenter): spread applications over zones instead of choosing the zone with free capacity for their executors")
 	cmd.Flags().StringSliceVar(&o.zones, "zones", nil, "Zones applications may be placed in besides those of existing nodes (with --nodes-on-demand: the NodePools' zones)")
 	cmd.Flags().StringSliceVar(&o.interruptionSignals, "interruption-signals", []string{"default"}, "Node signals whose executors are decommissioned: \"default\" (all of "+strings.Join(interruption.SignalNames(), ", ")+"), a list of those names, or taint:KEY[:EFFECT] for a custom taint")
+	cmd.Flags().DurationVar(&o.driverPendingTimeout, "driver-pending-timeout", sparkapplication.DefaultDriverPendingTimeout, "Fail an attempt whose driver pod stays Pending this long (a negative value never fails it)")
 	cmd.Flags().IntVarP(&o.verbosity, "v", "v", 0, "Log verbosity (klog levels: 0 quiet, 2 per-application, 4 per-reconcile)")
 	return cmd
 }
@@ -110,6 +112,9 @@ func (o *operatorOptions) validate() error {
 	}
 	if o.workers < 0 {
 		return fmt.Errorf("--max-concurrent-reconciles must not be negative, got %d", o.workers)
+	}
+	if o.driverPendingTimeout == 0 {
+		return errors.New("--driver-pending-timeout must not be 0: give a duration (e.g. 10m), or a negative one to never fail pending drivers")
 	}
 	if o.burst < int(o.qps) {
 		return fmt.Errorf("--kube-api-burst (%d) must be at least --kube-api-qps (%v)", o.burst, o.qps)
@@ -194,9 +199,12 @@ func (o *operatorOptions) registerControllers(mgr manager.Manager) ([]string, er
 		return nil, fmt.Errorf("--interruption-signals: %w", err)
 	}
 	controllers, err := controller.New(mgr, controller.Options{
-		SparkApplication: sparkapplication.Options{MaxConcurrentReconciles: o.workers},
-		Profiles:         sparkprofile.ResolverOptions{NodesOnDemand: o.nodesOnDemand, Zones: o.zones},
-		Interruption:     interruption.Options{Signals: signals},
+		SparkApplication: sparkapplication.Options{
+			MaxConcurrentReconciles: o.workers,
+			DriverPendingTimeout:    o.driverPendingTimeout,
+		},
+		Profiles:     sparkprofile.ResolverOptions{NodesOnDemand: o.nodesOnDemand, Zones: o.zones},
+		Interruption: interruption.Options{Signals: signals},
 	})
 	if err != nil {
 		return nil, err
