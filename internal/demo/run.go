@@ -77,7 +77,7 @@ type Options struct {
 	NewInterrupter func(cfg *rest.Config) (Interrupter, error)
 	// RunTimeout bounds each run's wait for its applications; 6 minutes when zero.
 	RunTimeout time.Duration
-	// SubmitInterval spaces the submissions of a run; 2s when zero.
+	// SubmitInterval spaces the submissions of a run; 500ms when zero.
 	SubmitInterval time.Duration
 	// NoticeNotBefore is how long into the optimized run the first notice may
 	// come (so executors hold shuffle output); 35s when zero. NoticeGap
@@ -101,7 +101,7 @@ func (o *Options) complete() error {
 		o.RunTimeout = 6 * time.Minute
 	}
 	if o.SubmitInterval == 0 {
-		o.SubmitInterval = 2 * time.Second
+		o.SubmitInterval = 500 * time.Millisecond
 	}
 	if o.NoticeNotBefore == 0 {
 		o.NoticeNotBefore = 35 * time.Second
@@ -548,20 +548,19 @@ func (r *runner) namespace(ctx context.Context, ns string) error {
 
 // releaseNodes deletes every Karpenter NodeClaim, so a run's nodes go when
 // its last application ends, and waits until done holds (2 minutes at most).
+// It deletes again every few seconds: capacity Karpenter was still launching
+// (e.g. to replace an interrupted node) shows up as new NodeClaims.
 func (r *runner) releaseNodes(ctx context.Context, done func() bool) error {
-	var claims unstructured.UnstructuredList
-	claims.SetAPIVersion("karpenter.sh/v1")
-	claims.SetKind("NodeClaimList")
-	if err := r.client.List(ctx, &claims); err != nil {
-		return fmt.Errorf("listing NodeClaims: %w", err)
-	}
-	for i := range claims.Items {
-		if err := r.client.Delete(ctx, &claims.Items[i]); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("deleting NodeClaim %s: %w", claims.Items[i].GetName(), err)
-		}
-	}
 	deadline := time.Now().Add(2 * time.Minute)
+	var lastDelete time.Time
 	for !done() {
+		if time.Since(lastDelete) >= 5*time.Second {
+			lastDelete = time.Now()
+			if err := r.deleteNodeClaims(ctx); err != nil {
+				return err
+			}
+			continue
+		}
 		if time.Now().After(deadline) {
 			r.printf("nodes %v are still there 2 minutes after their NodeClaims were deleted; counting them until now", r.tracker.liveNodes())
 			return nil
@@ -570,6 +569,24 @@ func (r *runner) releaseNodes(ctx context.Context, done func() bool) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func (r *runner) deleteNodeClaims(ctx context.Context) error {
+	var claims unstructured.UnstructuredList
+	claims.SetAPIVersion("karpenter.sh/v1")
+	claims.SetKind("NodeClaimList")
+	if err := r.client.List(ctx, &claims); err != nil {
+		return fmt.Errorf("listing NodeClaims: %w", err)
+	}
+	for i := range claims.Items {
+		if claims.Items[i].GetDeletionTimestamp() != nil {
+			continue
+		}
+		if err := r.client.Delete(ctx, &claims.Items[i]); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting NodeClaim %s: %w", claims.Items[i].GetName(), err)
 		}
 	}
 	return nil

@@ -1,0 +1,106 @@
+package demo
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+)
+
+// TestTrackerNotice feeds the tracker the watch events of one interruption,
+// with a fake clock, and checks the notice's outcome: reactions from the
+// earliest notice time, a hard delete counted as a miss, an executor that
+// ended before the notice left out.
+func TestTrackerNotice(t *testing.T) {
+	prices, err := ParsePrices([]byte(`[{"name":"m7g.2xlarge","offerings":[{"Price":0.11424,"Available":true,"Requirements":[
+		{"key":"karpenter.sh/capacity-type","operator":"In","values":["spot"]},
+		{"key":"topology.kubernetes.io/zone","operator":"In","values":["us-east-1a"]}]}]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newTracker(prices)
+	clock := at(0)
+	tr.now = func() time.Time { return clock }
+	tr.setRun(RunOptimized)
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", CreationTimestamp: metav1.NewTime(at(0)), Labels: map[string]string{
+		labelNodePool: "arm64-spot", labelInstanceType: "m7g.2xlarge", labelCapacityType: "spot", labelZone: "us-east-1a"}}}
+	tr.onNode(node, false)
+	pod := func(name string, phase corev1.PodPhase) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID(name), Labels: map[string]string{labelApplication: "app"}},
+			Spec: corev1.PodSpec{NodeName: "n1"}, Status: corev1.PodStatus{Phase: phase}}
+	}
+	deleting := func(p *corev1.Pod, grace int64) *corev1.Pod {
+		p = p.DeepCopy()
+		p.DeletionTimestamp = &metav1.Time{Time: clock}
+		p.DeletionGracePeriodSeconds = ptr.To(grace)
+		return p
+	}
+	clock = at(5)
+	for _, name := range []string{"e1", "e2", "e3", "early"} {
+		tr.onExecutor(pod(name, corev1.PodRunning), false)
+	}
+	clock = at(8)
+	tr.onExecutor(deleting(pod("early", corev1.PodRunning), 30), false) // released by its driver before the notice
+
+	// The operator persisted a notice time before the watch showed the taint.
+	clock = at(20)
+	tainted := node.DeepCopy()
+	tainted.Spec.Taints = []corev1.Taint{{Key: taintDisrupted, Effect: corev1.TaintEffectNoSchedule}}
+	tainted.Annotations = map[string]string{annotationNoticeTime: at(19.5).Format(time.RFC3339Nano)}
+	tr.onNode(tainted, false)
+
+	n := Notice{Node: "n1"}
+	if tr.noticeOutcome(&n) {
+		t.Fatal("outcome done before any executor was deleted")
+	}
+	clock = at(19.75)
+	tr.onExecutor(deleting(pod("e1", corev1.PodRunning), 115), false)
+	clock = at(21)
+	tr.onExecutor(deleting(pod("e2", corev1.PodRunning), 114), true) // only the removal seen: still graceful
+	clock = at(22)
+	tr.onExecutor(pod("e3", corev1.PodRunning), true) // gone without a graceful delete
+
+	if !tr.noticeOutcome(&n) {
+		t.Fatal("outcome not done after every executor was deleted")
+	}
+	want := Notice{Node: "n1", At: at(19.5), Executors: []Decommission{
+		{Pod: "ns/e1", Reaction: 250 * time.Millisecond, Decommissioned: true},
+		{Pod: "ns/e2", Reaction: 1500 * time.Millisecond, Decommissioned: true},
+		{Pod: "ns/e3"},
+	}}
+	if diff := cmp.Diff(want, n); diff != "" {
+		t.Errorf("notice (-want +got):\n%s", diff)
+	}
+
+	clock = at(30)
+	tr.onNode(tainted, true)
+	nodes, execs, errs := tr.collect(RunOptimized, at(100))
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if len(nodes) != 1 || !nodes[0].Deleted.Equal(at(30)) || nodes[0].PricePerHour != 0.11424 {
+		t.Errorf("nodes %+v: want n1 deleted at 30s, priced 0.11424", nodes)
+	}
+	if len(execs) != 4 || execs[0].NodePool != "arm64-spot" || !execs[0].End.Equal(at(19.75)) {
+		t.Errorf("executors %+v: want 4, the first on arm64-spot ending at 19.75s", execs)
+	}
+	if other, _, _ := tr.collect(RunBaseline, at(100)); len(other) != 0 {
+		t.Errorf("baseline has nodes %v: nodes belong to the run that created them", other)
+	}
+}
+
+func TestTrackerUnpricedNode(t *testing.T) {
+	prices, _ := ParsePrices([]byte(`[{"name":"m7g.large","offerings":[{"Price":0.1,"Requirements":[
+		{"key":"karpenter.sh/capacity-type","values":["spot"]},{"key":"topology.kubernetes.io/zone","values":["us-east-1a"]}]}]}]`))
+	tr := newTracker(prices)
+	tr.onNode(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "x", Labels: map[string]string{labelNodePool: "p", labelInstanceType: "x9.huge"}}}, false)
+	tr.onNode(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "system"}}, false)
+	nodes, _, errs := tr.collect("", at(1))
+	if len(errs) != 1 || len(nodes) != 1 {
+		t.Errorf("want one priced-node error and the system node ignored, got nodes %v errors %v", nodes, errs)
+	}
+}
