@@ -11,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/sparkplane/sparkplane/internal/platform"
 )
 
 // crdFiles are copies of the CRDs of sigs.k8s.io/karpenter v1.8.0
@@ -65,11 +67,13 @@ func KarpenterCRDs() ([]*apiextensionsv1.CustomResourceDefinition, error) {
 }
 
 // KarpenterObjects returns what `dev up --karpenter` applies after the CRDs:
-// the KWOKNodeClass and the NodePools of the four executor tiers (weights
-// strictly decreasing, arm64 spot capped at armSpotCPULimit CPUs) and of the
-// driver pool (on-demand, both architectures, tainted sparkplane.io/driver),
-// all restricted to zones. It is the one place these objects are made, so it
-// can later return the platform bundle's typed NodePools instead.
+// the Karpenter part of the kwok platform bundle (`sparkplane platform render
+// --provider kwok`): PriorityClasses, the KWOKNodeClass and the NodePools of
+// the four executor tiers (weights strictly decreasing, arm64 spot capped at
+// armSpotCPULimit CPUs), the driver pool (on-demand, tainted
+// sparkplane.io/driver, in the first zone) and the system pool, all
+// restricted to zones. The local cluster thus runs the very pools a platform
+// team would apply.
 func KarpenterObjects(zones []string, armSpotCPULimit int) ([]*unstructured.Unstructured, error) {
 	if len(zones) == 0 {
 		return nil, fmt.Errorf("zones: at least one zone is needed")
@@ -77,61 +81,23 @@ func KarpenterObjects(zones []string, armSpotCPULimit int) ([]*unstructured.Unst
 	if armSpotCPULimit <= 0 {
 		return nil, fmt.Errorf("arm64-spot CPU limit: %d is not positive", armSpotCPULimit)
 	}
-	objects := []*unstructured.Unstructured{{Object: map[string]any{
-		"apiVersion": "karpenter.kwok.sh/v1alpha1",
-		"kind":       "KWOKNodeClass",
-		"metadata":   map[string]any{"name": NodeClassName},
-	}}}
-	for _, tier := range ExecutorTiers {
-		pool := nodePool(tier.NodePool, NodeRoleExecutor, []string{tier.Arch}, tier.CapacityType, zones, nil)
-		spec := pool.Object["spec"].(map[string]any)
-		spec["weight"] = int64(tier.Weight)
-		if tier.NodePool == NodePoolArm64Spot {
-			spec["limits"] = map[string]any{"cpu": fmt.Sprint(armSpotCPULimit)}
-		}
-		objects = append(objects, pool)
+	cfg := platform.DefaultConfig(platform.ProviderKWOK)
+	cfg.Zones = zones
+	cfg.DriverZone = zones[0]
+	cfg.Executors.CPULimits.Arm64Spot = int64(armSpotCPULimit)
+	bundle, err := platform.Render(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("rendering the kwok platform bundle: %w", err)
 	}
-	driverTaint := map[string]any{"key": DriverTaintKey, "value": DriverTaintValue, "effect": "NoSchedule"}
-	objects = append(objects, nodePool(NodePoolDriver, NodeRoleDriver, []string{ArchArm64, ArchAmd64}, CapacityTypeOnDem, zones, driverTaint))
+	var objects []*unstructured.Unstructured
+	for _, obj := range bundle.KarpenterObjects() {
+		u, err := platform.ToUnstructured(obj)
+		if err != nil {
+			return nil, err
+		}
+		objects = append(objects, u)
+	}
 	return objects, nil
-}
-
-func nodePool(name, role string, arches []string, capacityType string, zones []string, taint map[string]any) *unstructured.Unstructured {
-	requirement := func(key string, values ...string) map[string]any {
-		list := make([]any, len(values))
-		for i, v := range values {
-			list[i] = v
-		}
-		return map[string]any{"key": key, "operator": "In", "values": list}
-	}
-	templateSpec := map[string]any{
-		"requirements": []any{
-			requirement("kubernetes.io/arch", arches...),
-			requirement("kubernetes.io/os", "linux"),
-			requirement(LabelCapacityType, capacityType),
-			requirement("topology.kubernetes.io/zone", zones...),
-		},
-		"nodeClassRef": map[string]any{"group": "karpenter.kwok.sh", "kind": "KWOKNodeClass", "name": NodeClassName},
-		"expireAfter":  "720h",
-	}
-	if taint != nil {
-		templateSpec["taints"] = []any{taint}
-	}
-	return &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "karpenter.sh/v1",
-		"kind":       "NodePool",
-		"metadata":   map[string]any{"name": name},
-		"spec": map[string]any{
-			"template": map[string]any{
-				"metadata": map[string]any{"labels": map[string]any{LabelNodeRole: role}},
-				"spec":     templateSpec,
-			},
-			"disruption": map[string]any{
-				"consolidationPolicy": "WhenEmptyOrUnderutilized",
-				"consolidateAfter":    "30s",
-			},
-		},
-	}}
 }
 
 // marshalObjects renders objects as a multi-document YAML stream (for golden files).

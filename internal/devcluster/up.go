@@ -410,12 +410,15 @@ func (u *upper) startKarpenter(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	kinds := map[string]int{}
 	for _, obj := range objects {
 		if err := u.client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating %s %s: %w", obj.GetKind(), obj.GetName(), err)
 		}
+		kinds[obj.GetKind()]++
 	}
-	u.step("applied Karpenter CRDs, a KWOKNodeClass and %d NodePools", len(objects)-1)
+	u.step("applied Karpenter CRDs and the kwok platform bundle's pools: %d NodePools, %d KWOKNodeClass, %d PriorityClasses",
+		kinds["NodePool"], kinds["KWOKNodeClass"], kinds["PriorityClass"])
 	env := []string{
 		"KUBECONFIG=" + u.path("kubeconfigs", "karpenter.kubeconfig"),
 		"SYSTEM_NAMESPACE=kube-system",
