@@ -29,6 +29,10 @@ from_debian() {
   local tmp dest
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' RETURN
+  # A fresh machine has no package lists yet: fetch them once (root only).
+  if ! apt-cache show prometheus >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
+    apt-get update -qq >&2 || true
+  fi
   if ! (cd "$tmp" && apt-get download "prometheus=$deb_version" >&2); then
     # The pinned build may have left the archive: take the distribution's current one.
     (cd "$tmp" && apt-get download prometheus >&2) || return 1
