@@ -48,15 +48,16 @@ type appTally struct {
 // status subresource carrying the resourceVersion it read, so concurrent
 // writers conflict and retry instead of losing counts.
 //
-// Results are coalesced per application and written flushDelay after the
-// first one: when many nodes go at once, each application gets one write
-// (and one event) after the burst of deletes instead of one per node during
-// it. A result not yet written when the operator stops is lost; the
+// Results are coalesced per application and written once the burst of
+// executor deletes is over (afterBurst): when many nodes go at once, each
+// application gets one write (and one event) after the deletes instead of
+// one per node during them. A result not yet written when the operator stops is lost; the
 // decommissions themselves are not.
 type applications struct {
 	client     client.Client
 	apiReader  client.Reader
 	events     eventRecorder
+	burst      *afterBurst
 	flushDelay time.Duration
 	log        logr.Logger
 
@@ -82,8 +83,8 @@ type pendingRecord struct {
 	attempts       int
 }
 
-func newApplications(c client.Client, r client.Reader, e eventRecorder, flushDelay time.Duration, log logr.Logger) *applications {
-	return &applications{client: c, apiReader: r, events: e, flushDelay: flushDelay, log: log,
+func newApplications(c client.Client, r client.Reader, e eventRecorder, burst *afterBurst, flushDelay time.Duration, log logr.Logger) *applications {
+	return &applications{client: c, apiReader: r, events: e, burst: burst, flushDelay: flushDelay, log: log,
 		pending: map[types.NamespacedName]*pendingRecord{}, counted: map[string]time.Time{}}
 }
 
@@ -103,7 +104,7 @@ func (a *applications) add(key types.NamespacedName, nodeName string, notice Not
 	if p == nil {
 		p = &pendingRecord{minGrace: -1}
 		a.pending[key] = p
-		time.AfterFunc(a.flushDelay, func() { a.flush(key) })
+		a.burst.later(func() { a.flush(key) })
 	}
 	if t.decommissioned > 0 {
 		countKey := fmt.Sprintf("%s|%s|%d", key, nodeName, notice.Time.UnixNano())

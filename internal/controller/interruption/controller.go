@@ -63,10 +63,10 @@ type Options struct {
 	// MaxConcurrentReconciles is how many nodes are handled at once; 16 when
 	// zero. Within a node every executor is deleted in parallel.
 	MaxConcurrentReconciles int
-	// StatusFlushDelay is how long results are coalesced before an
-	// application's status and events are written, and how long executor
-	// pods' events wait; 500ms when zero. It keeps those writes out of the
-	// way of the deletes when many nodes go at once.
+	// StatusFlushDelay is how long no executor delete must have been in
+	// flight before events and application status are written (at the
+	// latest ten times that after the first); 500ms when zero. It keeps those
+	// writes out of the way of the deletes when many nodes go at once.
 	StatusFlushDelay time.Duration
 }
 
@@ -86,6 +86,7 @@ type Controller struct {
 	cache     cache.Cache   // Spark pods and nodes, trimmed
 	events    eventRecorder
 	apps      *applications
+	burst     *afterBurst // defers events and status writes past a burst of deletes
 
 	// issued holds the UIDs of pods this process deleted, until the pod is
 	// gone, so a cache that has not yet seen the deletionTimestamp cannot
@@ -155,7 +156,8 @@ func (c *Controller) Register(mgr manager.Manager) error {
 	c.client = mgr.GetClient()
 	c.apiReader = mgr.GetAPIReader()
 	c.events = eventRecorder{mgr.GetEventRecorder("sparkplane-" + ControllerName)}
-	c.apps = newApplications(c.client, c.apiReader, c.events, c.statusFlushDelay, mgr.GetLogger().WithName(ControllerName))
+	c.burst = newAfterBurst(c.statusFlushDelay)
+	c.apps = newApplications(c.client, c.apiReader, c.events, c.burst, c.statusFlushDelay, mgr.GetLogger().WithName(ControllerName))
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
 		WatchesRawSource(c.nodeSource()).
@@ -342,6 +344,8 @@ func (c *Controller) decommission(ctx context.Context, nodeName string, notice N
 // left of the budget. grace is -1 when the pod was already gone.
 func (c *Controller) decommissionExecutor(ctx context.Context, pod *corev1.Pod, notice Notice) (grace int64, err error) {
 	grace, missed := c.budget.GracePeriod(notice.Time, c.clock.Now())
+	c.burst.begin()
+	defer c.burst.end()
 	err = c.client.Delete(ctx, pod, client.GracePeriodSeconds(grace), client.Preconditions{UID: &pod.UID})
 	issuedAt := c.clock.Now()
 	switch {
@@ -358,7 +362,7 @@ func (c *Controller) decommissionExecutor(ctx context.Context, pod *corev1.Pod, 
 	}
 	// The pod's event waits until the burst of deletes is over: each event
 	// is a write to the same API server.
-	time.AfterFunc(c.statusFlushDelay, func() { c.events.executorDecommissioning(pod, pod.Spec.NodeName, notice, grace, missed) })
+	c.burst.later(func() { c.events.executorDecommissioning(pod, pod.Spec.NodeName, notice, grace, missed) })
 	ctrl.LoggerFrom(ctx).V(2).Info("Decommissioning executor", "pod", klog.KObj(pod), "graceSeconds", grace, "missedDeadline", missed)
 	return grace, nil
 }
