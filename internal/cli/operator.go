@@ -39,6 +39,7 @@ type operatorOptions struct {
 	verbosity               int
 	workers                 int
 	driverPendingTimeout    time.Duration
+	pprofAddr               string
 	// Zone choice of the profile resolver.
 	nodesOnDemand bool
 	zones         []string
@@ -101,6 +102,7 @@ application twice.`,
 	cmd.Flags().BoolVar(&o.nodesOnDemand, "nodes-on-demand", false, "Nodes are created on demand (Karpenter): spread applications over zones instead of choosing the zone with free capacity for their executors")
 	cmd.Flags().StringSliceVar(&o.zones, "zones", nil, "Zones applications may be placed in besides those of existing nodes (with --nodes-on-demand: the NodePools' zones)")
 	cmd.Flags().StringSliceVar(&o.interruptionSignals, "interruption-signals", []string{"default"}, "Node signals whose executors are decommissioned: \"default\" (all of "+strings.Join(interruption.SignalNames(), ", ")+"), a list of those names, or taint:KEY[:EFFECT] for a custom taint")
+	cmd.Flags().StringVar(&o.pprofAddr, "pprof-bind-address", "0", "Address Go's /debug/pprof endpoints bind to, for profiling; \"0\" (the default) turns them off")
 	cmd.Flags().DurationVar(&o.driverPendingTimeout, "driver-pending-timeout", sparkapplication.DefaultDriverPendingTimeout, "Fail an attempt whose driver pod stays Pending this long (a negative value never fails it)")
 	cmd.Flags().IntVarP(&o.verbosity, "v", "v", 0, "Log verbosity (klog levels: 0 quiet, 2 per-application, 4 per-reconcile)")
 	return cmd
@@ -144,6 +146,7 @@ func (o *operatorOptions) run(ctx context.Context) error {
 		Scheme:                        Scheme(),
 		Metrics:                       metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress:        o.probeAddr,
+		PprofBindAddress:              o.pprofAddr,
 		LeaderElection:                o.leaderElect,
 		LeaderElectionID:              install.LeaderElectionID,
 		LeaderElectionNamespace:       leaseNamespace,

@@ -92,6 +92,7 @@ func BenchmarkSubmission(b *testing.B) {
 		return createRaw(ctx, cl, benchApplication(rawNS, fmt.Sprintf("raw-%04d", i), unscheduled))
 	})
 	rawRate := float64(sustainedApps) / rawTook.Seconds()
+	fmt.Printf("  (a) API server raw rate: %d applications' objects in %s: %.1f applications/s\n", sustainedApps, rawTook.Round(time.Millisecond), rawRate)
 	deleteNamespace(b, c, rawNS)
 
 	op := startOperator(b, c.Kubeconfig(), fmt.Sprintf("--max-concurrent-reconciles=%d", concurrency))
@@ -106,18 +107,22 @@ func BenchmarkSubmission(b *testing.B) {
 	last := seen.waitAll(b, sustainedApps, 5*time.Minute)
 	sustainedRate := float64(sustainedApps) / last.Sub(start).Seconds()
 	ratio := sustainedRate / rawRate
+	fmt.Printf("  (b) sparkplane sustained rate: %d applications in %s: %.1f applications/s (ratio %.2f)\n", sustainedApps, last.Sub(start).Round(time.Millisecond), sustainedRate, ratio)
 
 	// (c) Latency at a steady 50 applications/s.
 	latencyNS := c.Namespace(b)
 	seenLatency := watchDrivers(b, c, latencyNS)
 	createdAt := steadySubmit(b, cl, latencyNS, latencyRate, latencyDuration)
-	seenLatency.waitAll(b, len(createdAt), 2*time.Minute)
+	// Generous: when the machine cannot sustain the rate, the latencies
+	// measure the queue, and the figure should say so rather than fail.
+	seenLatency.waitAll(b, len(createdAt), 10*time.Minute)
 	var latencies []time.Duration
 	for name, t0 := range createdAt {
 		latencies = append(latencies, seenLatency.at(name).Sub(t0))
 	}
 	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
 	p50, p99 := percentile(latencies, 0.50), percentile(latencies, 0.99)
+	fmt.Printf("  (c) latency at %d applications/s: p50 %s, p99 %s\n", latencyRate, p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond))
 
 	// (d) Memory: a fresh operator with 1,000 applications and 10,000
 	// executor pods present (the others deleted first).
@@ -177,6 +182,10 @@ sparkplane submission benchmark (local cluster, %d-way concurrency, operator as 
 		p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond), targetP99, verdict(p99 <= targetP99),
 		rssApps, rssApps*rssExecutorsEach, float64(rss)/(1<<20), float64(peak)/(1<<20),
 		targetRSS>>20, verdict(rss <= targetRSS))
+	if rawRate < latencyRate {
+		fmt.Printf("  note: the API server here creates %.1f applications' objects a second, less than the %d/s of (c): (c) then measures\n"+
+			"        queueing on this machine, not the operator; sparkplane's share is the ratio in (b).\n", rawRate, latencyRate)
+	}
 }
 
 // createRaw does by hand what the operator does for one application.
