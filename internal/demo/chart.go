@@ -161,7 +161,13 @@ func stepChart(title string, series map[string][]Step, span float64, yMax int) t
 		}
 		last := steps[len(steps)-1]
 		pts = append(pts, f1(x(span))+","+f1(y(float64(last.Count))))
-		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, tierColor(g), strings.Join(pts, " "))
+		// On-demand tiers are dashed, so a line drawn over a spot one at the
+		// same count still lets it show.
+		dash := ""
+		if strings.HasSuffix(g, "-on-demand") {
+			dash = ` stroke-dasharray="6 3"`
+		}
+		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2"%s points="%s"/>`, tierColor(g), dash, strings.Join(pts, " "))
 	}
 	lx := left
 	for _, g := range sortTiers(groups) {

@@ -443,7 +443,10 @@ func (r *runner) runOnce(ctx context.Context, name, profile string, chaos bool, 
 			if n.reported {
 				continue
 			}
-			if done := r.tracker.noticeOutcome(&n.Notice); done {
+			// Report once every executor the watch placed on the node has
+			// been deleted, and not before the watch had a few seconds to
+			// show the node's pods.
+			if done := r.tracker.noticeOutcome(&n.Notice); done && now.Sub(n.At) > 5*time.Second {
 				n.reported = true
 				var reactions []float64
 				missed := 0
