@@ -393,8 +393,6 @@ func (r *runner) runOnce(ctx context.Context, name, profile string, chaos bool, 
 	nextNotice := run.Start.Add(r.opts.NoticeNotBefore)
 	submitted := 0
 	lastProgress := time.Time{}
-	removals := sync.WaitGroup{}
-	defer removals.Wait()
 	for {
 		now := time.Now()
 		for submitted < len(mix) && !now.Before(run.Start.Add(time.Duration(submitted)*r.opts.SubmitInterval)) {
@@ -435,7 +433,9 @@ func (r *runner) runOnce(ctx context.Context, name, profile string, chaos bool, 
 					notices = append(notices, dn)
 					r.printf("spot notice %d/%d: node %s (%s): %s", len(notices), target, node, dn.NodePool, how)
 					nextNotice = now.Add(r.opts.NoticeGap)
-					removals.Go(func() { _ = r.intr.RemoveWhenDue(ctx, []string{node}, now.Add(r.opts.Notice)) })
+					// Karpenter usually removes the node long before; the
+					// waiter ends with ctx, before the cluster goes.
+					go func() { _ = r.intr.RemoveWhenDue(ctx, []string{node}, now.Add(r.opts.Notice)) }()
 				}
 			}
 		}
