@@ -514,6 +514,14 @@ const (
 	// ConditionCompleted is True once the application has ended for good;
 	// the reason says how (Succeeded, DriverFailed, ...).
 	ConditionCompleted = "Completed"
+	// ConditionDriverNodeInterrupted is set True (reason DriverNodeInterrupted)
+	// by the interruption controller when the current attempt's driver runs on
+	// a node that got an interruption notice; its message names the driver
+	// pod and the node. The application controller then deletes that driver,
+	// ends the attempt with reason DriverNodeInterrupted and retries per
+	// spec.restartPolicy; when the next attempt starts it sets the condition
+	// False with reason NextAttemptStarted.
+	ConditionDriverNodeInterrupted = "DriverNodeInterrupted"
 )
 
 // Condition reasons.
@@ -533,8 +541,15 @@ const (
 	ReasonDriverPendingTimeout = "DriverPendingTimeout"
 	// ReasonDriverDeleted: the driver pod disappeared while running.
 	ReasonDriverDeleted = "DriverDeleted"
-	ReasonInProgress    = "InProgress"
-	ReasonSucceeded     = "Succeeded"
+	// ReasonDriverNodeInterrupted: the driver's node got an interruption
+	// notice (spot reclaim, ...); the driver was deleted. Profiles should keep
+	// drivers on on-demand nodes (SparkProfile spec.driver.capacityType).
+	ReasonDriverNodeInterrupted = "DriverNodeInterrupted"
+	// ReasonNextAttemptStarted: DriverNodeInterrupted=False once a new attempt
+	// replaced the interrupted one.
+	ReasonNextAttemptStarted = "NextAttemptStarted"
+	ReasonInProgress         = "InProgress"
+	ReasonSucceeded          = "Succeeded"
 )
 
 // SparkApplicationStatus is what the operator observed. The

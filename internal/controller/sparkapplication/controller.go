@@ -202,7 +202,15 @@ func (c *Controller) patchStatus(ctx context.Context, s *scope) error {
 	if equality.Semantic.DeepEqual(s.base.Status, s.app.Status) {
 		return nil
 	}
-	if err := c.client.Status().Patch(ctx, s.app, client.MergeFrom(s.base)); err != nil {
+	// A merge patch replaces status.conditions whole. The interruption
+	// controller also writes that list (DriverNodeInterrupted), so a patch
+	// that changes it carries the resourceVersion it was based on: a stale
+	// list conflicts and is recomputed instead of erasing the condition.
+	patch := client.MergeFrom(s.base)
+	if !equality.Semantic.DeepEqual(s.base.Status.Conditions, s.app.Status.Conditions) {
+		patch = client.MergeFromWithOptions(s.base, client.MergeFromWithOptimisticLock{})
+	}
+	if err := c.client.Status().Patch(ctx, s.app, patch); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
@@ -354,7 +362,9 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 		}
 	}
 
-	c.submitted.Store(s.app.UID, attempt)
+	// Remembered only once the status recording the attempt is written: a
+	// failed (e.g. conflicting) patch must let the next reconcile record it.
+	s.then(func() { c.submitted.Store(s.app.UID, attempt) })
 	// The attempt exists: record it. A re-run that found the driver keeps
 	// the driver's creation time as the submission time.
 	submittedAt := metav1.NewTime(s.now)
@@ -390,6 +400,11 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 	// reconcile finds nothing to write.
 	c.setCondition(s, v1alpha1.ConditionRunning, metav1.ConditionFalse, v1alpha1.ReasonDriverPending, pendingMessage(driver))
 	c.setCondition(s, v1alpha1.ConditionCompleted, metav1.ConditionFalse, v1alpha1.ReasonInProgress, fmt.Sprintf("Attempt %d is in progress", attempt))
+	// An interruption of the previous attempt's driver must not end this one.
+	if cond := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionDriverNodeInterrupted); cond != nil && cond.Status == metav1.ConditionTrue {
+		c.setCondition(s, v1alpha1.ConditionDriverNodeInterrupted, metav1.ConditionFalse, v1alpha1.ReasonNextAttemptStarted,
+			fmt.Sprintf("Attempt %d started; the previous one ended with DriverNodeInterrupted: %s", attempt, cond.Message))
+	}
 	if created {
 		submissionsTotal.WithLabelValues("created").Inc()
 		if attempt == 1 {
@@ -506,7 +521,11 @@ func (c *Controller) observeDriver(ctx context.Context, s *scope) (reconcile.Res
 	if err != nil {
 		return reconcile.Result{}, true, err
 	}
+	interrupted := driverNodeInterrupted(st.Conditions, names.DriverPod)
 	if driver == nil {
+		if interrupted != nil {
+			return c.endInterrupted(ctx, s, names.DriverPod, nil, interrupted)
+		}
 		c.endAttempt(ctx, s, false, v1alpha1.ReasonDriverDeleted,
 			fmt.Sprintf("driver pod %s was deleted before it finished", names.DriverPod))
 		return c.afterEnd(s), true, nil
@@ -514,7 +533,13 @@ func (c *Controller) observeDriver(ctx context.Context, s *scope) (reconcile.Res
 	if err := c.countExecutors(ctx, s, names.AppID); err != nil {
 		return reconcile.Result{}, true, err
 	}
-	if done, success, reason, message := driverOutcome(driver); done {
+	done, success, reason, message := driverOutcome(driver)
+	if interrupted != nil && !(done && success) {
+		// A driver that failed because its node went away is reported as
+		// interrupted too: that is the cause the user can act on.
+		return c.endInterrupted(ctx, s, names.DriverPod, driver, interrupted)
+	}
+	if done {
 		if success {
 			c.endAttempt(ctx, s, true, v1alpha1.ReasonDriverSucceeded, fmt.Sprintf("driver pod %s completed", driver.Name))
 		} else {
@@ -557,6 +582,84 @@ func (c *Controller) observeDriver(ctx context.Context, s *scope) (reconcile.Res
 				driver.Name, timeout, pendingMessage(driver)))
 		return c.afterEnd(s), true, nil
 	}
+}
+
+// driverNodeInterrupted returns the DriverNodeInterrupted condition when it
+// is True for the current attempt's driver pod. The interruption controller's
+// message names the pod ("Driver pod <name> is on node <node>, ..."), and pod
+// names carry the attempt number, so a report about an earlier attempt's
+// driver (which that controller may repeat after a restart while the old pod
+// still runs) does not end this attempt.
+func driverNodeInterrupted(conds []metav1.Condition, driverPod string) *metav1.Condition {
+	cond := meta.FindStatusCondition(conds, v1alpha1.ConditionDriverNodeInterrupted)
+	if cond == nil || cond.Status != metav1.ConditionTrue {
+		return nil
+	}
+	if named := interruptedPod(cond.Message); named != "" && named != driverPod {
+		return nil
+	}
+	return cond
+}
+
+// interruptedPod is the driver pod a DriverNodeInterrupted message names, or
+// "" when the message does not follow the interruption controller's form.
+func interruptedPod(message string) string {
+	rest, ok := strings.CutPrefix(message, "Driver pod ")
+	if !ok {
+		return ""
+	}
+	name, _, ok := strings.Cut(rest, " ")
+	if !ok {
+		return ""
+	}
+	return name
+}
+
+// interruptedNode is the node a DriverNodeInterrupted message names, or "".
+func interruptedNode(message string) string {
+	_, rest, ok := strings.Cut(message, " is on node ")
+	if !ok {
+		return ""
+	}
+	node, _, _ := strings.Cut(rest, ",")
+	return strings.TrimSpace(node)
+}
+
+// endInterrupted ends the current attempt because its driver's node got an
+// interruption notice. It deletes the driver first (UID precondition; a pod
+// already terminating is left alone): its executors go with it through their
+// owner references, a Never application does not leave a driver running
+// after it is reported Failed, and the interruption controller skips
+// terminating pods, so it does not report this driver again. The delete comes
+// before the status write, so an operator killed in between finds the
+// condition still True and repeats the same decision (NotFound is done).
+func (c *Controller) endInterrupted(ctx context.Context, s *scope, podName string, driver *corev1.Pod, cond *metav1.Condition) (reconcile.Result, bool, error) {
+	node := interruptedNode(cond.Message)
+	if driver != nil {
+		if driver.Spec.NodeName != "" {
+			node = driver.Spec.NodeName
+		}
+		if driver.DeletionTimestamp.IsZero() {
+			if err := c.client.Delete(ctx, driver, client.Preconditions{UID: &driver.UID}); client.IgnoreNotFound(err) != nil {
+				return reconcile.Result{}, true, fmt.Errorf("deleting driver pod %s on interrupted node %s: %w", podName, node, err)
+			}
+		}
+	}
+	if node == "" {
+		node = "(unknown)"
+	}
+	profile := "the application's SparkProfile"
+	if p := s.app.Status.Profile; p != nil && p.Name != "" {
+		profile = fmt.Sprintf("SparkProfile %s", p.Name)
+	}
+	message := fmt.Sprintf("driver pod %s was on node %s, which got an interruption notice, and was deleted (%s); "+
+		"drivers belong on nodes that are not reclaimed: set spec.driver.capacityType: on-demand (the default) in %s and keep its driver placement from allowing spot nodes",
+		podName, node, strings.TrimSuffix(cond.Message, "."), profile)
+	st := &s.app.Status
+	attempt := st.Attempts
+	s.then(func() { c.events.driverNodeInterrupted(s.app, attempt, podName, node) })
+	c.endAttempt(ctx, s, false, v1alpha1.ReasonDriverNodeInterrupted, message)
+	return c.afterEnd(s), true, nil
 }
 
 // pendingRequeue looks at a pending driver again when its pending timeout ends.

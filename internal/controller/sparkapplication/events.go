@@ -22,6 +22,10 @@ const (
 	EventRetrying             = "Retrying"
 	EventDriverPendingTimeout = "DriverPendingTimeout"
 	EventTTLExpired           = "TTLExpired"
+	// EventDriverNodeInterrupted: the attempt ended because its driver's
+	// node got an interruption notice (the interruption controller records
+	// its own event of the same reason when it finds the driver).
+	EventDriverNodeInterrupted = "DriverNodeInterrupted"
 )
 
 // eventRecorder holds the typed constructors; a nil recorder records nothing
@@ -70,4 +74,9 @@ func (r eventRecorder) pendingTimeout(app *v1alpha1.SparkApplication, driver str
 
 func (r eventRecorder) ttlExpired(app *v1alpha1.SparkApplication, ttl time.Duration) {
 	r.emit(app, corev1.EventTypeNormal, EventTTLExpired, "Delete", "Deleting the application %s after it ended (spec.timeToLiveSeconds)", ttl)
+}
+
+func (r eventRecorder) driverNodeInterrupted(app *v1alpha1.SparkApplication, attempt int32, driver, node string) {
+	r.emit(app, corev1.EventTypeWarning, EventDriverNodeInterrupted, "Observe",
+		"Attempt %d ended: driver pod %s on interrupted node %s was deleted; keep drivers on on-demand nodes (SparkProfile spec.driver.capacityType)", attempt, driver, node)
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -21,7 +23,9 @@ import (
 // Register wires the controller into mgr: it reads SparkApplications from
 // the manager's cache and sparkplane's pods from a slim cache of its own
 // (started by the manager), records events as "sparkplane-sparkapplication",
-// and reconciles an application when it changes (generation), when its
+// and reconciles an application when it changes (generation) or its
+// DriverNodeInterrupted condition changes (set by the interruption
+// controller on the status), when its
 // driver pod changes, and when one of its executors changes phase.
 // The manager's scheme must include v1alpha1 and core/v1.
 func (c *Controller) Register(mgr manager.Manager) error {
@@ -50,7 +54,7 @@ func (c *Controller) Register(mgr manager.Manager) error {
 	})
 	return builder.ControllerManagedBy(mgr).
 		Named(ControllerName).
-		For(&v1alpha1.SparkApplication{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&v1alpha1.SparkApplication{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, interruptedChanged{}))).
 		WatchesRawSource(source.Kind(podCache, &corev1.Pod{}, podToApp, podChanged{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: c.opts.MaxConcurrentReconciles}).
 		Complete(c)
@@ -67,4 +71,25 @@ func (podChanged) Update(e event.TypedUpdateEvent[*corev1.Pod]) bool {
 		return true
 	}
 	return e.ObjectOld.Status.Phase != e.ObjectNew.Status.Phase
+}
+
+// interruptedChanged passes application updates that change the
+// DriverNodeInterrupted condition, which the interruption controller sets on
+// the status (no generation change).
+type interruptedChanged struct {
+	predicate.Funcs
+}
+
+func (interruptedChanged) Update(e event.UpdateEvent) bool {
+	oldApp, ok1 := e.ObjectOld.(*v1alpha1.SparkApplication)
+	newApp, ok2 := e.ObjectNew.(*v1alpha1.SparkApplication)
+	if !ok1 || !ok2 {
+		return false
+	}
+	before := meta.FindStatusCondition(oldApp.Status.Conditions, v1alpha1.ConditionDriverNodeInterrupted)
+	after := meta.FindStatusCondition(newApp.Status.Conditions, v1alpha1.ConditionDriverNodeInterrupted)
+	if before == nil || after == nil {
+		return (before == nil) != (after == nil)
+	}
+	return before.Status != after.Status || before.Message != after.Message
 }
