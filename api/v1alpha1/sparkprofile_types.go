@@ -253,7 +253,9 @@ type EmptyDirShuffle struct {
 // (spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-local-dir-1.*)
 // owned by the driver and reused by replacement executors (SPARK-35593).
 type PVCShuffle struct {
-	// StorageClassName of the claims; "" uses the cluster's default class.
+	// StorageClassName of the claims; "" means sparkplane-shuffle, the class
+	// `sparkplane platform render` creates. (Spark 3.5 creates an on-demand
+	// claim only when a storage class is named, so one is always written.)
 	// +optional
 	StorageClassName string `json:"storageClassName,omitempty"`
 	// Size of each claim (default 100Gi).

@@ -25,6 +25,12 @@ const (
 	// Spark's KubernetesLocalDiskShuffleExecutorComponents scans to recover
 	// shuffle files from a reused claim.
 	DefaultPVCMountPath = "/data/spark-x/executor-x"
+	// DefaultShuffleStorageClass is the StorageClass of on-demand shuffle
+	// claims when a profile names none: the one `sparkplane platform render`
+	// creates (storage.shuffleStorageClass). Spark 3.5 creates an OnDemand
+	// claim only when both a storage class and a size are set, so a class is
+	// always written.
+	DefaultShuffleStorageClass = "sparkplane-shuffle"
 	// DefaultNVMeHostPath is where the instance-store node class mounts its
 	// RAID0 array.
 	DefaultNVMeHostPath = "/mnt/k8s-disks/0"
@@ -83,10 +89,11 @@ func BuiltinDefaults() v1alpha1.SparkProfileSpec {
 		ShuffleStorage: &v1alpha1.ShuffleStorage{
 			Type: v1alpha1.ShufflePersistentVolumeClaim,
 			PersistentVolumeClaim: &v1alpha1.PVCShuffle{
-				Size:            &size,
-				MountPath:       DefaultPVCMountPath,
-				Reuse:           ptr.To(true),
-				ShuffleRecovery: ptr.To(true),
+				StorageClassName: DefaultShuffleStorageClass,
+				Size:             &size,
+				MountPath:        DefaultPVCMountPath,
+				Reuse:            ptr.To(true),
+				ShuffleRecovery:  ptr.To(true),
 			},
 		},
 		Decommission: &v1alpha1.DecommissionPolicy{

@@ -73,9 +73,13 @@ func storageConf(st v1alpha1.ShuffleStorage, src Source) []confEntry {
 			e(pvcVolumePrefix+"mount.path", pvc.MountPath),
 			e(pvcVolumePrefix+"mount.readOnly", "false"),
 		}
-		if pvc.StorageClassName != "" {
-			out = append(out, e(pvcVolumePrefix+"options.storageClass", pvc.StorageClassName))
+		// Spark 3.5 creates an OnDemand claim only when a storage class is
+		// set; without one the executor would wait for a claim nobody makes.
+		storageClass := pvc.StorageClassName
+		if storageClass == "" {
+			storageClass = DefaultShuffleStorageClass
 		}
+		out = append(out, e(pvcVolumePrefix+"options.storageClass", storageClass))
 		if *pvc.Reuse {
 			out = append(out,
 				e(confOwnPVC, "true"),

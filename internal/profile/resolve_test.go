@@ -178,8 +178,10 @@ func TestShuffleStorageRendering(t *testing.T) {
 		m := map[string]string{
 			"spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-local-dir-1.options.claimName": "OnDemand",
 			"spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-local-dir-1.options.sizeLimit": "100Gi",
-			"spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-local-dir-1.mount.path":        "/data/spark-x/executor-x",
-			"spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-local-dir-1.mount.readOnly":    "false",
+			// A class is always written: Spark 3.5 creates no OnDemand claim without one.
+			"spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-local-dir-1.options.storageClass": "sparkplane-shuffle",
+			"spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-local-dir-1.mount.path":           "/data/spark-x/executor-x",
+			"spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-local-dir-1.mount.readOnly":       "false",
 		}
 		for k, v := range extra {
 			m[k] = v

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/sparkplane/sparkplane/internal/platform"
+	"github.com/sparkplane/sparkplane/internal/profile"
 )
 
 // TestPlatformRulesUseOperatorMetrics keeps the platform bundle's recording
@@ -56,4 +57,15 @@ func registered(name string) bool {
 // bundle itself rather than exported by the operator.
 func isRecordingRule(rendered, name string) bool {
 	return strings.Contains(rendered, "record: "+name)
+}
+
+// TestProfilesUseThePlatformShuffleClass keeps the storage class the built-in
+// profiles write into spark.properties equal to the one the platform bundle
+// creates: otherwise every executor waits for a claim that cannot bind.
+func TestProfilesUseThePlatformShuffleClass(t *testing.T) {
+	for _, provider := range []platform.Provider{platform.ProviderAWS, platform.ProviderKWOK} {
+		if got := platform.DefaultConfig(provider).Storage.ShuffleStorageClass; got != profile.DefaultShuffleStorageClass {
+			t.Errorf("%s bundle's shuffle StorageClass is %q, the profiles write %q", provider, got, profile.DefaultShuffleStorageClass)
+		}
+	}
 }
