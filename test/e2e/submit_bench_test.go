@@ -166,7 +166,7 @@ sparkplane submission benchmark (local cluster, %d-way concurrency, operator as 
   (b) sparkplane sustained rate, %d applications created -> driver pod exists:      %7.1f applications/s
       ratio (b)/(a): %.2f (target >= %.1f: %s)
       incumbent (Kubeflow spark-operator, one spark-submit JVM each, published):     %.1f-%.1f applications/s
-      sparkplane / incumbent: %.0fx-%.0fx
+      sparkplane / incumbent: %.1fx-%.1fx
   (c) latency created -> driver pod at a steady %d applications/s (%d applications):
       p50 %s, p99 %s (target p99 <= %s: %s)
   (d) operator memory with %d applications and %d executor pods: VmRSS %.1f MB, peak VmHWM %.1f MB
