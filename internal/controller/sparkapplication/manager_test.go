@@ -9,7 +9,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -33,13 +35,14 @@ func eventually(t *testing.T, what string, cond func() string) {
 	t.Fatalf("%s: %s", what, last)
 }
 
-// TestRegisteredController runs the controller the way the operator does —
-// a manager, controller.Register, the slim pod cache and its watches — and
-// checks an application goes from created to Running with executor counts
-// and events, driven only by pod changes.
-func TestRegisteredController(t *testing.T) {
-	ns := env.Namespace(t)
-	mgr, err := manager.New(env.Config, manager.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0"})
+// startRegisteredManager runs every controller the way the operator does (a
+// manager and controller.Register) until the test ends, and returns the
+// context it runs under. Skipping the controller-name check lets several
+// tests of this process each start their own manager.
+func startRegisteredManager(t *testing.T) context.Context {
+	t.Helper()
+	mgr, err := manager.New(env.Config, manager.Options{Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +58,16 @@ func TestRegisteredController(t *testing.T) {
 			t.Errorf("manager: %v", err)
 		}
 	})
+	return ctx
+}
+
+// TestRegisteredController runs the controller the way the operator does —
+// a manager, controller.Register, the slim pod cache and its watches — and
+// checks an application goes from created to Running with executor counts
+// and events, driven only by pod changes.
+func TestRegisteredController(t *testing.T) {
+	ns := env.Namespace(t)
+	ctx := startRegisteredManager(t)
 
 	c := env.Client
 	if err := c.Create(ctx, scalaApp(ns, "managed")); err != nil {
