@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/submit"
@@ -102,8 +103,8 @@ type Explanation struct {
 	Recorded   *v1alpha1.ProfileReference `json:"recordedProfile,omitempty"`
 	Zone       string                     `json:"zone,omitempty"`
 	ZoneReason string                     `json:"zoneReason"`
-	// Resolved is the operator's ProfileResolved event of the latest
-	// submission: the profile, zone and reason as decided then.
+	// Resolved is the resolution note of the operator's Submitted event of
+	// the latest submission: the profile, zone and reason as decided then.
 	Resolved string            `json:"resolvedAtSubmission,omitempty"`
 	Warnings []string          `json:"warnings,omitempty"`
 	Settings []profile.Setting `json:"settings"`
@@ -192,25 +193,28 @@ func (o *explainOptions) explain(ctx context.Context, app *v1alpha1.SparkApplica
 	return ex, nil
 }
 
-// resolvedEvent returns the message of the latest ProfileResolved event
-// of app, or "" when there is none (events expire after an hour).
+// resolvedEvent returns the resolution note ("Resolved with ...") of the
+// latest Submitted event of app, or "" when there is none (events expire
+// after an hour).
 func (o *explainOptions) resolvedEvent(ctx context.Context, app *v1alpha1.SparkApplication) string {
 	events := &corev1.EventList{}
 	if err := o.client.List(ctx, events, client.InNamespace(app.Namespace),
-		client.MatchingFields{"involvedObject.name": app.Name, "reason": sparkprofile.ReasonProfileResolved}); err != nil {
+		client.MatchingFields{"involvedObject.name": app.Name, "reason": sparkapplication.EventSubmitted}); err != nil {
 		return ""
 	}
 	var latest *corev1.Event
 	for i := range events.Items {
 		e := &events.Items[i]
-		if e.InvolvedObject.UID == app.UID && (latest == nil || eventTime(*e).After(eventTime(*latest))) {
+		if e.InvolvedObject.UID == app.UID && strings.Contains(e.Message, sparkprofile.ResolvedPrefix) &&
+			(latest == nil || eventTime(*e).After(eventTime(*latest))) {
 			latest = e
 		}
 	}
 	if latest == nil {
 		return ""
 	}
-	return latest.Message
+	_, note, _ := strings.Cut(latest.Message, sparkprofile.ResolvedPrefix)
+	return sparkprofile.ResolvedPrefix + note
 }
 
 // submittedPlacement reads the placement from the driver pod and the

@@ -87,12 +87,15 @@ func BenchmarkSubmission(b *testing.B) {
 	// (a) The API server alone: per application the SparkApplication, its
 	// driver Pod, two ConfigMaps and Service (the very objects
 	// internal/submit builds) and one status patch.
+	cpu := newCPUMeter(c)
 	rawNS := c.Namespace(b)
+	cpuBefore := cpu.read()
 	rawTook := runWorkers(b, sustainedApps, concurrency, func(i int) error {
 		return createRaw(ctx, cl, benchApplication(rawNS, fmt.Sprintf("raw-%04d", i), unscheduled))
 	})
 	rawRate := float64(sustainedApps) / rawTook.Seconds()
-	fmt.Printf("  (a) API server raw rate: %d applications' objects in %s: %.1f applications/s\n", sustainedApps, rawTook.Round(time.Millisecond), rawRate)
+	rawCPU := cpuPerApp(cpuBefore, cpu.read(), sustainedApps)
+	fmt.Printf("  (a) API server raw rate: %d applications' objects in %s: %.1f applications/s\n      %s\n", sustainedApps, rawTook.Round(time.Millisecond), rawRate, rawCPU)
 	deleteNamespace(b, c, rawNS)
 
 	op := startOperator(b, c.Kubeconfig(), fmt.Sprintf("--max-concurrent-reconciles=%d", concurrency))
@@ -100,6 +103,8 @@ func BenchmarkSubmission(b *testing.B) {
 	// (b) Sustained: 2,000 applications, created → driver pod exists.
 	sustainedNS := c.Namespace(b)
 	seen := watchDrivers(b, c, sustainedNS)
+	cpu.set("operator", op.cmd.Process.Pid)
+	cpuBefore = cpu.read()
 	start := time.Now()
 	runWorkers(b, sustainedApps, concurrency, func(i int) error {
 		return cl.Create(ctx, benchApplication(sustainedNS, fmt.Sprintf("app-%04d", i), unscheduled))
@@ -107,7 +112,8 @@ func BenchmarkSubmission(b *testing.B) {
 	last := seen.waitAll(b, sustainedApps, 5*time.Minute)
 	sustainedRate := float64(sustainedApps) / last.Sub(start).Seconds()
 	ratio := sustainedRate / rawRate
-	fmt.Printf("  (b) sparkplane sustained rate: %d applications in %s: %.1f applications/s (ratio %.2f)\n", sustainedApps, last.Sub(start).Round(time.Millisecond), sustainedRate, ratio)
+	sustainedCPU := cpuPerApp(cpuBefore, cpu.read(), sustainedApps)
+	fmt.Printf("  (b) sparkplane sustained rate: %d applications in %s: %.1f applications/s (ratio %.2f)\n      %s\n", sustainedApps, last.Sub(start).Round(time.Millisecond), sustainedRate, ratio, sustainedCPU)
 
 	// (c) Latency at a steady 50 applications/s.
 	latencyNS := c.Namespace(b)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/cli"
+	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/submit"
@@ -165,12 +166,13 @@ func TestExplainAfterSubmission(t *testing.T) {
 	if err := env.Client.Status().Patch(ctx, app, patch); err != nil {
 		t.Fatal(err)
 	}
-	// The operator's event for the submission, as the resolver records it.
+	// The operator's event for the submission, with the resolver's note.
+	note := sparkprofile.ResolvedNote(res)
 	event := &corev1.Event{
 		ObjectMeta:     metav1.ObjectMeta{Namespace: ns, Name: "submitted.resolved"},
 		InvolvedObject: corev1.ObjectReference{Kind: "SparkApplication", APIVersion: v1alpha1.GroupVersion.String(), Namespace: ns, Name: app.Name, UID: app.UID},
-		Reason:         sparkprofile.ReasonProfileResolved,
-		Message:        "Resolved with profile explain-after at generation 1 (spec.profile); zone " + res.Zone + ": " + res.ZoneReason,
+		Reason:         sparkapplication.EventSubmitted,
+		Message:        "Created driver pod " + objs.DriverPod.Name + " (attempt 1). " + note,
 		Type:           corev1.EventTypeNormal,
 		FirstTimestamp: metav1.Now(), LastTimestamp: metav1.Now(),
 	}
@@ -197,8 +199,8 @@ func TestExplainAfterSubmission(t *testing.T) {
 	if ex.Zone != res.Zone || !strings.Contains(ex.ZoneReason, "status.zone") {
 		t.Errorf("zone %q (%s), want the recorded %q", ex.Zone, ex.ZoneReason, res.Zone)
 	}
-	if ex.Resolved != event.Message {
-		t.Errorf("resolvedAtSubmission = %q, want the ProfileResolved event's message %q", ex.Resolved, event.Message)
+	if ex.Resolved != note || !strings.Contains(note, "zone "+res.Zone+": "+res.ZoneReason) {
+		t.Errorf("resolvedAtSubmission = %q, want the Submitted event's resolution note %q", ex.Resolved, note)
 	}
 	if ex.Driver.Source != "driver pod "+objs.DriverPod.Name || !strings.HasPrefix(ex.Executor.Source, "executor pod template in ConfigMap") {
 		t.Errorf("placement sources = %q, %q; want the driver pod and the template", ex.Driver.Source, ex.Executor.Source)

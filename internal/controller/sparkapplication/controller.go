@@ -55,8 +55,10 @@ const (
 // status.zone and status.profile set on the returned copy are recorded in the
 // application's status. Returning a *Rejection ends the application Failed
 // (condition Accepted=False with its reason and message); any other error is
-// retried. The default resolver returns the application unchanged.
-type Resolver func(ctx context.Context, app *v1alpha1.SparkApplication) (*v1alpha1.SparkApplication, error)
+// retried. The note, when not empty, says what was resolved (profile, zone
+// and why) and is appended to the attempt's Submitted event, the one event a
+// submission writes. The default resolver returns the application unchanged.
+type Resolver func(ctx context.Context, app *v1alpha1.SparkApplication) (effective *v1alpha1.SparkApplication, note string, err error)
 
 // Rejection is a Resolver's verdict that the application cannot run as
 // written. Message names the field and the fix.
@@ -99,8 +101,8 @@ func (o Options) withDefaults() Options {
 		o.MaxConcurrentReconciles = DefaultMaxConcurrentReconciles
 	}
 	if o.Resolve == nil {
-		o.Resolve = func(_ context.Context, app *v1alpha1.SparkApplication) (*v1alpha1.SparkApplication, error) {
-			return app, nil
+		o.Resolve = func(_ context.Context, app *v1alpha1.SparkApplication) (*v1alpha1.SparkApplication, string, error) {
+			return app, "", nil
 		}
 	}
 	if o.Clock == nil {
@@ -304,7 +306,7 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 		submissionsTotal.WithLabelValues("invalid").Inc()
 		return reconcile.Result{}, true, nil
 	}
-	effective, err := c.opts.Resolve(ctx, s.app.DeepCopy())
+	effective, note, err := c.opts.Resolve(ctx, s.app.DeepCopy())
 	var rejection *Rejection
 	if errors.As(err, &rejection) {
 		c.reject(s, rejection.Reason, rejection.Message)
@@ -411,7 +413,7 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 			submissionLatency.Observe(s.now.Sub(s.app.CreationTimestamp.Time).Seconds())
 		}
 		log.FromContext(ctx).V(1).Info("Submitted", "attempt", attempt, "driver", objs.Names.DriverPod)
-		s.then(func() { c.events.submitted(s.app, attempt, objs.Names.DriverPod) })
+		s.then(func() { c.events.submitted(s.app, attempt, objs.Names.DriverPod, note) })
 		// The new pod is Pending; its own events bring the next reconcile.
 		// Observing it now would only miss the cache and cost a read.
 		return c.pendingRequeue(driver, s.now), true, nil

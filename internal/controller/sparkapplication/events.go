@@ -39,7 +39,13 @@ func (r eventRecorder) emit(app *v1alpha1.SparkApplication, eventType, reason, a
 	r.Eventf(app, nil, eventType, reason, action, note, args...)
 }
 
-func (r eventRecorder) submitted(app *v1alpha1.SparkApplication, attempt int32, driver string) {
+// submitted is the one event of a successful submission; note (the
+// resolver's, may be empty) says how the profile and zone were chosen.
+func (r eventRecorder) submitted(app *v1alpha1.SparkApplication, attempt int32, driver, note string) {
+	if note != "" {
+		r.emit(app, corev1.EventTypeNormal, EventSubmitted, "Submit", "Created driver pod %s (attempt %d). %s", driver, attempt, note)
+		return
+	}
 	r.emit(app, corev1.EventTypeNormal, EventSubmitted, "Submit", "Created driver pod %s (attempt %d)", driver, attempt)
 }
 

@@ -424,14 +424,14 @@ func TestInvalidSpecEndsFailed(t *testing.T) {
 // TestResolverHook: the profile hook's effective spec is what gets submitted,
 // its zone is recorded, and its rejection fails the application.
 func TestResolverHook(t *testing.T) {
-	h := newHarness(t, sparkapplication.Options{Resolve: func(_ context.Context, app *v1alpha1.SparkApplication) (*v1alpha1.SparkApplication, error) {
+	h := newHarness(t, sparkapplication.Options{Resolve: func(_ context.Context, app *v1alpha1.SparkApplication) (*v1alpha1.SparkApplication, string, error) {
 		if app.Spec.Profile == "missing" {
-			return nil, &sparkapplication.Rejection{Reason: v1alpha1.ReasonProfileNotFound, Message: `spec.profile: SparkProfile "missing" not found; create it or pick another`}
+			return nil, "", &sparkapplication.Rejection{Reason: v1alpha1.ReasonProfileNotFound, Message: `spec.profile: SparkProfile "missing" not found; create it or pick another`}
 		}
 		app.Spec.Driver.Tolerations = append(app.Spec.Driver.Tolerations, corev1.Toleration{Key: "on-demand", Operator: corev1.TolerationOpExists})
 		app.Status.Zone = "zone-a"
 		app.Status.Profile = &v1alpha1.ProfileReference{Name: app.Spec.Profile, Generation: 3}
-		return app, nil
+		return app, "Resolved by the test hook.", nil
 	}})
 	ok := scalaApp(h.ns, "profiled")
 	ok.Spec.Profile = "cost-optimized"

@@ -12,17 +12,17 @@ package sparkprofile
 import (
 	"context"
 	"fmt"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -82,14 +82,51 @@ func (c *Controller) Register(mgr manager.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
 		For(&v1alpha1.SparkProfile{}).
-		Watches(&v1alpha1.SparkApplication{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-			app := o.(*v1alpha1.SparkApplication)
-			if app.Status.Profile == nil || app.Status.Profile.Name == "" {
-				return nil
-			}
-			return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: app.Status.Profile.Name}}}
-		}), builder.WithPredicates(countChanged{})).
+		Watches(&v1alpha1.SparkApplication{}, countRefresh{delay: CountRefreshInterval}).
 		Complete(c)
+}
+
+// CountRefreshInterval bounds how often an application event recounts a
+// profile: status.applications lags at most this long. Submissions arrive by
+// the hundred a second; recounting (a list of the profile's applications and
+// a status write to one hot object) on each would cost the API server a
+// write per application. The events of one interval collapse into one
+// recount. Edits of the profile itself are handled at once.
+const CountRefreshInterval = 5 * time.Second
+
+// countRefresh enqueues, CountRefreshInterval later, the profile an
+// application's status records, for the application events countChanged
+// passes. The queue keeps one entry per profile however many events come.
+type countRefresh struct {
+	delay time.Duration
+}
+
+func (h countRefresh) enqueue(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	app, ok := o.(*v1alpha1.SparkApplication)
+	if !ok || profileName(app) == "" {
+		return
+	}
+	q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Name: profileName(app)}}, h.delay)
+}
+
+func (h countRefresh) Create(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	h.enqueue(e.Object, q)
+}
+
+func (h countRefresh) Update(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	if !(countChanged{}).Update(e) {
+		return
+	}
+	h.enqueue(e.ObjectOld, q) // the profile it leaves, if it changed
+	h.enqueue(e.ObjectNew, q)
+}
+
+func (h countRefresh) Delete(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	h.enqueue(e.Object, q)
+}
+
+func (h countRefresh) Generic(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	h.enqueue(e.Object, q)
 }
 
 // countChanged passes the application events that can change a profile's

@@ -27,18 +27,18 @@ func (r eventRecorder) invalidProfile(p *v1alpha1.SparkProfile, err error) {
 		"Applications using this profile will fail: %v. Fix the profile's spec.", err)
 }
 
-// ReasonProfileResolved is on a SparkApplication when its effective spec was
-// resolved for an attempt: which profile, which zone and why.
-const ReasonProfileResolved = "ProfileResolved"
-
 // ReasonProfileSettingSkipped is on a SparkApplication when a profile
 // setting could not be applied (a PriorityClass the cluster lacks).
 const ReasonProfileSettingSkipped = "ProfileSettingSkipped"
 
-func (r eventRecorder) resolved(app *v1alpha1.SparkApplication, res profile.ResolveResult) {
-	if r.EventRecorder == nil {
-		return
-	}
+// ResolvedPrefix starts the resolution note of a Submitted event, which
+// `sparkplane explain` looks for.
+const ResolvedPrefix = "Resolved with "
+
+// ResolvedNote says which profile and zone a resolution chose, and why. The
+// operator appends it to the attempt's Submitted event rather than writing
+// an event of its own: one event per submission, not two.
+func ResolvedNote(res profile.ResolveResult) string {
 	prof := "built-in defaults only (no profile named or cluster default)"
 	if res.Profile != nil {
 		prof = fmt.Sprintf("profile %s at generation %d (%s)", res.Profile.Name, res.Profile.Generation, res.ProfileVia)
@@ -47,8 +47,14 @@ func (r eventRecorder) resolved(app *v1alpha1.SparkApplication, res profile.Reso
 	if res.Zone != "" {
 		zone = "zone " + res.Zone
 	}
-	r.Eventf(app, nil, corev1.EventTypeNormal, ReasonProfileResolved, "Resolve",
-		"Resolved with %s; %s: %s. `sparkplane explain %s` shows every setting and its source.", prof, zone, res.ZoneReason, app.Name)
+	return fmt.Sprintf("%s%s; %s: %s. `sparkplane explain %s` shows every setting and its source.", ResolvedPrefix, prof, zone, res.ZoneReason, res.Application.Name)
+}
+
+// skipped reports the profile settings resolution had to leave out.
+func (r eventRecorder) skipped(app *v1alpha1.SparkApplication, res profile.ResolveResult) {
+	if r.EventRecorder == nil {
+		return
+	}
 	for _, w := range res.Warnings {
 		r.Eventf(app, nil, corev1.EventTypeWarning, ReasonProfileSettingSkipped, "Resolve", "%s.", w)
 	}

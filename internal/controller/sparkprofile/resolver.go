@@ -89,15 +89,16 @@ func (r *Resolver) Register(mgr manager.Manager) error {
 }
 
 // Resolve returns the effective application with status.profile and
-// status.zone set, or a *sparkapplication.Rejection naming what is wrong
+// status.zone set and a note saying which profile and zone and why (for the
+// Submitted event), or a *sparkapplication.Rejection naming what is wrong
 // (ProfileNotFound, or InvalidSpec with the conflicts field by field).
-func (r *Resolver) Resolve(ctx context.Context, app *v1alpha1.SparkApplication) (*v1alpha1.SparkApplication, error) {
+func (r *Resolver) Resolve(ctx context.Context, app *v1alpha1.SparkApplication) (*v1alpha1.SparkApplication, string, error) {
 	if r.reader == nil {
-		return nil, errors.New("the profile resolver is not registered with the manager")
+		return nil, "", errors.New("the profile resolver is not registered with the manager")
 	}
 	in, err := r.input(ctx, app)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	res, err := profile.Resolve(in)
 	var notFound *profile.NotFoundError
@@ -105,17 +106,17 @@ func (r *Resolver) Resolve(ctx context.Context, app *v1alpha1.SparkApplication) 
 	var conflict *profile.ConflictError
 	switch {
 	case errors.As(err, &notFound), errors.As(err, &ambiguous):
-		return nil, &sparkapplication.Rejection{Reason: v1alpha1.ReasonProfileNotFound, Message: err.Error()}
+		return nil, "", &sparkapplication.Rejection{Reason: v1alpha1.ReasonProfileNotFound, Message: err.Error()}
 	case errors.As(err, &conflict):
-		return nil, &sparkapplication.Rejection{Reason: v1alpha1.ReasonInvalidSpec, Message: err.Error()}
+		return nil, "", &sparkapplication.Rejection{Reason: v1alpha1.ReasonInvalidSpec, Message: err.Error()}
 	case err != nil:
-		return nil, err
+		return nil, "", err
 	}
 	effective := res.Application
 	effective.Status.Zone = res.Zone
 	effective.Status.Profile = res.Profile
-	r.events.resolved(app, res)
-	return effective, nil
+	r.events.skipped(app, res)
+	return effective, ResolvedNote(res), nil
 }
 
 // input gathers what resolution looks at from the caches.

@@ -1,0 +1,100 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sparkplane/sparkplane/test/e2e/framework"
+)
+
+// clockTicks is Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times
+// (100 on every architecture Go supports on Linux).
+const clockTicks = 100
+
+// cpuMeter reads the CPU time (user + system) the local cluster's processes,
+// the operator and the benchmark itself have used, so a phase's cost can be
+// told per component: on a 2-core machine the components share the cores,
+// and what one spends the API server cannot.
+type cpuMeter struct {
+	pids map[string]int
+}
+
+func newCPUMeter(c *framework.Cluster) *cpuMeter {
+	m := &cpuMeter{pids: map[string]int{"benchmark client": os.Getpid()}}
+	for _, comp := range c.Components {
+		m.pids[comp.Name] = comp.PID
+	}
+	return m
+}
+
+func (m *cpuMeter) set(name string, pid int) { m.pids[name] = pid }
+
+type cpuSample map[string]time.Duration
+
+func (m *cpuMeter) read() cpuSample {
+	s := cpuSample{}
+	for name, pid := range m.pids {
+		if d, err := processCPU(pid); err == nil {
+			s[name] = d
+		}
+	}
+	return s
+}
+
+// processCPU is utime + stime of pid.
+func processCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces; the fields after its
+	// closing parenthesis are fixed: utime and stime are the 12th and 13th.
+	rest := string(data)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	fields := strings.Fields(rest)
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the name", pid, len(fields))
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: utime %q, stime %q", pid, fields[11], fields[12])
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+// cpuPerApp formats the CPU each process used between two samples, per
+// application, largest first.
+func cpuPerApp(before, after cpuSample, apps int) string {
+	type use struct {
+		name string
+		d    time.Duration
+	}
+	var uses []use
+	var total time.Duration
+	for name, a := range after {
+		d := a - before[name]
+		if d <= 0 {
+			continue
+		}
+		uses = append(uses, use{name, d})
+		total += d
+	}
+	sort.Slice(uses, func(i, j int) bool { return uses[i].d > uses[j].d })
+	per := func(d time.Duration) string {
+		return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000/float64(apps))
+	}
+	var parts []string
+	for _, u := range uses {
+		parts = append(parts, u.name+" "+per(u.d))
+	}
+	return fmt.Sprintf("CPU ms per application: total %s (%s)", per(total), strings.Join(parts, ", "))
+}
