@@ -444,16 +444,23 @@ func ZoneInputFor(chosen string, nodes []corev1.Node, pods []corev1.Pod, apps []
 		}
 	}
 	if nodesOnDemand {
-		seen := map[string]bool{}
-		for i := range nodes {
-			if z := nodes[i].Labels[LabelZone]; z != "" && !seen[z] {
-				seen[z] = true
-				in.Zones = append(in.Zones, z)
-			}
-		}
-		sort.Strings(in.Zones)
+		in.Zones = ZonesOf(nodes)
 		return in
 	}
 	in.Nodes = NodeCapacities(nodes, pods)
 	return in
+}
+
+// ZonesOf returns the zones of nodes (their LabelZone), sorted, each once.
+func ZonesOf(nodes []corev1.Node) []string {
+	seen := map[string]bool{}
+	var zones []string
+	for i := range nodes {
+		if z := nodes[i].Labels[LabelZone]; z != "" && !seen[z] {
+			seen[z] = true
+			zones = append(zones, z)
+		}
+	}
+	sort.Strings(zones)
+	return zones
 }

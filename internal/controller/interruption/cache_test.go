@@ -1,7 +1,6 @@
 package interruption
 
 import (
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -11,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/sparkplane/sparkplane/internal/controller/clusterstate"
 )
 
 // executorPod is an executor pod as Spark 3.5 creates it, roughly: the
@@ -45,31 +46,23 @@ func executorPod() *corev1.Pod {
 	}
 }
 
-func TestTrimPod(t *testing.T) {
+// TestTrimmedPod: the shared cluster state's pod transform keeps what this
+// controller reads.
+func TestTrimmedPod(t *testing.T) {
 	pod := executorPod()
-	got, err := trimPod(pod)
+	got, err := clusterstate.TrimPod(pod)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: "pi-exec-7", Namespace: "spark", UID: "uid-7", ResourceVersion: "42",
-			DeletionTimestamp: pod.DeletionTimestamp, DeletionGracePeriodSeconds: ptr.To[int64](115),
-			Labels: map[string]string{LabelSparkRole: RoleExecutor, LabelSparkAppSelector: "spark-0123", LabelSparkExecID: "7", LabelApplication: "pi"},
-		},
-		Spec:   corev1.PodSpec{NodeName: "spot-1"},
-		Status: corev1.PodStatus{Phase: corev1.PodRunning},
+	trimmed := got.(*corev1.Pod)
+	want := map[string]string{LabelSparkRole: RoleExecutor, LabelSparkAppSelector: "spark-0123", LabelSparkExecID: "7", LabelApplication: "pi"}
+	if diff := cmp.Diff(want, trimmed.Labels); diff != "" {
+		t.Errorf("labels (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("trimmed pod (-want +got):\n%s", diff)
-	}
-	full, _ := json.Marshal(pod)
-	trimmed, _ := json.Marshal(got)
-	// 10,000 executors: the cache holds trimmed pods only.
-	t.Logf("executor pod: %d bytes as JSON, %d trimmed; 10,000 executors ≈ %d KiB trimmed vs %d KiB full",
-		len(full), len(trimmed), 10000*len(trimmed)/1024, 10000*len(full)/1024)
-	if len(trimmed)*5 > len(full) {
-		t.Errorf("trimmed pod is %d of %d bytes; the transform keeps too much", len(trimmed), len(full))
+	if trimmed.Name != pod.Name || trimmed.Namespace != pod.Namespace || trimmed.UID != pod.UID ||
+		!trimmed.DeletionTimestamp.Equal(pod.DeletionTimestamp) || *trimmed.DeletionGracePeriodSeconds != 115 ||
+		trimmed.Spec.NodeName != "spot-1" || trimmed.Status.Phase != corev1.PodRunning || !isSparkPod(trimmed) || needsAction(*trimmed) != needsAction(*pod) {
+		t.Errorf("trimmed executor lost what the controller reads: %+v", trimmed)
 	}
 }
 
@@ -84,13 +77,14 @@ func TestTrimNode(t *testing.T) {
 		Spec:   corev1.NodeSpec{ProviderID: "kwok://spot-1", Taints: []corev1.Taint{{Key: TaintKarpenterDisrupted, Effect: corev1.TaintEffectNoSchedule}}},
 		Status: corev1.NodeStatus{Images: []corev1.ContainerImage{{Names: []string{"apache/spark:3.5.3"}, SizeBytes: 1 << 30}}},
 	}
-	got, err := trimNode(node)
+	got, err := clusterstate.TrimNode(node)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: "spot-1", UID: "n1", ResourceVersion: "9", DeletionTimestamp: &deleting,
+			Labels:      node.Labels,
 			Annotations: map[string]string{NoticeAnnotation: "2026-11-25T12:00:00Z"},
 		},
 		Spec: corev1.NodeSpec{Taints: node.Spec.Taints},

@@ -35,6 +35,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/sparkplane/sparkplane/internal/controller/clusterstate"
 )
 
 // ControllerName is the controller's name in logs, metrics and events.
@@ -83,7 +85,7 @@ type Controller struct {
 	// Set by Register.
 	client    client.Client // writes
 	apiReader client.Reader // live reads, only to confirm a node is gone and for status read-modify-write
-	cache     cache.Cache   // Spark pods and nodes, trimmed
+	cache     cache.Cache   // pods and nodes, trimmed: the operator's shared cluster state
 	events    eventRecorder
 	apps      *applications
 	burst     *afterBurst // defers events and status writes past a burst of deletes
@@ -142,17 +144,14 @@ func NewController(opts Options) (*Controller, error) {
 // Name returns the controller's name.
 func (c *Controller) Name() string { return ControllerName }
 
-// Register creates the controller's cache (Spark pods indexed by node, and
-// nodes, both trimmed) and adds the cache and the controller to mgr.
+// Register joins the operator's shared cluster state (pods indexed by node,
+// nodes, both trimmed) and adds the controller to mgr.
 func (c *Controller) Register(mgr manager.Manager) error {
-	podCache, err := newCache(mgr)
+	state, err := clusterstate.For(mgr, clusterstate.Options{})
 	if err != nil {
 		return err
 	}
-	if err := mgr.Add(podCache); err != nil {
-		return err
-	}
-	c.cache = podCache
+	c.cache = state
 	c.client = mgr.GetClient()
 	c.apiReader = mgr.GetAPIReader()
 	c.events = eventRecorder{mgr.GetEventRecorder("sparkplane-" + ControllerName)}
@@ -403,8 +402,14 @@ func needsAction(pod corev1.Pod) bool {
 // never a LIST against the API server.
 func (c *Controller) podsOn(ctx context.Context, nodeName string) ([]corev1.Pod, error) {
 	var pods corev1.PodList
-	if err := c.cache.List(ctx, &pods, client.MatchingFields{podNodeNameIndex: nodeName}); err != nil {
+	if err := c.cache.List(ctx, &pods, client.MatchingFields{clusterstate.IndexNodeName: nodeName}); err != nil {
 		return nil, fmt.Errorf("listing Spark pods on node %s from the cache: %w", nodeName, err)
 	}
-	return pods.Items, nil
+	spark := pods.Items[:0]
+	for i := range pods.Items {
+		if isSparkPod(&pods.Items[i]) {
+			spark = append(spark, pods.Items[i])
+		}
+	}
+	return spark, nil
 }

@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/controller/clusterstate"
 	"github.com/sparkplane/sparkplane/internal/submit"
 )
 
@@ -121,7 +122,7 @@ type Controller struct {
 	apiReader client.Reader
 	// pods reads driver and executor pods: the slim pod cache after Register.
 	pods client.Reader
-	// podsIndexed is true when pods supports the indexAppSelector field index.
+	// podsIndexed is true when pods supports clusterstate.IndexAppSelector.
 	podsIndexed bool
 	events      eventRecorder
 	// submitted remembers, per application UID, the last attempt this
@@ -832,7 +833,7 @@ func (c *Controller) countExecutors(ctx context.Context, s *scope, appID string)
 	pods := &corev1.PodList{}
 	opts := []client.ListOption{client.InNamespace(s.app.Namespace)}
 	if c.podsIndexed {
-		opts = append(opts, client.MatchingFields{indexAppSelector: appSelectorKey(s.app.Namespace, appID)})
+		opts = append(opts, client.MatchingFields{clusterstate.IndexAppSelector: clusterstate.AppSelectorKey(s.app.Namespace, appID)})
 	} else {
 		opts = append(opts, client.MatchingLabels{submit.LabelSparkAppSelector: appID})
 	}

@@ -17,26 +17,21 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/controller/clusterstate"
 	"github.com/sparkplane/sparkplane/internal/submit"
 )
 
 // Register wires the controller into mgr: it reads SparkApplications from
-// the manager's cache and sparkplane's pods from a slim cache of its own
-// (started by the manager), records events as "sparkplane-sparkapplication",
+// the manager's cache and pods from the operator's shared, trimmed cluster
+// state (clusterstate; started by the manager), records events as "sparkplane-sparkapplication",
 // and reconciles an application when it changes (generation) or its
 // DriverNodeInterrupted condition changes (set by the interruption
 // controller on the status), when its
 // driver pod changes, and when one of its executors changes phase.
 // The manager's scheme must include v1alpha1 and core/v1.
 func (c *Controller) Register(mgr manager.Manager) error {
-	podCache, err := newPodCache(mgr)
+	podCache, err := clusterstate.For(mgr, clusterstate.Options{})
 	if err != nil {
-		return err
-	}
-	if err := podCache.IndexField(context.Background(), &corev1.Pod{}, indexAppSelector, indexPodByAppSelector); err != nil {
-		return err
-	}
-	if err := mgr.Add(podCache); err != nil {
 		return err
 	}
 	c.client = mgr.GetClient()

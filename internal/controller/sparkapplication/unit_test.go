@@ -5,7 +5,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
@@ -75,32 +74,5 @@ func TestRetryPolicy(t *testing.T) {
 	}
 	if got := c.retryDelay(app(v1alpha1.RestartPolicy{}, 3), 3, false); got != DefaultRetryInterval {
 		t.Errorf("rerun after success waits %s, want the plain interval %s", got, DefaultRetryInterval)
-	}
-}
-
-// TestSlimPod: the cache keeps what the controller reads and drops the rest.
-func TestSlimPod(t *testing.T) {
-	exec := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "e", Namespace: "ns", UID: "u", Labels: map[string]string{
-			submit.LabelApplication: "app", submit.LabelSparkAppSelector: "spark-1", submit.LabelSparkRole: "executor", "team": "x"},
-			Annotations: map[string]string{"big": "annotation"}, ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "m"}}},
-		Spec:   corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "c", Env: []corev1.EnvVar{{Name: "A", Value: "B"}}}}},
-		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "10.0.0.1", Conditions: []corev1.PodCondition{{Type: corev1.PodReady}}},
-	}
-	out, err := slimPod(exec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slim := out.(*corev1.Pod)
-	if slim.Spec.NodeName != "node-1" || slim.Status.Phase != corev1.PodRunning || slim.Labels[submit.LabelSparkAppSelector] != "spark-1" {
-		t.Errorf("slim executor lost what the controller reads: %+v", slim)
-	}
-	if len(slim.Spec.Containers) != 0 || slim.Annotations != nil || slim.ManagedFields != nil || slim.Status.PodIP != "" || len(slim.Status.Conditions) != 0 || slim.Labels["team"] != "" {
-		t.Errorf("slim executor kept what it should drop: %+v", slim)
-	}
-	exec.Labels[submit.LabelSparkRole] = submit.RoleDriver
-	out, _ = slimPod(exec)
-	if d := out.(*corev1.Pod); len(d.Status.Conditions) != 1 || len(d.Spec.Containers) != 0 {
-		t.Errorf("slim driver should keep its status and drop its spec: %+v", d)
 	}
 }

@@ -1,0 +1,378 @@
+// Package clusterstate is the operator's one view of pods and nodes, shared
+// by every controller of a manager: a single informer per kind, each object
+// trimmed to the fields some controller reads, pods indexed by application
+// attempt and by node, and the requests bound to each node summed as pod
+// events arrive, so choosing a zone costs one pass over the nodes, not over
+// every pod.
+//
+// Before it, the profile resolver, the SparkApplication controller and the
+// interruption controller each kept their own pod informer: three watches
+// for the API server to feed, three decodes of every pod event and three
+// copies in memory.
+package clusterstate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	"github.com/sparkplane/sparkplane/internal/profile"
+	"github.com/sparkplane/sparkplane/internal/submit"
+)
+
+// Field indexes of the cached pods.
+const (
+	// IndexAppSelector indexes pods by "<namespace>/<spark-app-selector>",
+	// so one attempt's pods are read without a scan (AppSelectorKey).
+	IndexAppSelector = "sparkplane.io/app-selector"
+	// IndexNodeName indexes pods by spec.nodeName.
+	IndexNodeName = "spec.nodeName"
+)
+
+// AppSelectorKey is the IndexAppSelector value of an attempt's pods.
+func AppSelectorKey(namespace, appID string) string { return namespace + "/" + appID }
+
+// requestsContainer names the one container a trimmed pod keeps: it
+// carries the pod's effective requests (what the scheduler charges the node).
+const requestsContainer = "requests"
+
+// Options configure the State.
+type Options struct {
+	// AllPods keeps every pod, not only Spark's (spark-role driver or
+	// executor): the free capacity of a node depends on everything bound
+	// to it. Only the profile resolver choosing zones by free capacity
+	// needs it.
+	AllPods bool
+}
+
+// State is the shared view. It embeds the informer cache (pods and nodes,
+// trimmed), which controllers read and watch like any cache.Cache; never
+// modify what it returns.
+type State struct {
+	cache.Cache
+	allPods bool
+
+	mu sync.RWMutex
+	// pods holds what each counted pod charges its node.
+	pods map[types.UID]charge
+	// used sums the charges per node.
+	used map[string]charge
+}
+
+// charge is what a pod bound to a node requests of it.
+type charge struct {
+	node     string
+	milliCPU int64
+	memory   int64
+}
+
+var (
+	statesMu sync.Mutex
+	states   = map[manager.Manager]*State{}
+)
+
+// For returns the State of mgr, creating it (and adding its cache to mgr)
+// on the first call. The first caller's options decide; a later caller that
+// needs all pods from a State created for Spark pods only gets an error, so
+// register the controller that needs all pods first (controller.New does).
+func For(mgr manager.Manager, opts Options) (*State, error) {
+	statesMu.Lock()
+	defer statesMu.Unlock()
+	if s, ok := states[mgr]; ok {
+		if opts.AllPods && !s.allPods {
+			return nil, errors.New("the shared pod cache was created for Spark pods only, and a controller registered later needs all pods: register the profile resolver first")
+		}
+		return s, nil
+	}
+	s, err := newState(mgr, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.Add(s.Cache); err != nil {
+		return nil, err
+	}
+	states[mgr] = s
+	return s, nil
+}
+
+func newState(mgr manager.Manager, opts Options) (*State, error) {
+	podObject := cache.ByObject{Transform: TrimPod, UnsafeDisableDeepCopy: ptrTrue()}
+	if !opts.AllPods {
+		podObject.Label = sparkPods()
+	}
+	c, err := cache.New(mgr.GetConfig(), cache.Options{
+		HTTPClient: mgr.GetHTTPClient(),
+		Scheme:     mgr.GetScheme(),
+		Mapper:     mgr.GetRESTMapper(),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}:  podObject,
+			&corev1.Node{}: {Transform: TrimNode, UnsafeDisableDeepCopy: ptrTrue()},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the shared pod and node cache: %w", err)
+	}
+	ctx := context.Background()
+	if err := c.IndexField(ctx, &corev1.Pod{}, IndexAppSelector, func(o client.Object) []string {
+		if id := o.GetLabels()[submit.LabelSparkAppSelector]; id != "" {
+			return []string{AppSelectorKey(o.GetNamespace(), id)}
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("indexing pods by application: %w", err)
+	}
+	if err := c.IndexField(ctx, &corev1.Pod{}, IndexNodeName, func(o client.Object) []string {
+		if pod, ok := o.(*corev1.Pod); ok && pod.Spec.NodeName != "" {
+			return []string{pod.Spec.NodeName}
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("indexing pods by node: %w", err)
+	}
+	s := &State{Cache: c, allPods: opts.AllPods, pods: map[types.UID]charge{}, used: map[string]charge{}}
+	informer, err := c.GetInformer(ctx, &corev1.Pod{}, cache.BlockUntilSynced(false))
+	if err != nil {
+		return nil, fmt.Errorf("getting the pod informer: %w", err)
+	}
+	if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { s.account(obj, false) },
+		UpdateFunc: func(_, obj any) { s.account(obj, false) },
+		DeleteFunc: func(obj any) { s.account(obj, true) },
+	}); err != nil {
+		return nil, fmt.Errorf("watching pods for node usage: %w", err)
+	}
+	return s, nil
+}
+
+// sparkPods selects Spark's drivers and executors (sparkplane's carry
+// spark-role too).
+func sparkPods() labels.Selector {
+	req, err := labels.NewRequirement(submit.LabelSparkRole, selection.In, []string{submit.RoleDriver, submit.RoleExecutor})
+	if err != nil {
+		panic(err) // constant input
+	}
+	return labels.NewSelector().Add(*req)
+}
+
+// account brings the charge of the pod obj describes up to date: a pod
+// counts against its node while it is bound and neither succeeded nor
+// failed (the scheduler's rule); a deleted pod (or its tombstone) no longer.
+func (s *State) account(obj any, gone bool) {
+	if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	var now charge
+	counts := !gone && pod.Spec.NodeName != "" && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
+	if counts {
+		now = charge{node: pod.Spec.NodeName}
+		now.milliCPU, now.memory = trimmedRequests(pod)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	before, had := s.pods[pod.UID]
+	if had {
+		s.add(before, -1)
+		delete(s.pods, pod.UID)
+	}
+	if counts {
+		s.pods[pod.UID] = now
+		s.add(now, 1)
+	}
+}
+
+func (s *State) add(c charge, sign int64) {
+	u := s.used[c.node]
+	u.milliCPU += sign * c.milliCPU
+	u.memory += sign * c.memory
+	if u.milliCPU == 0 && u.memory == 0 {
+		delete(s.used, c.node)
+		return
+	}
+	s.used[c.node] = u
+}
+
+// NodeCapacities returns the schedulable nodes with what is free on them
+// now: allocatable minus the requests of the pods bound there. It needs a
+// State with AllPods; with Spark pods only it counts just those.
+func (s *State) NodeCapacities(ctx context.Context) ([]profile.NodeCapacity, error) {
+	nodes := &corev1.NodeList{}
+	if err := s.List(ctx, nodes, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]profile.NodeCapacity, 0, len(nodes.Items))
+	for i := range nodes.Items {
+		n := &nodes.Items[i]
+		if n.Spec.Unschedulable {
+			continue
+		}
+		u := s.used[n.Name]
+		cpu := n.Status.Allocatable.Cpu().MilliValue() - u.milliCPU
+		mem := n.Status.Allocatable.Memory().Value() - u.memory
+		out = append(out, profile.NodeCapacity{
+			Name: n.Name, Labels: n.Labels, Taints: n.Spec.Taints,
+			Free: corev1.ResourceList{
+				corev1.ResourceCPU:    *resource.NewMilliQuantity(cpu, resource.DecimalSI),
+				corev1.ResourceMemory: *resource.NewQuantity(mem, resource.BinarySI),
+			},
+		})
+	}
+	return out, nil
+}
+
+// Nodes lists the cached (trimmed) nodes.
+func (s *State) Nodes(ctx context.Context) ([]corev1.Node, error) {
+	nodes := &corev1.NodeList{}
+	if err := s.List(ctx, nodes, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing nodes: %w", err)
+	}
+	return nodes.Items, nil
+}
+
+// keptLabels are the pod labels some controller reads.
+var keptLabels = []string{submit.LabelApplication, submit.LabelSparkAppSelector, submit.LabelSparkRole, submit.LabelSparkExecID}
+
+// TrimPod is the pod transform: identity, deletion state, the Spark labels,
+// the node, the phase and the effective requests (as one container named
+// "requests"); drivers also keep their owner references and whole status,
+// which the SparkApplication controller reads. An executor is then a few
+// hundred bytes instead of several kilobytes. Trimming a trimmed pod changes
+// nothing, as informers require.
+func TrimPod(obj any) (any, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil // tombstones pass through
+	}
+	trimmed := &corev1.Pod{
+		TypeMeta: pod.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name:                       pod.Name,
+			Namespace:                  pod.Namespace,
+			UID:                        pod.UID,
+			ResourceVersion:            pod.ResourceVersion,
+			CreationTimestamp:          pod.CreationTimestamp,
+			DeletionTimestamp:          pod.DeletionTimestamp,
+			DeletionGracePeriodSeconds: pod.DeletionGracePeriodSeconds,
+		},
+		Spec: corev1.PodSpec{NodeName: pod.Spec.NodeName},
+	}
+	for _, k := range keptLabels {
+		if v, ok := pod.Labels[k]; ok {
+			if trimmed.Labels == nil {
+				trimmed.Labels = make(map[string]string, len(keptLabels))
+			}
+			trimmed.Labels[k] = v
+		}
+	}
+	if cpu, mem := effectiveRequests(&pod.Spec); cpu != 0 || mem != 0 {
+		trimmed.Spec.Containers = []corev1.Container{{Name: requestsContainer, Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+			corev1.ResourceCPU:    *resource.NewMilliQuantity(cpu, resource.DecimalSI),
+			corev1.ResourceMemory: *resource.NewQuantity(mem, resource.BinarySI),
+		}}}}
+	}
+	if pod.Labels[submit.LabelSparkRole] == submit.RoleDriver {
+		trimmed.OwnerReferences = pod.OwnerReferences
+		trimmed.Status = pod.Status
+	} else {
+		trimmed.Status.Phase = pod.Status.Phase
+	}
+	return trimmed, nil
+}
+
+// trimmedRequests reads the requests TrimPod kept.
+func trimmedRequests(pod *corev1.Pod) (milliCPU, memory int64) {
+	for _, c := range pod.Spec.Containers {
+		if c.Name == requestsContainer {
+			return c.Resources.Requests.Cpu().MilliValue(), c.Resources.Requests.Memory().Value()
+		}
+	}
+	return effectiveRequests(&pod.Spec)
+}
+
+// effectiveRequests is what the scheduler charges a node for a pod: the
+// larger of the containers' requests (plus restartable init containers,
+// which keep running) and the largest init container's (plus the sidecars
+// started before it), plus the pod overhead.
+func effectiveRequests(spec *corev1.PodSpec) (milliCPU, memory int64) {
+	var sidecarCPU, sidecarMem, initCPU, initMem int64
+	for i := range spec.InitContainers {
+		c := &spec.InitContainers[i]
+		cpu, mem := c.Resources.Requests.Cpu().MilliValue(), c.Resources.Requests.Memory().Value()
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			sidecarCPU += cpu
+			sidecarMem += mem
+		}
+		initCPU = max(initCPU, sidecarCPU+cpu)
+		initMem = max(initMem, sidecarMem+mem)
+	}
+	milliCPU, memory = sidecarCPU, sidecarMem
+	for i := range spec.Containers {
+		milliCPU += spec.Containers[i].Resources.Requests.Cpu().MilliValue()
+		memory += spec.Containers[i].Resources.Requests.Memory().Value()
+	}
+	milliCPU, memory = max(milliCPU, initCPU), max(memory, initMem)
+	milliCPU += spec.Overhead.Cpu().MilliValue()
+	memory += spec.Overhead.Memory().Value()
+	return milliCPU, memory
+}
+
+// TrimNode is the node transform: identity, deletion state, labels (zone,
+// capacity type, ...), sparkplane's annotations (the persisted interruption
+// notice), taints, schedulability and allocatable CPU and memory.
+func TrimNode(obj any) (any, error) {
+	node, ok := obj.(*corev1.Node)
+	if !ok {
+		return obj, nil
+	}
+	trimmed := &corev1.Node{
+		TypeMeta: node.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name:              node.Name,
+			UID:               node.UID,
+			ResourceVersion:   node.ResourceVersion,
+			Generation:        node.Generation,
+			CreationTimestamp: node.CreationTimestamp,
+			DeletionTimestamp: node.DeletionTimestamp,
+			Labels:            node.Labels,
+		},
+		Spec: corev1.NodeSpec{Taints: node.Spec.Taints, Unschedulable: node.Spec.Unschedulable},
+	}
+	for k, v := range node.Annotations {
+		if strings.HasPrefix(k, "sparkplane.io/") {
+			if trimmed.Annotations == nil {
+				trimmed.Annotations = map[string]string{}
+			}
+			trimmed.Annotations[k] = v
+		}
+	}
+	alloc := corev1.ResourceList{}
+	for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		if q, ok := node.Status.Allocatable[name]; ok {
+			alloc[name] = q
+		}
+	}
+	if len(alloc) > 0 {
+		trimmed.Status.Allocatable = alloc
+	}
+	return trimmed, nil
+}
+
+func ptrTrue() *bool { b := true; return &b }
