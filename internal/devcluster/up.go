@@ -321,6 +321,11 @@ func (u *upper) run(ctx context.Context) error {
 		"--cluster-name=sparkplane-dev-" + c.Name,
 		"--kube-api-qps=100",
 		"--kube-api-burst=200",
+		// Nothing on the local cluster reads v1 Endpoints (deprecated since
+		// 1.33; no kube-proxy or DNS runs here), and their controller writes
+		// one per Service besides the EndpointSlice: a Spark driver Service
+		// would cost the API server two writes instead of one.
+		"--controllers=*,-endpoints-controller",
 	}, nil); err != nil {
 		return err
 	}

@@ -98,3 +98,24 @@ func cpuPerApp(before, after cpuSample, apps int) string {
 	}
 	return fmt.Sprintf("CPU ms per application: total %s (%s)", per(total), strings.Join(parts, ", "))
 }
+
+// settle waits until the measured processes together use less than a fifth
+// of a core over a second (the previous phase's work is done: controllers'
+// queues drained, garbage collected), at most a minute, and returns how long
+// it waited. A phase that starts on a busy machine measures the last one.
+func (m *cpuMeter) settle() time.Duration {
+	start := time.Now()
+	for time.Since(start) < time.Minute {
+		before := m.read()
+		time.Sleep(time.Second)
+		after := m.read()
+		var used time.Duration
+		for name, a := range after {
+			used += a - before[name]
+		}
+		if used < 200*time.Millisecond {
+			break
+		}
+	}
+	return time.Since(start)
+}

@@ -63,6 +63,17 @@ const (
 	unscheduled = "sparkplane-bench-unscheduled"
 )
 
+// operatorArgs are the benchmark operator's flags. SPARKPLANE_BENCH_PPROF
+// (an address such as 127.0.0.1:6060) also serves its /debug/pprof there,
+// for profiling a run.
+func operatorArgs() []string {
+	args := []string{fmt.Sprintf("--max-concurrent-reconciles=%d", concurrency)}
+	if addr := os.Getenv("SPARKPLANE_BENCH_PPROF"); addr != "" {
+		args = append(args, "--pprof-bind-address="+addr)
+	}
+	return args
+}
+
 // concurrency is the same for the raw API server run, the clients creating
 // applications, and the operator's reconcilers.
 var concurrency = sparkapplication.DefaultMaxConcurrentReconciles
@@ -89,6 +100,7 @@ func BenchmarkSubmission(b *testing.B) {
 	// internal/submit builds) and one status patch.
 	cpu := newCPUMeter(c)
 	rawNS := c.Namespace(b)
+	cpu.settle() // the cluster's start-up is done
 	cpuBefore := cpu.read()
 	rawTook := runWorkers(b, sustainedApps, concurrency, func(i int) error {
 		return createRaw(ctx, cl, benchApplication(rawNS, fmt.Sprintf("raw-%04d", i), unscheduled))
@@ -98,12 +110,13 @@ func BenchmarkSubmission(b *testing.B) {
 	fmt.Printf("  (a) API server raw rate: %d applications' objects in %s: %.1f applications/s\n      %s\n", sustainedApps, rawTook.Round(time.Millisecond), rawRate, rawCPU)
 	deleteNamespace(b, c, rawNS)
 
-	op := startOperator(b, c.Kubeconfig(), fmt.Sprintf("--max-concurrent-reconciles=%d", concurrency))
+	op := startOperator(b, c.Kubeconfig(), operatorArgs()...)
 
 	// (b) Sustained: 2,000 applications, created → driver pod exists.
 	sustainedNS := c.Namespace(b)
 	seen := watchDrivers(b, c, sustainedNS)
 	cpu.set("operator", op.cmd.Process.Pid)
+	cpu.settle() // (a)'s namespace is gone; its garbage too
 	cpuBefore = cpu.read()
 	start := time.Now()
 	runWorkers(b, sustainedApps, concurrency, func(i int) error {
@@ -115,7 +128,8 @@ func BenchmarkSubmission(b *testing.B) {
 	sustainedCPU := cpuPerApp(cpuBefore, cpu.read(), sustainedApps)
 	fmt.Printf("  (b) sparkplane sustained rate: %d applications in %s: %.1f applications/s (ratio %.2f)\n      %s\n", sustainedApps, last.Sub(start).Round(time.Millisecond), sustainedRate, ratio, sustainedCPU)
 
-	// (c) Latency at a steady 50 applications/s.
+	// (c) Latency at a steady 50 applications/s, once (b)'s work is done.
+	fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
 	latencyNS := c.Namespace(b)
 	seenLatency := watchDrivers(b, c, latencyNS)
 	createdAt := steadySubmit(b, cl, latencyNS, latencyRate, latencyDuration)
@@ -137,7 +151,7 @@ func BenchmarkSubmission(b *testing.B) {
 	deleteNamespace(b, c, latencyNS)
 	rssNS := c.Namespace(b)
 	seenRSS := watchDrivers(b, c, rssNS)
-	op = startOperator(b, c.Kubeconfig(), fmt.Sprintf("--max-concurrent-reconciles=%d", concurrency))
+	op = startOperator(b, c.Kubeconfig(), operatorArgs()...)
 	runWorkers(b, rssApps, concurrency, func(i int) error {
 		return cl.Create(ctx, benchApplication(rssNS, fmt.Sprintf("mem-%04d", i), unscheduled))
 	})

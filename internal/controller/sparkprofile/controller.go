@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -81,7 +82,8 @@ func (c *Controller) Register(mgr manager.Manager) error {
 	c.events = eventRecorder{mgr.GetEventRecorder("sparkplane-" + ControllerName)}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named(ControllerName).
-		For(&v1alpha1.SparkProfile{}).
+		// Its own status writes change no generation and need no recount.
+		For(&v1alpha1.SparkProfile{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&v1alpha1.SparkApplication{}, countRefresh{delay: CountRefreshInterval}).
 		Complete(c)
 }
