@@ -130,25 +130,19 @@ func BenchmarkSubmission(b *testing.B) {
 
 	// (c) Latency at a steady 50 applications/s, once (b)'s work is done.
 	fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
-	latencyNS := c.Namespace(b)
-	seenLatency := watchDrivers(b, c, latencyNS)
-	createdAt := steadySubmit(b, cl, latencyNS, latencyRate, latencyDuration)
-	// Generous: when the machine cannot sustain the rate, the latencies
-	// measure the queue, and the figure should say so rather than fail.
-	seenLatency.waitAll(b, len(createdAt), 10*time.Minute)
-	var latencies []time.Duration
-	for name, t0 := range createdAt {
-		latencies = append(latencies, seenLatency.at(name).Sub(t0))
-	}
-	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
-	p50, p99 := percentile(latencies, 0.50), percentile(latencies, 0.99)
+	p50, p99, latencyApps := measureLatency(b, c, cl, latencyRate)
 	fmt.Printf("  (c) latency at %d applications/s: p50 %s, p99 %s\n", latencyRate, p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond))
+	// The same below what this machine's API server sustains, where the
+	// figure is the operator's latency rather than the cluster's queue.
+	belowRate := min(latencyRate, max(1, int(rawRate/2)))
+	fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
+	belowP50, belowP99, belowApps := measureLatency(b, c, cl, belowRate)
+	fmt.Printf("  (c') latency at %d applications/s: p50 %s, p99 %s\n", belowRate, belowP50.Round(100*time.Microsecond), belowP99.Round(100*time.Microsecond))
 
 	// (d) Memory: a fresh operator with 1,000 applications and 10,000
 	// executor pods present (the others deleted first).
 	op.stop()
 	deleteNamespace(b, c, sustainedNS)
-	deleteNamespace(b, c, latencyNS)
 	rssNS := c.Namespace(b)
 	seenRSS := watchDrivers(b, c, rssNS)
 	op = startOperator(b, c.Kubeconfig(), operatorArgs()...)
@@ -169,6 +163,7 @@ func BenchmarkSubmission(b *testing.B) {
 	b.ReportMetric(ratio, "ratio")
 	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(belowP99.Microseconds())/1000, "p99-half-raw-rate-ms")
 	b.ReportMetric(float64(rss)/(1<<20), "rss-MB")
 
 	verdict := func(ok bool) string {
@@ -189,6 +184,7 @@ sparkplane submission benchmark (local cluster, %d-way concurrency, operator as 
       sparkplane / incumbent: %.1fx-%.1fx
   (c) latency created -> driver pod at a steady %d applications/s (%d applications):
       p50 %s, p99 %s (target p99 <= %s: %s)
+      at %d applications/s, half the raw rate of (a) (%d applications): p50 %s, p99 %s (%s)
   (d) operator memory with %d applications and %d executor pods: VmRSS %.1f MB, peak VmHWM %.1f MB
       (target <= %d MB: %s)
 `,
@@ -198,13 +194,15 @@ sparkplane submission benchmark (local cluster, %d-way concurrency, operator as 
 		ratio, targetRatio, verdict(ratio >= targetRatio),
 		incumbentRateLow, incumbentRateHigh,
 		sustainedRate/incumbentRateHigh, sustainedRate/incumbentRateLow,
-		latencyRate, len(latencies),
+		latencyRate, latencyApps,
 		p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond), targetP99, verdict(p99 <= targetP99),
+		belowRate, belowApps, belowP50.Round(100*time.Microsecond), belowP99.Round(100*time.Microsecond), withinTarget(belowP99 <= targetP99),
 		rssApps, rssApps*rssExecutorsEach, float64(rss)/(1<<20), float64(peak)/(1<<20),
 		targetRSS>>20, verdict(rss <= targetRSS))
-	if rawRate < latencyRate {
-		fmt.Printf("  note: the API server here creates %.1f applications' objects a second, less than the %d/s of (c): (c) then measures\n"+
-			"        queueing on this machine, not the operator; sparkplane's share is the ratio in (b).\n", rawRate, latencyRate)
+	if rawRate < 2*latencyRate {
+		fmt.Printf("  note: the API server here creates %.1f applications' objects a second with all the machine's cores; at %d/s the\n"+
+			"        cluster runs near or past saturation, so (c) measures its queue as much as the operator. The second line\n"+
+			"        of (c) is the latency where the cluster keeps up.\n", rawRate, latencyRate)
 	}
 }
 
@@ -236,6 +234,33 @@ func createRaw(ctx context.Context, cl client.Client, app *v1alpha1.SparkApplica
 		Message: "driver pod " + objs.Names.DriverPod, LastTransitionTime: metav1.Now(),
 	}}
 	return cl.Status().Patch(ctx, app, client.MergeFrom(base))
+}
+
+// measureLatency creates applications in a new namespace at a steady rate
+// for latencyDuration and returns the p50 and p99 of created → driver pod
+// created, and how many applications it measured.
+func measureLatency(b *testing.B, c *framework.Cluster, cl client.Client, rate int) (p50, p99 time.Duration, n int) {
+	b.Helper()
+	ns := c.Namespace(b)
+	seen := watchDrivers(b, c, ns)
+	createdAt := steadySubmit(b, cl, ns, rate, latencyDuration)
+	// Generous: when the machine cannot sustain the rate, the latencies
+	// measure the queue, and the figure should say so rather than fail.
+	seen.waitAll(b, len(createdAt), 10*time.Minute)
+	var latencies []time.Duration
+	for name, t0 := range createdAt {
+		latencies = append(latencies, seen.at(name).Sub(t0))
+	}
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	deleteNamespace(b, c, ns)
+	return percentile(latencies, 0.50), percentile(latencies, 0.99), len(latencies)
+}
+
+func withinTarget(ok bool) string {
+	if ok {
+		return "within the target"
+	}
+	return "over the target"
 }
 
 // runWorkers runs do(0..n-1) on workers goroutines and returns the wall time.

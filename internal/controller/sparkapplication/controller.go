@@ -351,17 +351,29 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 		}
 	}
 	objs.OwnByDriver(driver)
+	var dependents []client.Object
 	for _, obj := range objs.Dependents() {
-		if err := c.client.Create(ctx, obj.(client.Object)); err != nil && !apierrors.IsAlreadyExists(err) {
-			if apierrors.IsInvalid(err) {
-				// Never leave a half-created application: remove the driver.
-				if derr := c.client.Delete(ctx, driver); client.IgnoreNotFound(derr) != nil {
-					return reconcile.Result{}, true, fmt.Errorf("removing driver pod %s after %s was refused: %w", driver.Name, obj.GetName(), derr)
-				}
-				c.reject(s, v1alpha1.ReasonSubmissionFailed, fmt.Sprintf("the API server refused %s: %v", obj.GetName(), err))
-				return reconcile.Result{}, true, nil
+		dependents = append(dependents, obj.(client.Object))
+	}
+	errs := c.createAll(ctx, dependents)
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		obj := dependents[i]
+		if apierrors.IsInvalid(err) {
+			// Never leave a half-created application: remove the driver
+			// (its owner references take the dependents that were created).
+			if derr := c.client.Delete(ctx, driver); client.IgnoreNotFound(derr) != nil {
+				return reconcile.Result{}, true, fmt.Errorf("removing driver pod %s after %s was refused: %w", driver.Name, obj.GetName(), derr)
 			}
-			return c.submissionFailed(s, fmt.Errorf("creating %s: %w", obj.GetName(), err))
+			c.reject(s, v1alpha1.ReasonSubmissionFailed, fmt.Sprintf("the API server refused %s: %v", obj.GetName(), err))
+			return reconcile.Result{}, true, nil
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			return c.submissionFailed(s, fmt.Errorf("creating %s: %w", dependents[i].GetName(), err))
 		}
 	}
 
@@ -421,6 +433,25 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 	}
 	submissionsTotal.WithLabelValues("already_exists").Inc()
 	return reconcile.Result{}, false, nil
+}
+
+// createAll creates objs at once (the driver's ConfigMaps and Service need
+// only the driver, not each other: three round trips in the time of one)
+// and returns each create's error; AlreadyExists counts as done.
+func (c *Controller) createAll(ctx context.Context, objs []client.Object) []error {
+	errs := make([]error, len(objs))
+	var wg sync.WaitGroup
+	for i, obj := range objs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+				errs[i] = err
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
 }
 
 // submissionFailed handles an API error other than AlreadyExists or Invalid
