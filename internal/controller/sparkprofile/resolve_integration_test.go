@@ -309,7 +309,11 @@ func TestDefaultProfileSelection(t *testing.T) {
 	if err := env.Client.Get(ctx, client.ObjectKey{Namespace: plain, Name: submit.NamesFor(got, 1).PodTemplateConfigMap}, templateCM); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(templateCM.Data[submit.PodTemplateKey], "sparkplane.io/local-nvme: raid0") {
+	executor := &corev1.Pod{}
+	if err := yaml.Unmarshal([]byte(templateCM.Data[submit.PodTemplateKey]), executor); err != nil {
+		t.Fatal(err)
+	}
+	if executor.Spec.NodeSelector["sparkplane.io/local-nvme"] != "raid0" {
 		t.Errorf("executor template lacks the NVMe node selector:\n%s", templateCM.Data[submit.PodTemplateKey])
 	}
 }
