@@ -243,15 +243,32 @@ func measureLatency(b *testing.B, c *framework.Cluster, cl client.Client, rate i
 	b.Helper()
 	ns := c.Namespace(b)
 	seen := watchDrivers(b, c, ns)
+	start := time.Now()
 	createdAt := steadySubmit(b, cl, ns, rate, latencyDuration)
 	// Generous: when the machine cannot sustain the rate, the latencies
 	// measure the queue, and the figure should say so rather than fail.
 	seen.waitAll(b, len(createdAt), 10*time.Minute)
-	var latencies []time.Duration
-	for name, t0 := range createdAt {
-		latencies = append(latencies, seen.at(name).Sub(t0))
+	type sample struct {
+		latency, offset time.Duration
 	}
-	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	var samples []sample
+	for name, t0 := range createdAt {
+		samples = append(samples, sample{seen.at(name).Sub(t0), t0.Sub(start)})
+	}
+	sort.Slice(samples, func(i, j int) bool { return samples[i].latency < samples[j].latency })
+	latencies := make([]time.Duration, len(samples))
+	for i := range samples {
+		latencies[i] = samples[i].latency
+	}
+	// When the slowest 1% were created tells a stall (all at one moment)
+	// from a growing queue (all at the end).
+	slowest := samples[len(samples)-max(1, len(samples)/100):]
+	first, last := slowest[0].offset, slowest[0].offset
+	for _, s := range slowest {
+		first, last = min(first, s.offset), max(last, s.offset)
+	}
+	fmt.Printf("      at %d/s the slowest 1%% were created %s-%s into the %s run\n", rate,
+		first.Round(100*time.Millisecond), last.Round(100*time.Millisecond), latencyDuration)
 	deleteNamespace(b, c, ns)
 	return percentile(latencies, 0.50), percentile(latencies, 0.99), len(latencies)
 }
