@@ -109,13 +109,14 @@ type Objects struct {
 
 // OwnByDriver makes the ConfigMaps and the Service owned by the created
 // driver pod (its UID must be set), so they go when it goes.
+// Each object gets its own reference (no pointer shared between them), so
+// they may be created, and the replies decoded into them, concurrently.
 func (o *Objects) OwnByDriver(driver *corev1.Pod) {
-	ref := metav1.OwnerReference{
-		APIVersion: "v1", Kind: "Pod", Name: driver.Name, UID: driver.UID,
-		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
-	}
 	for _, m := range []*metav1.ObjectMeta{&o.DriverService.ObjectMeta, &o.ConfConfigMap.ObjectMeta, &o.PodTemplateConfigMap.ObjectMeta} {
-		m.OwnerReferences = []metav1.OwnerReference{ref}
+		m.OwnerReferences = []metav1.OwnerReference{{
+			APIVersion: "v1", Kind: "Pod", Name: driver.Name, UID: driver.UID,
+			Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+		}}
 	}
 }
 

@@ -65,6 +65,10 @@ type State struct {
 	cache.Cache
 	allPods bool
 
+	// usage is the registration of the handler that keeps pods and used;
+	// until it has seen the initial list, the totals are incomplete.
+	usage toolscache.ResourceEventHandlerRegistration
+
 	mu sync.RWMutex
 	// pods holds what each counted pod charges its node.
 	pods map[types.UID]charge
@@ -147,11 +151,12 @@ func newState(mgr manager.Manager, opts Options) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("getting the pod informer: %w", err)
 	}
-	if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	s.usage, err = informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { s.account(obj, false) },
-		UpdateFunc: func(_, obj any) { s.account(obj, false) },
+		UpdateFunc: s.update,
 		DeleteFunc: func(obj any) { s.account(obj, true) },
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("watching pods for node usage: %w", err)
 	}
 	return s, nil
@@ -165,6 +170,18 @@ func sparkPods() labels.Selector {
 		panic(err) // constant input
 	}
 	return labels.NewSelector().Add(*req)
+}
+
+// update handles a pod update. A relist after a watch gap reports a pod
+// deleted and recreated under its name as an update: the old one is
+// forgotten first.
+func (s *State) update(old, obj any) {
+	if o, ok := old.(*corev1.Pod); ok {
+		if n, ok := obj.(*corev1.Pod); ok && o.UID != n.UID {
+			s.account(old, true)
+		}
+	}
+	s.account(obj, false)
 }
 
 // account brings the charge of the pod obj describes up to date: a pod
@@ -208,10 +225,17 @@ func (s *State) add(c charge, sign int64) {
 	s.used[c.node] = u
 }
 
+// ErrNotSynced is returned while the per-node totals do not yet cover the
+// initial list of pods (right after a start): retry.
+var ErrNotSynced = errors.New("the node usage totals are still loading the cluster's pods; retrying")
+
 // NodeCapacities returns the schedulable nodes with what is free on them
 // now: allocatable minus the requests of the pods bound there. It needs a
 // State with AllPods; with Spark pods only it counts just those.
 func (s *State) NodeCapacities(ctx context.Context) ([]profile.NodeCapacity, error) {
+	if !s.usage.HasSynced() {
+		return nil, ErrNotSynced
+	}
 	nodes := &corev1.NodeList{}
 	if err := s.List(ctx, nodes, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing nodes: %w", err)
@@ -317,8 +341,12 @@ func effectiveRequests(spec *corev1.PodSpec) (milliCPU, memory int64) {
 		c := &spec.InitContainers[i]
 		cpu, mem := c.Resources.Requests.Cpu().MilliValue(), c.Resources.Requests.Memory().Value()
 		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			// A sidecar starts and keeps running beside what follows.
 			sidecarCPU += cpu
 			sidecarMem += mem
+			initCPU = max(initCPU, sidecarCPU)
+			initMem = max(initMem, sidecarMem)
+			continue
 		}
 		initCPU = max(initCPU, sidecarCPU+cpu)
 		initMem = max(initMem, sidecarMem+mem)

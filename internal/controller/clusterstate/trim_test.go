@@ -3,12 +3,15 @@ package clusterstate
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
 	"github.com/sparkplane/sparkplane/internal/submit"
@@ -114,6 +117,14 @@ func TestEffectiveRequests(t *testing.T) {
 			InitContainers: []corev1.Container{{Resources: requests("1", "1Gi"), RestartPolicy: always}, {Resources: requests("2", "1Gi")}},
 			Containers:     []corev1.Container{{Resources: requests("1", "1Gi")}}},
 			cpu: 3000, mem: 2 << 30},
+		"one sidecar beside a container": {spec: corev1.PodSpec{
+			InitContainers: []corev1.Container{{Resources: requests("2", "2Gi"), RestartPolicy: always}},
+			Containers:     []corev1.Container{{Resources: requests("1", "1Gi")}}},
+			cpu: 3000, mem: 3 << 30},
+		"an init container after a sidecar": {spec: corev1.PodSpec{
+			InitContainers: []corev1.Container{{Resources: requests("500m", "512Mi"), RestartPolicy: always}, {Resources: requests("4", "1Gi")}},
+			Containers:     []corev1.Container{{Resources: requests("1", "1Gi")}}},
+			cpu: 4500, mem: 1536 << 20},
 		"overhead is added": {spec: corev1.PodSpec{
 			Containers: []corev1.Container{{Resources: requests("1", "1Gi")}},
 			Overhead:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("128Mi")}},
@@ -159,5 +170,50 @@ func TestTrimNode(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("trimmed node (-want +got):\n%s", diff)
+	}
+}
+
+// TestUsageAccounting: the per-node totals follow adds, binds, phase
+// changes, deletes, tombstones and a pod recreated under its name (which a
+// relist reports as an update).
+func TestUsageAccounting(t *testing.T) {
+	s := &State{pods: map[types.UID]charge{}, used: map[string]charge{}}
+	pod := func(uid, node string, phase corev1.PodPhase, cpu string) *corev1.Pod {
+		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: types.UID(uid), Name: "p"},
+			Spec:   corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Resources: requests(cpu, "1Gi")}}},
+			Status: corev1.PodStatus{Phase: phase}}
+		trimmed, _ := TrimPod(p)
+		return trimmed.(*corev1.Pod)
+	}
+	used := func() map[string]int64 {
+		out := map[string]int64{}
+		for node, c := range s.used {
+			out[node] = c.milliCPU
+		}
+		return out
+	}
+	check := func(what string, want map[string]int64) {
+		t.Helper()
+		if got := used(); !maps.Equal(got, want) {
+			t.Errorf("after %s: used CPU %v, want %v", what, got, want)
+		}
+	}
+	unbound := pod("a", "", corev1.PodPending, "1")
+	s.account(unbound, false)
+	check("an unbound pod", map[string]int64{})
+	bound := pod("a", "n1", corev1.PodPending, "1")
+	s.update(unbound, bound)
+	check("binding", map[string]int64{"n1": 1000})
+	s.account(pod("b", "n1", corev1.PodRunning, "2"), false)
+	check("a second pod", map[string]int64{"n1": 3000})
+	s.update(bound, pod("a", "n1", corev1.PodSucceeded, "1"))
+	check("a finished", map[string]int64{"n1": 2000})
+	recreated := pod("c", "n2", corev1.PodRunning, "4")
+	s.update(pod("b", "n1", corev1.PodRunning, "2"), recreated)
+	check("b recreated as c on n2", map[string]int64{"n2": 4000})
+	s.account(toolscache.DeletedFinalStateUnknown{Key: "ns/p", Obj: recreated}, true)
+	check("c's tombstone", map[string]int64{})
+	if len(s.pods) != 0 {
+		t.Errorf("charges left after every pod went: %v", s.pods)
 	}
 }

@@ -347,7 +347,7 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 			s.then(func() { c.events.submissionFailed(s.app, err.Error()) })
 			return reconcile.Result{}, true, nil
 		default:
-			return c.submissionFailed(s, fmt.Errorf("creating driver pod %s: %w", objs.DriverPod.Name, err))
+			return c.submissionFailed(ctx, s, nil, fmt.Errorf("creating driver pod %s: %w", objs.DriverPod.Name, err))
 		}
 	}
 	objs.OwnByDriver(driver)
@@ -373,7 +373,7 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 	}
 	for i, err := range errs {
 		if err != nil {
-			return c.submissionFailed(s, fmt.Errorf("creating %s: %w", dependents[i].GetName(), err))
+			return c.submissionFailed(ctx, s, driver, fmt.Errorf("creating %s: %w", dependents[i].GetName(), err))
 		}
 	}
 
@@ -426,12 +426,15 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 			submissionLatency.Observe(s.now.Sub(s.app.CreationTimestamp.Time).Seconds())
 		}
 		log.FromContext(ctx).V(1).Info("Submitted", "attempt", attempt, "driver", objs.Names.DriverPod)
-		s.then(func() { c.events.submitted(s.app, attempt, objs.Names.DriverPod, note) })
+		s.then(func() { c.events.submitted(s.app, attempt, objs.Names.DriverPod, note, true) })
 		// The new pod is Pending; its own events bring the next reconcile.
 		// Observing it now would only miss the cache and cost a read.
 		return c.pendingRequeue(driver, s.now), true, nil
 	}
 	submissionsTotal.WithLabelValues("already_exists").Inc()
+	// The attempt is recorded only now (an earlier run created the driver
+	// and did not get to write the status): its event too.
+	s.then(func() { c.events.submitted(s.app, attempt, objs.Names.DriverPod, note, false) })
 	return reconcile.Result{}, false, nil
 }
 
@@ -459,13 +462,21 @@ func (c *Controller) createAll(ctx context.Context, objs []client.Object) []erro
 // quota, a timeout): the Submitted condition shows it, and
 // spec.restartPolicy.onSubmissionFailureRetries, when set, bounds the tries
 // (spaced by onSubmissionFailureRetryInterval); otherwise the error is
-// retried with the controller's backoff until it clears.
-func (c *Controller) submissionFailed(s *scope, err error) (reconcile.Result, bool, error) {
+// retried with the controller's backoff until it clears. driver is the
+// attempt's driver pod when it was created (nil otherwise): giving up removes
+// it, and through its owner references what was created of the rest, so no
+// half-submitted attempt is left waiting for a ConfigMap that never comes.
+func (c *Controller) submissionFailed(ctx context.Context, s *scope, driver *corev1.Pod, err error) (reconcile.Result, bool, error) {
 	submissionsTotal.WithLabelValues("error").Inc()
 	st := &s.app.Status
 	rp := s.app.Spec.RestartPolicy
 	st.SubmissionAttempts++
 	if rp.OnSubmissionFailureRetries != nil && st.SubmissionAttempts > *rp.OnSubmissionFailureRetries {
+		if driver != nil {
+			if derr := c.client.Delete(ctx, driver, client.Preconditions{UID: &driver.UID}); client.IgnoreNotFound(derr) != nil {
+				return reconcile.Result{}, true, fmt.Errorf("removing driver pod %s after giving up on the submission: %w", driver.Name, derr)
+			}
+		}
 		msg := fmt.Sprintf("%v (gave up after %d tries, spec.restartPolicy.onSubmissionFailureRetries=%d)", err, st.SubmissionAttempts, *rp.OnSubmissionFailureRetries)
 		c.reject(s, v1alpha1.ReasonSubmissionFailed, msg)
 		s.then(func() { c.events.submissionFailed(s.app, err.Error()) })

@@ -1,7 +1,9 @@
 package sparkapplication
 
 import (
+	"fmt"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/events"
@@ -36,17 +38,39 @@ func (r eventRecorder) emit(app *v1alpha1.SparkApplication, eventType, reason, a
 	if r.EventRecorder == nil {
 		return
 	}
-	r.Eventf(app, nil, eventType, reason, action, note, args...)
+	r.Eventf(app, nil, eventType, reason, action, "%s", truncateNote(fmt.Sprintf(note, args...)))
+}
+
+// maxEventNote is the longest note events.k8s.io/v1 accepts; a longer one
+// is refused and the event lost.
+const maxEventNote = 1024
+
+// truncateNote shortens note to maxEventNote bytes, on a rune boundary.
+func truncateNote(note string) string {
+	if len(note) <= maxEventNote {
+		return note
+	}
+	cut := maxEventNote - len("...")
+	for cut > 0 && !utf8.RuneStart(note[cut]) {
+		cut--
+	}
+	return note[:cut] + "..."
 }
 
 // submitted is the one event of a successful submission; note (the
 // resolver's, may be empty) says how the profile and zone were chosen.
-func (r eventRecorder) submitted(app *v1alpha1.SparkApplication, attempt int32, driver, note string) {
-	if note != "" {
-		r.emit(app, corev1.EventTypeNormal, EventSubmitted, "Submit", "Created driver pod %s (attempt %d). %s", driver, attempt, note)
-		return
+// created is false when the driver pod existed already (an earlier run
+// created it and did not get to record the attempt).
+func (r eventRecorder) submitted(app *v1alpha1.SparkApplication, attempt int32, driver, note string, created bool) {
+	verb := "Created"
+	if !created {
+		verb = "Found the existing"
 	}
-	r.emit(app, corev1.EventTypeNormal, EventSubmitted, "Submit", "Created driver pod %s (attempt %d)", driver, attempt)
+	msg := fmt.Sprintf("%s driver pod %s (attempt %d)", verb, driver, attempt)
+	if note != "" {
+		msg += ". " + note
+	}
+	r.emit(app, corev1.EventTypeNormal, EventSubmitted, "Submit", "%s", msg)
 }
 
 func (r eventRecorder) invalidSpec(app *v1alpha1.SparkApplication, message string) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller"
+	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/submit"
@@ -97,6 +99,22 @@ func TestDefaultProfileSubmission(t *testing.T) {
 	if zone != "zone-a" && zone != "zone-b" {
 		t.Fatalf("status.zone = %q, want one of %v", zone, testZones)
 	}
+	// The submission's one event carries the resolution, as explain reads it.
+	eventually(t, "the Submitted event with the resolution", func() (bool, string) {
+		events := &eventsv1.EventList{}
+		if err := env.Client.List(ctx, events, client.InNamespace(ns)); err != nil {
+			return false, err.Error()
+		}
+		var seen []string
+		for _, e := range events.Items {
+			seen = append(seen, e.Reason+": "+e.Note)
+			if e.Regarding.UID == got.UID && e.Reason == sparkapplication.EventSubmitted &&
+				strings.Contains(e.Note, sparkprofile.ResolvedPrefix+"profile itest-cost at generation 1") && strings.Contains(e.Note, "zone "+zone+": ") {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("events: %q", seen)
+	})
 
 	names := submit.NamesFor(got, 1)
 	driver := &corev1.Pod{}

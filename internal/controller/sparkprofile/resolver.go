@@ -74,11 +74,12 @@ func (r *Resolver) Register(mgr manager.Manager) error {
 		return fmt.Errorf("getting the SparkApplication informer: %w", err)
 	}
 	load := newZoneLoad()
-	if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	load.synced, err = informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { load.account(obj, false) },
-		UpdateFunc: func(_, obj any) { load.account(obj, false) },
+		UpdateFunc: load.update,
 		DeleteFunc: func(obj any) { load.account(obj, true) },
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("watching SparkApplications for the zone load: %w", err)
 	}
 	r.reader, r.state, r.load = mgr.GetClient(), state, load
@@ -131,7 +132,7 @@ func (r *Resolver) input(ctx context.Context, app *v1alpha1.SparkApplication) (p
 	}
 	in.NamespaceAnnotations = ns.Annotations
 	classes := &schedulingv1.PriorityClassList{}
-	if err := r.reader.List(ctx, classes); err != nil {
+	if err := r.reader.List(ctx, classes, client.UnsafeDisableDeepCopy); err != nil {
 		return in, fmt.Errorf("listing PriorityClasses: %w", err)
 	}
 	existing := make(map[string]bool, len(classes.Items))
@@ -145,7 +146,11 @@ func (r *Resolver) input(ctx context.Context, app *v1alpha1.SparkApplication) (p
 		in.Zones = profile.ZoneInput{Chosen: app.Status.Zone}
 		return in, nil
 	}
-	in.Zones = profile.ZoneInput{NodesOnDemand: r.opts.NodesOnDemand, ApplicationsPerZone: r.load.perZone()}
+	perZone, err := r.load.perZone()
+	if err != nil {
+		return in, err
+	}
+	in.Zones = profile.ZoneInput{NodesOnDemand: r.opts.NodesOnDemand, ApplicationsPerZone: perZone}
 	if r.opts.NodesOnDemand {
 		nodes, err := r.state.Nodes(ctx)
 		if err != nil {
@@ -166,6 +171,10 @@ func (r *Resolver) input(ctx context.Context, app *v1alpha1.SparkApplication) (p
 // zoneLoad counts unfinished applications per recorded zone (status.zone),
 // kept up to date by the application informer's events.
 type zoneLoad struct {
+	// synced is the handler's registration: until it has seen the
+	// initial list, the counts are incomplete (nil in unit tests).
+	synced toolscache.ResourceEventHandlerRegistration
+
 	mu    sync.Mutex
 	zones map[types.UID]string // unfinished applications with a zone
 	count map[string]int
@@ -173,6 +182,17 @@ type zoneLoad struct {
 
 func newZoneLoad() *zoneLoad {
 	return &zoneLoad{zones: map[types.UID]string{}, count: map[string]int{}}
+}
+
+// update handles an application update; a relist reports an application
+// deleted and recreated under its name as an update: the old one goes first.
+func (l *zoneLoad) update(old, obj any) {
+	if o, ok := old.(*v1alpha1.SparkApplication); ok {
+		if n, ok := obj.(*v1alpha1.SparkApplication); ok && o.UID != n.UID {
+			l.account(old, true)
+		}
+	}
+	l.account(obj, false)
 }
 
 func (l *zoneLoad) account(obj any, gone bool) {
@@ -205,13 +225,17 @@ func (l *zoneLoad) account(obj any, gone bool) {
 	}
 }
 
-// perZone returns a copy of the counts.
-func (l *zoneLoad) perZone() map[string]int {
+// perZone returns a copy of the counts, or an error while they do not yet
+// cover the initial list of applications (the reconcile is retried).
+func (l *zoneLoad) perZone() (map[string]int, error) {
+	if l.synced != nil && !l.synced.HasSynced() {
+		return nil, errors.New("the per-zone application counts are still loading; retrying")
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := make(map[string]int, len(l.count))
 	for z, n := range l.count {
 		out[z] = n
 	}
-	return out
+	return out, nil
 }

@@ -41,15 +41,21 @@ func TestZoneLoad(t *testing.T) {
 	}
 	for _, s := range steps {
 		l.account(s.obj, s.gone)
-		if got := l.perZone(); !maps.Equal(got, s.want) {
+		if got, _ := l.perZone(); !maps.Equal(got, s.want) {
 			t.Errorf("after %s: %v, want %v", s.what, got, s.want)
 		}
 	}
 	// perZone returns a copy.
 	l.account(app("d", "zone-c", v1alpha1.StatePending), false)
-	got := l.perZone()
+	got, _ := l.perZone()
 	got["zone-c"] = 99
-	if l.perZone()["zone-c"] != 1 {
+	if again, _ := l.perZone(); again["zone-c"] != 1 {
 		t.Error("perZone shares its map with the counter")
+	}
+	// An application deleted and recreated under its name, seen by a
+	// relist as an update, leaves no count behind.
+	l.update(app("d", "zone-c", v1alpha1.StatePending), app("e", "zone-a", v1alpha1.StatePending))
+	if got, _ := l.perZone(); !maps.Equal(got, map[string]int{"zone-a": 1}) {
+		t.Errorf("after d was recreated as e: %v, want zone-a: 1", got)
 	}
 }
