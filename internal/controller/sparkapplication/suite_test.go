@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -577,5 +578,36 @@ func TestSubmissionFailureRetries(t *testing.T) {
 	}
 	if pods := h.driverPods("noprio"); len(pods) != 0 {
 		t.Errorf("%d driver pods exist", len(pods))
+	}
+}
+
+// TestSubmissionGiveUpRemovesDriver: when the driver pod was created but a
+// dependent keeps being refused (here a quota allows no ConfigMaps) and the
+// application runs out of submission retries, the driver goes too: no
+// half-submitted attempt waits for a ConfigMap that never comes.
+func TestSubmissionGiveUpRemovesDriver(t *testing.T) {
+	h := newHarness(t, sparkapplication.Options{})
+	quota := &corev1.ResourceQuota{
+		ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "no-configmaps"},
+		Spec:       corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourceConfigMaps: resource.MustParse("0")}},
+	}
+	if err := env.Client.Create(h.ctx, quota); err != nil {
+		t.Fatal(err)
+	}
+	// The quota controller would fill in the status; envtest runs none.
+	quota.Status = corev1.ResourceQuotaStatus{Hard: quota.Spec.Hard, Used: corev1.ResourceList{corev1.ResourceConfigMaps: resource.MustParse("0")}}
+	if err := env.Client.Status().Update(h.ctx, quota); err != nil {
+		t.Fatal(err)
+	}
+	app := scalaApp(h.ns, "noconf")
+	app.Spec.RestartPolicy = v1alpha1.RestartPolicy{OnSubmissionFailureRetries: ptr.To[int32](0)}
+	h.create(app)
+	h.reconcile("noconf")
+	got := h.get("noconf")
+	if c := condition(got, v1alpha1.ConditionCompleted); got.Status.State != v1alpha1.StateFailed || c.Reason != v1alpha1.ReasonSubmissionFailed || !strings.Contains(c.Message, "conf-map") {
+		t.Errorf("state %q Completed %+v", got.Status.State, c)
+	}
+	if pods := h.driverPods("noconf"); len(pods) != 0 {
+		t.Errorf("%d driver pods left after giving up, want 0", len(pods))
 	}
 }
