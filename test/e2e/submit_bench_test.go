@@ -65,11 +65,15 @@ const (
 
 // operatorArgs are the benchmark operator's flags. SPARKPLANE_BENCH_PPROF
 // (an address such as 127.0.0.1:6060) also serves its /debug/pprof there,
-// for profiling a run.
+// for profiling a run; SPARKPLANE_BENCH_METRICS its Prometheus metrics
+// (work queue waits, reconcile times).
 func operatorArgs() []string {
 	args := []string{fmt.Sprintf("--max-concurrent-reconciles=%d", concurrency)}
 	if addr := os.Getenv("SPARKPLANE_BENCH_PPROF"); addr != "" {
 		args = append(args, "--pprof-bind-address="+addr)
+	}
+	if addr := os.Getenv("SPARKPLANE_BENCH_METRICS"); addr != "" {
+		args = append(args, "--metrics-bind-address="+addr)
 	}
 	return args
 }
