@@ -76,8 +76,10 @@ func TestMemoryIsFlat(t *testing.T) {
 		t.Fatalf("the generated logs were not read: %+v", largeRep.Parse)
 	}
 	// Chunk buffers (2×workers+1 of 4 MiB), the generator's buffer and GC
-	// slack bound both; a heap growing with the log would blow the margin.
-	if large > small+4<<20 || large > 48<<20 {
+	// slack bound both. The short run may end before its every buffer is in
+	// use when a sample is taken, so the margin is four chunks: a heap
+	// growing with the log (90 MB more of it) would still blow it.
+	if large > small+16<<20 || large > 48<<20 {
 		t.Errorf("peak heap grew with the log: %d MiB for 10 MB, %d MiB for 100 MB", small>>20, large>>20)
 	}
 }
