@@ -390,42 +390,77 @@ func tierRequirements(t v1alpha1.PlacementTier) []corev1.NodeSelectorRequirement
 	return append(reqs, t.MatchExpressions...)
 }
 
+// Usage is what the pods bound to a node request of it: CPU in
+// millicores, memory in bytes.
+type Usage struct {
+	MilliCPU, Memory int64
+}
+
+// PodRequests is what the scheduler charges a node for a pod: the larger of
+// the containers' requests (plus restartable init containers, which keep
+// running) and the largest init container's (plus the sidecars started
+// before it), plus the pod overhead.
+func PodRequests(spec *corev1.PodSpec) Usage {
+	var sidecar, init Usage
+	for i := range spec.InitContainers {
+		c := &spec.InitContainers[i]
+		cpu, mem := c.Resources.Requests.Cpu().MilliValue(), c.Resources.Requests.Memory().Value()
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			// A sidecar starts and keeps running beside what follows.
+			sidecar.MilliCPU += cpu
+			sidecar.Memory += mem
+			init.MilliCPU, init.Memory = max(init.MilliCPU, sidecar.MilliCPU), max(init.Memory, sidecar.Memory)
+			continue
+		}
+		init.MilliCPU, init.Memory = max(init.MilliCPU, sidecar.MilliCPU+cpu), max(init.Memory, sidecar.Memory+mem)
+	}
+	u := sidecar
+	for i := range spec.Containers {
+		u.MilliCPU += spec.Containers[i].Resources.Requests.Cpu().MilliValue()
+		u.Memory += spec.Containers[i].Resources.Requests.Memory().Value()
+	}
+	u.MilliCPU, u.Memory = max(u.MilliCPU, init.MilliCPU), max(u.Memory, init.Memory)
+	u.MilliCPU += spec.Overhead.Cpu().MilliValue()
+	u.Memory += spec.Overhead.Memory().Value()
+	return u
+}
+
+// ChargesNode says whether pod counts against its node now: bound, and
+// neither succeeded nor failed (the scheduler's rule).
+func ChargesNode(pod *corev1.Pod) bool {
+	return pod.Spec.NodeName != "" && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
+}
+
 // NodeCapacities computes what is free on each schedulable node: allocatable
 // minus the requests of the pods bound to it that have not finished. Nodes
 // marked unschedulable are left out.
 func NodeCapacities(nodes []corev1.Node, pods []corev1.Pod) []NodeCapacity {
-	used := map[string]corev1.ResourceList{}
+	used := map[string]Usage{}
 	for i := range pods {
 		pod := &pods[i]
-		if pod.Spec.NodeName == "" || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		if !ChargesNode(pod) {
 			continue
 		}
-		sum := used[pod.Spec.NodeName]
-		if sum == nil {
-			sum = corev1.ResourceList{}
-			used[pod.Spec.NodeName] = sum
-		}
-		for _, c := range pod.Spec.Containers {
-			for name, q := range c.Resources.Requests {
-				total := sum[name]
-				total.Add(q)
-				sum[name] = total
-			}
-		}
+		u, r := used[pod.Spec.NodeName], PodRequests(&pod.Spec)
+		used[pod.Spec.NodeName] = Usage{MilliCPU: u.MilliCPU + r.MilliCPU, Memory: u.Memory + r.Memory}
 	}
-	var out []NodeCapacity
+	return FreeCapacities(nodes, used)
+}
+
+// FreeCapacities is NodeCapacities from what is already summed per node.
+func FreeCapacities(nodes []corev1.Node, used map[string]Usage) []NodeCapacity {
+	out := make([]NodeCapacity, 0, len(nodes))
 	for i := range nodes {
 		n := &nodes[i]
 		if n.Spec.Unschedulable {
 			continue
 		}
-		free := corev1.ResourceList{}
-		for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-			q := n.Status.Allocatable[name].DeepCopy()
-			q.Sub(used[n.Name][name])
-			free[name] = q
-		}
-		out = append(out, NodeCapacity{Name: n.Name, Labels: n.Labels, Taints: n.Spec.Taints, Free: free})
+		u := used[n.Name]
+		cpu, mem := n.Status.Allocatable.Cpu().DeepCopy(), n.Status.Allocatable.Memory().DeepCopy()
+		cpu.Sub(*resource.NewMilliQuantity(u.MilliCPU, resource.DecimalSI))
+		mem.Sub(*resource.NewQuantity(u.Memory, resource.BinarySI))
+		out = append(out, NodeCapacity{Name: n.Name, Labels: n.Labels, Taints: n.Spec.Taints,
+			Free: corev1.ResourceList{corev1.ResourceCPU: cpu, corev1.ResourceMemory: mem}})
 	}
 	return out
 }

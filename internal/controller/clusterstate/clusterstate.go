@@ -46,7 +46,8 @@ const (
 func AppSelectorKey(namespace, appID string) string { return namespace + "/" + appID }
 
 // requestsContainer names the one container a trimmed pod keeps: it
-// carries the pod's effective requests (what the scheduler charges the node).
+// carries the pod's effective requests (profile.PodRequests), so
+// PodRequests of the trimmed pod is that of the whole.
 const requestsContainer = "requests"
 
 // Options configure the State.
@@ -73,14 +74,13 @@ type State struct {
 	// pods holds what each counted pod charges its node.
 	pods map[types.UID]charge
 	// used sums the charges per node.
-	used map[string]charge
+	used map[string]profile.Usage
 }
 
 // charge is what a pod bound to a node requests of it.
 type charge struct {
-	node     string
-	milliCPU int64
-	memory   int64
+	node string
+	profile.Usage
 }
 
 var (
@@ -146,7 +146,7 @@ func newState(mgr manager.Manager, opts Options) (*State, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("indexing pods by node: %w", err)
 	}
-	s := &State{Cache: c, allPods: opts.AllPods, pods: map[types.UID]charge{}, used: map[string]charge{}}
+	s := &State{Cache: c, allPods: opts.AllPods, pods: map[types.UID]charge{}, used: map[string]profile.Usage{}}
 	informer, err := c.GetInformer(ctx, &corev1.Pod{}, cache.BlockUntilSynced(false))
 	if err != nil {
 		return nil, fmt.Errorf("getting the pod informer: %w", err)
@@ -185,8 +185,8 @@ func (s *State) update(old, obj any) {
 }
 
 // account brings the charge of the pod obj describes up to date: a pod
-// counts against its node while it is bound and neither succeeded nor
-// failed (the scheduler's rule); a deleted pod (or its tombstone) no longer.
+// counts against its node while profile.ChargesNode says so; a deleted pod
+// (or its tombstone) no longer.
 func (s *State) account(obj any, gone bool) {
 	if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 		obj = tomb.Obj
@@ -196,10 +196,10 @@ func (s *State) account(obj any, gone bool) {
 		return
 	}
 	var now charge
-	counts := !gone && pod.Spec.NodeName != "" && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed
+	counts := !gone && profile.ChargesNode(pod)
 	if counts {
-		now = charge{node: pod.Spec.NodeName}
-		now.milliCPU, now.memory = trimmedRequests(pod)
+		// A trimmed pod's one container carries its effective requests.
+		now = charge{node: pod.Spec.NodeName, Usage: profile.PodRequests(&pod.Spec)}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -216,9 +216,9 @@ func (s *State) account(obj any, gone bool) {
 
 func (s *State) add(c charge, sign int64) {
 	u := s.used[c.node]
-	u.milliCPU += sign * c.milliCPU
-	u.memory += sign * c.memory
-	if u.milliCPU == 0 && u.memory == 0 {
+	u.MilliCPU += sign * c.MilliCPU
+	u.Memory += sign * c.Memory
+	if u.MilliCPU == 0 && u.Memory == 0 {
 		delete(s.used, c.node)
 		return
 	}
@@ -242,24 +242,7 @@ func (s *State) NodeCapacities(ctx context.Context) ([]profile.NodeCapacity, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]profile.NodeCapacity, 0, len(nodes.Items))
-	for i := range nodes.Items {
-		n := &nodes.Items[i]
-		if n.Spec.Unschedulable {
-			continue
-		}
-		u := s.used[n.Name]
-		cpu := n.Status.Allocatable.Cpu().MilliValue() - u.milliCPU
-		mem := n.Status.Allocatable.Memory().Value() - u.memory
-		out = append(out, profile.NodeCapacity{
-			Name: n.Name, Labels: n.Labels, Taints: n.Spec.Taints,
-			Free: corev1.ResourceList{
-				corev1.ResourceCPU:    *resource.NewMilliQuantity(cpu, resource.DecimalSI),
-				corev1.ResourceMemory: *resource.NewQuantity(mem, resource.BinarySI),
-			},
-		})
-	}
-	return out, nil
+	return profile.FreeCapacities(nodes.Items, s.used), nil
 }
 
 // Nodes lists the cached (trimmed) nodes.
@@ -306,10 +289,10 @@ func TrimPod(obj any) (any, error) {
 			trimmed.Labels[k] = v
 		}
 	}
-	if cpu, mem := effectiveRequests(&pod.Spec); cpu != 0 || mem != 0 {
+	if r := profile.PodRequests(&pod.Spec); r != (profile.Usage{}) {
 		trimmed.Spec.Containers = []corev1.Container{{Name: requestsContainer, Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-			corev1.ResourceCPU:    *resource.NewMilliQuantity(cpu, resource.DecimalSI),
-			corev1.ResourceMemory: *resource.NewQuantity(mem, resource.BinarySI),
+			corev1.ResourceCPU:    *resource.NewMilliQuantity(r.MilliCPU, resource.DecimalSI),
+			corev1.ResourceMemory: *resource.NewQuantity(r.Memory, resource.BinarySI),
 		}}}}
 	}
 	if pod.Labels[submit.LabelSparkRole] == submit.RoleDriver {
@@ -319,47 +302,6 @@ func TrimPod(obj any) (any, error) {
 		trimmed.Status.Phase = pod.Status.Phase
 	}
 	return trimmed, nil
-}
-
-// trimmedRequests reads the requests TrimPod kept.
-func trimmedRequests(pod *corev1.Pod) (milliCPU, memory int64) {
-	for _, c := range pod.Spec.Containers {
-		if c.Name == requestsContainer {
-			return c.Resources.Requests.Cpu().MilliValue(), c.Resources.Requests.Memory().Value()
-		}
-	}
-	return effectiveRequests(&pod.Spec)
-}
-
-// effectiveRequests is what the scheduler charges a node for a pod: the
-// larger of the containers' requests (plus restartable init containers,
-// which keep running) and the largest init container's (plus the sidecars
-// started before it), plus the pod overhead.
-func effectiveRequests(spec *corev1.PodSpec) (milliCPU, memory int64) {
-	var sidecarCPU, sidecarMem, initCPU, initMem int64
-	for i := range spec.InitContainers {
-		c := &spec.InitContainers[i]
-		cpu, mem := c.Resources.Requests.Cpu().MilliValue(), c.Resources.Requests.Memory().Value()
-		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			// A sidecar starts and keeps running beside what follows.
-			sidecarCPU += cpu
-			sidecarMem += mem
-			initCPU = max(initCPU, sidecarCPU)
-			initMem = max(initMem, sidecarMem)
-			continue
-		}
-		initCPU = max(initCPU, sidecarCPU+cpu)
-		initMem = max(initMem, sidecarMem+mem)
-	}
-	milliCPU, memory = sidecarCPU, sidecarMem
-	for i := range spec.Containers {
-		milliCPU += spec.Containers[i].Resources.Requests.Cpu().MilliValue()
-		memory += spec.Containers[i].Resources.Requests.Memory().Value()
-	}
-	milliCPU, memory = max(milliCPU, initCPU), max(memory, initMem)
-	milliCPU += spec.Overhead.Cpu().MilliValue()
-	memory += spec.Overhead.Memory().Value()
-	return milliCPU, memory
 }
 
 // TrimNode is the node transform: identity, deletion state, labels (zone,

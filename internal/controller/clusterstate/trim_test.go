@@ -14,6 +14,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
+	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/submit"
 )
 
@@ -99,7 +100,8 @@ func TestTrimPod(t *testing.T) {
 	}
 }
 
-// TestEffectiveRequests: a pod charges its node as the scheduler counts it.
+// TestEffectiveRequests: a pod charges its node as the scheduler counts it
+// (profile.PodRequests), and its trimmed form charges the same.
 func TestEffectiveRequests(t *testing.T) {
 	always := ptr.To(corev1.ContainerRestartPolicyAlways)
 	cases := map[string]struct {
@@ -131,14 +133,14 @@ func TestEffectiveRequests(t *testing.T) {
 			cpu: 1250, mem: 1<<30 + 128<<20},
 	}
 	for name, tc := range cases {
-		cpu, mem := effectiveRequests(&tc.spec)
-		if cpu != tc.cpu || mem != tc.mem {
-			t.Errorf("%s: %dm CPU, %d bytes; want %dm, %d", name, cpu, mem, tc.cpu, tc.mem)
+		r := profile.PodRequests(&tc.spec)
+		if r.MilliCPU != tc.cpu || r.Memory != tc.mem {
+			t.Errorf("%s: %dm CPU, %d bytes; want %dm, %d", name, r.MilliCPU, r.Memory, tc.cpu, tc.mem)
 		}
 		pod := &corev1.Pod{Spec: tc.spec}
 		trimmed, _ := TrimPod(pod)
-		if cpu2, mem2 := trimmedRequests(trimmed.(*corev1.Pod)); cpu2 != cpu || mem2 != mem {
-			t.Errorf("%s: after trimming %dm, %d; before %dm, %d", name, cpu2, mem2, cpu, mem)
+		if r2 := profile.PodRequests(&trimmed.(*corev1.Pod).Spec); r2 != r {
+			t.Errorf("%s: after trimming %dm, %d; before %dm, %d", name, r2.MilliCPU, r2.Memory, r.MilliCPU, r.Memory)
 		}
 	}
 }
@@ -177,7 +179,7 @@ func TestTrimNode(t *testing.T) {
 // changes, deletes, tombstones and a pod recreated under its name (which a
 // relist reports as an update).
 func TestUsageAccounting(t *testing.T) {
-	s := &State{pods: map[types.UID]charge{}, used: map[string]charge{}}
+	s := &State{pods: map[types.UID]charge{}, used: map[string]profile.Usage{}}
 	pod := func(uid, node string, phase corev1.PodPhase, cpu string) *corev1.Pod {
 		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{UID: types.UID(uid), Name: "p"},
 			Spec:   corev1.PodSpec{NodeName: node, Containers: []corev1.Container{{Resources: requests(cpu, "1Gi")}}},
@@ -187,8 +189,8 @@ func TestUsageAccounting(t *testing.T) {
 	}
 	used := func() map[string]int64 {
 		out := map[string]int64{}
-		for node, c := range s.used {
-			out[node] = c.milliCPU
+		for node, u := range s.used {
+			out[node] = u.MilliCPU
 		}
 		return out
 	}
