@@ -151,11 +151,7 @@ func newState(mgr manager.Manager, opts Options) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("getting the pod informer: %w", err)
 	}
-	s.usage, err = informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { s.account(obj, false) },
-		UpdateFunc: s.update,
-		DeleteFunc: func(obj any) { s.account(obj, true) },
-	})
+	s.usage, err = informer.AddEventHandler(TallyHandlers(s.account))
 	if err != nil {
 		return nil, fmt.Errorf("watching pods for node usage: %w", err)
 	}
@@ -172,25 +168,35 @@ func sparkPods() labels.Selector {
 	return labels.NewSelector().Add(*req)
 }
 
-// update handles a pod update. A relist after a watch gap reports a pod
-// deleted and recreated under its name as an update: the old one is
-// forgotten first.
-func (s *State) update(old, obj any) {
-	if o, ok := old.(*corev1.Pod); ok {
-		if n, ok := obj.(*corev1.Pod); ok && o.UID != n.UID {
-			s.account(old, true)
-		}
+// TallyHandlers are the informer event handlers of a running tally kept
+// per object by account, which is told each object as it is now and
+// whether it is gone. Deletions seen only as tombstones are unwrapped, and
+// an object deleted and recreated under its name (a relist after a watch
+// gap reports that as an update, with a new UID) is first reported gone.
+func TallyHandlers(account func(obj any, gone bool)) toolscache.ResourceEventHandlerFuncs {
+	return toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { account(obj, false) },
+		UpdateFunc: func(old, obj any) {
+			o, ok1 := old.(metav1.Object)
+			n, ok2 := obj.(metav1.Object)
+			if ok1 && ok2 && o.GetUID() != n.GetUID() {
+				account(old, true)
+			}
+			account(obj, false)
+		},
+		DeleteFunc: func(obj any) {
+			if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = tomb.Obj
+			}
+			account(obj, true)
+		},
 	}
-	s.account(obj, false)
 }
 
 // account brings the charge of the pod obj describes up to date: a pod
 // counts against its node while profile.ChargesNode says so; a deleted pod
-// (or its tombstone) no longer.
+// no longer.
 func (s *State) account(obj any, gone bool) {
-	if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj = tomb.Obj
-	}
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
 		return

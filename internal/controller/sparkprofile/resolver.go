@@ -74,11 +74,7 @@ func (r *Resolver) Register(mgr manager.Manager) error {
 		return fmt.Errorf("getting the SparkApplication informer: %w", err)
 	}
 	load := newZoneLoad()
-	load.synced, err = informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { load.account(obj, false) },
-		UpdateFunc: load.update,
-		DeleteFunc: func(obj any) { load.account(obj, true) },
-	})
+	load.synced, err = informer.AddEventHandler(clusterstate.TallyHandlers(load.account))
 	if err != nil {
 		return fmt.Errorf("watching SparkApplications for the zone load: %w", err)
 	}
@@ -184,21 +180,9 @@ func newZoneLoad() *zoneLoad {
 	return &zoneLoad{zones: map[types.UID]string{}, count: map[string]int{}}
 }
 
-// update handles an application update; a relist reports an application
-// deleted and recreated under its name as an update: the old one goes first.
-func (l *zoneLoad) update(old, obj any) {
-	if o, ok := old.(*v1alpha1.SparkApplication); ok {
-		if n, ok := obj.(*v1alpha1.SparkApplication); ok && o.UID != n.UID {
-			l.account(old, true)
-		}
-	}
-	l.account(obj, false)
-}
-
+// account brings the count of the application obj describes up to date
+// (clusterstate.TallyHandlers calls it).
 func (l *zoneLoad) account(obj any, gone bool) {
-	if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj = tomb.Obj
-	}
 	app, ok := obj.(*v1alpha1.SparkApplication)
 	if !ok {
 		return

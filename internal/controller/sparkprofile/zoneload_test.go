@@ -9,6 +9,7 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/controller/clusterstate"
 )
 
 // TestZoneLoad: the per-zone count of unfinished applications follows
@@ -39,14 +40,19 @@ func TestZoneLoad(t *testing.T) {
 		{"not an application", "junk", false, map[string]int{"zone-b": 1}},
 		{"c deleted while running", app("c", "zone-b", v1alpha1.StateRunning), true, map[string]int{}},
 	}
+	h := clusterstate.TallyHandlers(l.account)
 	for _, s := range steps {
-		l.account(s.obj, s.gone)
+		if s.gone {
+			h.DeleteFunc(s.obj)
+		} else {
+			h.AddFunc(s.obj)
+		}
 		if got, _ := l.perZone(); !maps.Equal(got, s.want) {
 			t.Errorf("after %s: %v, want %v", s.what, got, s.want)
 		}
 	}
 	// perZone returns a copy.
-	l.account(app("d", "zone-c", v1alpha1.StatePending), false)
+	h.AddFunc(app("d", "zone-c", v1alpha1.StatePending))
 	got, _ := l.perZone()
 	got["zone-c"] = 99
 	if again, _ := l.perZone(); again["zone-c"] != 1 {
@@ -54,7 +60,7 @@ func TestZoneLoad(t *testing.T) {
 	}
 	// An application deleted and recreated under its name, seen by a
 	// relist as an update, leaves no count behind.
-	l.update(app("d", "zone-c", v1alpha1.StatePending), app("e", "zone-a", v1alpha1.StatePending))
+	h.UpdateFunc(app("d", "zone-c", v1alpha1.StatePending), app("e", "zone-a", v1alpha1.StatePending))
 	if got, _ := l.perZone(); !maps.Equal(got, map[string]int{"zone-a": 1}) {
 		t.Errorf("after d was recreated as e: %v, want zone-a: 1", got)
 	}
