@@ -17,8 +17,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sparkplane/sparkplane/internal/toolchain"
 )
@@ -100,6 +104,43 @@ func (e *Env) Namespace(t testing.TB) string {
 	}
 	t.Cleanup(func() { _ = e.Client.Delete(context.Background(), ns) })
 	return ns.Name
+}
+
+// StartManager creates a controller-runtime manager against the Env (its
+// client's scheme, no metrics or probe listener, controller names that may
+// repeat across the tests of one process), lets register add controllers and
+// caches to it, and runs it until stop is called or the test ends; stop may
+// be called more than once.
+func (e *Env) StartManager(t testing.TB, register func(manager.Manager) error) (stop func()) {
+	t.Helper()
+	mgr, err := manager.New(e.Config, manager.Options{
+		Scheme:                 e.Client.Scheme(),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := register(mgr); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 // Main is a TestMain helper: it starts an Env, runs the tests and stops it.

@@ -10,12 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sparkplane/sparkplane/internal/controller/clusterstate"
 	"github.com/sparkplane/sparkplane/internal/submit"
@@ -25,33 +21,6 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) { testenv.Main(m, testenv.Options{}, &env) }
-
-func newManager(t *testing.T) manager.Manager {
-	t.Helper()
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:                 env.Client.Scheme(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mgr
-}
-
-func start(t *testing.T, mgr manager.Manager) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-}
 
 func node(t *testing.T, name, cpu, mem string) {
 	t.Helper()
@@ -121,21 +90,23 @@ func TestNodeUsage(t *testing.T) {
 	ctx := context.Background()
 	node(t, "usage-a", "8", "32Gi")
 	node(t, "usage-b", "4", "16Gi")
-	mgr := newManager(t)
-	s, err := clusterstate.For(mgr, clusterstate.Options{AllPods: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := clusterstate.For(mgr, clusterstate.Options{})
-	if err != nil || again != s {
-		t.Fatalf("a second For on the same manager returned %p, %v; want the same State %p", again, err, s)
-	}
 	// A pod present before the start is counted by the initial list.
 	early := pod(ns, "early", "usage-a", "", "1", "1Gi")
 	if err := env.Client.Create(ctx, early); err != nil {
 		t.Fatal(err)
 	}
-	start(t, mgr)
+	var s *clusterstate.State
+	env.StartManager(t, func(mgr manager.Manager) error {
+		var err error
+		if s, err = clusterstate.For(mgr, clusterstate.Options{AllPods: true}); err != nil {
+			return err
+		}
+		again, err := clusterstate.For(mgr, clusterstate.Options{})
+		if err != nil || again != s {
+			t.Fatalf("a second For on the same manager returned %p, %v; want the same State %p", again, err, s)
+		}
+		return nil
+	})
 	eventually(t, "usage-a=7000m/31744Mi usage-b=4000m/16384Mi", func() string { return free(t, s, "usage-a", "usage-b") })
 
 	exec := pod(ns, "exec", "usage-b", submit.RoleExecutor, "1500m", "4Gi")
@@ -184,20 +155,22 @@ func TestNodeUsage(t *testing.T) {
 func TestSparkPodsOnly(t *testing.T) {
 	ns := env.Namespace(t)
 	ctx := context.Background()
-	mgr := newManager(t)
-	s, err := clusterstate.For(mgr, clusterstate.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := clusterstate.For(mgr, clusterstate.Options{AllPods: true}); err == nil || !strings.Contains(err.Error(), "register the profile resolver first") {
-		t.Errorf("For(AllPods) after a Spark-only State: %v, want an error naming the order", err)
-	}
 	for _, p := range []*corev1.Pod{pod(ns, "spark", "", submit.RoleDriver, "1", "1Gi"), pod(ns, "other", "", "", "1", "1Gi")} {
 		if err := env.Client.Create(ctx, p); err != nil {
 			t.Fatal(err)
 		}
 	}
-	start(t, mgr)
+	var s *clusterstate.State
+	env.StartManager(t, func(mgr manager.Manager) error {
+		var err error
+		if s, err = clusterstate.For(mgr, clusterstate.Options{}); err != nil {
+			return err
+		}
+		if _, err := clusterstate.For(mgr, clusterstate.Options{AllPods: true}); err == nil || !strings.Contains(err.Error(), "register the profile resolver first") {
+			t.Errorf("For(AllPods) after a Spark-only State: %v, want an error naming the order", err)
+		}
+		return nil
+	})
 	eventually(t, "spark", func() string {
 		pods := &corev1.PodList{}
 		if err := s.List(ctx, pods, client.InNamespace(ns)); err != nil {

@@ -17,12 +17,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/testenv"
@@ -54,38 +51,13 @@ func TestMain(m *testing.M) {
 // the returned stop function is called (or the test ends).
 func startController(t testing.TB, opts Options) (stop func()) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(env.Config, manager.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+	return env.StartManager(t, func(mgr manager.Manager) error {
+		c, err := NewController(opts)
+		if err != nil {
+			return err
+		}
+		return c.Register(mgr)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := NewController(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Register(mgr); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	}
-	t.Cleanup(stop)
-	return stop
 }
 
 // cluster creates the nodes and pods of one test, with names unique to it,

@@ -49,7 +49,7 @@ func TestZoneFromFreeCapacity(t *testing.T) {
 		}
 	}
 	resolver := sparkprofile.NewResolver(sparkprofile.ResolverOptions{})
-	startManager(t, func(mgr manager.Manager) error { return resolver.Register(mgr) })
+	env.StartManager(t, func(mgr manager.Manager) error { return resolver.Register(mgr) })
 
 	app := newApplication(ns, "fits")
 	app.UID = "fits-uid"

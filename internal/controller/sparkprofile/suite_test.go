@@ -12,11 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
@@ -45,34 +42,7 @@ func TestMain(m *testing.M) {
 // test ends.
 func startController(t *testing.T) {
 	t.Helper()
-	startManager(t, func(mgr manager.Manager) error { return sparkprofile.NewController().Register(mgr) })
-}
-
-// startManager runs a manager with what register adds until the test ends.
-// Every test has its own manager, so controller names repeat.
-func startManager(t *testing.T, register func(manager.Manager) error) {
-	t.Helper()
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:                 env.Client.Scheme(),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := register(mgr); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	}()
-	t.Cleanup(func() { cancel(); <-done })
+	env.StartManager(t, func(mgr manager.Manager) error { return sparkprofile.NewController().Register(mgr) })
 }
 
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
