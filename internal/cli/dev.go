@@ -4,11 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -101,7 +98,7 @@ func (o *devUpOptions) validate() error {
 func (o *devUpOptions) run(cmd *cobra.Command) error {
 	// The components run in their own sessions and do not see Ctrl-C; an
 	// interrupted dev up stops what it started before it exits.
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := untilInterrupted(cmd.Context())
 	defer stop()
 	c, err := devcluster.Up(ctx, o.opts)
 	if err != nil {

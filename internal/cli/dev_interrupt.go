@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -201,7 +200,7 @@ func (o *devInterruptOptions) run(ctx context.Context) error {
 		return o.startWaiter(nodes, removeAt)
 	}
 	fmt.Fprintf(o.out, "removing %d node(s) at %s, when the %s notice runs out (Ctrl-C leaves them tainted)\n", len(nodes), removeAt.UTC().Format(time.RFC3339), o.notice)
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := untilInterrupted(ctx)
 	defer stop()
 	return o.removeWhenDue(ctx, nodes, removeAt)
 }

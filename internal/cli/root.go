@@ -4,8 +4,11 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -46,4 +49,13 @@ func Execute() int {
 		return 1
 	}
 	return 0
+}
+
+// untilInterrupted returns ctx (the background context when nil) ended by
+// Ctrl-C or SIGTERM, for commands that stop cleanly on either.
+func untilInterrupted(ctx context.Context) (context.Context, context.CancelFunc) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 }
