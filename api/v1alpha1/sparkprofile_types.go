@@ -23,14 +23,15 @@ const (
 	LabelLocalNVMe = "sparkplane.io/local-nvme"
 	LocalNVMeRAID0 = "raid0"
 
-	// LabelCapacityType is Karpenter's node label for spot / on-demand capacity.
-	LabelCapacityType = "karpenter.sh/capacity-type"
-	// CapacityTypeSpot and CapacityTypeOnDemand are its values.
-	CapacityTypeSpot     = "spot"
-	CapacityTypeOnDemand = "on-demand"
-	// AnnotationDoNotDisrupt on a pod stops Karpenter from voluntarily
-	// disrupting (consolidating, drifting) the node it runs on.
-	AnnotationDoNotDisrupt = "karpenter.sh/do-not-disrupt"
+	// LabelApplication is on every pod sparkplane creates or templates; its
+	// value is the SparkApplication's name (in the pod's namespace).
+	LabelApplication = "sparkplane.io/application"
+	// AnnotationInterruptionNoticeTime is the node annotation where the
+	// interruption controller persists when it first saw a node's
+	// interruption notice (RFC 3339 with nanoseconds), so a restarted
+	// operator keeps the original notice time. It is removed when the signal
+	// is withdrawn.
+	AnnotationInterruptionNoticeTime = "sparkplane.io/interruption-notice-time"
 	// LabelNodeRole marks sparkplane's dedicated node pools; the driver pool is
 	// labelled LabelNodeRole=NodeRoleDriver and tainted DriverTaintKey=true:NoSchedule.
 	LabelNodeRole  = "sparkplane.io/node-role"

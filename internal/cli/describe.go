@@ -16,15 +16,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/spark"
 )
 
 // Labels Spark puts on the pods of an application (spark-submit's contract,
 // which sparkplane's native submission keeps).
 const (
-	labelSparkAppSelector = "spark-app-selector"
-	labelSparkRole        = "spark-role"
-	// driverContainer is the name Spark gives the driver's container.
-	driverContainer = "spark-kubernetes-driver"
 	// describePodLimit bounds the pods describe lists: an application may
 	// have thousands of executors.
 	describePodLimit = 20
@@ -113,7 +110,7 @@ func (o *describeOptions) pods(ctx context.Context, app *v1alpha1.SparkApplicati
 	var pods []corev1.Pod
 	if id := app.Status.SparkApplicationID; id != "" {
 		list := &corev1.PodList{}
-		if err := o.client.List(ctx, list, client.InNamespace(app.Namespace), client.MatchingLabels{labelSparkAppSelector: id}, client.Limit(describePodLimit)); err != nil {
+		if err := o.client.List(ctx, list, client.InNamespace(app.Namespace), client.MatchingLabels{spark.LabelAppSelector: id}, client.Limit(describePodLimit)); err != nil {
 			return nil, false, err
 		}
 		pods = list.Items
@@ -220,7 +217,7 @@ func writeDescription(w io.Writer, app *v1alpha1.SparkApplication, pods []corev1
 		fmt.Fprintln(w, "  <none>")
 	} else {
 		sort.SliceStable(pods, func(i, j int) bool {
-			ri, rj := pods[i].Labels[labelSparkRole] == "driver", pods[j].Labels[labelSparkRole] == "driver"
+			ri, rj := pods[i].Labels[spark.LabelRole] == "driver", pods[j].Labels[spark.LabelRole] == "driver"
 			if ri != rj {
 				return ri
 			}
@@ -230,13 +227,13 @@ func writeDescription(w io.Writer, app *v1alpha1.SparkApplication, pods []corev1
 		fmt.Fprintln(pt, "  Name\tRole\tPhase\tNode\tAge")
 		fmt.Fprintln(pt, "  ----\t----\t-----\t----\t---")
 		for _, p := range pods {
-			fmt.Fprintf(pt, "  %s\t%s\t%s\t%s\t%s\n", p.Name, orNone(p.Labels[labelSparkRole]), p.Status.Phase, orNone(p.Spec.NodeName), age(p.CreationTimestamp, now))
+			fmt.Fprintf(pt, "  %s\t%s\t%s\t%s\t%s\n", p.Name, orNone(p.Labels[spark.LabelRole]), p.Status.Phase, orNone(p.Spec.NodeName), age(p.CreationTimestamp, now))
 		}
 		if err := pt.Flush(); err != nil {
 			return err
 		}
 		if morePods {
-			fmt.Fprintf(w, "  (first %d pods shown; list them all with: kubectl get pods -n %s -l %s=%s)\n", describePodLimit, app.Namespace, labelSparkAppSelector, app.Status.SparkApplicationID)
+			fmt.Fprintf(w, "  (first %d pods shown; list them all with: kubectl get pods -n %s -l %s=%s)\n", describePodLimit, app.Namespace, spark.LabelAppSelector, app.Status.SparkApplicationID)
 		}
 	}
 

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -27,6 +29,7 @@ import (
 
 	"github.com/sparkplane/sparkplane/internal/controller/interruption"
 	"github.com/sparkplane/sparkplane/internal/devcluster"
+	"github.com/sparkplane/sparkplane/internal/spark"
 )
 
 func init() { devSubcommands = append(devSubcommands, newDevInterruptCommand) }
@@ -343,11 +346,11 @@ func nodeClaimOf(ctx context.Context, c client.Client, node string) (string, err
 // how many candidates there were.
 func pickSpotNodes(ctx context.Context, c client.Client, n int, seed int64) ([]string, int, error) {
 	var nodes corev1.NodeList
-	if err := c.List(ctx, &nodes, client.MatchingLabels{devcluster.LabelCapacityType: devcluster.CapacityTypeSpot}); err != nil {
+	if err := c.List(ctx, &nodes, client.MatchingLabels{karpv1.CapacityTypeLabelKey: karpv1.CapacityTypeSpot}); err != nil {
 		return nil, 0, fmt.Errorf("listing spot nodes: %w", err)
 	}
 	var executors corev1.PodList
-	if err := c.List(ctx, &executors, client.MatchingLabels{interruption.LabelSparkRole: interruption.RoleExecutor}); err != nil {
+	if err := c.List(ctx, &executors, client.MatchingLabels{spark.LabelRole: spark.RoleExecutor}); err != nil {
 		return nil, 0, fmt.Errorf("listing executor pods: %w", err)
 	}
 	running := map[string]bool{}
@@ -365,7 +368,7 @@ func pickSpotNodes(ctx context.Context, c client.Client, n int, seed int64) ([]s
 		}
 	}
 	if len(candidates) == 0 {
-		return nil, 0, fmt.Errorf("--random %d: no spot node (label %s=%s) runs executors without a notice already; submit an application first", n, devcluster.LabelCapacityType, devcluster.CapacityTypeSpot)
+		return nil, 0, fmt.Errorf("--random %d: no spot node (label %s=%s) runs executors without a notice already; submit an application first", n, karpv1.CapacityTypeLabelKey, karpv1.CapacityTypeSpot)
 	}
 	slices.Sort(candidates)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/sparkplane/sparkplane/internal/controller/interruption"
-	"github.com/sparkplane/sparkplane/internal/devcluster"
+	"github.com/sparkplane/sparkplane/internal/spark"
 )
 
 func TestDevInterruptValidate(t *testing.T) {
@@ -135,10 +137,10 @@ func TestDeliverNoticeUnknownNode(t *testing.T) {
 
 func TestPickSpotNodes(t *testing.T) {
 	node := func(name, capacity string, taints ...corev1.Taint) *corev1.Node {
-		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{devcluster.LabelCapacityType: capacity}}, Spec: corev1.NodeSpec{Taints: taints}}
+		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{karpv1.CapacityTypeLabelKey: capacity}}, Spec: corev1.NodeSpec{Taints: taints}}
 	}
 	executor := func(name, node string) *corev1.Pod {
-		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "spark", Labels: map[string]string{interruption.LabelSparkRole: interruption.RoleExecutor}},
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "spark", Labels: map[string]string{spark.LabelRole: spark.RoleExecutor}},
 			Spec: corev1.PodSpec{NodeName: node}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
 	}
 	objects := []client.Object{

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -255,7 +257,7 @@ func (o *explainOptions) submittedPlacement(ctx context.Context, app *v1alpha1.S
 // placementLabels keeps the node labels placement is about.
 func placementLabels(labels map[string]string) map[string]string {
 	out := map[string]string{}
-	for _, k := range []string{corev1.LabelTopologyZone, corev1.LabelArchStable, v1alpha1.LabelCapacityType, "karpenter.sh/nodepool", v1alpha1.LabelNodeRole, corev1.LabelInstanceTypeStable} {
+	for _, k := range []string{corev1.LabelTopologyZone, corev1.LabelArchStable, karpv1.CapacityTypeLabelKey, karpv1.NodePoolLabelKey, v1alpha1.LabelNodeRole, corev1.LabelInstanceTypeStable} {
 		if v, ok := labels[k]; ok {
 			out[k] = v
 		}

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/spark"
 )
 
 type logsOptions struct {
@@ -35,7 +36,7 @@ func newLogsCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs NAME",
 		Short: "Print the logs of a SparkApplication's driver",
-		Long: `Logs prints the log of the driver container (` + driverContainer + `) of the
+		Long: `Logs prints the log of the driver container (` + spark.DriverContainerName + `) of the
 application's current driver pod. With -f it follows the log until the driver
 ends. Executor logs are in the executor pods: "sparkplane describe NAME" lists
 them.`,
@@ -71,7 +72,7 @@ them.`,
 	cmd.Flags().BoolVarP(&o.follow, "follow", "f", false, "Specify if the logs should be streamed")
 	cmd.Flags().Int64Var(&o.tail, "tail", -1, "Lines of recent log to display; -1 shows all")
 	cmd.Flags().BoolVarP(&o.previous, "previous", "p", false, "Print the log of the previous instance of the driver container")
-	cmd.Flags().StringVarP(&o.container, "container", "c", driverContainer, "Container of the driver pod to print (e.g. a sidecar)")
+	cmd.Flags().StringVarP(&o.container, "container", "c", spark.DriverContainerName, "Container of the driver pod to print (e.g. a sidecar)")
 	return cmd
 }
 

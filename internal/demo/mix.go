@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -161,8 +163,8 @@ func BaselineProfile() *v1alpha1.SparkProfile {
 			Description: "Demo baseline: executors and drivers on amd64 on-demand nodes only.",
 			Executor: &v1alpha1.ExecutorPolicy{
 				Tiers: []v1alpha1.PlacementTier{{
-					Name: "amd64-on-demand", Architecture: "amd64", CapacityType: v1alpha1.CapacityTypeOnDemand,
-					MatchExpressions: []corev1.NodeSelectorRequirement{{Key: labelCapacityType, Operator: corev1.NodeSelectorOpIn, Values: []string{v1alpha1.CapacityTypeOnDemand}}},
+					Name: "amd64-on-demand", Architecture: "amd64", CapacityType: karpv1.CapacityTypeOnDemand,
+					MatchExpressions: []corev1.NodeSelectorRequirement{{Key: karpv1.CapacityTypeLabelKey, Operator: corev1.NodeSelectorOpIn, Values: []string{karpv1.CapacityTypeOnDemand}}},
 				}},
 				Architectures: []string{"amd64"},
 			},

@@ -3,6 +3,8 @@ package demo
 import (
 	"testing"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
@@ -62,7 +64,7 @@ func TestBaselineProfile(t *testing.T) {
 		t.Errorf("architectures %v, want [amd64] (required for drivers and executors)", got)
 	}
 	tiers := p.Spec.Executor.Tiers
-	if len(tiers) != 1 || tiers[0].Architecture != "amd64" || tiers[0].CapacityType != v1alpha1.CapacityTypeOnDemand {
+	if len(tiers) != 1 || tiers[0].Architecture != "amd64" || tiers[0].CapacityType != karpv1.CapacityTypeOnDemand {
 		t.Errorf("tiers %+v, want only amd64 on-demand", tiers)
 	}
 	if p.Labels[v1alpha1.ClusterDefaultProfileLabel] != "" {

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
 )
 
 // Well-known node labels the price lookup reads.
 const (
 	labelInstanceType = "node.kubernetes.io/instance-type"
-	labelCapacityType = "karpenter.sh/capacity-type"
 	labelZone         = "topology.kubernetes.io/zone"
 )
 
@@ -54,14 +55,14 @@ func ParsePrices(data []byte) (*Prices, error) {
 			var capacityTypes, zones []string
 			for _, r := range o.Requirements {
 				switch r.Key {
-				case labelCapacityType:
+				case karpv1.CapacityTypeLabelKey:
 					capacityTypes = r.Values
 				case labelZone:
 					zones = r.Values
 				}
 			}
 			if len(capacityTypes) != 1 || len(zones) == 0 {
-				return nil, fmt.Errorf("instance-type file: %s offerings[%d]: want one %s and at least one %s requirement", it.Name, j, labelCapacityType, labelZone)
+				return nil, fmt.Errorf("instance-type file: %s offerings[%d]: want one %s and at least one %s requirement", it.Name, j, karpv1.CapacityTypeLabelKey, labelZone)
 			}
 			if o.Price <= 0 {
 				return nil, fmt.Errorf("instance-type file: %s offerings[%d].Price %v: must be positive", it.Name, j, o.Price)
@@ -98,5 +99,5 @@ func (p *Prices) Price(instanceType, capacityType, zone string) (float64, error)
 
 // NodePrice prices a node from its labels.
 func (p *Prices) NodePrice(labels map[string]string) (float64, error) {
-	return p.Price(labels[labelInstanceType], labels[labelCapacityType], labels[labelZone])
+	return p.Price(labels[labelInstanceType], labels[karpv1.CapacityTypeLabelKey], labels[labelZone])
 }

@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
 )
 
 // TestParsePricesDevcluster reads the instance-type file the local cluster
@@ -32,7 +34,7 @@ func TestParsePricesDevcluster(t *testing.T) {
 	if !(armSpot < amdSpot && amdSpot < armOD && armOD < amdOD) {
 		t.Errorf("prices out of tier order: arm64 spot %v, amd64 spot %v, arm64 on-demand %v, amd64 on-demand %v", armSpot, amdSpot, armOD, amdOD)
 	}
-	got, err := p.NodePrice(map[string]string{labelInstanceType: "m7g.2xlarge", labelCapacityType: "spot", labelZone: "us-east-1b"})
+	got, err := p.NodePrice(map[string]string{labelInstanceType: "m7g.2xlarge", karpv1.CapacityTypeLabelKey: "spot", labelZone: "us-east-1b"})
 	if err != nil || got != armSpot {
 		t.Errorf("NodePrice = %v, %v; want %v", got, err, armSpot)
 	}

@@ -7,6 +7,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/spark"
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -17,13 +21,7 @@ import (
 
 // Labels, taints and annotations the tracker reads.
 const (
-	labelNodePool        = "karpenter.sh/nodepool"
-	labelSparkRole       = "spark-role"
-	labelApplication     = "sparkplane.io/application"
-	taintDisrupted       = "karpenter.sh/disrupted"
-	annotationNoticeTime = "sparkplane.io/interruption-notice-time"
-	roleExecutor         = "executor"
-	roleDriver           = "driver"
+	labelNodePool = karpv1.NodePoolLabelKey
 )
 
 // tracker watches nodes and Spark pods and records, with the time it saw
@@ -76,7 +74,7 @@ func (t *tracker) setRun(run string) {
 func (t *tracker) start(ctx context.Context, cs kubernetes.Interface) error {
 	nodeFactory := informers.NewSharedInformerFactory(cs, 0)
 	podFactory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-		o.LabelSelector = labelSparkRole + "=" + roleExecutor
+		o.LabelSelector = spark.LabelRole + "=" + spark.RoleExecutor
 	}))
 	nodes := nodeFactory.Core().V1().Nodes().Informer()
 	pods := podFactory.Core().V1().Pods().Informer()
@@ -134,7 +132,7 @@ func (t *tracker) onNode(n *corev1.Node, deleted bool) {
 			t.priceErrs = append(t.priceErrs, fmt.Errorf("node %s: %w", n.Name, err))
 		}
 		tn = &trackedNode{run: t.run, life: NodeLife{
-			Name: n.Name, NodePool: pool, InstanceType: n.Labels[labelInstanceType], CapacityType: n.Labels[labelCapacityType],
+			Name: n.Name, NodePool: pool, InstanceType: n.Labels[labelInstanceType], CapacityType: n.Labels[karpv1.CapacityTypeLabelKey],
 			Zone: n.Labels[labelZone], Created: n.CreationTimestamp.Time, PricePerHour: price,
 		}}
 		t.nodes[n.Name] = tn
@@ -144,12 +142,12 @@ func (t *tracker) onNode(n *corev1.Node, deleted bool) {
 	}
 	if tn.noticeSeen.IsZero() {
 		for _, taint := range n.Spec.Taints {
-			if taint.Key == taintDisrupted {
+			if taint.Key == karpv1.DisruptedTaintKey {
 				tn.noticeSeen = now
 			}
 		}
 	}
-	if s, ok := n.Annotations[annotationNoticeTime]; ok && tn.noticePersisted.IsZero() {
+	if s, ok := n.Annotations[v1alpha1.AnnotationInterruptionNoticeTime]; ok && tn.noticePersisted.IsZero() {
 		if at, err := time.Parse(time.RFC3339Nano, s); err == nil {
 			tn.noticePersisted = at
 		}
@@ -165,7 +163,7 @@ func (t *tracker) onExecutor(p *corev1.Pod, deleted bool) {
 		if deleted && p.Spec.NodeName == "" {
 			return
 		}
-		te = &trackedExecutor{run: t.run, life: ExecutorLife{Pod: p.Namespace + "/" + p.Name, App: p.Labels[labelApplication]}}
+		te = &trackedExecutor{run: t.run, life: ExecutorLife{Pod: p.Namespace + "/" + p.Name, App: p.Labels[v1alpha1.LabelApplication]}}
 		t.executors[p.UID] = te
 	}
 	if p.Spec.NodeName != "" && te.life.Node == "" {

@@ -4,7 +4,10 @@ import (
 	"testing"
 	"time"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	"github.com/google/go-cmp/cmp"
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -27,10 +30,10 @@ func TestTrackerNotice(t *testing.T) {
 	tr.now = func() time.Time { return clock }
 	tr.setRun(RunOptimized)
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", CreationTimestamp: metav1.NewTime(at(0)), Labels: map[string]string{
-		labelNodePool: "arm64-spot", labelInstanceType: "m7g.2xlarge", labelCapacityType: "spot", labelZone: "us-east-1a"}}}
+		labelNodePool: "arm64-spot", labelInstanceType: "m7g.2xlarge", karpv1.CapacityTypeLabelKey: "spot", labelZone: "us-east-1a"}}}
 	tr.onNode(node, false)
 	pod := func(name string, phase corev1.PodPhase) *corev1.Pod {
-		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID(name), Labels: map[string]string{labelApplication: "app"}},
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID(name), Labels: map[string]string{v1alpha1.LabelApplication: "app"}},
 			Spec: corev1.PodSpec{NodeName: "n1"}, Status: corev1.PodStatus{Phase: phase}}
 	}
 	deleting := func(p *corev1.Pod, grace int64) *corev1.Pod {
@@ -49,8 +52,8 @@ func TestTrackerNotice(t *testing.T) {
 	// The operator persisted a notice time before the watch showed the taint.
 	clock = at(20)
 	tainted := node.DeepCopy()
-	tainted.Spec.Taints = []corev1.Taint{{Key: taintDisrupted, Effect: corev1.TaintEffectNoSchedule}}
-	tainted.Annotations = map[string]string{annotationNoticeTime: at(19.5).Format(time.RFC3339Nano)}
+	tainted.Spec.Taints = []corev1.Taint{{Key: karpv1.DisruptedTaintKey, Effect: corev1.TaintEffectNoSchedule}}
+	tainted.Annotations = map[string]string{v1alpha1.AnnotationInterruptionNoticeTime: at(19.5).Format(time.RFC3339Nano)}
 	tr.onNode(tainted, false)
 
 	n := Notice{Node: "n1"}

@@ -3,6 +3,8 @@ package devcluster
 import (
 	"fmt"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,14 +47,14 @@ func StaticFleet(opts FleetOptions) ([]*corev1.Node, error) {
 	var nodes []*corev1.Node
 	system, err := newNode(nodeSpec{
 		name: "system-" + zones[0] + "-0", instanceType: systemInstance, zone: zones[0],
-		capacityType: CapacityTypeOnDem, nodePool: NodePoolSystem, role: NodeRoleSystem,
+		capacityType: karpv1.CapacityTypeOnDemand, nodePool: NodePoolSystem, role: NodeRoleSystem,
 		taint: &corev1.Taint{Key: SystemTaintKey, Value: SystemTaintValue, Effect: corev1.TaintEffectNoSchedule},
 	})
 	if err != nil {
 		return nil, err
 	}
 	if opts.SystemOnly {
-		delete(system.Labels, LabelNodePool)
+		delete(system.Labels, karpv1.NodePoolLabelKey)
 		return append(nodes, system), nil
 	}
 	nodes = append(nodes, system)
@@ -80,7 +82,7 @@ func StaticFleet(opts FleetOptions) ([]*corev1.Node, error) {
 			}
 			node, err := newNode(nodeSpec{
 				name: fmt.Sprintf("%s-%s-%s-0", NodePoolDriver, it.Arch, zone), instanceType: instance, zone: zone,
-				capacityType: CapacityTypeOnDem, nodePool: NodePoolDriver, role: NodeRoleDriver,
+				capacityType: karpv1.CapacityTypeOnDemand, nodePool: NodePoolDriver, role: NodeRoleDriver,
 				taint: &corev1.Taint{Key: DriverTaintKey, Value: DriverTaintValue, Effect: corev1.TaintEffectNoSchedule},
 			})
 			if err != nil {
@@ -113,8 +115,8 @@ func newNode(spec nodeSpec) (*corev1.Node, error) {
 				corev1.LabelInstanceTypeStable: it.Name,
 				corev1.LabelTopologyZone:       spec.zone,
 				corev1.LabelTopologyRegion:     Region,
-				LabelCapacityType:              spec.capacityType,
-				LabelNodePool:                  spec.nodePool,
+				karpv1.CapacityTypeLabelKey:    spec.capacityType,
+				karpv1.NodePoolLabelKey:        spec.nodePool,
 				LabelNodeRole:                  spec.role,
 				"karpenter.sh/registered":      "true",
 				"karpenter.sh/initialized":     "true",

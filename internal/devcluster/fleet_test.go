@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
@@ -153,7 +155,7 @@ func TestStaticFleet(t *testing.T) {
 		systemNodes := 0
 		for _, n := range nodes {
 			l := n.Labels
-			if l[corev1.LabelArchStable] == "" || l[LabelCapacityType] == "" || l[corev1.LabelTopologyZone] == "" || l[corev1.LabelInstanceTypeStable] == "" {
+			if l[corev1.LabelArchStable] == "" || l[karpv1.CapacityTypeLabelKey] == "" || l[corev1.LabelTopologyZone] == "" || l[corev1.LabelInstanceTypeStable] == "" {
 				t.Errorf("node %s lacks a Karpenter label: %v", n.Name, l)
 			}
 			if n.Annotations[KwokAnnotation] != KwokAnnotationValue {
@@ -163,15 +165,15 @@ func TestStaticFleet(t *testing.T) {
 			if alloc.Cpu().Cmp(*capacity.Cpu()) >= 0 || alloc.Memory().Cmp(*capacity.Memory()) >= 0 {
 				t.Errorf("node %s: allocatable %v is not below capacity %v", n.Name, alloc, capacity)
 			}
-			count[key{l[LabelNodePool], l[corev1.LabelTopologyZone]}]++
-			switch l[LabelNodePool] {
+			count[key{l[karpv1.NodePoolLabelKey], l[corev1.LabelTopologyZone]}]++
+			switch l[karpv1.NodePoolLabelKey] {
 			case NodePoolSystem:
 				systemNodes++
 				if len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != SystemTaintKey || n.Spec.Taints[0].Effect != corev1.TaintEffectNoSchedule {
 					t.Errorf("system node %s taints = %v", n.Name, n.Spec.Taints)
 				}
 			case NodePoolDriver:
-				if len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != DriverTaintKey || l[LabelCapacityType] != CapacityTypeOnDem || l[LabelNodeRole] != NodeRoleDriver {
+				if len(n.Spec.Taints) != 1 || n.Spec.Taints[0].Key != DriverTaintKey || l[karpv1.CapacityTypeLabelKey] != karpv1.CapacityTypeOnDemand || l[LabelNodeRole] != NodeRoleDriver {
 					t.Errorf("driver node %s: taints %v labels %v", n.Name, n.Spec.Taints, l)
 				}
 			default:
@@ -204,7 +206,7 @@ func TestStaticFleetSystemOnly(t *testing.T) {
 	if len(nodes) != 1 || nodes[0].Labels[LabelNodeRole] != NodeRoleSystem {
 		t.Fatalf("want only the system node, got %d nodes", len(nodes))
 	}
-	if _, ok := nodes[0].Labels[LabelNodePool]; ok {
+	if _, ok := nodes[0].Labels[karpv1.NodePoolLabelKey]; ok {
 		t.Error("with Karpenter the system node must not claim a Karpenter NodePool")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
 )
 
 // instanceType is one simulated EC2 instance type. Sizes, pod limits and
@@ -132,12 +134,12 @@ func renderInstanceTypes() ([]byte, error) {
 			for _, offer := range []struct {
 				capacityType string
 				price        float64
-			}{{CapacityTypeSpot, it.spotPrice()}, {CapacityTypeOnDem, it.OnDemandPrice}} {
+			}{{karpv1.CapacityTypeSpot, it.spotPrice()}, {karpv1.CapacityTypeOnDemand, it.OnDemandPrice}} {
 				kit.Offerings = append(kit.Offerings, kwokOffering{
 					Price:     offer.price,
 					Available: true,
 					Requirements: []kwokNodeRequirement{
-						{Key: LabelCapacityType, Operator: "In", Values: []string{offer.capacityType}},
+						{Key: karpv1.CapacityTypeLabelKey, Operator: "In", Values: []string{offer.capacityType}},
 						{Key: "topology.kubernetes.io/zone", Operator: "In", Values: []string{zone}},
 					},
 				})

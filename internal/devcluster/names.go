@@ -16,6 +16,8 @@
 // profiles and the platform bundle.
 package devcluster
 
+import karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 // Node pool names: the values of the karpenter.sh/nodepool label on the local
 // cluster's nodes and the names of its Karpenter NodePools.
 const (
@@ -46,13 +48,8 @@ const (
 	SystemTaintKey   = "CriticalAddonsOnly"
 	SystemTaintValue = "true"
 
-	// Well-known labels Karpenter puts on the nodes it launches.
-	LabelCapacityType = "karpenter.sh/capacity-type"
-	LabelNodePool     = "karpenter.sh/nodepool"
-	CapacityTypeSpot  = "spot"
-	CapacityTypeOnDem = "on-demand"
-	ArchArm64         = "arm64"
-	ArchAmd64         = "amd64"
+	ArchArm64 = "arm64"
+	ArchAmd64 = "amd64"
 
 	// KwokAnnotation (value "fake") marks the nodes kwok manages; Karpenter's
 	// kwok provider puts it on the nodes it creates, and the static fleet carries it too.
@@ -78,10 +75,10 @@ type Tier struct {
 // ExecutorTiers lists the executor pools in preference order: arm64 spot, amd64
 // spot, arm64 on-demand, amd64 on-demand. Weights strictly decrease.
 var ExecutorTiers = []Tier{
-	{NodePool: NodePoolArm64Spot, Arch: ArchArm64, CapacityType: CapacityTypeSpot, Weight: 100},
-	{NodePool: NodePoolAmd64Spot, Arch: ArchAmd64, CapacityType: CapacityTypeSpot, Weight: 75},
-	{NodePool: NodePoolArm64OnDemand, Arch: ArchArm64, CapacityType: CapacityTypeOnDem, Weight: 50},
-	{NodePool: NodePoolAmd64OnDemand, Arch: ArchAmd64, CapacityType: CapacityTypeOnDem, Weight: 25},
+	{NodePool: NodePoolArm64Spot, Arch: ArchArm64, CapacityType: karpv1.CapacityTypeSpot, Weight: 100},
+	{NodePool: NodePoolAmd64Spot, Arch: ArchAmd64, CapacityType: karpv1.CapacityTypeSpot, Weight: 75},
+	{NodePool: NodePoolArm64OnDemand, Arch: ArchArm64, CapacityType: karpv1.CapacityTypeOnDemand, Weight: 50},
+	{NodePool: NodePoolAmd64OnDemand, Arch: ArchAmd64, CapacityType: karpv1.CapacityTypeOnDemand, Weight: 25},
 }
 
 // Zones returns the first n zones of Region: us-east-1a, us-east-1b, ...

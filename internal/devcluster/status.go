@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -81,7 +83,7 @@ func GroupNodes(nodes []corev1.Node) []NodeGroup {
 	groups := map[key]*NodeGroup{}
 	for i := range nodes {
 		n := &nodes[i]
-		pool := n.Labels[LabelNodePool]
+		pool := n.Labels[karpv1.NodePoolLabelKey]
 		if pool == "" {
 			pool = n.Labels[LabelNodeRole]
 		}
@@ -91,13 +93,13 @@ func GroupNodes(nodes []corev1.Node) []NodeGroup {
 		k := key{pool, n.Labels[corev1.LabelTopologyZone]}
 		g, ok := groups[k]
 		if !ok {
-			g = &NodeGroup{NodePool: pool, Zone: k.zone, Arch: n.Labels[corev1.LabelArchStable], CapacityType: n.Labels[LabelCapacityType]}
+			g = &NodeGroup{NodePool: pool, Zone: k.zone, Arch: n.Labels[corev1.LabelArchStable], CapacityType: n.Labels[karpv1.CapacityTypeLabelKey]}
 			groups[k] = g
 		} else {
 			if g.Arch != n.Labels[corev1.LabelArchStable] {
 				g.Arch = "mixed"
 			}
-			if g.CapacityType != n.Labels[LabelCapacityType] {
+			if g.CapacityType != n.Labels[karpv1.CapacityTypeLabelKey] {
 				g.CapacityType = "mixed"
 			}
 		}

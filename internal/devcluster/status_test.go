@@ -3,6 +3,8 @@ package devcluster
 import (
 	"testing"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -35,17 +37,17 @@ func TestGroupNodes(t *testing.T) {
 		total += g.Nodes
 	}
 	want := []row{
-		{NodePoolArm64Spot, ArchArm64, CapacityTypeSpot, "us-east-1a", 2},
-		{NodePoolArm64Spot, ArchArm64, CapacityTypeSpot, "us-east-1b", 2},
-		{NodePoolAmd64Spot, ArchAmd64, CapacityTypeSpot, "us-east-1a", 2},
-		{NodePoolAmd64Spot, ArchAmd64, CapacityTypeSpot, "us-east-1b", 2},
-		{NodePoolArm64OnDemand, ArchArm64, CapacityTypeOnDem, "us-east-1a", 2},
-		{NodePoolArm64OnDemand, ArchArm64, CapacityTypeOnDem, "us-east-1b", 2},
-		{NodePoolAmd64OnDemand, ArchAmd64, CapacityTypeOnDem, "us-east-1a", 2},
-		{NodePoolAmd64OnDemand, ArchAmd64, CapacityTypeOnDem, "us-east-1b", 2},
-		{NodePoolDriver, "mixed", CapacityTypeOnDem, "us-east-1a", 2},
-		{NodePoolDriver, "mixed", CapacityTypeOnDem, "us-east-1b", 2},
-		{NodePoolSystem, ArchArm64, CapacityTypeOnDem, "us-east-1a", 1},
+		{NodePoolArm64Spot, ArchArm64, karpv1.CapacityTypeSpot, "us-east-1a", 2},
+		{NodePoolArm64Spot, ArchArm64, karpv1.CapacityTypeSpot, "us-east-1b", 2},
+		{NodePoolAmd64Spot, ArchAmd64, karpv1.CapacityTypeSpot, "us-east-1a", 2},
+		{NodePoolAmd64Spot, ArchAmd64, karpv1.CapacityTypeSpot, "us-east-1b", 2},
+		{NodePoolArm64OnDemand, ArchArm64, karpv1.CapacityTypeOnDemand, "us-east-1a", 2},
+		{NodePoolArm64OnDemand, ArchArm64, karpv1.CapacityTypeOnDemand, "us-east-1b", 2},
+		{NodePoolAmd64OnDemand, ArchAmd64, karpv1.CapacityTypeOnDemand, "us-east-1a", 2},
+		{NodePoolAmd64OnDemand, ArchAmd64, karpv1.CapacityTypeOnDemand, "us-east-1b", 2},
+		{NodePoolDriver, "mixed", karpv1.CapacityTypeOnDemand, "us-east-1a", 2},
+		{NodePoolDriver, "mixed", karpv1.CapacityTypeOnDemand, "us-east-1b", 2},
+		{NodePoolSystem, ArchArm64, karpv1.CapacityTypeOnDemand, "us-east-1a", 1},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("groups (-want +got):\n%s", diff)

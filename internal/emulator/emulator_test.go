@@ -157,7 +157,7 @@ spark.kubernetes.allocation.batch.delay=100ms
 
 	// Three executors, created in batches of two, named and labelled as Spark does.
 	var pods []corev1.Pod
-	waitFor(t, 20*time.Second, "3 executor pods", func() bool {
+	testenv.Eventually(t, 20*time.Second, "3 executor pods", func() bool {
 		pods = executorPods(ctx, t, client, ns)
 		return len(pods) == 3
 	})
@@ -182,7 +182,7 @@ spark.kubernetes.allocation.batch.delay=100ms
 	// Once map outputs exist, take executor 1 away gracefully and executor
 	// 2 hard.
 	logPath := filepath.Join(eventDir, "spark-0123456789abcdef.inprogress")
-	waitFor(t, 30*time.Second, "map outputs on every executor", func() bool {
+	testenv.Eventually(t, 30*time.Second, "map outputs on every executor", func() bool {
 		return countTaskEnds(logPath, 0) >= 8
 	})
 	grace := int64(30)
@@ -194,7 +194,7 @@ spark.kubernetes.allocation.batch.delay=100ms
 		t.Fatal(err)
 	}
 
-	waitFor(t, 60*time.Second, "the driver to end", func() bool {
+	testenv.Eventually(t, 60*time.Second, "the driver to end", func() bool {
 		pod, err := client.CoreV1().Pods(ns).Get(ctx, created.Name, metav1.GetOptions{})
 		return err == nil && (pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed)
 	})
@@ -273,7 +273,7 @@ func TestIntegrationBadConfFailsTheDriver(t *testing.T) {
 	if err := setRunning(ctx, client, created, "10.0.0.8"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "the driver to fail", func() bool {
+	testenv.Eventually(t, 20*time.Second, "the driver to fail", func() bool {
 		pod, err := client.CoreV1().Pods(ns).Get(ctx, created.Name, metav1.GetOptions{})
 		return err == nil && pod.Status.Phase == corev1.PodFailed
 	})
@@ -306,17 +306,6 @@ func execNumber(p corev1.Pod) int {
 	var n int
 	fmt.Sscan(p.Labels[LabelExecutorID], &n)
 	return n
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // countTaskEnds counts successful task ends of a stage in an event log.
@@ -412,7 +401,7 @@ spark.sparkplane.emulator.timeScale=4
 spark.kubernetes.allocation.batch.delay=100ms
 `)
 	most := 0
-	waitFor(t, 45*time.Second, "the driver to end", func() bool {
+	testenv.Eventually(t, 45*time.Second, "the driver to end", func() bool {
 		live := 0
 		for _, p := range executorPods(ctx, t, client, ns) {
 			if p.DeletionTimestamp == nil {
@@ -435,11 +424,11 @@ func TestIntegrationDeletedDriverStopsTheApplication(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	client, ns, driver, em := startApplication(t, ctx, "spark.sparkplane.emulator.timeScale=1\n")
-	waitFor(t, 20*time.Second, "executors", func() bool { return len(executorPods(ctx, t, client, ns)) == 3 })
+	testenv.Eventually(t, 20*time.Second, "executors", func() bool { return len(executorPods(ctx, t, client, ns)) == 3 })
 	if err := client.CoreV1().Pods(ns).Delete(ctx, driver.Name, metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the application to stop", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the application to stop", func() bool {
 		s := em.Summary()
 		return len(s.Apps) == 1 && s.Apps[0].State == "Stopped"
 	})
@@ -481,5 +470,5 @@ func TestIntegrationConfigMapsAfterTheDriver(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 20*time.Second, "executors once the ConfigMaps exist", func() bool { return len(executorPods(ctx, t, client, ns)) == 3 })
+	testenv.Eventually(t, 20*time.Second, "executors once the ConfigMaps exist", func() bool { return len(executorPods(ctx, t, client, ns)) == 3 })
 }

@@ -2,6 +2,7 @@ package platform
 
 import (
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	"github.com/sparkplane/sparkplane/internal/spark"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -190,11 +191,11 @@ func podMonitors(cfg Config) []*monitoringv1.PodMonitor {
 		TypeMeta:   typeMeta("monitoring.coreos.com/v1", "PodMonitor"),
 		ObjectMeta: labels("spark-drivers"),
 		Spec: monitoringv1.PodMonitorSpec{
-			Selector:          metav1.LabelSelector{MatchLabels: map[string]string{"spark-role": "driver"}},
+			Selector:          metav1.LabelSelector{MatchLabels: map[string]string{spark.LabelRole: spark.RoleDriver}},
 			NamespaceSelector: monitoringv1.NamespaceSelector{MatchNames: cfg.SparkNamespaces},
 			// The application id label lets dashboards group drivers and
 			// executors by application.
-			PodTargetLabels: []string{"spark-app-selector", "spark-app-name"},
+			PodTargetLabels: []string{spark.LabelAppSelector, spark.LabelAppName},
 			PodMetricsEndpoints: []monitoringv1.PodMetricsEndpoint{
 				{Port: ptr.To(sparkUIPortName), Path: sparkDriverMetricsPath, Interval: "30s"},
 				{Port: ptr.To(sparkUIPortName), Path: sparkExecutorMetricsPath, Interval: "30s"},

@@ -5,6 +5,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 )
@@ -48,17 +49,17 @@ const (
 // spot > arm64 on-demand > amd64 on-demand.
 func defaultTiers() []v1alpha1.PlacementTier {
 	return []v1alpha1.PlacementTier{
-		{Name: "arm64-spot", Architecture: "arm64", CapacityType: v1alpha1.CapacityTypeSpot},
-		{Name: "amd64-spot", Architecture: "amd64", CapacityType: v1alpha1.CapacityTypeSpot},
-		{Name: "arm64-on-demand", Architecture: "arm64", CapacityType: v1alpha1.CapacityTypeOnDemand},
-		{Name: "amd64-on-demand", Architecture: "amd64", CapacityType: v1alpha1.CapacityTypeOnDemand},
+		{Name: "arm64-spot", Architecture: "arm64", CapacityType: karpv1.CapacityTypeSpot},
+		{Name: "amd64-spot", Architecture: "amd64", CapacityType: karpv1.CapacityTypeSpot},
+		{Name: "arm64-on-demand", Architecture: "arm64", CapacityType: karpv1.CapacityTypeOnDemand},
+		{Name: "amd64-on-demand", Architecture: "amd64", CapacityType: karpv1.CapacityTypeOnDemand},
 	}
 }
 
 // spotToleration tolerates clusters that taint spot nodes with their
 // capacity type; it is harmless where spot nodes are not tainted.
 func spotToleration() corev1.Toleration {
-	return corev1.Toleration{Key: v1alpha1.LabelCapacityType, Operator: corev1.TolerationOpEqual, Value: v1alpha1.CapacityTypeSpot, Effect: corev1.TaintEffectNoSchedule}
+	return corev1.Toleration{Key: karpv1.CapacityTypeLabelKey, Operator: corev1.TolerationOpEqual, Value: karpv1.CapacityTypeSpot, Effect: corev1.TaintEffectNoSchedule}
 }
 
 // driverToleration tolerates the driver node pool's taint.
@@ -77,7 +78,7 @@ func BuiltinDefaults() v1alpha1.SparkProfileSpec {
 			PriorityClassName: v1alpha1.PriorityClassExecutor,
 		},
 		Driver: &v1alpha1.DriverPolicy{
-			CapacityType: v1alpha1.CapacityTypeOnDemand,
+			CapacityType: karpv1.CapacityTypeOnDemand,
 			PreferredMatchExpressions: []corev1.NodeSelectorRequirement{{
 				Key: v1alpha1.LabelNodeRole, Operator: corev1.NodeSelectorOpIn, Values: []string{v1alpha1.NodeRoleDriver},
 			}},
@@ -136,8 +137,8 @@ func BuiltinProfiles() []*v1alpha1.SparkProfile {
 
 	onDemandSpec := BuiltinDefaults()
 	onDemandSpec.Executor.Tiers = []v1alpha1.PlacementTier{
-		{Name: "arm64-on-demand", Architecture: "arm64", CapacityType: v1alpha1.CapacityTypeOnDemand},
-		{Name: "amd64-on-demand", Architecture: "amd64", CapacityType: v1alpha1.CapacityTypeOnDemand},
+		{Name: "arm64-on-demand", Architecture: "arm64", CapacityType: karpv1.CapacityTypeOnDemand},
+		{Name: "amd64-on-demand", Architecture: "amd64", CapacityType: karpv1.CapacityTypeOnDemand},
 	}
 	onDemandSpec.Executor.Tolerations = nil
 	onDemand := newProfile(OnDemand,

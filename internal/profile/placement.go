@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 
@@ -42,7 +44,7 @@ func PlacementOf(source string, annotations map[string]string, spec corev1.PodSp
 		NodeSelector:                  maps.Clone(spec.NodeSelector),
 		PriorityClassName:             spec.PriorityClassName,
 		TerminationGracePeriodSeconds: spec.TerminationGracePeriodSeconds,
-		DoNotDisrupt:                  annotations[v1alpha1.AnnotationDoNotDisrupt] == "true",
+		DoNotDisrupt:                  annotations[karpv1.DoNotDisruptAnnotationKey] == "true",
 		Node:                          spec.NodeName,
 	}
 	if a := spec.Affinity; a != nil && a.NodeAffinity != nil {

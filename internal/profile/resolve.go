@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 
@@ -187,12 +189,12 @@ func (r *resolver) resolve(zones ZoneInput) {
 			}
 		}
 	}
-	executorCapacity := r.pins(v1alpha1.LabelCapacityType, "executor")
+	executorCapacity := r.pins(karpv1.CapacityTypeLabelKey, "executor")
 	tiers := r.effectiveTiers(executorArch, executorCapacity)
 
 	// Driver capacity type: the application may not contradict it.
 	ct := p.driverCapacityType
-	for _, pn := range r.pins(v1alpha1.LabelCapacityType, "driver") {
+	for _, pn := range r.pins(karpv1.CapacityTypeLabelKey, "driver") {
 		if ct.v != "" && pn.value != ct.v {
 			r.conflict(pn.field, pn.value, ct.src, "driver.capacityType", ct.v,
 				fmt.Sprintf("remove it (drivers run on %s capacity so an interruption never kills the whole application), or pick a profile whose driver.capacityType is %s", ct.v, pn.value))
@@ -237,7 +239,7 @@ func (r *resolver) resolve(zones ZoneInput) {
 	}
 	driverAnnotations := map[string]layered[string]{}
 	if p.doNotDisrupt.v {
-		driverAnnotations[v1alpha1.AnnotationDoNotDisrupt] = layered[string]{v: "true", src: p.doNotDisrupt.src}
+		driverAnnotations[karpv1.DoNotDisruptAnnotationKey] = layered[string]{v: "true", src: p.doNotDisrupt.src}
 	}
 	for k, v := range p.annotations {
 		driverAnnotations[k] = v
@@ -335,7 +337,7 @@ func (r *resolver) mergeMap(field string, own map[string]string, add map[string]
 		}
 		own[k] = add[k].v
 		pol := policy
-		if k == v1alpha1.AnnotationDoNotDisrupt {
+		if k == karpv1.DoNotDisruptAnnotationKey {
 			pol = "driver.doNotDisrupt"
 		}
 		r.prov.record(fmt.Sprintf("%s[%s]", field, k), add[k].v, add[k].src, pol)
@@ -561,7 +563,7 @@ func (r *resolver) driverAffinity() {
 	var required []requiredExpression
 	if p.driverCapacityType.v != "" {
 		required = append(required, requiredExpression{
-			req: corev1.NodeSelectorRequirement{Key: v1alpha1.LabelCapacityType, Operator: corev1.NodeSelectorOpIn, Values: []string{p.driverCapacityType.v}},
+			req: corev1.NodeSelectorRequirement{Key: karpv1.CapacityTypeLabelKey, Operator: corev1.NodeSelectorOpIn, Values: []string{p.driverCapacityType.v}},
 			src: p.driverCapacityType.src, policy: "driver.capacityType",
 		})
 	}

@@ -3,9 +3,7 @@ package profile
 import (
 	"fmt"
 	"hash/fnv"
-	"math"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/go-logr/logr"
@@ -13,6 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/spark"
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
 )
 
 // LabelZone is the node label the zone policy pins on.
@@ -54,82 +54,12 @@ type zoneChoice struct {
 	zone, reason string
 }
 
-// executorRequest estimates one executor's CPU (milli) and memory (bytes)
-// requests as Spark computes them: coreRequest or cores (default 1), memory
-// (default 1g) plus overhead (memoryOverhead, else memory × factor with a
-// 384 MiB floor; factor 0.1 for JVM applications, 0.4 otherwise).
+// executorRequest is one executor's CPU (milli) and memory (bytes) requests
+// exactly as submission sizes the executor pods: spec.sparkConf overridden
+// by the typed fields, Spark's defaults and overhead rules.
 func executorRequest(app *v1alpha1.SparkApplication) (cpuMilli, memBytes int64) {
-	ex := app.Spec.Executor
-	cpuMilli = 1000
-	if ex.Cores != nil {
-		cpuMilli = int64(*ex.Cores) * 1000
-	}
-	if ex.CoreRequest != nil {
-		if q, err := resource.ParseQuantity(string(*ex.CoreRequest)); err == nil {
-			cpuMilli = q.MilliValue()
-		}
-	}
-	const mib = 1 << 20
-	memBytes = 1024 * mib
-	if ex.Memory != nil {
-		if b, err := parseSparkMemory(string(*ex.Memory)); err == nil {
-			memBytes = b
-		}
-	}
-	factor := 0.1
-	if !app.Spec.Type.IsJVM() {
-		factor = 0.4
-	}
-	if app.Spec.MemoryOverheadFactor != nil {
-		if f, err := strconv.ParseFloat(*app.Spec.MemoryOverheadFactor, 64); err == nil {
-			factor = f
-		}
-	}
-	overhead := max(int64(float64(memBytes)*factor), 384*mib)
-	if ex.MemoryOverhead != nil {
-		if b, err := parseSparkMemory(string(*ex.MemoryOverhead)); err == nil {
-			overhead = b
-		}
-	}
-	return cpuMilli, memBytes + overhead
-}
-
-// parseSparkMemory parses a Spark memory size (4g, 4096m, 512; no unit is MiB).
-func parseSparkMemory(s string) (int64, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	i := 0
-	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-		i++
-	}
-	n, err := strconv.ParseInt(s[:i], 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("memory size %q: want a whole number with an optional unit", s)
-	}
-	shift := map[string]uint{"": 20, "b": 0, "k": 10, "kb": 10, "m": 20, "mb": 20, "g": 30, "gb": 30, "t": 40, "tb": 40, "p": 50, "pb": 50}
-	sh, ok := shift[s[i:]]
-	if !ok {
-		return 0, fmt.Errorf("memory size %q: unknown unit %q", s, s[i:])
-	}
-	if n > math.MaxInt64>>sh {
-		return 0, fmt.Errorf("memory size %q is too large", s)
-	}
-	return n << sh, nil
-}
-
-// wantedExecutors is how many executors the application starts with.
-func wantedExecutors(app *v1alpha1.SparkApplication) int64 {
-	n := int64(2) // spark.executor.instances' default
-	if app.Spec.Executor.Instances != nil {
-		n = int64(*app.Spec.Executor.Instances)
-	}
-	if da := app.Spec.DynamicAllocation; da != nil && da.Enabled {
-		for _, v := range []*int32{da.InitialExecutors, da.MinExecutors} {
-			if v != nil {
-				n = max(n, int64(*v))
-			}
-		}
-	}
-	return max(n, 1)
+	r := spark.ExecutorResources(&app.Spec)
+	return r.MilliCPU(), r.MemoryRequestMiB() << 20
 }
 
 // nodeMatches reports whether a node's labels satisfy requirements (In,
@@ -249,7 +179,7 @@ func chooseZone(in ZoneInput, req zoneRequest) zoneChoice {
 // bestFit ranks zones by where the wanted executors fit in the best tiers.
 func bestFit(in ZoneInput, req zoneRequest, zones []string) (zoneChoice, bool) {
 	cpu, mem := executorRequest(req.app)
-	wanted := wantedExecutors(req.app)
+	wanted := spark.WantedExecutors(&req.app.Spec)
 	slots := map[string][]int64{} // zone → free executor slots per tier
 	for _, z := range zones {
 		slots[z] = make([]int64, len(req.tiers))
@@ -385,7 +315,7 @@ func tierRequirements(t v1alpha1.PlacementTier) []corev1.NodeSelectorRequirement
 		reqs = append(reqs, corev1.NodeSelectorRequirement{Key: corev1.LabelArchStable, Operator: corev1.NodeSelectorOpIn, Values: []string{t.Architecture}})
 	}
 	if t.CapacityType != "" {
-		reqs = append(reqs, corev1.NodeSelectorRequirement{Key: v1alpha1.LabelCapacityType, Operator: corev1.NodeSelectorOpIn, Values: []string{t.CapacityType}})
+		reqs = append(reqs, corev1.NodeSelectorRequirement{Key: karpv1.CapacityTypeLabelKey, Operator: corev1.NodeSelectorOpIn, Values: []string{t.CapacityType}})
 	}
 	return append(reqs, t.MatchExpressions...)
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
 )
 
 func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
@@ -18,7 +19,7 @@ func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
 func node(name, zone, arch, capacity, cpu, mem string, taints ...corev1.Taint) NodeCapacity {
 	return NodeCapacity{
 		Name:   name,
-		Labels: map[string]string{LabelZone: zone, corev1.LabelArchStable: arch, v1alpha1.LabelCapacityType: capacity},
+		Labels: map[string]string{LabelZone: zone, corev1.LabelArchStable: arch, karpv1.CapacityTypeLabelKey: capacity},
 		Taints: taints,
 		Free:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(mem)},
 	}
@@ -162,6 +163,21 @@ func TestExecutorRequest(t *testing.T) {
 			a.Spec.Executor.MemoryOverhead = ptr.To(v1alpha1.MemorySize("1g"))
 		}, 4000, 1024 + 1024},
 		"core request": {func(a *v1alpha1.SparkApplication) { a.Spec.Executor.CoreRequest = ptr.To(v1alpha1.CPUQuantity("500m")) }, 500, 1024 + 384},
+		// The executor pods are sized from spec.sparkConf when no typed
+		// field is set; zone choice must size them the same way.
+		"sparkConf memory": {func(a *v1alpha1.SparkApplication) {
+			a.Spec.SparkConf = map[string]string{"spark.executor.memory": "8g", "spark.executor.cores": "2"}
+		}, 2000, 8192 + 819},
+		"sparkConf overhead factor": {func(a *v1alpha1.SparkApplication) {
+			a.Spec.SparkConf = map[string]string{"spark.kubernetes.memoryOverheadFactor": "0.5"}
+		}, 1000, 1024 + 512},
+		"sparkConf executor factor": {func(a *v1alpha1.SparkApplication) {
+			a.Spec.SparkConf = map[string]string{"spark.executor.memory": "4g", "spark.executor.memoryOverheadFactor": "0.25"}
+		}, 1000, 4096 + 1024},
+		"typed field beats sparkConf": {func(a *v1alpha1.SparkApplication) {
+			a.Spec.SparkConf = map[string]string{"spark.executor.memory": "8g"}
+			a.Spec.Executor.Memory = ptr.To(v1alpha1.MemorySize("2g"))
+		}, 1000, 2048 + 384},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -171,18 +187,6 @@ func TestExecutorRequest(t *testing.T) {
 			}
 		})
 	}
-}
-
-func FuzzParseSparkMemory(f *testing.F) {
-	for _, s := range []string{"4g", "4096m", "512", "1tb", "x", "", "99999999999999999999g", "9999999999999g", "8589934591g"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		n, err := parseSparkMemory(s)
-		if err == nil && n < 0 {
-			t.Errorf("parseSparkMemory(%q) = %d", s, n)
-		}
-	})
 }
 
 func TestNodeCapacities(t *testing.T) {

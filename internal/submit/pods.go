@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/spark"
 )
 
 // labels are the labels Spark and sparkplane put on a pod of the given role,
@@ -22,11 +23,11 @@ func (b *builder) labels(role string, user map[string]string) map[string]string 
 	if out == nil {
 		out = map[string]string{}
 	}
-	out[LabelApplication] = b.app.Name
-	out[LabelSparkAppSelector] = b.names.AppID
-	out[LabelSparkRole] = role
-	out[LabelSparkAppName] = AppNameLabel(b.app.Name)
-	out[LabelSparkVersion] = b.spec.SparkVersion
+	out[v1alpha1.LabelApplication] = b.app.Name
+	out[spark.LabelAppSelector] = b.names.AppID
+	out[spark.LabelRole] = role
+	out[spark.LabelAppName] = AppNameLabel(b.app.Name)
+	out[spark.LabelVersion] = b.spec.SparkVersion
 	return out
 }
 
@@ -163,7 +164,7 @@ func (b *builder) driverPod() *corev1.Pod {
 	volumes = append(volumes, b.driverVolumes...)
 
 	container := corev1.Container{
-		Name:            DriverContainerName,
+		Name:            spark.DriverContainerName,
 		Image:           b.driverImage,
 		ImagePullPolicy: b.pullPolicy(),
 		Args:            args,
@@ -174,7 +175,7 @@ func (b *builder) driverPod() *corev1.Pod {
 		},
 		Env:          env,
 		EnvFrom:      slices.Clone(d.EnvFrom),
-		Resources:    resources(b.driverCPURequest, b.driverCPULimit, b.driverMemMiB+b.driverOverhead),
+		Resources:    resources(b.driver),
 		VolumeMounts: mounts,
 	}
 	if d.SecurityContext != nil {
@@ -191,7 +192,7 @@ func (b *builder) driverPod() *corev1.Pod {
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        b.names.DriverPod,
 			Namespace:   b.app.Namespace,
-			Labels:      b.labels(RoleDriver, d.Labels),
+			Labels:      b.labels(spark.RoleDriver, d.Labels),
 			Annotations: maps.Clone(d.Annotations),
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: v1alpha1.GroupVersion.String(), Kind: "SparkApplication",
@@ -226,12 +227,12 @@ func (b *builder) localDir() string {
 func (b *builder) executorTemplate() *corev1.Pod {
 	e := &b.spec.Executor
 	container := corev1.Container{
-		Name:            ExecutorContainerName,
+		Name:            spark.ExecutorContainerName,
 		Image:           b.executorImage,
 		ImagePullPolicy: b.pullPolicy(),
 		Env:             deepCopyEnv(e.Env),
 		EnvFrom:         slices.Clone(e.EnvFrom),
-		Resources:       resources(b.execCPUReq, b.execCPULimit, b.execMemMiB+b.execOverhead),
+		Resources:       resources(b.executor),
 		VolumeMounts:    append(slices.Clone(e.VolumeMounts), extraMounts(&e.SparkPodSpec)...),
 	}
 	if len(container.Env) == 0 {
@@ -254,7 +255,7 @@ func (b *builder) executorTemplate() *corev1.Pod {
 	return &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{
-			Labels:      b.labels(RoleExecutor, e.Labels),
+			Labels:      b.labels(spark.RoleExecutor, e.Labels),
 			Annotations: maps.Clone(e.Annotations),
 		},
 		Spec: spec,
@@ -267,8 +268,8 @@ func (b *builder) driverService() *corev1.Service {
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	labels[LabelApplication] = b.app.Name
-	labels[LabelSparkAppSelector] = b.names.AppID
+	labels[v1alpha1.LabelApplication] = b.app.Name
+	labels[spark.LabelAppSelector] = b.names.AppID
 	return &corev1.Service{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -280,8 +281,8 @@ func (b *builder) driverService() *corev1.Service {
 		Spec: corev1.ServiceSpec{
 			ClusterIP: corev1.ClusterIPNone,
 			Selector: map[string]string{
-				LabelSparkAppSelector: b.names.AppID,
-				LabelSparkRole:        RoleDriver,
+				spark.LabelAppSelector: b.names.AppID,
+				spark.LabelRole:        spark.RoleDriver,
 			},
 			Ports: []corev1.ServicePort{
 				{Name: DriverPortName, Port: b.driverPort, TargetPort: intstr.FromInt32(b.driverPort), Protocol: corev1.ProtocolTCP},
@@ -299,8 +300,8 @@ func (b *builder) configMap(name string, data map[string]string) *corev1.ConfigM
 			Name:      name,
 			Namespace: b.app.Namespace,
 			Labels: map[string]string{
-				LabelApplication:      b.app.Name,
-				LabelSparkAppSelector: b.names.AppID,
+				v1alpha1.LabelApplication: b.app.Name,
+				spark.LabelAppSelector:    b.names.AppID,
 			},
 		},
 		Immutable: ptr.To(true),

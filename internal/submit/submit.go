@@ -29,26 +29,11 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/spark"
 )
 
 // Labels and well-known values shared with the Spark driver.
 const (
-	// LabelApplication is on every pod sparkplane creates or templates; its
-	// value is the SparkApplication's name.
-	LabelApplication = "sparkplane.io/application"
-
-	LabelSparkAppSelector = "spark-app-selector"
-	LabelSparkRole        = "spark-role"
-	LabelSparkAppName     = "spark-app-name"
-	LabelSparkVersion     = "spark-version"
-	LabelSparkExecID      = "spark-exec-id"
-
-	RoleDriver   = "driver"
-	RoleExecutor = "executor"
-
-	DriverContainerName   = "spark-kubernetes-driver"
-	ExecutorContainerName = "spark-kubernetes-executor"
-
 	// DriverPortName and the others name the driver's ports as Spark does.
 	DriverPortName       = "driver-rpc-port"
 	BlockManagerPortName = "blockmanager"
@@ -142,7 +127,7 @@ var reservedConf = []string{
 }
 
 // reservedLabels are set by Spark or sparkplane on every pod.
-var reservedLabels = []string{LabelApplication, LabelSparkAppSelector, LabelSparkRole, LabelSparkAppName, LabelSparkVersion, LabelSparkExecID}
+var reservedLabels = []string{v1alpha1.LabelApplication, spark.LabelAppSelector, spark.LabelRole, spark.LabelAppName, spark.LabelVersion, spark.LabelExecID}
 
 // Build returns the objects of one attempt of app. app must be the effective
 // application (profile already applied) with its UID set. Errors name the
@@ -187,10 +172,7 @@ type builder struct {
 
 	// set by resolveConf
 	conf                          map[string]string
-	driverMemMiB, driverOverhead  int64
-	execMemMiB, execOverhead      int64
-	driverCPURequest, execCPUReq  string
-	driverCPULimit, execCPULimit  string
+	driver, executor              spark.PodResources
 	driverPort, blockManagerPort  int32
 	uiPort                        int32
 	driverImage, executorImage    string
@@ -311,15 +293,15 @@ func (b *builder) resolveConf() {
 	s := b.spec
 	app := b.app
 	conf := map[string]string{
-		"spark.app.name":                                      app.Name,
-		"spark.executor.instances":                            "2",
-		"spark.driver.port":                                   strconv.Itoa(DefaultDriverPort),
-		"spark.driver.blockManager.port":                      strconv.Itoa(DefaultBlockManager),
-		"spark.kubernetes.executor.container.image":           b.executorImage,
-		"spark.kubernetes.driver.container.image":             b.driverImage,
-		"spark.kubernetes.resource.type":                      resourceType(s.Type),
-		"spark.kubernetes.executor.label." + LabelApplication: app.Name,
-		"spark.kubernetes.driver.label." + LabelApplication:   app.Name,
+		"spark.app.name":                                               app.Name,
+		"spark.executor.instances":                                     "2",
+		"spark.driver.port":                                            strconv.Itoa(DefaultDriverPort),
+		"spark.driver.blockManager.port":                               strconv.Itoa(DefaultBlockManager),
+		"spark.kubernetes.executor.container.image":                    b.executorImage,
+		"spark.kubernetes.driver.container.image":                      b.driverImage,
+		"spark.kubernetes.resource.type":                               resourceType(s.Type),
+		"spark.kubernetes.executor.label." + v1alpha1.LabelApplication: app.Name,
+		"spark.kubernetes.driver.label." + v1alpha1.LabelApplication:   app.Name,
 	}
 	if s.Image != nil {
 		conf["spark.kubernetes.container.image"] = *s.Image
@@ -338,64 +320,12 @@ func (b *builder) resolveConf() {
 		conf["spark.kubernetes.container.image.pullSecrets"] = strings.Join(s.ImagePullSecrets, ",")
 	}
 	set("spark.kubernetes.pyspark.pythonVersion", s.PythonVersion)
-	set("spark.kubernetes.memoryOverheadFactor", s.MemoryOverheadFactor)
 	set("spark.kubernetes.authenticate.driver.serviceAccountName", s.Driver.ServiceAccount)
 	set("spark.kubernetes.authenticate.executor.serviceAccountName", s.Executor.ServiceAccount)
 	set("spark.driver.extraJavaOptions", s.Driver.JavaOptions)
 	set("spark.executor.extraJavaOptions", s.Executor.JavaOptions)
 	set("spark.kubernetes.hadoop.configMapName", s.HadoopConfigMap)
-	if s.Driver.Cores != nil {
-		conf["spark.driver.cores"] = strconv.Itoa(int(*s.Driver.Cores))
-	}
-	if s.Executor.Cores != nil {
-		conf["spark.executor.cores"] = strconv.Itoa(int(*s.Executor.Cores))
-	}
-	setQ := func(key string, value *v1alpha1.CPUQuantity) {
-		if value != nil {
-			conf[key] = string(*value)
-		}
-	}
-	setQ("spark.kubernetes.driver.request.cores", s.Driver.CoreRequest)
-	setQ("spark.kubernetes.driver.limit.cores", s.Driver.CoreLimit)
-	setQ("spark.kubernetes.executor.request.cores", s.Executor.CoreRequest)
-	setQ("spark.kubernetes.executor.limit.cores", s.Executor.CoreLimit)
-	setM := func(key string, value *v1alpha1.MemorySize) {
-		if value != nil {
-			conf[key] = string(*value)
-		}
-	}
-	setM("spark.driver.memory", s.Driver.Memory)
-	setM("spark.driver.memoryOverhead", s.Driver.MemoryOverhead)
-	setM("spark.executor.memory", s.Executor.Memory)
-	setM("spark.executor.memoryOverhead", s.Executor.MemoryOverhead)
-	if s.Executor.Instances != nil {
-		conf["spark.executor.instances"] = strconv.Itoa(int(*s.Executor.Instances))
-	}
-	if s.Executor.DeleteOnTermination != nil {
-		conf["spark.kubernetes.executor.deleteOnTermination"] = strconv.FormatBool(*s.Executor.DeleteOnTermination)
-	}
-	if da := s.DynamicAllocation; da != nil {
-		conf["spark.dynamicAllocation.enabled"] = strconv.FormatBool(da.Enabled)
-		if da.Enabled {
-			shuffleTracking := true
-			if da.ShuffleTrackingEnabled != nil {
-				shuffleTracking = *da.ShuffleTrackingEnabled
-			}
-			conf["spark.dynamicAllocation.shuffleTracking.enabled"] = strconv.FormatBool(shuffleTracking)
-		}
-		for key, v := range map[string]*int32{
-			"spark.dynamicAllocation.initialExecutors": da.InitialExecutors,
-			"spark.dynamicAllocation.minExecutors":     da.MinExecutors,
-			"spark.dynamicAllocation.maxExecutors":     da.MaxExecutors,
-		} {
-			if v != nil {
-				conf[key] = strconv.Itoa(int(*v))
-			}
-		}
-		if da.ShuffleTrackingTimeout != nil {
-			conf["spark.dynamicAllocation.shuffleTracking.timeout"] = strconv.FormatInt(*da.ShuffleTrackingTimeout, 10) + "ms"
-		}
-	}
+	maps.Copy(conf, spark.SizingConf(s))
 	// Dependencies; the main jar joins spark.jars as SparkSubmit adds it.
 	jars := slices.Clone(s.Deps.Jars)
 	if s.Type.IsJVM() && s.MainApplicationFile != nil {
@@ -419,7 +349,7 @@ func (b *builder) resolveConf() {
 		"spark.driver.host":                                  b.names.DriverService + "." + app.Namespace + ".svc",
 		"spark.kubernetes.submitInDriver":                    "true",
 		"spark.kubernetes.executor.podTemplateFile":          PodTemplatePath,
-		"spark.kubernetes.executor.podTemplateContainerName": ExecutorContainerName,
+		"spark.kubernetes.executor.podTemplateContainerName": spark.ExecutorContainerName,
 		"spark.kubernetes.executor.podNamePrefix":            b.names.Prefix,
 	})
 	b.conf = conf
@@ -460,28 +390,53 @@ func (b *builder) confPath(key string, typed *field.Path, typedSet bool) *field.
 func (b *builder) resolveResources() {
 	s := b.spec
 	conf := b.conf
-	memory := func(key string, typed *field.Path, typedSet bool, def string) int64 {
-		v, ok := conf[key]
-		if !ok {
-			v = def
-		}
-		mib, err := ParseMemoryMiB(v)
-		if err != nil {
-			b.errs = append(b.errs, field.Invalid(b.confPath(key, typed, typedSet), v, err.Error()))
-		}
-		return mib
+	dp, ep := specPath.Child("driver"), specPath.Child("executor")
+	// typed names the spec field that sets a property, so an error names
+	// what the user wrote.
+	typed := map[string]struct {
+		path *field.Path
+		set  bool
+	}{
+		spark.ConfMemoryOverheadFactor:   {specPath.Child("memoryOverheadFactor"), s.MemoryOverheadFactor != nil},
+		spark.ConfDriverMemory:           {dp.Child("memory"), s.Driver.Memory != nil},
+		spark.ConfDriverMemoryOverhead:   {dp.Child("memoryOverhead"), s.Driver.MemoryOverhead != nil},
+		spark.ConfDriverCores:            {dp.Child("cores"), s.Driver.Cores != nil},
+		spark.ConfDriverCoreRequest:      {dp.Child("coreRequest"), s.Driver.CoreRequest != nil},
+		spark.ConfDriverCoreLimit:        {dp.Child("coreLimit"), s.Driver.CoreLimit != nil},
+		spark.ConfExecutorMemory:         {ep.Child("memory"), s.Executor.Memory != nil},
+		spark.ConfExecutorMemoryOverhead: {ep.Child("memoryOverhead"), s.Executor.MemoryOverhead != nil},
+		spark.ConfExecutorCores:          {ep.Child("cores"), s.Executor.Cores != nil},
+		spark.ConfExecutorCoreRequest:    {ep.Child("coreRequest"), s.Executor.CoreRequest != nil},
+		spark.ConfExecutorCoreLimit:      {ep.Child("coreLimit"), s.Executor.CoreLimit != nil},
+		spark.ConfExecutorInstances:      {ep.Child("instances"), s.Executor.Instances != nil},
 	}
-	factor := func(key string, typed *field.Path, typedSet bool, def float64) float64 {
-		v, ok := conf[key]
-		if !ok {
-			return def
+	report := func(errs ...spark.ConfError) {
+		for _, e := range errs {
+			t := typed[e.Key]
+			b.errs = append(b.errs, field.Invalid(b.confPath(e.Key, t.path, t.set), e.Value, e.Message))
 		}
-		f, err := ParseOverheadFactor(v)
-		if err != nil {
-			b.errs = append(b.errs, field.Invalid(b.confPath(key, typed, typedSet), v, err.Error()))
-		}
-		return f
 	}
+
+	defaultFactor, factorErr := spark.DefaultOverheadFactor(conf, s.Type.IsJVM())
+	if factorErr != nil {
+		report(*factorErr)
+	}
+	if _, ok := conf[spark.ConfMemoryOverheadFactor]; !ok {
+		// Spark propagates the factor it chose to the executors.
+		conf[spark.ConfMemoryOverheadFactor] = strconv.FormatFloat(defaultFactor, 'f', -1, 64)
+	}
+	var errs []spark.ConfError
+	b.driver, errs = spark.Resources(conf, spark.DriverKeys, defaultFactor)
+	report(errs...)
+	b.executor, errs = spark.Resources(conf, spark.ExecutorKeys, defaultFactor)
+	report(errs...)
+	if v, ok := conf[spark.ConfExecutorInstances]; ok {
+		if n, err := strconv.ParseInt(v, 10, 32); err != nil || n < 0 {
+			t := typed[spark.ConfExecutorInstances]
+			b.errs = append(b.errs, field.Invalid(b.confPath(spark.ConfExecutorInstances, t.path, t.set), v, "must be a whole number of executors, 0 or more"))
+		}
+	}
+
 	port := func(key string, def int32) int32 {
 		v, ok := conf[key]
 		if !ok {
@@ -493,65 +448,13 @@ func (b *builder) resolveResources() {
 		}
 		return int32(p)
 	}
-	cpu := func(key string, typed *field.Path, typedSet bool, def string) string {
-		v, ok := conf[key]
-		if !ok {
-			if def == "" {
-				return ""
-			}
-			v = def
-		}
-		q, err := resource.ParseQuantity(v)
-		if err != nil || q.Sign() <= 0 {
-			b.errs = append(b.errs, field.Invalid(b.confPath(key, typed, typedSet), v, "must be a positive CPU quantity (e.g. 500m or 2)"))
-		}
-		return v
-	}
-	dp, ep := specPath.Child("driver"), specPath.Child("executor")
-
-	defaultFactor := JVMMemoryOverheadFactor
-	if !s.Type.IsJVM() {
-		defaultFactor = NonJVMMemoryOverheadFactor
-	}
-	defaultFactor = factor("spark.kubernetes.memoryOverheadFactor", specPath.Child("memoryOverheadFactor"), s.MemoryOverheadFactor != nil, defaultFactor)
-	if _, ok := conf["spark.kubernetes.memoryOverheadFactor"]; !ok {
-		// Spark propagates the factor it chose to the executors.
-		conf["spark.kubernetes.memoryOverheadFactor"] = strconv.FormatFloat(defaultFactor, 'f', -1, 64)
-	}
-
-	b.driverMemMiB = memory("spark.driver.memory", dp.Child("memory"), s.Driver.Memory != nil, "1g")
-	driverFactor := factor("spark.driver.memoryOverheadFactor", nil, false, defaultFactor)
-	if _, ok := conf["spark.driver.memoryOverhead"]; ok {
-		b.driverOverhead = memory("spark.driver.memoryOverhead", dp.Child("memoryOverhead"), s.Driver.MemoryOverhead != nil, "")
-	} else {
-		b.driverOverhead = MemoryOverheadMiB(b.driverMemMiB, driverFactor)
-	}
-	b.execMemMiB = memory("spark.executor.memory", ep.Child("memory"), s.Executor.Memory != nil, "1g")
-	execFactor := factor("spark.executor.memoryOverheadFactor", nil, false, defaultFactor)
-	if _, ok := conf["spark.executor.memoryOverhead"]; ok {
-		b.execOverhead = memory("spark.executor.memoryOverhead", ep.Child("memoryOverhead"), s.Executor.MemoryOverhead != nil, "")
-	} else {
-		b.execOverhead = MemoryOverheadMiB(b.execMemMiB, execFactor)
-	}
-
-	driverCores := cpu("spark.driver.cores", dp.Child("cores"), s.Driver.Cores != nil, "1")
-	b.driverCPURequest = cpu("spark.kubernetes.driver.request.cores", dp.Child("coreRequest"), s.Driver.CoreRequest != nil, driverCores)
-	b.driverCPULimit = cpu("spark.kubernetes.driver.limit.cores", dp.Child("coreLimit"), s.Driver.CoreLimit != nil, "")
-	execCores := cpu("spark.executor.cores", ep.Child("cores"), s.Executor.Cores != nil, "1")
-	b.execCPUReq = cpu("spark.kubernetes.executor.request.cores", ep.Child("coreRequest"), s.Executor.CoreRequest != nil, execCores)
-	b.execCPULimit = cpu("spark.kubernetes.executor.limit.cores", ep.Child("coreLimit"), s.Executor.CoreLimit != nil, "")
-	if v, ok := conf["spark.executor.instances"]; ok {
-		if n, err := strconv.ParseInt(v, 10, 32); err != nil || n < 0 {
-			b.errs = append(b.errs, field.Invalid(b.confPath("spark.executor.instances", ep.Child("instances"), s.Executor.Instances != nil), v, "must be a whole number of executors, 0 or more"))
-		}
-	}
-
 	b.driverPort = port("spark.driver.port", DefaultDriverPort)
 	b.blockManagerPort = port("spark.driver.blockManager.port", port("spark.blockManager.port", DefaultBlockManager))
 	b.uiPort = port("spark.ui.port", DefaultUIPort)
 }
 
-func resources(cpuRequest, cpuLimit string, memoryMiB int64) corev1.ResourceRequirements {
+func resources(pod spark.PodResources) corev1.ResourceRequirements {
+	cpuRequest, cpuLimit, memoryMiB := pod.CPURequest, pod.CPULimit, pod.MemoryRequestMiB()
 	mem := resource.MustParse(strconv.FormatInt(memoryMiB, 10) + "Mi")
 	r := corev1.ResourceRequirements{
 		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpuRequest), corev1.ResourceMemory: mem},

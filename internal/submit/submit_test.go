@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/spark"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -195,11 +196,11 @@ func TestSparkSubmitContract(t *testing.T) {
 			t.Errorf("driver volumes = %v, want local dir, conf, template and the mounted 'data' only", volumeNames(objs.DriverPod.Spec.Volumes))
 		}
 		for _, pod := range []*corev1.Pod{objs.DriverPod, objs.ExecutorTemplate} {
-			if pod.Labels[LabelApplication] != "spark-pi" {
-				t.Errorf("pod labels %v lack %s=spark-pi", pod.Labels, LabelApplication)
+			if pod.Labels[v1alpha1.LabelApplication] != "spark-pi" {
+				t.Errorf("pod labels %v lack %s=spark-pi", pod.Labels, v1alpha1.LabelApplication)
 			}
 		}
-		if objs.ExecutorTemplate.Labels[LabelSparkRole] != "executor" || ptr.Deref(objs.ExecutorTemplate.Spec.TerminationGracePeriodSeconds, 0) != 90 {
+		if objs.ExecutorTemplate.Labels[spark.LabelRole] != "executor" || ptr.Deref(objs.ExecutorTemplate.Spec.TerminationGracePeriodSeconds, 0) != 90 {
 			t.Errorf("executor template: labels %v grace %v", objs.ExecutorTemplate.Labels, objs.ExecutorTemplate.Spec.TerminationGracePeriodSeconds)
 		}
 	})

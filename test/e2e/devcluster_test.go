@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -25,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/internal/devcluster"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
 
@@ -47,7 +50,7 @@ func TestDevCluster(t *testing.T) {
 		for i := range nodes.Items {
 			n := &nodes.Items[i]
 			if devcluster.NodeReady(n) {
-				ready[key{n.Labels[devcluster.LabelNodePool], n.Labels[corev1.LabelTopologyZone]}]++
+				ready[key{n.Labels[karpv1.NodePoolLabelKey], n.Labels[corev1.LabelTopologyZone]}]++
 				zones[n.Labels[corev1.LabelTopologyZone]] = true
 			}
 		}
@@ -103,7 +106,7 @@ func TestDevCluster(t *testing.T) {
 		if err := c.Client.Create(ctx, pod); err != nil {
 			t.Fatal(err)
 		}
-		framework.Eventually(t, 60*time.Second, "pod Running", func() (bool, error) {
+		testenv.Eventually(t, 60*time.Second, "pod Running", func() (bool, error) {
 			if err := c.Client.Get(ctx, client.ObjectKeyFromObject(pod), pod); err != nil {
 				return false, err
 			}
@@ -142,7 +145,7 @@ func TestDevCluster(t *testing.T) {
 		if err := c.Client.Delete(ctx, owner); err != nil {
 			t.Fatal(err)
 		}
-		framework.Eventually(t, 60*time.Second, "owned pod gone", func() (bool, error) {
+		testenv.Eventually(t, 60*time.Second, "owned pod gone", func() (bool, error) {
 			err := c.Client.Get(ctx, client.ObjectKeyFromObject(pod), &corev1.Pod{})
 			return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
 		})

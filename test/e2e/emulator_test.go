@@ -14,6 +14,7 @@ import (
 
 	"github.com/sparkplane/sparkplane/internal/devcluster"
 	"github.com/sparkplane/sparkplane/internal/emulator"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
 
@@ -111,7 +112,7 @@ spec:
 			return err == nil && pod.Status.Phase == corev1.PodRunning && pod.DeletionTimestamp == nil, nil
 		}
 	}
-	framework.Eventually(t, time.Minute, "three executors running on kwok nodes", func() (bool, error) {
+	testenv.Eventually(t, time.Minute, "three executors running on kwok nodes", func() (bool, error) {
 		for _, n := range []string{"1", "2", "3"} {
 			if ok, _ := running(prefix + "-exec-" + n)(); !ok {
 				return false, nil
@@ -130,12 +131,12 @@ spec:
 	if err := cs.CoreV1().Pods(ns).Delete(ctx, prefix+"-exec-2", metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
 		t.Fatal(err)
 	}
-	framework.Eventually(t, time.Minute, "replacement executors 4 and 5 running", func() (bool, error) {
+	testenv.Eventually(t, time.Minute, "replacement executors 4 and 5 running", func() (bool, error) {
 		a, _ := running(prefix + "-exec-4")()
 		b, _ := running(prefix + "-exec-5")()
 		return a && b, nil
 	})
-	framework.Eventually(t, 2*time.Minute, "the driver to succeed", func() (bool, error) {
+	testenv.Eventually(t, 2*time.Minute, "the driver to succeed", func() (bool, error) {
 		pod, err := cs.CoreV1().Pods(ns).Get(ctx, driver.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, err

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -17,6 +19,8 @@ import (
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller/interruption"
 	"github.com/sparkplane/sparkplane/internal/devcluster"
+	"github.com/sparkplane/sparkplane/internal/spark"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
 
@@ -47,7 +51,7 @@ func TestInterruptionOnLocalCluster(t *testing.T) {
 	var healthy string
 	for _, n := range nodes.Items {
 		switch {
-		case n.Labels[devcluster.LabelCapacityType] == devcluster.CapacityTypeSpot:
+		case n.Labels[karpv1.CapacityTypeLabelKey] == karpv1.CapacityTypeSpot:
 			spot[n.Labels[corev1.LabelArchStable]] = n.Name
 		case healthy == "":
 			healthy = n.Name
@@ -70,8 +74,8 @@ func TestInterruptionOnLocalCluster(t *testing.T) {
 		for _, id := range ids {
 			pod := &corev1.Pod{
 				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("pi-exec-%d", id), Namespace: ns, Labels: map[string]string{
-					interruption.LabelSparkRole: interruption.RoleExecutor, interruption.LabelSparkAppSelector: "spark-pi",
-					interruption.LabelSparkExecID: fmt.Sprint(id), interruption.LabelApplication: "pi",
+					spark.LabelRole: spark.RoleExecutor, spark.LabelAppSelector: "spark-pi",
+					spark.LabelExecID: fmt.Sprint(id), v1alpha1.LabelApplication: "pi",
 				}},
 				Spec: corev1.PodSpec{
 					NodeName:    node,
@@ -87,7 +91,7 @@ func TestInterruptionOnLocalCluster(t *testing.T) {
 	executorsOn(spot["arm64"], 1, 2, 3)
 	executorsOn(spot["amd64"], 4, 5)
 	executorsOn(healthy, 6)
-	framework.Eventually(t, 60*time.Second, "executors running", func() (bool, error) {
+	testenv.Eventually(t, 60*time.Second, "executors running", func() (bool, error) {
 		return countRunning(ctx, cl, ns) == 6, nil
 	})
 
@@ -131,7 +135,7 @@ func TestInterruptionOnLocalCluster(t *testing.T) {
 	if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: "pi-exec-6"}, pod); err != nil || pod.DeletionTimestamp != nil {
 		t.Errorf("executor on the healthy node %s was touched (err %v)", healthy, err)
 	}
-	framework.Eventually(t, 30*time.Second, "status.interruptions of the application", func() (bool, error) {
+	testenv.Eventually(t, 30*time.Second, "status.interruptions of the application", func() (bool, error) {
 		if err := cl.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
 			return false, err
 		}
@@ -156,7 +160,7 @@ func countRunning(ctx context.Context, cl client.Client, ns string) int {
 // finishes a deleted pod at once) and returns when that was seen.
 func waitDecommissioned(t *testing.T, ctx context.Context, cl client.Client, ns string, names ...string) time.Time {
 	t.Helper()
-	framework.Eventually(t, 30*time.Second, fmt.Sprintf("%v decommissioned", names), func() (bool, error) {
+	testenv.Eventually(t, 30*time.Second, fmt.Sprintf("%v decommissioned", names), func() (bool, error) {
 		for _, name := range names {
 			pod := &corev1.Pod{}
 			err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, pod)
@@ -177,7 +181,7 @@ func waitDecommissioned(t *testing.T, ctx context.Context, cl client.Client, ns 
 func graceFromEvents(t *testing.T, ctx context.Context, cl client.Client, ns, pod string) int64 {
 	t.Helper()
 	var grace int64 = -1
-	framework.Eventually(t, 30*time.Second, "ExecutorDecommissioning event on "+pod, func() (bool, error) {
+	testenv.Eventually(t, 30*time.Second, "ExecutorDecommissioning event on "+pod, func() (bool, error) {
 		var events corev1.EventList
 		if err := cl.List(ctx, &events, client.InNamespace(ns)); err != nil {
 			return false, err

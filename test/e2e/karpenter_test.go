@@ -9,11 +9,14 @@ import (
 	"testing"
 	"time"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/internal/devcluster"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
 
@@ -85,7 +88,7 @@ func createPods(t *testing.T, c *framework.Cluster, ns string, from, to int) {
 
 func waitRunning(t *testing.T, c *framework.Cluster, ns string, want int) {
 	t.Helper()
-	framework.Eventually(t, 4*time.Minute, fmt.Sprintf("%d pods Running", want), func() (bool, error) {
+	testenv.Eventually(t, 4*time.Minute, fmt.Sprintf("%d pods Running", want), func() (bool, error) {
 		list := &corev1.PodList{}
 		if err := c.Client.List(context.Background(), list, client.InNamespace(ns)); err != nil {
 			return false, err
@@ -106,13 +109,13 @@ func karpenterNodes(t *testing.T, c *framework.Cluster, ns string) (cpus, capaci
 	t.Helper()
 	ctx := context.Background()
 	nodes := &corev1.NodeList{}
-	if err := c.Client.List(ctx, nodes, client.HasLabels{devcluster.LabelNodePool}); err != nil {
+	if err := c.Client.List(ctx, nodes, client.HasLabels{karpv1.NodePoolLabelKey}); err != nil {
 		t.Fatal(err)
 	}
 	cpus, capacity, pods = map[string]int{}, map[string]int{}, map[string]int{}
 	poolOf := map[string]string{}
 	for _, n := range nodes.Items {
-		pool := n.Labels[devcluster.LabelNodePool]
+		pool := n.Labels[karpv1.NodePoolLabelKey]
 		poolOf[n.Name] = pool
 		cpu, err := strconv.Atoi(n.Labels[instanceCPULabel])
 		if err != nil {

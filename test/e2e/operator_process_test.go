@@ -205,23 +205,3 @@ func installSparkplane(t testing.TB, c *framework.Cluster) {
 		}
 	}
 }
-
-// waitFor polls cond every 100ms until it holds or timeout passes.
-func waitFor(ctx context.Context, timeout time.Duration, cond func() (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
-		ok, err := cond()
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}

@@ -8,12 +8,15 @@ import (
 	"testing"
 	"time"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/internal/devcluster"
 	"github.com/sparkplane/sparkplane/internal/platform"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
 
@@ -59,7 +62,7 @@ func TestPlatformKWOKBundleTierOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	framework.Eventually(t, 5*time.Minute, fmt.Sprintf("%d pods Running", pods), func() (bool, error) {
+	testenv.Eventually(t, 5*time.Minute, fmt.Sprintf("%d pods Running", pods), func() (bool, error) {
 		list := &corev1.PodList{}
 		if err := c.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
 			return false, err
@@ -74,13 +77,13 @@ func TestPlatformKWOKBundleTierOrder(t *testing.T) {
 	})
 
 	nodes := &corev1.NodeList{}
-	if err := c.Client.List(ctx, nodes, client.HasLabels{"karpenter.sh/nodepool"}); err != nil {
+	if err := c.Client.List(ctx, nodes, client.HasLabels{karpv1.NodePoolLabelKey}); err != nil {
 		t.Fatal(err)
 	}
 	cpus := map[string]int64{}
 	first := map[string]time.Time{}
 	for _, n := range nodes.Items {
-		pool := n.Labels["karpenter.sh/nodepool"]
+		pool := n.Labels[karpv1.NodePoolLabelKey]
 		cpus[pool] += n.Status.Capacity.Cpu().Value()
 		if created := n.CreationTimestamp.Time; first[pool].IsZero() || created.Before(first[pool]) {
 			first[pool] = created

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
@@ -29,7 +31,9 @@ import (
 	"github.com/sparkplane/sparkplane/internal/devcluster"
 	"github.com/sparkplane/sparkplane/internal/install"
 	"github.com/sparkplane/sparkplane/internal/profile"
+	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/submit"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
 
@@ -48,9 +52,9 @@ func executorsFromTemplate(t *testing.T, c *framework.Cluster, objs *submit.Obje
 		if pod.Labels == nil {
 			pod.Labels = map[string]string{}
 		}
-		pod.Labels[submit.LabelSparkRole] = submit.RoleExecutor
-		pod.Labels[submit.LabelSparkExecID] = fmt.Sprint(i)
-		pod.Labels[submit.LabelSparkAppSelector] = objs.Names.AppID
+		pod.Labels[spark.LabelRole] = spark.RoleExecutor
+		pod.Labels[spark.LabelExecID] = fmt.Sprint(i)
+		pod.Labels[spark.LabelAppSelector] = objs.Names.AppID
 		if err := c.Client.Create(context.Background(), pod); err != nil {
 			t.Fatalf("creating executor %s: %v", pod.Name, err)
 		}
@@ -60,7 +64,7 @@ func executorsFromTemplate(t *testing.T, c *framework.Cluster, objs *submit.Obje
 func scheduledNodes(t *testing.T, c *framework.Cluster, ns string, want int, timeout time.Duration) map[string]*corev1.Node {
 	t.Helper()
 	ctx := context.Background()
-	framework.Eventually(t, timeout, fmt.Sprintf("%d pods scheduled", want), func() (bool, error) {
+	testenv.Eventually(t, timeout, fmt.Sprintf("%d pods scheduled", want), func() (bool, error) {
 		list := &corev1.PodList{}
 		if err := c.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
 			return false, err
@@ -155,7 +159,7 @@ func submitThroughOperator(t *testing.T, cl client.Client, ns string, executors,
 	if err := cl.Create(ctx, app); err != nil {
 		t.Fatal(err)
 	}
-	framework.Eventually(t, time.Minute, "the operator submits the application", func() (bool, error) {
+	testenv.Eventually(t, time.Minute, "the operator submits the application", func() (bool, error) {
 		if err := cl.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
 			return false, err
 		}
@@ -166,7 +170,7 @@ func submitThroughOperator(t *testing.T, cl client.Client, ns string, executors,
 	}
 	names := submit.NamesFor(app, 1)
 	objs := &submit.Objects{Names: names, DriverPod: &corev1.Pod{}, PodTemplateConfigMap: &corev1.ConfigMap{}}
-	framework.Eventually(t, time.Minute, "driver pod and executor template", func() (bool, error) {
+	testenv.Eventually(t, time.Minute, "driver pod and executor template", func() (bool, error) {
 		errPod := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: names.DriverPod}, objs.DriverPod)
 		errCM := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: names.PodTemplateConfigMap}, objs.PodTemplateConfigMap)
 		return errPod == nil && errCM == nil, nil
@@ -190,18 +194,18 @@ func TestProfilePlacement(t *testing.T) {
 	placed := scheduledNodes(t, c, ns, 5, time.Minute)
 	for pod, node := range placed {
 		l := node.Labels
-		t.Logf("%s → %s (%s %s %s %s)", pod, node.Name, l[devcluster.LabelNodePool], l[corev1.LabelArchStable], l[devcluster.LabelCapacityType], l[corev1.LabelTopologyZone])
+		t.Logf("%s → %s (%s %s %s %s)", pod, node.Name, l[karpv1.NodePoolLabelKey], l[corev1.LabelArchStable], l[karpv1.CapacityTypeLabelKey], l[corev1.LabelTopologyZone])
 		if l[corev1.LabelTopologyZone] != app.Status.Zone {
 			t.Errorf("%s is in zone %s, want %s", pod, l[corev1.LabelTopologyZone], app.Status.Zone)
 		}
 		if pod == objs.DriverPod.Name {
-			if l[devcluster.LabelCapacityType] != devcluster.CapacityTypeOnDem {
-				t.Errorf("driver on %s capacity, want on-demand", l[devcluster.LabelCapacityType])
+			if l[karpv1.CapacityTypeLabelKey] != karpv1.CapacityTypeOnDemand {
+				t.Errorf("driver on %s capacity, want on-demand", l[karpv1.CapacityTypeLabelKey])
 			}
 			continue
 		}
-		if l[corev1.LabelArchStable] != devcluster.ArchArm64 || l[devcluster.LabelCapacityType] != devcluster.CapacityTypeSpot {
-			t.Errorf("executor %s on %s/%s, want arm64 spot", pod, l[corev1.LabelArchStable], l[devcluster.LabelCapacityType])
+		if l[corev1.LabelArchStable] != devcluster.ArchArm64 || l[karpv1.CapacityTypeLabelKey] != karpv1.CapacityTypeSpot {
+			t.Errorf("executor %s on %s/%s, want arm64 spot", pod, l[corev1.LabelArchStable], l[karpv1.CapacityTypeLabelKey])
 		}
 	}
 }
@@ -230,12 +234,12 @@ func TestProfileKarpenterFallback(t *testing.T) {
 			t.Errorf("%s is in zone %s, want %s", pod, l[corev1.LabelTopologyZone], app.Status.Zone)
 		}
 		if pod == objs.DriverPod.Name {
-			if l[devcluster.LabelCapacityType] != devcluster.CapacityTypeOnDem {
-				t.Errorf("driver on %s capacity, want on-demand", l[devcluster.LabelCapacityType])
+			if l[karpv1.CapacityTypeLabelKey] != karpv1.CapacityTypeOnDemand {
+				t.Errorf("driver on %s capacity, want on-demand", l[karpv1.CapacityTypeLabelKey])
 			}
 			continue
 		}
-		perPool[l[devcluster.LabelNodePool]]++
+		perPool[l[karpv1.NodePoolLabelKey]]++
 	}
 	t.Logf("executors per pool: %v", perPool)
 	if perPool[devcluster.NodePoolArm64Spot] == 0 || perPool[devcluster.NodePoolAmd64Spot] == 0 {

@@ -20,7 +20,9 @@ import (
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/devcluster"
+	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/submit"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
 
@@ -357,7 +359,7 @@ func watchDrivers(b *testing.B, c *framework.Cluster, namespace string) *driverW
 	w := &driverWatch{seen: map[string]time.Time{}, notify: make(chan struct{}, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
-	watcher, err := c.Clientset.CoreV1().Pods(namespace).Watch(ctx, metav1.ListOptions{LabelSelector: submit.LabelSparkRole + "=" + submit.RoleDriver})
+	watcher, err := c.Clientset.CoreV1().Pods(namespace).Watch(ctx, metav1.ListOptions{LabelSelector: spark.LabelRole + "=" + spark.RoleDriver})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -372,7 +374,7 @@ func watchDrivers(b *testing.B, c *framework.Cluster, namespace string) *driverW
 			}
 			now := time.Now()
 			w.mu.Lock()
-			app := pod.Labels[submit.LabelApplication]
+			app := pod.Labels[v1alpha1.LabelApplication]
 			if _, dup := w.seen[app]; !dup {
 				w.seen[app] = now
 				w.last = now
@@ -443,7 +445,7 @@ func createExecutors(b *testing.B, cl client.Client, namespace string, perApp in
 	ctx := context.Background()
 	list := &v1alpha1.SparkApplicationList{}
 	// The driver pod exists a moment before the status that names it.
-	err := waitFor(ctx, time.Minute, func() (bool, error) {
+	testenv.Eventually(b, time.Minute, "status.sparkApplicationId on every application", func() (bool, error) {
 		if err := cl.List(ctx, list, client.InNamespace(namespace)); err != nil {
 			return false, err
 		}
@@ -454,9 +456,6 @@ func createExecutors(b *testing.B, cl client.Client, namespace string, perApp in
 		}
 		return true, nil
 	})
-	if err != nil {
-		b.Fatalf("applications without status.sparkApplicationId: %v", err)
-	}
 	type job struct {
 		app  *v1alpha1.SparkApplication
 		exec int
@@ -478,16 +477,16 @@ func createExecutors(b *testing.B, cl client.Client, namespace string, perApp in
 				Namespace: namespace,
 				Name:      fmt.Sprintf("%s-exec-%d", j.app.Status.DriverInfo.PodName, j.exec),
 				Labels: map[string]string{
-					submit.LabelApplication:      j.app.Name,
-					submit.LabelSparkAppSelector: id,
-					submit.LabelSparkRole:        submit.RoleExecutor,
-					submit.LabelSparkExecID:      fmt.Sprint(j.exec),
+					v1alpha1.LabelApplication: j.app.Name,
+					spark.LabelAppSelector:    id,
+					spark.LabelRole:           spark.RoleExecutor,
+					spark.LabelExecID:         fmt.Sprint(j.exec),
 				},
 			},
 			Spec: corev1.PodSpec{
 				SchedulerName: unscheduled,
 				Containers: []corev1.Container{{
-					Name: submit.ExecutorContainerName, Image: "apache/spark:3.5.3",
+					Name: spark.ExecutorContainerName, Image: "apache/spark:3.5.3",
 					Args: []string{"executor"},
 					Env:  []corev1.EnvVar{{Name: "SPARK_APPLICATION_ID", Value: id}, {Name: "SPARK_EXECUTOR_ID", Value: fmt.Sprint(j.exec)}},
 				}},
@@ -502,7 +501,7 @@ func createExecutors(b *testing.B, cl client.Client, namespace string, perApp in
 func waitExecutorsCounted(b *testing.B, cl client.Client, namespace string, want int) {
 	b.Helper()
 	var got int32
-	err := waitFor(context.Background(), 3*time.Minute, func() (bool, error) {
+	testenv.Eventually(b, 3*time.Minute, "the operator counting every executor", func() (bool, error) {
 		list := &v1alpha1.SparkApplicationList{}
 		if err := cl.List(context.Background(), list, client.InNamespace(namespace)); err != nil {
 			return false, err
@@ -513,9 +512,6 @@ func waitExecutorsCounted(b *testing.B, cl client.Client, namespace string, want
 		}
 		return int(got) >= want, nil
 	})
-	if err != nil {
-		b.Fatalf("the operator counts %d of %d executors: %v", got, want, err)
-	}
 }
 
 // deleteNamespace deletes a namespace and waits until it is gone, so what it
@@ -526,11 +522,8 @@ func deleteNamespace(b *testing.B, c *framework.Cluster, name string) {
 	if err := c.Client.Delete(context.Background(), ns); client.IgnoreNotFound(err) != nil {
 		b.Fatal(err)
 	}
-	err := waitFor(context.Background(), 5*time.Minute, func() (bool, error) {
+	testenv.Eventually(b, 5*time.Minute, "namespace "+name+" gone", func() (bool, error) {
 		err := c.Client.Get(context.Background(), client.ObjectKey{Name: name}, &corev1.Namespace{})
 		return client.IgnoreNotFound(err) == nil && err != nil, nil
 	})
-	if err != nil {
-		b.Fatalf("namespace %s not gone after 5 minutes: %v", name, err)
-	}
 }

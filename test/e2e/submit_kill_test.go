@@ -18,7 +18,8 @@ import (
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/devcluster"
-	"github.com/sparkplane/sparkplane/internal/submit"
+	"github.com/sparkplane/sparkplane/internal/spark"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
 
@@ -54,12 +55,12 @@ func benchApplication(namespace, name, schedulerName string) *v1alpha1.SparkAppl
 // countDriverPods returns the driver pods in namespace by application.
 func countDriverPods(ctx context.Context, c client.Client, namespace string) (map[string]int, error) {
 	pods := &corev1.PodList{}
-	if err := c.List(ctx, pods, client.InNamespace(namespace), client.MatchingLabels{submit.LabelSparkRole: submit.RoleDriver}); err != nil {
+	if err := c.List(ctx, pods, client.InNamespace(namespace), client.MatchingLabels{spark.LabelRole: spark.RoleDriver}); err != nil {
 		return nil, err
 	}
 	byApp := map[string]int{}
 	for _, p := range pods.Items {
-		byApp[p.Labels[submit.LabelApplication]]++
+		byApp[p.Labels[v1alpha1.LabelApplication]]++
 	}
 	return byApp, nil
 }
@@ -108,12 +109,10 @@ func TestOperatorKilledDuringBurst(t *testing.T) {
 
 	// Kill the operator mid-burst: once it has created some drivers and
 	// while applications are still arriving.
-	if err := waitFor(ctx, 5*time.Minute, func() (bool, error) {
+	testenv.Eventually(t, 5*time.Minute, "50 driver pods before the kill", func() (bool, error) {
 		byApp, err := countDriverPods(ctx, cl, ns)
 		return len(byApp) >= 50, err
-	}); err != nil {
-		t.Fatalf("the operator created no 50 driver pods in 5 minutes: %v", err)
-	}
+	})
 	op.kill()
 	killedAt := created.Load()
 	before, _ := countDriverPods(ctx, cl, ns)
@@ -129,16 +128,13 @@ func TestOperatorKilledDuringBurst(t *testing.T) {
 	startOperator(t, kubeconfig)
 	// Generous: the test judges exactness, not speed (the benchmark does),
 	// and a shared two-core machine can be slow.
-	if err := waitFor(ctx, 10*time.Minute, func() (bool, error) {
+	testenv.Eventually(t, 10*time.Minute, "a driver pod for every application after the restart", func() (bool, error) {
 		byApp, err := countDriverPods(ctx, cl, ns)
 		return len(byApp) >= apps, err
-	}); err != nil {
-		byApp, _ := countDriverPods(ctx, cl, ns)
-		t.Fatalf("after the restart, %d of %d applications have a driver pod: %v", len(byApp), apps, err)
-	}
+	})
 	// Wait for every status, then give a duplicate the chance to appear
 	// before judging.
-	if err := waitFor(ctx, 5*time.Minute, func() (bool, error) {
+	testenv.Eventually(t, 5*time.Minute, "every application's attempt recorded", func() (bool, error) {
 		list := &v1alpha1.SparkApplicationList{}
 		if err := cl.List(ctx, list, client.InNamespace(ns)); err != nil {
 			return false, err
@@ -149,9 +145,7 @@ func TestOperatorKilledDuringBurst(t *testing.T) {
 			}
 		}
 		return true, nil
-	}); err != nil {
-		t.Fatalf("not every application has its attempt recorded: %v", err)
-	}
+	})
 	time.Sleep(5 * time.Second)
 
 	byApp, err := countDriverPods(ctx, cl, ns)
@@ -185,7 +179,7 @@ func TestOperatorKilledDuringBurst(t *testing.T) {
 		{&corev1.ServiceList{}, apps, "driver services"},
 		{&corev1.ConfigMapList{}, 2 * apps, "spark.properties and pod template config maps"},
 	} {
-		if err := cl.List(ctx, kind.list, client.InNamespace(ns), client.HasLabels{submit.LabelApplication}); err != nil {
+		if err := cl.List(ctx, kind.list, client.InNamespace(ns), client.HasLabels{v1alpha1.LabelApplication}); err != nil {
 			t.Fatal(err)
 		}
 		if n := meta.LenList(kind.list); n != kind.want {

@@ -29,8 +29,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/profile"
-	"github.com/sparkplane/sparkplane/internal/submit"
+	"github.com/sparkplane/sparkplane/internal/spark"
 )
 
 // Field indexes of the cached pods.
@@ -131,7 +132,7 @@ func newState(mgr manager.Manager, opts Options) (*State, error) {
 	}
 	ctx := context.Background()
 	if err := c.IndexField(ctx, &corev1.Pod{}, IndexAppSelector, func(o client.Object) []string {
-		if id := o.GetLabels()[submit.LabelSparkAppSelector]; id != "" {
+		if id := o.GetLabels()[spark.LabelAppSelector]; id != "" {
 			return []string{AppSelectorKey(o.GetNamespace(), id)}
 		}
 		return nil
@@ -161,7 +162,7 @@ func newState(mgr manager.Manager, opts Options) (*State, error) {
 // sparkPods selects Spark's drivers and executors (sparkplane's carry
 // spark-role too).
 func sparkPods() labels.Selector {
-	req, err := labels.NewRequirement(submit.LabelSparkRole, selection.In, []string{submit.RoleDriver, submit.RoleExecutor})
+	req, err := labels.NewRequirement(spark.LabelRole, selection.In, []string{spark.RoleDriver, spark.RoleExecutor})
 	if err != nil {
 		panic(err) // constant input
 	}
@@ -261,7 +262,7 @@ func (s *State) Nodes(ctx context.Context) ([]corev1.Node, error) {
 }
 
 // keptLabels are the pod labels some controller reads.
-var keptLabels = []string{submit.LabelApplication, submit.LabelSparkAppSelector, submit.LabelSparkRole, submit.LabelSparkExecID}
+var keptLabels = []string{v1alpha1.LabelApplication, spark.LabelAppSelector, spark.LabelRole, spark.LabelExecID}
 
 // TrimPod is the pod transform: identity, deletion state, the Spark labels,
 // the node, the phase and the effective requests (as one container named
@@ -301,7 +302,7 @@ func TrimPod(obj any) (any, error) {
 			corev1.ResourceMemory: *resource.NewQuantity(r.Memory, resource.BinarySI),
 		}}}}
 	}
-	if pod.Labels[submit.LabelSparkRole] == submit.RoleDriver {
+	if pod.Labels[spark.LabelRole] == spark.RoleDriver {
 		trimmed.OwnerReferences = pod.OwnerReferences
 		trimmed.Status = pod.Status
 	} else {

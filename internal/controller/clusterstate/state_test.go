@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -14,7 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/sparkplane/sparkplane/internal/controller/clusterstate"
-	"github.com/sparkplane/sparkplane/internal/submit"
+	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 )
 
@@ -44,7 +43,7 @@ func pod(ns, name, nodeName, role, cpu, mem string) *corev1.Pod {
 			Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu), corev1.ResourceMemory: resource.MustParse(mem)}}}}},
 	}
 	if role != "" {
-		p.Labels = map[string]string{submit.LabelSparkRole: role, submit.LabelSparkAppSelector: "spark-" + ns}
+		p.Labels = map[string]string{spark.LabelRole: role, spark.LabelAppSelector: "spark-" + ns}
 	}
 	return p
 }
@@ -70,17 +69,15 @@ func free(t *testing.T, s *clusterstate.State, names ...string) string {
 	return strings.Join(out, " ")
 }
 
-func eventually(t *testing.T, want string, got func() string) {
+// wantEventually waits until got returns want.
+func wantEventually(t *testing.T, want string, got func() string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var last string
-	for time.Now().Before(deadline) {
-		if last = got(); last == want {
-			return
+	testenv.Eventually(t, testenv.Timeout, want, func() string {
+		if g := got(); g != want {
+			return g
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("want %s, last seen %s", want, last)
+		return ""
+	})
 }
 
 // TestNodeUsage: the free capacity per node follows pod events — bound,
@@ -107,27 +104,27 @@ func TestNodeUsage(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, "usage-a=7000m/31744Mi usage-b=4000m/16384Mi", func() string { return free(t, s, "usage-a", "usage-b") })
+	wantEventually(t, "usage-a=7000m/31744Mi usage-b=4000m/16384Mi", func() string { return free(t, s, "usage-a", "usage-b") })
 
-	exec := pod(ns, "exec", "usage-b", submit.RoleExecutor, "1500m", "4Gi")
-	pending := pod(ns, "pending", "", submit.RoleExecutor, "2", "2Gi") // not bound: charges no node
+	exec := pod(ns, "exec", "usage-b", spark.RoleExecutor, "1500m", "4Gi")
+	pending := pod(ns, "pending", "", spark.RoleExecutor, "2", "2Gi") // not bound: charges no node
 	for _, p := range []*corev1.Pod{exec, pending} {
 		if err := env.Client.Create(ctx, p); err != nil {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "usage-a=7000m/31744Mi usage-b=2500m/12288Mi", func() string { return free(t, s, "usage-a", "usage-b") })
+	wantEventually(t, "usage-a=7000m/31744Mi usage-b=2500m/12288Mi", func() string { return free(t, s, "usage-a", "usage-b") })
 
 	// A finished pod no longer charges its node; a deleted one neither.
 	exec.Status.Phase = corev1.PodSucceeded
 	if err := env.Client.Status().Update(ctx, exec); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "usage-a=7000m/31744Mi usage-b=4000m/16384Mi", func() string { return free(t, s, "usage-a", "usage-b") })
+	wantEventually(t, "usage-a=7000m/31744Mi usage-b=4000m/16384Mi", func() string { return free(t, s, "usage-a", "usage-b") })
 	if err := env.Client.Delete(ctx, early, client.GracePeriodSeconds(0)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "usage-a=8000m/32768Mi usage-b=4000m/16384Mi", func() string { return free(t, s, "usage-a", "usage-b") })
+	wantEventually(t, "usage-a=8000m/32768Mi usage-b=4000m/16384Mi", func() string { return free(t, s, "usage-a", "usage-b") })
 
 	// An unschedulable node offers nothing.
 	n := &corev1.Node{}
@@ -138,7 +135,7 @@ func TestNodeUsage(t *testing.T) {
 	if err := env.Client.Update(ctx, n); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "usage-a=8000m/32768Mi usage-b=absent", func() string { return free(t, s, "usage-a", "usage-b") })
+	wantEventually(t, "usage-a=8000m/32768Mi usage-b=absent", func() string { return free(t, s, "usage-a", "usage-b") })
 
 	// The pods of one attempt are found through the index.
 	pods := &corev1.PodList{}
@@ -155,7 +152,7 @@ func TestNodeUsage(t *testing.T) {
 func TestSparkPodsOnly(t *testing.T) {
 	ns := env.Namespace(t)
 	ctx := context.Background()
-	for _, p := range []*corev1.Pod{pod(ns, "spark", "", submit.RoleDriver, "1", "1Gi"), pod(ns, "other", "", "", "1", "1Gi")} {
+	for _, p := range []*corev1.Pod{pod(ns, "spark", "", spark.RoleDriver, "1", "1Gi"), pod(ns, "other", "", "", "1", "1Gi")} {
 		if err := env.Client.Create(ctx, p); err != nil {
 			t.Fatal(err)
 		}
@@ -171,7 +168,7 @@ func TestSparkPodsOnly(t *testing.T) {
 		}
 		return nil
 	})
-	eventually(t, "spark", func() string {
+	wantEventually(t, "spark", func() string {
 		pods := &corev1.PodList{}
 		if err := s.List(ctx, pods, client.InNamespace(ns)); err != nil {
 			return err.Error()

@@ -14,8 +14,9 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/profile"
-	"github.com/sparkplane/sparkplane/internal/submit"
+	"github.com/sparkplane/sparkplane/internal/spark"
 )
 
 func requests(cpu, mem string) corev1.ResourceRequirements {
@@ -33,8 +34,8 @@ func executor() *corev1.Pod {
 		ObjectMeta: metav1.ObjectMeta{
 			Name: "pi-exec-7", Namespace: "spark", UID: "uid-7", ResourceVersion: "42",
 			Labels: map[string]string{
-				submit.LabelSparkRole: submit.RoleExecutor, submit.LabelSparkAppSelector: "spark-0123", submit.LabelSparkExecID: "7",
-				submit.LabelApplication: "pi", "spark-app-name": "pi", "sparkplane.io/profile": "cost-optimized",
+				spark.LabelRole: spark.RoleExecutor, spark.LabelAppSelector: "spark-0123", spark.LabelExecID: "7",
+				v1alpha1.LabelApplication: "pi", "spark-app-name": "pi", "sparkplane.io/profile": "cost-optimized",
 			},
 			Annotations:     map[string]string{"kubectl.kubernetes.io/last-applied-configuration": string(make([]byte, 2048))},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: "pi-driver", UID: "uid-d"}},
@@ -62,7 +63,7 @@ func TestTrimPod(t *testing.T) {
 	want := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: "pi-exec-7", Namespace: "spark", UID: "uid-7", ResourceVersion: "42",
-			Labels: map[string]string{submit.LabelSparkRole: submit.RoleExecutor, submit.LabelSparkAppSelector: "spark-0123", submit.LabelSparkExecID: "7", submit.LabelApplication: "pi"},
+			Labels: map[string]string{spark.LabelRole: spark.RoleExecutor, spark.LabelAppSelector: "spark-0123", spark.LabelExecID: "7", v1alpha1.LabelApplication: "pi"},
 		},
 		Spec: corev1.PodSpec{NodeName: "spot-1", Containers: []corev1.Container{{Name: requestsContainer, Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
 			corev1.ResourceCPU: *resource.NewMilliQuantity(4000, resource.DecimalSI), corev1.ResourceMemory: *resource.NewQuantity(16<<30, resource.BinarySI),
@@ -87,8 +88,8 @@ func TestTrimPod(t *testing.T) {
 	// A driver keeps its owner and whole status (container states say why
 	// it waits or how it ended).
 	driver := executor()
-	driver.Labels[submit.LabelSparkRole] = submit.RoleDriver
-	driver.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: submit.DriverContainerName, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff"}}}}
+	driver.Labels[spark.LabelRole] = spark.RoleDriver
+	driver.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: spark.DriverContainerName, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff"}}}}
 	got, _ = TrimPod(driver)
 	d := got.(*corev1.Pod)
 	if diff := cmp.Diff(driver.Status, d.Status); diff != "" || len(d.OwnerReferences) != 1 || d.Annotations != nil || d.ManagedFields != nil {

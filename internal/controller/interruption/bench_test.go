@@ -21,6 +21,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 )
 
@@ -47,7 +48,7 @@ func BenchmarkInterruption(b *testing.B) {
 			c.application(fmt.Sprintf("app-%d", a), "Never")
 		}
 		createPods(b, c, nodes, executorsPerNode)
-		c.pod("canary-exec", "canary", RoleExecutor, "canary")
+		c.pod("canary-exec", "canary", spark.RoleExecutor, "canary")
 		missesBefore := counterValue(b, deadlineMissesTotal.WithLabelValues(SignalKarpenterDisrupted))
 
 		startController(b, Options{})
@@ -206,7 +207,7 @@ func createPods(b testing.TB, c *cluster, nodes, perNode int) {
 			wg.Go(func() {
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				c.pod(fmt.Sprintf("exec-%d-%d", n, e), fmt.Sprintf("spot-%d", n), RoleExecutor, fmt.Sprintf("app-%d", e%10))
+				c.pod(fmt.Sprintf("exec-%d-%d", n, e), fmt.Sprintf("spot-%d", n), spark.RoleExecutor, fmt.Sprintf("app-%d", e%10))
 			})
 		}
 	}

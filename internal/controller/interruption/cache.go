@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 
+	"github.com/sparkplane/sparkplane/internal/spark"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,8 +18,8 @@ import (
 // isSparkPod says whether pod is a Spark driver or executor: the shared
 // cluster state may hold every pod of the cluster.
 func isSparkPod(pod *corev1.Pod) bool {
-	role := pod.Labels[LabelSparkRole]
-	return role == RoleExecutor || role == RoleDriver
+	role := pod.Labels[spark.LabelRole]
+	return role == spark.RoleExecutor || role == spark.RoleDriver
 }
 
 // nodeSource enqueues a node when it appears, goes, or its taints, deletion

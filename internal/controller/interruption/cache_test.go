@@ -11,7 +11,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller/clusterstate"
+	"github.com/sparkplane/sparkplane/internal/spark"
 )
 
 // executorPod is an executor pod as Spark 3.5 creates it, roughly: the
@@ -27,7 +29,7 @@ func executorPod() *corev1.Pod {
 			Name: "pi-exec-7", Namespace: "spark", UID: "uid-7", ResourceVersion: "42",
 			DeletionTimestamp: &deleting, DeletionGracePeriodSeconds: ptr.To[int64](115),
 			Labels: map[string]string{
-				LabelSparkRole: RoleExecutor, LabelSparkAppSelector: "spark-0123", LabelSparkExecID: "7", LabelApplication: "pi",
+				spark.LabelRole: spark.RoleExecutor, spark.LabelAppSelector: "spark-0123", spark.LabelExecID: "7", v1alpha1.LabelApplication: "pi",
 				"spark-app-name": "pi", "sparkplane.io/profile": "cost-optimized",
 			},
 			Annotations:     map[string]string{"kubectl.kubernetes.io/last-applied-configuration": string(make([]byte, 2048))},
@@ -55,7 +57,7 @@ func TestTrimmedPod(t *testing.T) {
 		t.Fatal(err)
 	}
 	trimmed := got.(*corev1.Pod)
-	want := map[string]string{LabelSparkRole: RoleExecutor, LabelSparkAppSelector: "spark-0123", LabelSparkExecID: "7", LabelApplication: "pi"}
+	want := map[string]string{spark.LabelRole: spark.RoleExecutor, spark.LabelAppSelector: "spark-0123", spark.LabelExecID: "7", v1alpha1.LabelApplication: "pi"}
 	if diff := cmp.Diff(want, trimmed.Labels); diff != "" {
 		t.Errorf("labels (-want +got):\n%s", diff)
 	}

@@ -36,23 +36,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller/clusterstate"
+	"github.com/sparkplane/sparkplane/internal/spark"
 )
 
 // ControllerName is the controller's name in logs, metrics and events.
 const ControllerName = "interruption"
-
-// The pod labels the controller reads. Spark sets spark-role,
-// spark-app-selector and spark-exec-id; sparkplane's submission adds the
-// application label (the SparkApplication's name, in the pod's namespace).
-const (
-	LabelSparkRole        = "spark-role"
-	RoleExecutor          = "executor"
-	RoleDriver            = "driver"
-	LabelSparkAppSelector = "spark-app-selector"
-	LabelSparkExecID      = "spark-exec-id"
-	LabelApplication      = "sparkplane.io/application"
-)
 
 // Options configure the controller. The zero value is the default.
 type Options struct {
@@ -261,7 +251,7 @@ func (c *Controller) decommission(ctx context.Context, nodeName string, notice N
 		tally = map[types.NamespacedName]*appTally{}
 	)
 	appOf := func(pod *corev1.Pod) *appTally {
-		name := pod.Labels[LabelApplication]
+		name := pod.Labels[v1alpha1.LabelApplication]
 		if name == "" {
 			return nil
 		}
@@ -281,7 +271,7 @@ func (c *Controller) decommission(ctx context.Context, nodeName string, notice N
 		if pod.DeletionTimestamp != nil {
 			// Executors of the application already terminating on this node
 			// mean this notice was counted (perhaps by an earlier operator).
-			if app := appOf(pod); app != nil && pod.Labels[LabelSparkRole] == RoleExecutor {
+			if app := appOf(pod); app != nil && pod.Labels[spark.LabelRole] == spark.RoleExecutor {
 				app.alreadyTerminating = true
 			}
 			continue
@@ -289,12 +279,12 @@ func (c *Controller) decommission(ctx context.Context, nodeName string, notice N
 		if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 			continue
 		}
-		switch pod.Labels[LabelSparkRole] {
-		case RoleExecutor:
+		switch pod.Labels[spark.LabelRole] {
+		case spark.RoleExecutor:
 			if _, done := c.issued.LoadOrStore(pod.UID, struct{}{}); !done {
 				executors = append(executors, executorWork{pod: pod, app: appOf(pod)})
 			}
-		case RoleDriver:
+		case spark.RoleDriver:
 			if _, done := c.driversReported.Load(pod.UID); done {
 				continue
 			}

@@ -8,12 +8,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/spark"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 )
 
 // TestSignalDecommissionsExecutors: for each signal, the executors on the
@@ -38,9 +39,9 @@ func TestSignalDecommissionsExecutors(t *testing.T) {
 			c.node("doomed", nil)
 			c.node("healthy", nil)
 			c.application("app", v1alpha1.RestartPolicyType("Never"))
-			c.pod("exec-1", "doomed", RoleExecutor, "app")
-			c.pod("exec-2", "doomed", RoleExecutor, "app")
-			c.pod("exec-3", "healthy", RoleExecutor, "app")
+			c.pod("exec-1", "doomed", spark.RoleExecutor, "app")
+			c.pod("exec-2", "doomed", spark.RoleExecutor, "app")
+			c.pod("exec-3", "healthy", spark.RoleExecutor, "app")
 			c.pod("sidecar", "doomed", "", "")
 			startController(t, Options{})
 
@@ -56,7 +57,7 @@ func TestSignalDecommissionsExecutors(t *testing.T) {
 			}
 			settle()
 			c.assertUntouched("exec-3", "sidecar")
-			waitFor(t, "status.interruptions on the application", func() bool {
+			testenv.Eventually(t, 10*time.Second, "status.interruptions on the application", func() bool {
 				s := c.getApplication("app").Status.Interruptions
 				return s != nil && s.ExecutorsDecommissioned == 2 && s.Notices == 1 && s.LastNoticeTime != nil
 			})
@@ -80,9 +81,9 @@ func TestNodeDeletion(t *testing.T) {
 	c.node("draining", nil, "example.com/hold")
 	c.node("vanishing", nil)
 	c.node("healthy", nil)
-	c.pod("exec-draining", "draining", RoleExecutor, "app")
-	c.pod("exec-vanishing", "vanishing", RoleExecutor, "app")
-	c.pod("exec-healthy", "healthy", RoleExecutor, "app")
+	c.pod("exec-draining", "draining", spark.RoleExecutor, "app")
+	c.pod("exec-vanishing", "vanishing", spark.RoleExecutor, "app")
+	c.pod("exec-healthy", "healthy", spark.RoleExecutor, "app")
 	startController(t, Options{})
 	ctx := context.Background()
 	for _, name := range []string{"draining", "vanishing"} {
@@ -105,19 +106,19 @@ func TestNodeDeletion(t *testing.T) {
 func TestWithdrawnSignal(t *testing.T) {
 	c := newCluster(t)
 	c.node("recommended", nil)
-	c.pod("exec-1", "recommended", RoleExecutor, "app")
+	c.pod("exec-1", "recommended", spark.RoleExecutor, "app")
 	// Withdrawn while no controller ran: the taint came and went.
 	c.taint("recommended", corev1.Taint{Key: TaintNTHRebalanceRecommendation, Effect: corev1.TaintEffectNoSchedule})
 	c.updateNode("recommended", func(n *corev1.Node) { n.Spec.Taints = nil })
 	// Withdrawn after a previous operator persisted the notice but before it
 	// acted.
 	c.node("persisted", nil)
-	c.pod("exec-2", "persisted", RoleExecutor, "app")
+	c.pod("exec-2", "persisted", spark.RoleExecutor, "app")
 	c.updateNode("persisted", func(n *corev1.Node) {
 		n.Annotations = map[string]string{NoticeAnnotation: time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano)}
 	})
 	startController(t, Options{})
-	waitFor(t, "the stale notice annotation to be removed", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the stale notice annotation to be removed", func() bool {
 		n := &corev1.Node{}
 		_ = env.Client.Get(context.Background(), client.ObjectKey{Name: c.nodeName("persisted")}, n)
 		_, ok := n.Annotations[NoticeAnnotation]
@@ -142,16 +143,16 @@ func TestRestartMidInterruption(t *testing.T) {
 	c := newCluster(t)
 	c.node("doomed", nil)
 	c.node("tainted-while-down", nil)
-	c.pod("exec-1", "doomed", RoleExecutor, "app")
-	c.pod("exec-2", "doomed", RoleExecutor, "app")
-	c.pod("exec-4", "tainted-while-down", RoleExecutor, "app")
+	c.pod("exec-1", "doomed", spark.RoleExecutor, "app")
+	c.pod("exec-2", "doomed", spark.RoleExecutor, "app")
+	c.pod("exec-4", "tainted-while-down", spark.RoleExecutor, "app")
 	c.application("app", v1alpha1.RestartPolicyType("Never"))
 
 	noticeTime := time.Now().Truncate(time.Second)
 	stopFirst := startController(t, Options{Clock: clocktesting.NewFakePassiveClock(noticeTime)})
 	c.taint("doomed", corev1.Taint{Key: TaintKarpenterDisrupted, Effect: corev1.TaintEffectNoSchedule})
 	first := c.waitDecommissioned("exec-1", "exec-2")
-	waitFor(t, "the first operator to count 2 executors", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the first operator to count 2 executors", func() bool {
 		s := c.getApplication("app").Status.Interruptions
 		return s != nil && s.ExecutorsDecommissioned == 2
 	})
@@ -159,7 +160,7 @@ func TestRestartMidInterruption(t *testing.T) {
 
 	// While no operator runs: an executor lands on the doomed node (bound
 	// before the taint, seen late) and another node is tainted.
-	c.pod("exec-3", "doomed", RoleExecutor, "app")
+	c.pod("exec-3", "doomed", spark.RoleExecutor, "app")
 	c.taint("tainted-while-down", corev1.Taint{Key: TaintNTHSpotITN, Effect: corev1.TaintEffectNoSchedule})
 
 	startController(t, Options{Clock: clocktesting.NewFakePassiveClock(noticeTime.Add(60 * time.Second))})
@@ -176,7 +177,7 @@ func TestRestartMidInterruption(t *testing.T) {
 			t.Errorf("pod %s grace changed from %ds to %ds: deleted twice", name, grace, got)
 		}
 	}
-	waitFor(t, "the application to count 4 executors and 2 notices (the doomed node's counted once)", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the application to count 4 executors and 2 notices (the doomed node's counted once)", func() bool {
 		s := c.getApplication("app").Status.Interruptions
 		return s != nil && s.ExecutorsDecommissioned == 4 && s.Notices == 2
 	})
@@ -187,8 +188,8 @@ func TestRestartMidInterruption(t *testing.T) {
 func TestNoDoubleAction(t *testing.T) {
 	c := newCluster(t)
 	c.node("doomed", nil)
-	c.pod("exec-terminating", "doomed", RoleExecutor, "app")
-	c.pod("exec-1", "doomed", RoleExecutor, "app")
+	c.pod("exec-terminating", "doomed", spark.RoleExecutor, "app")
+	c.pod("exec-1", "doomed", spark.RoleExecutor, "app")
 	ctx := context.Background()
 	if err := env.Client.Delete(ctx, c.getPod("exec-terminating"), client.GracePeriodSeconds(300)); err != nil {
 		t.Fatal(err)
@@ -218,26 +219,16 @@ func TestDriverOnInterruptedNode(t *testing.T) {
 	c := newCluster(t)
 	c.node("doomed", nil)
 	c.application("app", v1alpha1.RestartPolicyType("OnFailure"))
-	c.pod("app-driver", "doomed", RoleDriver, "app")
-	c.pod("exec-1", "doomed", RoleExecutor, "app")
+	c.pod("app-driver", "doomed", spark.RoleDriver, "app")
+	c.pod("exec-1", "doomed", spark.RoleExecutor, "app")
 	startController(t, Options{})
 	c.taint("doomed", corev1.Taint{Key: TaintKarpenterDisrupted, Effect: corev1.TaintEffectNoSchedule})
 	c.waitDecommissioned("exec-1")
-	waitFor(t, "the DriverNodeInterrupted condition", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the DriverNodeInterrupted condition", func() bool {
 		cond := meta.FindStatusCondition(c.getApplication("app").Status.Conditions, ConditionDriverNodeInterrupted)
 		return cond != nil && cond.Status == metav1.ConditionTrue && cond.Reason == ConditionDriverNodeInterrupted
 	})
 	waitForEvent(t, c.ns, "app-driver", ReasonDriverNodeInterrupted)
 	waitForEvent(t, c.ns, "app", ReasonDriverNodeInterrupted)
 	c.assertUntouched("app-driver")
-}
-
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), 20*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
-		return cond(), nil
-	})
-	if err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 	eventsv1 "k8s.io/api/events/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -27,7 +28,7 @@ func counterValue(t testing.TB, c prometheus.Counter) float64 {
 // object in ns.
 func waitForEvent(t testing.TB, ns, regarding, reason string) {
 	t.Helper()
-	waitFor(t, "event "+reason+" on "+regarding, func() bool {
+	testenv.Eventually(t, 10*time.Second, "event "+reason+" on "+regarding, func() bool {
 		var list eventsv1.EventList
 		if err := env.Client.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
 			return false

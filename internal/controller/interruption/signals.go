@@ -7,6 +7,9 @@ import (
 	"strings"
 	"time"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -41,7 +44,7 @@ const (
 	// TaintKarpenterDisrupted is Karpenter's NoSchedule taint on a node it
 	// is about to drain and terminate (Spot interruption, consolidation,
 	// expiry, NodeClaim deletion).
-	TaintKarpenterDisrupted = "karpenter.sh/disrupted"
+	TaintKarpenterDisrupted = karpv1.DisruptedTaintKey
 	// The aws-node-termination-handler taints; their effect is configurable
 	// in NTH (NoSchedule by default), so any effect matches.
 	TaintNTHSpotITN                 = "aws-node-termination-handler/spot-itn"
@@ -149,11 +152,8 @@ func parseTaintSignal(spec string) (Signal, error) {
 	return s, nil
 }
 
-// NoticeAnnotation is the node annotation where the controller persists when
-// it first saw a node's interruption notice (RFC 3339 with nanoseconds), so a
-// restarted operator keeps the original notice time. It is removed when the
-// signal is withdrawn.
-const NoticeAnnotation = "sparkplane.io/interruption-notice-time"
+// NoticeAnnotation is where the controller persists a notice's time.
+const NoticeAnnotation = v1alpha1.AnnotationInterruptionNoticeTime
 
 // Notice is an interruption notice found on a node.
 type Notice struct {

@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 )
 
@@ -106,12 +107,12 @@ func (c *cluster) pod(name, node, role, app string) *corev1.Pod {
 	c.t.Helper()
 	labels := map[string]string{}
 	if role != "" {
-		labels[LabelSparkRole] = role
-		labels[LabelSparkAppSelector] = "spark-" + app
-		labels[LabelApplication] = app
+		labels[spark.LabelRole] = role
+		labels[spark.LabelAppSelector] = "spark-" + app
+		labels[v1alpha1.LabelApplication] = app
 	}
-	if role == RoleExecutor {
-		labels[LabelSparkExecID] = name
+	if role == spark.RoleExecutor {
+		labels[spark.LabelExecID] = name
 	}
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: c.ns, Labels: labels},

@@ -32,6 +32,7 @@ import (
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller/clusterstate"
+	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/submit"
 )
 
@@ -753,7 +754,7 @@ func driverOutcome(pod *corev1.Pod) (done, success bool, reason, message string)
 	var driverState *corev1.ContainerStateTerminated
 	for i := range pod.Status.ContainerStatuses {
 		cs := &pod.Status.ContainerStatuses[i]
-		if cs.Name == submit.DriverContainerName && cs.State.Terminated != nil {
+		if cs.Name == spark.DriverContainerName && cs.State.Terminated != nil {
 			driverState = cs.State.Terminated
 		}
 	}
@@ -780,7 +781,7 @@ func terminatedReason(t *corev1.ContainerStateTerminated) string {
 }
 
 func terminatedMessage(t *corev1.ContainerStateTerminated) string {
-	msg := fmt.Sprintf("container %s exited with code %d", submit.DriverContainerName, t.ExitCode)
+	msg := fmt.Sprintf("container %s exited with code %d", spark.DriverContainerName, t.ExitCode)
 	if t.Message != "" {
 		msg += ": " + strings.TrimSpace(t.Message)
 	}
@@ -877,7 +878,7 @@ func (c *Controller) countExecutors(ctx context.Context, s *scope, appID string)
 	if c.podsIndexed {
 		opts = append(opts, client.MatchingFields{clusterstate.IndexAppSelector: clusterstate.AppSelectorKey(s.app.Namespace, appID)})
 	} else {
-		opts = append(opts, client.MatchingLabels{submit.LabelSparkAppSelector: appID})
+		opts = append(opts, client.MatchingLabels{spark.LabelAppSelector: appID})
 	}
 	if err := c.pods.List(ctx, pods, opts...); err != nil {
 		return fmt.Errorf("listing executor pods: %w", err)
@@ -885,7 +886,7 @@ func (c *Controller) countExecutors(ctx context.Context, s *scope, appID string)
 	var counts v1alpha1.ExecutorCounts
 	for i := range pods.Items {
 		pod := &pods.Items[i]
-		if pod.Labels[submit.LabelSparkRole] != submit.RoleExecutor {
+		if pod.Labels[spark.LabelRole] != spark.RoleExecutor {
 			continue
 		}
 		switch pod.Status.Phase {

@@ -19,6 +19,7 @@ import (
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/submit"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 )
 
 // reportInterruptedDriver writes what the interruption controller writes for
@@ -192,7 +193,7 @@ func TestDriverNodeInterruptedRegistered(t *testing.T) {
 		}
 		return got
 	}
-	eventually(t, "submission", func() string {
+	testenv.Eventually(t, testenv.Timeout, "submission", func() string {
 		if st := get().Status; st.State != v1alpha1.StatePending {
 			return fmt.Sprintf("state %q", st.State)
 		}
@@ -207,7 +208,7 @@ func TestDriverNodeInterruptedRegistered(t *testing.T) {
 	if err := c.Status().Update(ctx, driver); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "running", func() string {
+	testenv.Eventually(t, testenv.Timeout, "running", func() string {
 		if st := get().Status; st.State != v1alpha1.StateRunning {
 			return fmt.Sprintf("state %q", st.State)
 		}
@@ -216,7 +217,7 @@ func TestDriverNodeInterruptedRegistered(t *testing.T) {
 
 	reportInterruptedDriver(t, ctx, ns, "spot", first.DriverPod, "spot-node-1")
 	second := submit.NamesFor(get(), 2)
-	eventually(t, "attempt 2 after the interruption", func() string {
+	testenv.Eventually(t, testenv.Timeout, "attempt 2 after the interruption", func() string {
 		got := get()
 		if got.Status.Attempts != 2 {
 			return fmt.Sprintf("attempts %d state %q", got.Status.Attempts, got.Status.State)
@@ -229,7 +230,7 @@ func TestDriverNodeInterruptedRegistered(t *testing.T) {
 		}
 		return ""
 	})
-	eventually(t, "events", func() string {
+	testenv.Eventually(t, testenv.Timeout, "events", func() string {
 		list := &eventsv1.EventList{}
 		if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
 			return err.Error()

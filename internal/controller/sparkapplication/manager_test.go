@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -14,23 +13,10 @@ import (
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller"
+	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/submit"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 )
-
-// eventually polls cond until it returns "" or the deadline passes, then
-// fails with the last complaint.
-func eventually(t *testing.T, what string, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var last string
-	for time.Now().Before(deadline) {
-		if last = cond(); last == "" {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: %s", what, last)
-}
 
 // startRegisteredManager runs every controller the way the operator does (a
 // manager and controller.Register) until the test ends, and returns the
@@ -61,7 +47,7 @@ func TestRegisteredController(t *testing.T) {
 		}
 		return app
 	}
-	eventually(t, "submission", func() string {
+	testenv.Eventually(t, testenv.Timeout, "submission", func() string {
 		if st := get().Status; st.State != v1alpha1.StatePending {
 			return fmt.Sprintf("state %q", st.State)
 		}
@@ -79,8 +65,8 @@ func TestRegisteredController(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		exec := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-exec-%d", names.Prefix, i), Namespace: ns, Labels: map[string]string{
-				submit.LabelApplication: "managed", submit.LabelSparkAppSelector: names.AppID, submit.LabelSparkRole: submit.RoleExecutor}},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: submit.ExecutorContainerName, Image: "apache/spark:3.5.3"}}},
+				v1alpha1.LabelApplication: "managed", spark.LabelAppSelector: names.AppID, spark.LabelRole: spark.RoleExecutor}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: spark.ExecutorContainerName, Image: "apache/spark:3.5.3"}}},
 		}
 		if err := c.Create(ctx, exec); err != nil {
 			t.Fatal(err)
@@ -90,13 +76,13 @@ func TestRegisteredController(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "running with executors", func() string {
+	testenv.Eventually(t, testenv.Timeout, "running with executors", func() string {
 		if st := get().Status; st.State != v1alpha1.StateRunning || st.Executors.Running != 3 {
 			return fmt.Sprintf("state %q executors %+v", st.State, st.Executors)
 		}
 		return ""
 	})
-	eventually(t, "events", func() string {
+	testenv.Eventually(t, testenv.Timeout, "events", func() string {
 		list := &eventsv1.EventList{}
 		if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
 			return err.Error()

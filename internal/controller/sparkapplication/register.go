@@ -18,7 +18,7 @@ import (
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller/clusterstate"
-	"github.com/sparkplane/sparkplane/internal/submit"
+	"github.com/sparkplane/sparkplane/internal/spark"
 )
 
 // Register wires the controller into mgr: it reads SparkApplications from
@@ -41,7 +41,7 @@ func (c *Controller) Register(mgr manager.Manager) error {
 	c.events = eventRecorder{mgr.GetEventRecorder("sparkplane-" + ControllerName)}
 
 	podToApp := handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, pod *corev1.Pod) []reconcile.Request {
-		name := pod.Labels[submit.LabelApplication]
+		name := pod.Labels[v1alpha1.LabelApplication]
 		if name == "" {
 			return nil
 		}
@@ -62,7 +62,7 @@ type podChanged struct {
 }
 
 func (podChanged) Update(e event.TypedUpdateEvent[*corev1.Pod]) bool {
-	if e.ObjectNew.Labels[submit.LabelSparkRole] == submit.RoleDriver {
+	if e.ObjectNew.Labels[spark.LabelRole] == spark.RoleDriver {
 		return true
 	}
 	return e.ObjectOld.Status.Phase != e.ObjectNew.Status.Phase

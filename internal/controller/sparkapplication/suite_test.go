@@ -24,6 +24,7 @@ import (
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
+	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/submit"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 )
@@ -130,7 +131,7 @@ func (h *harness) pod(name string) *corev1.Pod {
 func (h *harness) driverPods(app string) []corev1.Pod {
 	h.t.Helper()
 	pods := &corev1.PodList{}
-	if err := env.Client.List(h.ctx, pods, client.InNamespace(h.ns), client.MatchingLabels{submit.LabelApplication: app, submit.LabelSparkRole: submit.RoleDriver}); err != nil {
+	if err := env.Client.List(h.ctx, pods, client.InNamespace(h.ns), client.MatchingLabels{v1alpha1.LabelApplication: app, spark.LabelRole: spark.RoleDriver}); err != nil {
 		h.t.Fatal(err)
 	}
 	return pods.Items
@@ -149,13 +150,13 @@ func (h *harness) setPodStatus(name string, mutate func(*corev1.PodStatus)) {
 func running(st *corev1.PodStatus) {
 	st.Phase = corev1.PodRunning
 	st.StartTime = &metav1.Time{Time: time.Now().Truncate(time.Second)}
-	st.ContainerStatuses = []corev1.ContainerStatus{{Name: submit.DriverContainerName, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	st.ContainerStatuses = []corev1.ContainerStatus{{Name: spark.DriverContainerName, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
 }
 
 func failed(reason string, code int32) func(*corev1.PodStatus) {
 	return func(st *corev1.PodStatus) {
 		st.Phase = corev1.PodFailed
-		st.ContainerStatuses = []corev1.ContainerStatus{{Name: submit.DriverContainerName, State: corev1.ContainerState{
+		st.ContainerStatuses = []corev1.ContainerStatus{{Name: spark.DriverContainerName, State: corev1.ContainerState{
 			Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason, Message: "java.lang.OutOfMemoryError"}}}}
 	}
 }
@@ -212,7 +213,7 @@ func TestSubmitCreatesDriverObjects(t *testing.T) {
 		if !strings.Contains(strings.Join(driver.Spec.Containers[0].Args, " "), "--class "+tc.wantClass) {
 			t.Errorf("driver args = %v", driver.Spec.Containers[0].Args)
 		}
-		for k, v := range map[string]string{submit.LabelApplication: "pi", submit.LabelSparkRole: "driver", submit.LabelSparkAppSelector: names.AppID, submit.LabelSparkVersion: "3.5.3", submit.LabelSparkAppName: "pi"} {
+		for k, v := range map[string]string{v1alpha1.LabelApplication: "pi", spark.LabelRole: "driver", spark.LabelAppSelector: names.AppID, spark.LabelVersion: "3.5.3", spark.LabelAppName: "pi"} {
 			if driver.Labels[k] != v {
 				t.Errorf("driver label %s = %q, want %q", k, driver.Labels[k], v)
 			}
@@ -244,7 +245,7 @@ func TestSubmitCreatesDriverObjects(t *testing.T) {
 		if err := yaml.UnmarshalStrict([]byte(tmpl.Data[submit.PodTemplateKey]), executor); err != nil {
 			t.Fatalf("executor template is not a Pod manifest: %v", err)
 		}
-		if executor.Kind != "Pod" || executor.Labels[submit.LabelApplication] != "pi" || controllerOf(tmpl) != wantOwner {
+		if executor.Kind != "Pod" || executor.Labels[v1alpha1.LabelApplication] != "pi" || controllerOf(tmpl) != wantOwner {
 			t.Errorf("executor template: kind %q labels %v owner %s", executor.Kind, executor.Labels, controllerOf(tmpl))
 		}
 		// The API server accepts the template as a pod (what the driver will do).
@@ -276,7 +277,7 @@ func TestStatusFollowsDriverAndTTL(t *testing.T) {
 	for i, phase := range []corev1.PodPhase{corev1.PodRunning, corev1.PodRunning, corev1.PodPending, corev1.PodFailed} {
 		pod := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-exec-%d", names.Prefix, i+1), Namespace: h.ns, Labels: map[string]string{
-				submit.LabelApplication: "follow", submit.LabelSparkAppSelector: names.AppID, submit.LabelSparkRole: submit.RoleExecutor, submit.LabelSparkExecID: fmt.Sprint(i + 1)}},
+				v1alpha1.LabelApplication: "follow", spark.LabelAppSelector: names.AppID, spark.LabelRole: spark.RoleExecutor, spark.LabelExecID: fmt.Sprint(i + 1)}},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "spark-kubernetes-executor", Image: "apache/spark:3.5.3"}}},
 		}
 		if err := env.Client.Create(h.ctx, pod); err != nil {
@@ -538,12 +539,12 @@ func TestRestartSafety(t *testing.T) {
 		t.Errorf("reconcile: %v", err)
 	}
 	pods := &corev1.PodList{}
-	if err := env.Client.List(h.ctx, pods, client.InNamespace(h.ns), client.MatchingLabels{submit.LabelSparkRole: submit.RoleDriver}); err != nil {
+	if err := env.Client.List(h.ctx, pods, client.InNamespace(h.ns), client.MatchingLabels{spark.LabelRole: spark.RoleDriver}); err != nil {
 		t.Fatal(err)
 	}
 	perApp := map[string]int{}
 	for _, p := range pods.Items {
-		perApp[p.Labels[submit.LabelApplication]]++
+		perApp[p.Labels[v1alpha1.LabelApplication]]++
 	}
 	for i := range burst {
 		if n := perApp[fmt.Sprintf("burst-%d", i)]; n != 1 {

@@ -8,14 +8,14 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
-	"github.com/sparkplane/sparkplane/internal/submit"
+	"github.com/sparkplane/sparkplane/internal/spark"
 )
 
 func TestDriverOutcome(t *testing.T) {
 	terminated := func(code int32, reason string) []corev1.ContainerStatus {
 		return []corev1.ContainerStatus{
 			{Name: "sidecar", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}},
-			{Name: submit.DriverContainerName, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason}}},
+			{Name: spark.DriverContainerName, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason}}},
 		}
 	}
 	cases := map[string]struct {

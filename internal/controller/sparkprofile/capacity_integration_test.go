@@ -16,6 +16,7 @@ import (
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/devcluster"
 	"github.com/sparkplane/sparkplane/internal/profile"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 )
 
 // TestZoneFromFreeCapacity: without nodes on demand, the resolver chooses
@@ -61,7 +62,7 @@ func TestZoneFromFreeCapacity(t *testing.T) {
 	// give the same zone and reason, and returns that zone.
 	agree := func(what string) string {
 		var got, want profile.ResolveResult
-		eventually(t, what, func() (bool, string) {
+		testenv.Eventually(t, testenv.Timeout, what, func() (bool, string) {
 			eff, note, err := resolver.Resolve(ctx, app.DeepCopy())
 			if err != nil {
 				return false, err.Error()

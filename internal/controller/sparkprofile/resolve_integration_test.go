@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
@@ -22,6 +24,7 @@ import (
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/submit"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 )
 
 var testZones = []string{"zone-a", "zone-b"}
@@ -87,7 +90,7 @@ func TestDefaultProfileSubmission(t *testing.T) {
 	if err := env.Client.Create(ctx, app); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "submission", func() (bool, string) {
+	testenv.Eventually(t, testenv.Timeout, "submission", func() (bool, string) {
 		got := getApp(t, ns, "placed")
 		return got.Status.State == v1alpha1.StatePending, fmt.Sprintf("state %q conditions %v", got.Status.State, got.Status.Conditions)
 	})
@@ -100,7 +103,7 @@ func TestDefaultProfileSubmission(t *testing.T) {
 		t.Fatalf("status.zone = %q, want one of %v", zone, testZones)
 	}
 	// The submission's one event carries the resolution, as explain reads it.
-	eventually(t, "the Submitted event with the resolution", func() (bool, string) {
+	testenv.Eventually(t, testenv.Timeout, "the Submitted event with the resolution", func() (bool, string) {
 		events := &eventsv1.EventList{}
 		if err := env.Client.List(ctx, events, client.InNamespace(ns)); err != nil {
 			return false, err.Error()
@@ -125,7 +128,7 @@ func TestDefaultProfileSubmission(t *testing.T) {
 	if len(required) != 1 || profile.FormatTerm(required[0]) != "karpenter.sh/capacity-type In [on-demand], topology.kubernetes.io/zone In ["+zone+"]" {
 		t.Errorf("driver required affinity = %v", required)
 	}
-	if driver.Annotations[v1alpha1.AnnotationDoNotDisrupt] != "true" || driver.Spec.PriorityClassName != v1alpha1.PriorityClassDriver {
+	if driver.Annotations[karpv1.DoNotDisruptAnnotationKey] != "true" || driver.Spec.PriorityClassName != v1alpha1.PriorityClassDriver {
 		t.Errorf("driver annotations %v priority %q", driver.Annotations, driver.Spec.PriorityClassName)
 	}
 
@@ -182,7 +185,7 @@ func TestDefaultProfileSubmission(t *testing.T) {
 	}
 
 	// The profile controller counts the application.
-	eventually(t, "the profile counts one application", func() (bool, string) {
+	testenv.Eventually(t, testenv.Timeout, "the profile counts one application", func() (bool, string) {
 		p := &v1alpha1.SparkProfile{}
 		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(prof), p); err != nil {
 			return false, err.Error()
@@ -193,11 +196,11 @@ func TestDefaultProfileSubmission(t *testing.T) {
 	// Editing the profile changes nothing already submitted.
 	patch := client.MergeFrom(prof.DeepCopy())
 	prof.Spec.Executor.Tiers = prof.Spec.Executor.Tiers[2:]
-	prof.Spec.Driver.CapacityType = v1alpha1.CapacityTypeSpot
+	prof.Spec.Driver.CapacityType = karpv1.CapacityTypeSpot
 	if err := env.Client.Patch(ctx, prof, patch); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "profile generation 2 observed", func() (bool, string) {
+	testenv.Eventually(t, testenv.Timeout, "profile generation 2 observed", func() (bool, string) {
 		p := &v1alpha1.SparkProfile{}
 		_ = env.Client.Get(ctx, client.ObjectKeyFromObject(prof), p)
 		return p.Status.ObservedGeneration == 2, toString(p.Status)
@@ -231,7 +234,7 @@ func TestMissingProfileFails(t *testing.T) {
 	if err := env.Client.Create(ctx, app); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Failed with ProfileNotFound", func() (bool, string) {
+	testenv.Eventually(t, testenv.Timeout, "Failed with ProfileNotFound", func() (bool, string) {
 		got := getApp(t, ns, "lost")
 		c := acceptedCondition(got)
 		return got.Status.State == v1alpha1.StateFailed && c != nil && c.Reason == v1alpha1.ReasonProfileNotFound,
@@ -264,11 +267,11 @@ func TestConflictFails(t *testing.T) {
 	app := newApplication(ns, "amd64-only")
 	app.Spec.Profile = prof.Name
 	app.Spec.NodeSelector = map[string]string{"kubernetes.io/arch": "amd64"}
-	app.Spec.Driver.NodeSelector = map[string]string{v1alpha1.LabelCapacityType: v1alpha1.CapacityTypeSpot}
+	app.Spec.Driver.NodeSelector = map[string]string{karpv1.CapacityTypeLabelKey: karpv1.CapacityTypeSpot}
 	if err := env.Client.Create(ctx, app); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Failed with the conflicts", func() (bool, string) {
+	testenv.Eventually(t, testenv.Timeout, "Failed with the conflicts", func() (bool, string) {
 		got := getApp(t, ns, "amd64-only")
 		c := acceptedCondition(got)
 		return got.Status.State == v1alpha1.StateFailed && c != nil && c.Reason == v1alpha1.ReasonInvalidSpec,
@@ -315,7 +318,7 @@ func TestDefaultProfileSelection(t *testing.T) {
 		if err := env.Client.Create(ctx, newApplication(tc.ns, "unnamed")); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "resolved with "+tc.want, func() (bool, string) {
+		testenv.Eventually(t, testenv.Timeout, "resolved with "+tc.want, func() (bool, string) {
 			got := getApp(t, tc.ns, "unnamed")
 			return got.Status.Profile != nil && got.Status.Profile.Name == tc.want,
 				fmt.Sprintf("state %q profile %+v conditions %v", got.Status.State, got.Status.Profile, got.Status.Conditions)

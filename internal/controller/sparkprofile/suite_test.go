@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -44,22 +43,6 @@ func startController(t *testing.T) {
 	t.Helper()
 	env.StartManager(t, func(mgr manager.Manager) error { return sparkprofile.NewController().Register(mgr) })
 }
-
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	var last string
-	for time.Now().Before(deadline) {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		last = state
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s; last seen: %s", what, last)
-}
-
 func newApplication(ns, name string) *v1alpha1.SparkApplication {
 	app := &v1alpha1.SparkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 	app.Spec.Type = v1alpha1.SparkApplicationTypeScala
@@ -98,7 +81,7 @@ func TestProfileStatus(t *testing.T) {
 		return got.Status, ""
 	}
 	for _, p := range builtins {
-		eventually(t, p.Name+" observed and Ready", func() (bool, string) {
+		testenv.Eventually(t, testenv.Timeout, p.Name+" observed and Ready", func() (bool, string) {
 			st, errMsg := status(p.Name)
 			ready := meta.IsStatusConditionTrue(st.Conditions, sparkprofile.ConditionReady)
 			return st.ObservedGeneration == 1 && ready, errMsg + " " + toString(st)
@@ -124,12 +107,12 @@ func TestProfileStatus(t *testing.T) {
 	}
 	setStatus(running, v1alpha1.StateRunning)
 	setStatus(finished, v1alpha1.StateSucceeded)
-	eventually(t, "one unfinished application counted", func() (bool, string) {
+	testenv.Eventually(t, testenv.Timeout, "one unfinished application counted", func() (bool, string) {
 		st, _ := status(prof.Name)
 		return st.Applications == 1, toString(st)
 	})
 	setStatus(running, v1alpha1.StateFailed)
-	eventually(t, "no unfinished application counted", func() (bool, string) {
+	testenv.Eventually(t, testenv.Timeout, "no unfinished application counted", func() (bool, string) {
 		st, _ := status(prof.Name)
 		return st.Applications == 0, toString(st)
 	})
@@ -140,7 +123,7 @@ func TestProfileStatus(t *testing.T) {
 	if err := c.Patch(ctx, prof, patch); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "generation 2 observed", func() (bool, string) {
+	testenv.Eventually(t, testenv.Timeout, "generation 2 observed", func() (bool, string) {
 		st, _ := status(prof.Name)
 		return st.ObservedGeneration == 2, toString(st)
 	})
@@ -156,7 +139,7 @@ func TestInvalidProfileIsNotReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = env.Client.Delete(ctx, bad) })
-	eventually(t, "Ready=False InvalidProfile", func() (bool, string) {
+	testenv.Eventually(t, testenv.Timeout, "Ready=False InvalidProfile", func() (bool, string) {
 		got := &v1alpha1.SparkProfile{}
 		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(bad), got); err != nil {
 			return false, err.Error()

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/internal/devcluster"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 )
 
 // Cluster is a running local cluster with clients for a test.
@@ -123,31 +124,11 @@ func (c *Cluster) Namespace(t testing.TB) string {
 	if err := c.Client.Create(ctx, ns); err != nil {
 		t.Fatalf("creating namespace: %v", err)
 	}
-	Eventually(t, 30*time.Second, "default service account in "+ns.Name, func() (bool, error) {
+	testenv.Eventually(t, 30*time.Second, "default service account in "+ns.Name, func() (bool, error) {
 		err := c.Client.Get(ctx, client.ObjectKey{Namespace: ns.Name, Name: "default"}, &corev1.ServiceAccount{})
 		return err == nil, nil
 	})
 	return ns.Name
-}
-
-// Eventually polls cond every 200ms until it holds, failing the test after
-// timeout or when cond returns an error.
-func Eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, error)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := cond()
-		if err != nil {
-			t.Fatalf("waiting for %s: %v", what, err)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after %s", what, timeout)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 // RepoRoot is the folder holding the product's go.mod.
