@@ -201,7 +201,7 @@ func (a *app) start(ctx context.Context) error {
 	}
 	res := a.factory.Resources()
 	a.engine = NewEngine(NewWorkload(params), time.Now().UnixMilli(), EngineOptions{
-		MigrationBytesPerSecond: migration, BlockManagerPort: max(a.factory.blockPort, defaultBlockManagerPort),
+		MigrationBytesPerSecond: migration, FallbackStorage: spec.Conf.String("", ConfFallbackStoragePath) != "", BlockManagerPort: max(a.factory.blockPort, defaultBlockManagerPort),
 		ExecutorStorageMemory: int64(float64((res.MemoryMiB-300)<<20) * 0.6),
 	})
 	if dir := a.eventLogDir(); dir != "" {
@@ -652,7 +652,16 @@ func (a *app) updateStats() {
 	st := a.engine.Stats()
 	a.mu.Lock()
 	a.sum.MigratedBytes = st.MigratedBytes
+	a.sum.FallbackBytes = st.FallbackBytes
 	a.sum.RecomputedBytes = st.RecomputedBytes
+	a.sum.Removals = a.sum.Removals[:0]
+	for _, r := range st.Removals {
+		pod := ""
+		if id, err := strconv.Atoi(r.Executor); err == nil && a.executors[id] != nil {
+			pod = a.executors[id].name
+		}
+		a.sum.Removals = append(a.sum.Removals, ExecutorRemoval{Pod: pod, Removal: r})
+	}
 	a.sum.RecomputeTaskTime = st.RecomputeTaskTime
 	a.mu.Unlock()
 }

@@ -44,13 +44,24 @@ type AppSummary struct {
 	ExecutorsDecommissioned int
 	ExecutorsLost           int
 	MigratedBytes           int64
-	RecomputedBytes         int64
-	RecomputeTaskTime       time.Duration
-	StartedAt, EndedAt      time.Time
+	// FallbackBytes went to fallback storage (no peer left to take them).
+	FallbackBytes     int64
+	RecomputedBytes   int64
+	RecomputeTaskTime time.Duration
+	// Removals: one per executor that left holding shuffle output still to
+	// be read, with its pod's name and what became of each byte.
+	Removals           []ExecutorRemoval
+	StartedAt, EndedAt time.Time
 	// Workload is the workload preset; ModelDuration the application's run
 	// time in model time (what its event log shows). Both set when it ends.
 	Workload      string
 	ModelDuration time.Duration
+}
+
+// ExecutorRemoval is an engine Removal with the executor's pod name.
+type ExecutorRemoval struct {
+	Pod string
+	Removal
 }
 
 // Summary totals every application the emulator ran.

@@ -12,8 +12,9 @@ type RemovalKind int
 
 const (
 	// Decommissioned: the executor pod was deleted gracefully with
-	// spark.decommission.enabled=true; its shuffle blocks migrate to the
-	// survivors as far as the grace period allows.
+	// spark.decommission.enabled=true; its shuffle blocks migrate, one after
+	// another at the migration rate, to executors that are not leaving
+	// themselves, until it is done or its grace period runs out.
 	Decommissioned RemovalKind = iota
 	// Lost: the executor vanished without decommissioning (a hard delete, a
 	// failed pod, or decommissioning off); the map outputs it held are
@@ -39,9 +40,14 @@ func (k RemovalKind) String() string {
 // EngineOptions tune the engine.
 type EngineOptions struct {
 	// MigrationBytesPerSecond is how fast a decommissioning executor copies
-	// shuffle blocks to survivors, in model time.
+	// shuffle blocks to a peer, in model time: a block of b bytes takes
+	// b / MigrationBytesPerSecond, and an executor migrates one block at a time.
 	MigrationBytesPerSecond int64
-	BlockManagerPort        int
+	// FallbackStorage: spark.storage.decommission.fallbackStorage.path is
+	// set, so a block with no peer left to take it goes there instead of
+	// being lost.
+	FallbackStorage  bool
+	BlockManagerPort int
 	// ExecutorStorageMemory is the block manager memory each executor reports.
 	ExecutorStorageMemory int64
 }
@@ -50,16 +56,45 @@ type EngineOptions struct {
 type EngineStats struct {
 	TasksSucceeded int
 	TasksFailed    int
-	// MigratedBytes are shuffle bytes that decommissioned executors copied to
-	// survivors.
+	// MigratedBytes are shuffle bytes that decommissioning executors copied
+	// to peers that were not leaving; FallbackBytes those copied to fallback
+	// storage because no such peer was left.
 	MigratedBytes int64
+	FallbackBytes int64
 	// RecomputedBytes are shuffle bytes that had to be written again because
-	// the executor holding them was lost.
+	// the executor holding them was lost, or left before it could hand them
+	// on.
 	RecomputedBytes int64
 	// RecomputeTaskTime is the task time spent rewriting lost map outputs.
 	RecomputeTaskTime time.Duration
 	ExecutorsAdded    int
 	ExecutorsRemoved  int
+	// Removals has one entry per executor that left holding shuffle output
+	// still to be read, in the order they began to leave.
+	Removals []Removal
+}
+
+// Removal is what became of the shuffle output one executor held when it
+// began to leave (a decommission or a loss). Every block it held is counted
+// in exactly one of the other byte fields, so HeldBytes = MigratedBytes +
+// FallbackBytes + RecomputedBytes + UnreadBytes.
+type Removal struct {
+	Executor string
+	Kind     RemovalKind
+	// At is the model time it began to leave; Ended when it was gone (for a
+	// decommission: its migration finished or its grace period ran out).
+	At, Ended time.Duration
+	// HeldBytes is the shuffle output still to be read that it held at At.
+	HeldBytes       int64
+	MigratedBytes   int64
+	FallbackBytes   int64
+	RecomputedBytes int64
+	// UnreadBytes were no longer needed by the time their turn to migrate
+	// came (the reading stage had finished with them).
+	UnreadBytes int64
+	// Killed: the grace period ran out (or the executor was lost) before
+	// every block was handed on.
+	Killed bool
 }
 
 // Engine is the driver's scheduler over a workload: it runs tasks on the
@@ -82,6 +117,8 @@ type Engine struct {
 	done     bool
 	failed   bool
 	endedAt  time.Duration
+	// nextPeer is each leaving executor's round-robin position over peers.
+	nextPeer map[string]int
 }
 
 type engineExecutor struct {
@@ -90,7 +127,27 @@ type engineExecutor struct {
 	busy      int
 	order     int
 	idleSince time.Duration
+	// leaving is set while the executor decommissions: it runs no tasks,
+	// takes no migrated blocks, and hands its own on one at a time.
+	leaving *departure
 }
+
+// departure is a decommissioning executor's migration in progress.
+type departure struct {
+	// queue holds the blocks still to hand on, in stage then partition order.
+	queue []blockRef
+	// cursor is when the transfer of queue[0] began (or begins); killAt the
+	// end of the grace period.
+	cursor, killAt time.Duration
+	reason         string
+	removal        int // index in stats.Removals
+}
+
+// blockRef names one map output: stage and partition.
+type blockRef struct{ stage, partition int }
+
+// fallbackHolder holds blocks in fallback storage: never lost, never leaving.
+const fallbackHolder = "fallback-storage"
 
 type stageState struct {
 	spec      *StageSpec
@@ -126,7 +183,7 @@ func NewEngine(w *Workload, startMs int64, opts EngineOptions) *Engine {
 	if opts.MigrationBytesPerSecond <= 0 {
 		opts.MigrationBytesPerSecond = 256 << 20
 	}
-	e := &Engine{w: w, opts: opts, startMs: startMs, execs: map[string]*engineExecutor{}, stages: map[int]*stageState{}}
+	e := &Engine{w: w, opts: opts, startMs: startMs, execs: map[string]*engineExecutor{}, stages: map[int]*stageState{}, nextPeer: map[string]int{}}
 	for j := range w.Jobs {
 		for s := range w.Jobs[j].Stages {
 			spec := &w.Jobs[j].Stages[s]
@@ -214,11 +271,14 @@ func (e *Engine) AddExecutor(id, host string, cores int) {
 // HasExecutor reports whether id is registered.
 func (e *Engine) HasExecutor(id string) bool { _, ok := e.execs[id]; return ok }
 
-// Executors returns the registered executor ids.
+// Executors returns the ids of the registered executors that are not
+// leaving, in registration order.
 func (e *Engine) Executors() []string {
 	ids := make([]string, 0, len(e.execs))
-	for id := range e.execs {
-		ids = append(ids, id)
+	for id, x := range e.execs {
+		if x.leaving == nil {
+			ids = append(ids, id)
+		}
 	}
 	sort.Slice(ids, func(i, j int) bool { return e.execs[ids[i]].order < e.execs[ids[j]].order })
 	return ids
@@ -258,7 +318,7 @@ func (e *Engine) HoldsShuffle(id string) bool {
 // IdleFor returns how long executor id has run no task (zero when busy).
 func (e *Engine) IdleFor(id string) time.Duration {
 	x, ok := e.execs[id]
-	if !ok || x.busy > 0 {
+	if !ok || x.busy > 0 || x.leaving != nil {
 		return 0
 	}
 	return e.now - x.idleSince
@@ -305,19 +365,83 @@ func (e *Engine) parentsReady(s *stageState) bool {
 }
 
 // RemoveExecutor takes an executor away. Its running tasks fail and are
-// rerun elsewhere; the shuffle output it held that is still needed migrates
-// (Decommissioned, as much as grace allows at the migration rate) or is
-// recomputed (Lost, and whatever did not fit in the grace period).
+// rerun elsewhere. Decommissioned starts its decommission
+// (DecommissionExecutor) with grace; Lost and Released remove it at once,
+// and the shuffle output it held that is still needed is recomputed (for a
+// decommissioning executor: what it had not handed on yet).
 func (e *Engine) RemoveExecutor(id string, kind RemovalKind, grace time.Duration, reason string) {
+	if kind == Decommissioned {
+		e.DecommissionExecutor(id, grace, reason)
+		return
+	}
 	x, ok := e.execs[id]
 	if !ok {
 		return
 	}
-	delete(e.execs, id)
-	e.stats.ExecutorsRemoved++
+	if x.leaving != nil {
+		e.endDeparture(x, e.now, true)
+		return
+	}
+	e.failTasksOn(x, reason)
+	blocks := e.heldBlocks(id)
+	r := Removal{Executor: id, Kind: kind, At: e.now, Ended: e.now, Killed: len(blocks) > 0}
+	for _, b := range blocks {
+		bytes := e.blockBytes(b)
+		r.HeldBytes += bytes
+		e.lose(b, &r)
+	}
+	if r.HeldBytes > 0 {
+		e.stats.Removals = append(e.stats.Removals, r)
+	}
+	e.forget(x, reason)
+}
+
+// DecommissionExecutor starts executor id's graceful decommission, as Spark's
+// BlockManagerDecommissioner does: from now on it runs no tasks (those
+// running fail and rerun elsewhere) and takes no blocks, and it hands the
+// shuffle blocks it holds that are still to be read, one at a time at the
+// migration rate, to the executors that are not leaving themselves (round
+// robin, chosen when each transfer ends). A block with no such peer left
+// goes to fallback storage when configured, else it is recomputed. The
+// executor is gone when its last block is handed on, or when grace runs out
+// (what is left is recomputed), whichever comes first. A second call for an
+// executor already leaving changes nothing.
+func (e *Engine) DecommissionExecutor(id string, grace time.Duration, reason string) {
+	x, ok := e.execs[id]
+	if !ok || x.leaving != nil {
+		return
+	}
+	e.failTasksOn(x, reason)
+	blocks := e.heldBlocks(id)
+	r := Removal{Executor: id, Kind: Decommissioned, At: e.now}
+	for _, b := range blocks {
+		r.HeldBytes += e.blockBytes(b)
+	}
+	e.stats.Removals = append(e.stats.Removals, r)
+	x.leaving = &departure{queue: blocks, cursor: e.now, killAt: e.now + max(grace, 0), reason: reason, removal: len(e.stats.Removals) - 1}
+	// Decommissioning with nothing to hand on: gone at once.
+	e.stepMigrations(e.now)
+	e.schedule()
+}
+
+// leavingExecutors returns the ids of executors that are decommissioning, in
+// registration order.
+func (e *Engine) leavingExecutors() []string {
+	var ids []string
+	for id, x := range e.execs {
+		if x.leaving != nil {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return e.execs[ids[i]].order < e.execs[ids[j]].order })
+	return ids
+}
+
+// failTasksOn fails the tasks running on x; they are queued again.
+func (e *Engine) failTasksOn(x *engineExecutor, reason string) {
 	kept := e.running[:0]
 	for _, t := range e.running {
-		if t.exec != id {
+		if t.exec != x.id {
 			kept = append(kept, t)
 			continue
 		}
@@ -325,29 +449,26 @@ func (e *Engine) RemoveExecutor(id string, kind RemovalKind, grace time.Duration
 		e.stats.TasksFailed++
 		t.stage.running--
 		t.stage.pending = append([]int{t.partition}, t.stage.pending...)
+		x.busy--
 		e.emit(taskEndEvent{
 			Event: "SparkListenerTaskEnd", StageID: t.stage.spec.ID, StageAttemptID: t.attempt, TaskType: taskType(t.stage.spec),
-			TaskEndReason:       taskEndReason{Reason: "ExecutorLostFailure", ExecutorID: id, ExitCausedByApp: &exitByApp, LossReason: reason},
+			TaskEndReason:       taskEndReason{Reason: "ExecutorLostFailure", ExecutorID: x.id, ExitCausedByApp: &exitByApp, LossReason: reason},
 			TaskInfo:            e.taskInfo(t, x.host, e.now, true),
 			TaskExecutorMetrics: zeroExecutorMetrics(),
 		})
 	}
 	e.running = kept
+}
 
-	var survivors []string
-	for _, sid := range e.Executors() {
-		survivors = append(survivors, sid)
-	}
-	budget := int64(0)
-	if kind != Lost && len(survivors) > 0 {
-		budget = int64(grace.Seconds() * float64(e.opts.MigrationBytesPerSecond))
-	}
-	next := 0
+// heldBlocks lists the map outputs executor id holds that are still to be
+// read, in stage then partition order; outputs no longer needed are dropped.
+func (e *Engine) heldBlocks(id string) []blockRef {
 	ids := make([]int, 0, len(e.stages))
 	for sid := range e.stages {
 		ids = append(ids, sid)
 	}
 	sort.Ints(ids)
+	var out []blockRef
 	for _, sid := range ids {
 		s := e.stages[sid]
 		needed := e.outputNeeded(s)
@@ -359,28 +480,166 @@ func (e *Engine) RemoveExecutor(id string, kind RemovalKind, grace time.Duration
 				s.outputs[p] = ""
 				continue
 			}
-			bytes := s.spec.Tasks[p].ShuffleWriteBytes
-			if bytes <= budget {
-				budget -= bytes
-				s.outputs[p] = survivors[next%len(survivors)]
-				next++
-				e.stats.MigratedBytes += bytes
-				continue
-			}
-			s.outputs[p] = ""
-			s.done[p] = false
-			s.recompute[p] = true
-			e.stats.RecomputedBytes += bytes
-			if s.active {
-				s.pending = append(s.pending, p)
-			} else {
-				s.complete = false
-			}
+			out = append(out, blockRef{sid, p})
 		}
 	}
-	e.emit(executorRemovedEvent{Event: "SparkListenerExecutorRemoved", Timestamp: e.ts(e.now), ExecutorID: id, RemovedReason: reason})
-	e.emit(blockManagerRemovedEvent{Event: "SparkListenerBlockManagerRemoved", BlockManagerID: blockManagerID{ExecutorID: id, Host: x.host, Port: e.opts.BlockManagerPort}, Timestamp: e.ts(e.now)})
+	return out
+}
+
+func (e *Engine) blockBytes(b blockRef) int64 {
+	return e.stages[b.stage].spec.Tasks[b.partition].ShuffleWriteBytes
+}
+
+// lose marks block b lost: its map task runs again.
+func (e *Engine) lose(b blockRef, r *Removal) {
+	s := e.stages[b.stage]
+	bytes := e.blockBytes(b)
+	s.outputs[b.partition] = ""
+	s.done[b.partition] = false
+	s.recompute[b.partition] = true
+	r.RecomputedBytes += bytes
+	e.stats.RecomputedBytes += bytes
+	if s.active {
+		s.pending = append(s.pending, b.partition)
+	} else {
+		s.complete = false
+	}
+}
+
+// forget unregisters x and records its removal.
+func (e *Engine) forget(x *engineExecutor, reason string) {
+	delete(e.execs, x.id)
+	delete(e.nextPeer, x.id)
+	e.stats.ExecutorsRemoved++
+	e.emit(executorRemovedEvent{Event: "SparkListenerExecutorRemoved", Timestamp: e.ts(e.now), ExecutorID: x.id, RemovedReason: reason})
+	e.emit(blockManagerRemovedEvent{Event: "SparkListenerBlockManagerRemoved", BlockManagerID: blockManagerID{ExecutorID: x.id, Host: x.host, Port: e.opts.BlockManagerPort}, Timestamp: e.ts(e.now)})
+}
+
+// transferTime is how long one block of bytes takes to migrate.
+func (e *Engine) transferTime(bytes int64) time.Duration {
+	return time.Duration(float64(bytes) / float64(e.opts.MigrationBytesPerSecond) * float64(time.Second))
+}
+
+// nextMigrationStep is the model time of the earliest pending migration
+// step (a block handed on, an executor done or killed) and its executor.
+func (e *Engine) nextMigrationStep() (time.Duration, *engineExecutor) {
+	var (
+		best   *engineExecutor
+		bestAt time.Duration
+	)
+	nowhere := len(e.Executors()) == 0 && !e.opts.FallbackStorage
+	for _, x := range e.execs {
+		d := x.leaving
+		if d == nil {
+			continue
+		}
+		at := d.cursor
+		if len(d.queue) > 0 && !nowhere {
+			at = min(d.cursor+e.transferTime(e.blockBytes(d.queue[0])), d.killAt)
+		}
+		if best == nil || at < bestAt || (at == bestAt && x.order < best.order) {
+			best, bestAt = x, at
+		}
+	}
+	return bestAt, best
+}
+
+// stepMigrations runs every migration step due by model time to, in time
+// order; e.now moves to each step's time.
+func (e *Engine) stepMigrations(to time.Duration) {
+	for {
+		at, x := e.nextMigrationStep()
+		if x == nil || at > to {
+			return
+		}
+		e.now = max(e.now, at)
+		e.stepMigration(x)
+	}
+}
+
+// stepMigration takes one step of x's departure at e.now: skip blocks no
+// longer needed, hand on the next block if its transfer is done, or end the
+// departure (nothing left, or the grace period ran out).
+func (e *Engine) stepMigration(x *engineExecutor) {
+	d := x.leaving
+	r := &e.stats.Removals[d.removal]
+	for len(d.queue) > 0 {
+		b := d.queue[0]
+		s := e.stages[b.stage]
+		if s.outputs[b.partition] != x.id || !e.outputNeeded(s) {
+			r.UnreadBytes += e.blockBytes(b)
+			d.queue = d.queue[1:]
+			continue
+		}
+		if len(e.Executors()) == 0 && !e.opts.FallbackStorage {
+			// Nowhere to send it: lost at once, no transfer time spent.
+			d.queue = d.queue[1:]
+			d.cursor = max(d.cursor, e.now)
+			e.lose(b, r)
+			continue
+		}
+		finish := d.cursor + e.transferTime(e.blockBytes(b))
+		if finish > d.killAt {
+			if e.now >= d.killAt {
+				e.endDeparture(x, d.killAt, true)
+			}
+			return
+		}
+		if finish > e.now {
+			return
+		}
+		d.queue = d.queue[1:]
+		d.cursor = finish
+		bytes := e.blockBytes(b)
+		switch peer := e.peerFor(x.id); {
+		case peer != "":
+			s.outputs[b.partition] = peer
+			r.MigratedBytes += bytes
+			e.stats.MigratedBytes += bytes
+		case e.opts.FallbackStorage:
+			s.outputs[b.partition] = fallbackHolder
+			r.FallbackBytes += bytes
+			e.stats.FallbackBytes += bytes
+		default:
+			e.lose(b, r)
+		}
+	}
+	e.endDeparture(x, d.cursor, false)
+}
+
+// endDeparture removes a leaving executor at model time at; killed: what it
+// had not handed on yet is recomputed (or unread, when no longer needed).
+func (e *Engine) endDeparture(x *engineExecutor, at time.Duration, killed bool) {
+	d := x.leaving
+	r := &e.stats.Removals[d.removal]
+	for _, b := range d.queue {
+		s := e.stages[b.stage]
+		if s.outputs[b.partition] != x.id || !e.outputNeeded(s) {
+			r.UnreadBytes += e.blockBytes(b)
+			if s.outputs[b.partition] == x.id {
+				s.outputs[b.partition] = ""
+			}
+			continue
+		}
+		e.lose(b, r)
+	}
+	r.Killed = killed && len(d.queue) > 0
+	r.Ended = at
+	d.queue = nil
+	e.forget(x, d.reason)
 	e.schedule()
+}
+
+// peerFor picks the executor that takes leaving's next block: round robin
+// over the executors not leaving, in registration order; "" when none is left.
+func (e *Engine) peerFor(leaving string) string {
+	peers := e.Executors()
+	if len(peers) == 0 {
+		return ""
+	}
+	i := e.nextPeer[leaving]
+	e.nextPeer[leaving] = i + 1
+	return peers[i%len(peers)]
 }
 
 func taskType(s *StageSpec) string {
@@ -390,40 +649,48 @@ func taskType(s *StageSpec) string {
 	return "ResultTask"
 }
 
-// Advance runs the schedule forward to model time `to`.
+// Advance runs the schedule forward to model time `to`: task ends and
+// migration steps, in time order.
 func (e *Engine) Advance(to time.Duration) {
 	for !e.done {
 		e.schedule()
-		if len(e.running) == 0 {
-			break
-		}
-		next := e.running[0]
-		for _, t := range e.running[1:] {
-			if t.end < next.end || (t.end == next.end && t.id < next.id) {
+		stepAt, leaving := e.nextMigrationStep()
+		var next *runningTask
+		for _, t := range e.running {
+			if next == nil || t.end < next.end || (t.end == next.end && t.id < next.id) {
 				next = t
 			}
 		}
-		if next.end > to {
-			break
+		switch {
+		case leaving != nil && stepAt <= to && (next == nil || stepAt <= next.end):
+			e.now = max(e.now, stepAt)
+			e.stepMigration(leaving)
+			continue
+		case next == nil || next.end > to:
+		default:
+			e.now = next.end
+			e.finishTask(next)
+			continue
 		}
-		e.now = next.end
-		e.finishTask(next)
+		break
 	}
 	if to > e.now {
 		e.now = to
 	}
 }
 
-// NextCompletion is the model time of the next task end, if any task runs.
+// NextCompletion is the model time of the next task end or migration step,
+// if any task runs or executor decommissions.
 func (e *Engine) NextCompletion() (time.Duration, bool) {
-	if len(e.running) == 0 {
-		return 0, false
+	stepAt, leaving := e.nextMigrationStep()
+	found := leaving != nil && !e.done
+	end := stepAt
+	for _, t := range e.running {
+		if !found || t.end < end {
+			end, found = t.end, true
+		}
 	}
-	end := e.running[0].end
-	for _, t := range e.running[1:] {
-		end = min(end, t.end)
-	}
-	return end, true
+	return end, found
 }
 
 // schedule submits stages whose parents are ready and places pending tasks
@@ -493,7 +760,7 @@ func (e *Engine) freestExecutor() *engineExecutor {
 	var best *engineExecutor
 	for _, x := range e.execs {
 		free := x.cores - x.busy
-		if free <= 0 {
+		if free <= 0 || x.leaving != nil {
 			continue
 		}
 		if best == nil || free > best.cores-best.busy || (free == best.cores-best.busy && x.order < best.order) {
@@ -634,8 +901,12 @@ func (e *Engine) failJob(t *runningTask, host string) {
 	e.done, e.failed, e.endedAt = true, true, e.now
 }
 
-// Finish records the application's end.
+// Finish records the application's end. Executors still decommissioning
+// stop with it; the blocks they still held are no longer needed.
 func (e *Engine) Finish() {
+	for _, id := range e.leavingExecutors() {
+		e.endDeparture(e.execs[id], e.now, false)
+	}
 	exitCode := 0
 	if e.failed {
 		exitCode = 1

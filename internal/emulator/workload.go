@@ -11,18 +11,21 @@ import (
 // Conf keys that pick and shape an application's emulated workload. All are
 // optional; docs/emulator.md lists them with their defaults.
 const (
-	ConfWorkload        = "spark.sparkplane.emulator.workload"
-	ConfSeed            = "spark.sparkplane.emulator.seed"
-	ConfJobs            = "spark.sparkplane.emulator.jobs"
-	ConfStagesPerJob    = "spark.sparkplane.emulator.stagesPerJob"
-	ConfTasksPerStage   = "spark.sparkplane.emulator.tasksPerStage"
-	ConfTaskDuration    = "spark.sparkplane.emulator.taskDuration"
-	ConfShuffleBytes    = "spark.sparkplane.emulator.shuffleBytesPerTask"
-	ConfTimeScale       = "spark.sparkplane.emulator.timeScale"
-	ConfMigrationRate   = "spark.sparkplane.emulator.migrationBytesPerSecond"
-	ConfOutcome         = "spark.sparkplane.emulator.outcome"
-	DefaultWorkloadName = "medium"
-	DefaultTimeScale    = 5.0
+	ConfWorkload      = "spark.sparkplane.emulator.workload"
+	ConfSeed          = "spark.sparkplane.emulator.seed"
+	ConfJobs          = "spark.sparkplane.emulator.jobs"
+	ConfStagesPerJob  = "spark.sparkplane.emulator.stagesPerJob"
+	ConfTasksPerStage = "spark.sparkplane.emulator.tasksPerStage"
+	ConfTaskDuration  = "spark.sparkplane.emulator.taskDuration"
+	ConfShuffleBytes  = "spark.sparkplane.emulator.shuffleBytesPerTask"
+	ConfTimeScale     = "spark.sparkplane.emulator.timeScale"
+	ConfMigrationRate = "spark.sparkplane.emulator.migrationBytesPerSecond"
+	ConfOutcome       = "spark.sparkplane.emulator.outcome"
+	// ConfFallbackStoragePath is Spark's own key: when set, decommissioning
+	// executors with no peer left put their blocks there.
+	ConfFallbackStoragePath = "spark.storage.decommission.fallbackStorage.path"
+	DefaultWorkloadName     = "medium"
+	DefaultTimeScale        = 5.0
 )
 
 // WorkloadParams shape a workload. Durations are model time: what the event
