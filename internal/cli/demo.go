@@ -8,25 +8,29 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sparkplane/sparkplane/internal/controller"
-	"github.com/sparkplane/sparkplane/internal/controller/interruption"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/demo"
 )
 
 type demoOptions struct {
+	noticeVia string
+	ablate    []string
 	apps      int
 	seed      int64
 	reportDir string
@@ -83,6 +87,8 @@ to sparkplane.log in the report folder.`,
 	cmd.Flags().Int64Var(&o.seed, "seed", demo.DefaultSeed, "Seed of the application mix and of the choice of nodes to interrupt")
 	cmd.Flags().StringVar(&o.reportDir, "report-dir", "demo-report", "Folder for report.json, report.html, the event logs and sparkplane.log")
 	cmd.Flags().BoolVar(&o.keep, "keep", false, "Leave the local cluster running at the end (and print how to reach it)")
+	cmd.Flags().StringVar(&o.noticeVia, "notice-via", demo.NoticeViaKarpenter, "How Spot notices are delivered: karpenter (delete the NodeClaim: Karpenter taints and drains the node itself, as on EKS), nth (taint aws-node-termination-handler/spot-itn and cordon, as NTH in IMDS mode) or spot-itn (the bare spot-itn taint); with nth and spot-itn only sparkplane acts before the node ends")
+	cmd.Flags().StringSliceVar(&o.ablate, "ablate", nil, "Run the optimized run again with this component switched off (interruption: the operator's interruption controller) instead of the baseline, and print both side by side")
 	cmd.Flags().StringVar(&o.name, "name", demo.DefaultClusterName, "Name of the local cluster the demo starts")
 	_ = cmd.Flags().MarkHidden("name")
 	return cmd
@@ -94,6 +100,14 @@ func (o *demoOptions) validate() error {
 	}
 	if o.reportDir == "" {
 		return fmt.Errorf("--report-dir is empty: name a folder for the report")
+	}
+	if !slices.Contains(demo.NoticeVias, o.noticeVia) {
+		return fmt.Errorf("--notice-via %q is not known: use one of %s", o.noticeVia, strings.Join(demo.NoticeVias, ", "))
+	}
+	for _, a := range o.ablate {
+		if a != demo.AblateInterruption {
+			return fmt.Errorf("--ablate %q is not known: the component that can be switched off is %q", a, demo.AblateInterruption)
+		}
 	}
 	return nil
 }
@@ -122,8 +136,11 @@ func (o *demoOptions) run(ctx context.Context) error {
 	fmt.Fprintf(o.out, "sparkplane demo: %d applications per run, seed %d, report in %s (logs: %s)\n", o.apps, o.seed, o.reportDir, logPath)
 	res, err := demo.Run(ctx, demo.Options{
 		Apps: o.apps, Seed: o.seed, ReportDir: o.reportDir, Keep: o.keep, ClusterName: o.name, Out: o.out,
-		StartOperator:  startDemoOperator,
-		NewInterrupter: func(cfg *rest.Config) (demo.Interrupter, error) { return newDemoInterrupter(cfg, logFile) },
+		NoticeVia: o.noticeVia, Ablate: o.ablate,
+		StartOperator: startDemoOperator,
+		NewInterrupter: func(cfg *rest.Config, via string) (demo.Interrupter, error) {
+			return newDemoInterrupter(cfg, via, logFile)
+		},
 	})
 	if o.keep && res != nil && res.Kubeconfig != "" {
 		fmt.Fprintf(o.out, `
@@ -141,11 +158,11 @@ Stop the cluster with:       sparkplane dev down --name %[1]s
 	return err
 }
 
-// startDemoOperator runs every controller of internal/controller's list in
-// one manager against cfg until ctx ends, as `sparkplane operator
-// --nodes-on-demand --zones ...` would, plus the interruption controller when
-// the list does not carry it yet.
-func startDemoOperator(ctx context.Context, cfg *rest.Config, zones []string) error {
+// startDemoOperator runs every controller of internal/controller's list but
+// those opts.Without names in one manager against cfg until ctx ends, as
+// `sparkplane operator --nodes-on-demand --zones ...` would. The demo starts
+// one per run, so controller names may repeat within the process.
+func startDemoOperator(ctx context.Context, cfg *rest.Config, opts demo.OperatorOptions) error {
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = 500, 1000
 	cfg.UserAgent = "sparkplane-operator"
@@ -155,22 +172,19 @@ func startDemoOperator(ctx context.Context, cfg *rest.Config, zones []string) er
 		HealthProbeBindAddress:  "0",
 		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 		GracefulShutdownTimeout: ptrDuration(10 * time.Second),
+		Controller:              config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
-	controllers, err := controller.New(mgr, controller.Options{Profiles: sparkprofile.ResolverOptions{NodesOnDemand: true, Zones: zones}})
+	controllers, err := controller.New(mgr, controller.Options{Profiles: sparkprofile.ResolverOptions{NodesOnDemand: true, Zones: opts.Zones}})
 	if err != nil {
 		return err
 	}
-	if !slices.ContainsFunc(controllers, func(c controller.Controller) bool { return c.Name() == interruption.ControllerName }) {
-		ic, err := interruption.NewController(interruption.Options{})
-		if err != nil {
-			return err
-		}
-		controllers = append(controllers, ic)
-	}
 	for _, c := range controllers {
+		if slices.Contains(opts.Without, c.Name()) {
+			continue
+		}
 		if err := c.Register(mgr); err != nil {
 			return fmt.Errorf("registering controller %s: %w", c.Name(), err)
 		}
@@ -178,16 +192,23 @@ func startDemoOperator(ctx context.Context, cfg *rest.Config, zones []string) er
 	return mgr.Start(ctx)
 }
 
-// demoInterrupter gives the demo `dev interrupt --via karpenter`'s code:
-// the same choice of spot nodes, notice and removal when it runs out.
+// demoInterrupter gives the demo `dev interrupt`'s code: the same choice of
+// spot nodes, notice and removal when it runs out.
 type demoInterrupter struct{ o *devInterruptOptions }
 
-func newDemoInterrupter(cfg *rest.Config, log io.Writer) (demo.Interrupter, error) {
+// demoVias maps the demo's --notice-via to dev interrupt's --via.
+var demoVias = map[string]string{demo.NoticeViaKarpenter: viaKarpenter, demo.NoticeViaNTH: viaNTH, demo.NoticeViaSpotITN: viaSpotITN}
+
+func newDemoInterrupter(cfg *rest.Config, via string, log io.Writer) (demo.Interrupter, error) {
+	devVia, ok := demoVias[via]
+	if !ok {
+		return nil, fmt.Errorf("--notice-via %q is not known: use one of %s", via, strings.Join(demo.NoticeVias, ", "))
+	}
 	cl, err := client.New(cfg, client.Options{Scheme: clientgoscheme.Scheme})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the cluster: %w", err)
 	}
-	return demoInterrupter{o: &devInterruptOptions{via: viaKarpenter, c: cl, out: log}}, nil
+	return demoInterrupter{o: &devInterruptOptions{via: devVia, c: cl, out: log}}, nil
 }
 
 func (d demoInterrupter) PickSpotNodes(ctx context.Context, n int, seed int64) ([]string, error) {

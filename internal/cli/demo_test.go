@@ -10,10 +10,13 @@ func TestDemoValidate(t *testing.T) {
 		opts demoOptions
 		want string // "" = valid
 	}{
-		"defaults":  {demoOptions{apps: 12, reportDir: "demo-report"}, ""},
-		"no apps":   {demoOptions{apps: 0, reportDir: "r"}, "--apps 0 is out of range"},
-		"too many":  {demoOptions{apps: 201, reportDir: "r"}, "--apps 201 is out of range"},
-		"no report": {demoOptions{apps: 1}, "--report-dir is empty"},
+		"defaults":       {demoOptions{apps: 12, reportDir: "demo-report", noticeVia: "karpenter"}, ""},
+		"nth, ablated":   {demoOptions{apps: 4, reportDir: "r", noticeVia: "nth", ablate: []string{"interruption"}}, ""},
+		"no apps":        {demoOptions{apps: 0, reportDir: "r", noticeVia: "karpenter"}, "--apps 0 is out of range"},
+		"too many":       {demoOptions{apps: 201, reportDir: "r", noticeVia: "karpenter"}, "--apps 201 is out of range"},
+		"no report":      {demoOptions{apps: 1, noticeVia: "karpenter"}, "--report-dir is empty"},
+		"unknown via":    {demoOptions{apps: 1, reportDir: "r", noticeVia: "imds"}, `--notice-via "imds" is not known: use one of karpenter, nth, spot-itn`},
+		"unknown ablate": {demoOptions{apps: 1, reportDir: "r", noticeVia: "nth", ablate: []string{"profiles"}}, `--ablate "profiles" is not known`},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -30,7 +33,7 @@ func TestDemoValidate(t *testing.T) {
 
 func TestDemoCommandFlags(t *testing.T) {
 	cmd := newDemoCommand()
-	for flag, def := range map[string]string{"apps": "12", "seed": "7", "report-dir": "demo-report", "keep": "false"} {
+	for flag, def := range map[string]string{"apps": "12", "seed": "7", "report-dir": "demo-report", "keep": "false", "notice-via": "karpenter", "ablate": "[]"} {
 		f := cmd.Flags().Lookup(flag)
 		if f == nil {
 			t.Errorf("no --%s flag", flag)

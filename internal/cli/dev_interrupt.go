@@ -39,6 +39,9 @@ const (
 	viaKarpenter  = "karpenter"
 	viaNTH        = "nth"
 	viaAutoscaler = "autoscaler"
+	// viaSpotITN is the bare spot-itn taint, with no cordon: what an agent
+	// that only reports the EC2 Spot interruption warning leaves on a node.
+	viaSpotITN = "spot-itn"
 )
 
 // nodeClaimGVK is Karpenter's NodeClaim; deleting one makes Karpenter taint
@@ -76,6 +79,8 @@ component delivers it, then removes each node when the notice runs out:
                     and drains the node; without Karpenter, adds that taint
   --via nth         adds aws-node-termination-handler/spot-itn:NoSchedule and
                     cordons the node, as the termination handler does
+  --via spot-itn    adds only aws-node-termination-handler/spot-itn:NoSchedule
+                    (no cordon), as an agent that just reports the warning
   --via autoscaler  adds ToBeDeletedByClusterAutoscaler:NoSchedule with the
                     Unix time as its value, as cluster-autoscaler does
 
@@ -108,7 +113,7 @@ once; that is how a demo or a chaos loop calls it.`,
 	}
 	addNameFlag(cmd, &o.name)
 	cmd.Flags().StringVar(&o.kubeconfig, "kubeconfig", "", "Kubeconfig of the cluster (default: the local cluster named by --name)")
-	cmd.Flags().StringVar(&o.via, "via", viaKarpenter, "How the notice is delivered: karpenter, nth or autoscaler")
+	cmd.Flags().StringVar(&o.via, "via", viaKarpenter, "How the notice is delivered: karpenter, nth, spot-itn or autoscaler")
 	cmd.Flags().DurationVar(&o.notice, "notice", 120*time.Second, "Time from the notice to the node's removal (a Spot notice is 120s)")
 	cmd.Flags().IntVar(&o.random, "random", 0, "Pick this many spot nodes that run executors instead of naming nodes")
 	cmd.Flags().Int64Var(&o.seed, "seed", 0, "Seed of --random's choice (0: pick one and print it)")
@@ -120,9 +125,9 @@ once; that is how a demo or a chaos loop calls it.`,
 
 func (o *devInterruptOptions) validate() error {
 	switch o.via {
-	case viaKarpenter, viaNTH, viaAutoscaler:
+	case viaKarpenter, viaNTH, viaAutoscaler, viaSpotITN:
 	default:
-		return fmt.Errorf("--via %q is not known: use karpenter, nth or autoscaler", o.via)
+		return fmt.Errorf("--via %q is not known: use karpenter, nth, spot-itn or autoscaler", o.via)
 	}
 	if o.notice < 0 {
 		return fmt.Errorf("--notice %s is negative: use a duration such as 120s (0 removes the nodes at once)", o.notice)
@@ -291,10 +296,12 @@ func deliverNotice(ctx context.Context, c client.Client, node, via string, at ti
 	case viaNTH:
 		taint = corev1.Taint{Key: interruption.TaintNTHSpotITN, Value: "dev-interrupt-" + strconv.FormatInt(at.Unix(), 10), Effect: corev1.TaintEffectNoSchedule}
 		cordon = true
+	case viaSpotITN:
+		taint = corev1.Taint{Key: interruption.TaintNTHSpotITN, Value: "dev-interrupt-" + strconv.FormatInt(at.Unix(), 10), Effect: corev1.TaintEffectNoSchedule}
 	case viaAutoscaler:
 		taint = corev1.Taint{Key: interruption.TaintClusterAutoscaler, Value: strconv.FormatInt(at.Unix(), 10), Effect: corev1.TaintEffectNoSchedule}
 	default:
-		return "", fmt.Errorf("--via %q is not known: use karpenter, nth or autoscaler", via)
+		return "", fmt.Errorf("--via %q is not known: use karpenter, nth, spot-itn or autoscaler", via)
 	}
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		n := &corev1.Node{}

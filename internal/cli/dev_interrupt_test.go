@@ -28,7 +28,7 @@ func TestDevInterruptValidate(t *testing.T) {
 		"named nodes":       {opts: devInterruptOptions{via: viaKarpenter, notice: 2 * time.Minute, nodes: []string{"a"}}},
 		"random with seed":  {opts: devInterruptOptions{via: viaNTH, notice: time.Minute, random: 3, seed: 7}},
 		"zero notice":       {opts: devInterruptOptions{via: viaAutoscaler, nodes: []string{"a"}}},
-		"unknown via":       {opts: devInterruptOptions{via: "aws", nodes: []string{"a"}}, wantErr: `--via "aws" is not known: use karpenter, nth or autoscaler`},
+		"unknown via":       {opts: devInterruptOptions{via: "aws", nodes: []string{"a"}}, wantErr: `--via "aws" is not known: use karpenter, nth, spot-itn or autoscaler`},
 		"negative notice":   {opts: devInterruptOptions{via: viaNTH, notice: -time.Second, nodes: []string{"a"}}, wantErr: "--notice -1s is negative"},
 		"nothing to do":     {opts: devInterruptOptions{via: viaNTH}, wantErr: "no nodes: name the nodes to interrupt, or pick some with --random N"},
 		"both":              {opts: devInterruptOptions{via: viaNTH, random: 1, nodes: []string{"a"}}, wantErr: "use one or the other"},

@@ -3,6 +3,7 @@ package demo
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -76,6 +77,27 @@ func ParsePrices(data []byte) (*Prices, error) {
 		return nil, fmt.Errorf("instance-type file: no offerings")
 	}
 	return p, nil
+}
+
+// SpotFactor returns the spot / on-demand price ratio when every offering
+// that has both prices shows the same one (rounded to 3 decimals), else 0.
+func (p *Prices) SpotFactor() float64 {
+	factor := 0.0
+	for k, spot := range p.offerings {
+		if k.capacityType != "spot" {
+			continue
+		}
+		onDemand, ok := p.offerings[offeringKey{k.instanceType, "on-demand", k.zone}]
+		if !ok {
+			continue
+		}
+		f := math.Round(spot/onDemand*1000) / 1000
+		if factor != 0 && f != factor {
+			return 0
+		}
+		factor = f
+	}
+	return factor
 }
 
 // Price returns the price per hour of an offering; the error names what is

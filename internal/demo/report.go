@@ -2,6 +2,8 @@ package demo
 
 import (
 	"math"
+
+	"github.com/sparkplane/sparkplane/internal/emulator"
 	"slices"
 	"sort"
 	"time"
@@ -11,7 +13,14 @@ import (
 const (
 	RunOptimized = "optimized"
 	RunBaseline  = "baseline"
+	// RunAblated is the optimized run again with components switched off
+	// (--ablate); it replaces the baseline.
+	RunAblated = "ablated"
 )
+
+// SourceModel marks a figure that comes from a model rather than from the
+// cluster (report.json "source", report.html's marker).
+const SourceModel = "model"
 
 // DecommissionBudget is how long after a notice an executor's graceful delete
 // may be issued and still meet the deadline: the 120 s Spot notice less the
@@ -28,6 +37,52 @@ type Demo struct {
 	StartedAt   time.Time   `json:"startedAt"`
 	FinishedAt  time.Time   `json:"finishedAt"`
 	Runs        []RunResult `json:"runs"`
+	// NoticeVia is how notices were delivered (one of NoticeVias).
+	NoticeVia string `json:"noticeVia"`
+	// Ablated names the components the ablated run switched off.
+	Ablated []string `json:"ablated,omitempty"`
+	// SpotPriceFactor is the spot / on-demand price ratio of the price file
+	// (0 when it is not one ratio for every offering).
+	SpotPriceFactor float64 `json:"spotPriceFactor"`
+	// ShuffleModel is the emulator's model behind the shuffle figures.
+	ShuffleModel ShuffleModel `json:"shuffleModel"`
+}
+
+// ShuffleModel holds the parameters of the emulator's shuffle model.
+type ShuffleModel struct {
+	// MigrationBytesPerSecond: one executor hands on one block at a time at
+	// this rate, in model time.
+	MigrationBytesPerSecond int64 `json:"migrationBytesPerSecond"`
+	// TimeScale is model seconds per real second (a grace period of g real
+	// seconds gives g × TimeScale model seconds of migration).
+	TimeScale float64 `json:"timeScale"`
+}
+
+// DefaultShuffleModel is the emulator's default model (the demo's
+// applications do not change it).
+func DefaultShuffleModel() ShuffleModel {
+	return ShuffleModel{MigrationBytesPerSecond: emulator.DefaultMigrationBytesPerSecond, TimeScale: emulator.DefaultTimeScale}
+}
+
+// ShuffleAccount is what became of the shuffle output the executors of
+// noticed nodes held when they left: HeldBytes = MigratedBytes +
+// FallbackBytes + RecomputedBytes + UnreadBytes, each block counted once.
+type ShuffleAccount struct {
+	Executors       int   `json:"executors"`
+	HeldBytes       int64 `json:"heldBytes"`
+	MigratedBytes   int64 `json:"migratedBytes"`
+	FallbackBytes   int64 `json:"fallbackBytes"`
+	RecomputedBytes int64 `json:"recomputedBytes"`
+	UnreadBytes     int64 `json:"unreadBytes"`
+}
+
+func (a *ShuffleAccount) add(b ShuffleAccount) {
+	a.Executors += b.Executors
+	a.HeldBytes += b.HeldBytes
+	a.MigratedBytes += b.MigratedBytes
+	a.FallbackBytes += b.FallbackBytes
+	a.RecomputedBytes += b.RecomputedBytes
+	a.UnreadBytes += b.UnreadBytes
 }
 
 // RunResult is one pass over the application mix on one profile.
@@ -46,6 +101,10 @@ type RunResult struct {
 	// blocks moved off removed executors or recomputed after a loss.
 	MigratedBytes   int64 `json:"migratedBytes"`
 	RecomputedBytes int64 `json:"recomputedBytes"`
+	FallbackBytes   int64 `json:"fallbackBytes"`
+	// NoticedShuffle accounts the shuffle output of the noticed nodes'
+	// executors.
+	NoticedShuffle ShuffleAccount `json:"noticedShuffle"`
 }
 
 // NodeLife is one node's life and price.
@@ -100,6 +159,7 @@ type AppResult struct {
 	ExecutorsLost           int       `json:"executorsLost"`
 	MigratedBytes           int64     `json:"migratedBytes"`
 	RecomputedBytes         int64     `json:"recomputedBytes"`
+	FallbackBytes           int64     `json:"fallbackBytes"`
 }
 
 // Notice is one interruption notice the demo delivered to a node.
@@ -114,18 +174,23 @@ type Notice struct {
 // Decommission is what happened to one executor of a noticed node.
 type Decommission struct {
 	Pod string `json:"pod"`
-	// Reaction is the time from the notice to the executor's graceful
-	// delete; zero when there was none.
+	// Reaction is the time from the notice to the executor's delete as a
+	// watch saw it: its graceful delete, or (Source lost) its removal; zero
+	// while it has not been deleted.
 	Reaction time.Duration `json:"reaction"`
-	// Decommissioned is true when a graceful delete was seen.
+	// Decommissioned is true when a graceful delete was seen, whoever made it.
 	Decommissioned bool `json:"decommissioned"`
+	// Source is who deleted it: SourceSparkplane, SourceKarpenter,
+	// SourceOther or SourceLost; "" while it has not been deleted.
+	Source string `json:"source"`
 }
 
 // Missed reports whether the executor did not get its graceful delete within
 // DecommissionBudget of the notice.
 func (d Decommission) Missed() bool { return !d.Decommissioned || d.Reaction > DecommissionBudget }
 
-// Report is report.json.
+// Report is report.json. Figures that come from a model rather than from the
+// cluster sit in sections with "source": "model".
 type Report struct {
 	Applications  ApplicationsReport  `json:"applications"`
 	Interruptions InterruptionsReport `json:"interruptions"`
@@ -133,6 +198,34 @@ type Report struct {
 	Cost          CostReport          `json:"cost"`
 	// Nodes holds, for each run, each node pool's node count and node-hours.
 	Nodes map[string]map[string]TierUsage `json:"nodes"`
+	// Ablation compares the optimized run with the ablated one (--ablate).
+	Ablation *AblationReport `json:"ablation,omitempty"`
+}
+
+// AblationReport puts the optimized run and the same run with components
+// switched off side by side.
+type AblationReport struct {
+	Without []string `json:"without"`
+	// With and Ablated: each run's interruption, shuffle and outcome figures.
+	With    RunFigures `json:"with"`
+	Ablated RunFigures `json:"ablated"`
+}
+
+// RunFigures are one chaos run's figures.
+type RunFigures struct {
+	Run                     string                  `json:"run"`
+	Applications            int                     `json:"applications"`
+	Failed                  int                     `json:"failed"`
+	Notices                 int                     `json:"notices"`
+	ExecutorsDecommissioned int                     `json:"executorsDecommissioned"`
+	ReactionP50Seconds      float64                 `json:"reactionP50Seconds"`
+	ReactionP99Seconds      float64                 `json:"reactionP99Seconds"`
+	DeadlineMisses          int                     `json:"deadlineMisses"`
+	BySource                map[string]SourceReport `json:"bySource"`
+	// Shuffle is the emulator's model's account of the noticed nodes'
+	// executors.
+	Shuffle       ShuffleAccount `json:"shuffle"`
+	ShuffleSource string         `json:"shuffleSource"`
 }
 
 // ApplicationsReport counts the applications of both runs.
@@ -143,28 +236,58 @@ type ApplicationsReport struct {
 	ByProfile map[string]int `json:"byProfile"`
 }
 
-// InterruptionsReport sums the notices the demo delivered.
+// InterruptionsReport sums the notices the demo delivered. The top-level
+// figures count every executor of a noticed node, whoever deleted it:
+// ExecutorsDecommissioned and the reaction percentiles every graceful delete,
+// DeadlineMisses every executor without a graceful delete inside
+// DecommissionBudget. BySource splits them by who deleted each executor.
 type InterruptionsReport struct {
 	Notices                 int     `json:"notices"`
 	ExecutorsDecommissioned int     `json:"executorsDecommissioned"`
 	ReactionP50Seconds      float64 `json:"reactionP50Seconds"`
 	ReactionP99Seconds      float64 `json:"reactionP99Seconds"`
 	DeadlineMisses          int     `json:"deadlineMisses"`
+	// BySource has one entry per source in Sources, always all four.
+	BySource map[string]SourceReport `json:"bySource"`
+	// NoticeVia is how notices were delivered.
+	NoticeVia string `json:"noticeVia"`
 }
 
-// ShuffleReport totals shuffle blocks migrated and recomputed in both runs.
+// SourceReport is one source's share of the executors of noticed nodes.
+type SourceReport struct {
+	Executors int `json:"executors"`
+	// Reaction percentiles from the notice to the delete (for lost: to the
+	// pod's removal).
+	ReactionP50Seconds float64 `json:"reactionP50Seconds"`
+	ReactionP99Seconds float64 `json:"reactionP99Seconds"`
+	DeadlineMisses     int     `json:"deadlineMisses"`
+}
+
+// ShuffleReport totals shuffle blocks migrated and recomputed in the
+// optimized run. Every figure is the emulator's model (Source), with its
+// parameters (Model): no real shuffle data moves on the local cluster.
 type ShuffleReport struct {
 	MigratedBytes   int64 `json:"migratedBytes"`
 	RecomputedBytes int64 `json:"recomputedBytes"`
+	FallbackBytes   int64 `json:"fallbackBytes"`
+	// NoticedNodes accounts the executors of noticed nodes alone.
+	NoticedNodes ShuffleAccount `json:"noticedNodes"`
+	Source       string         `json:"source"`
+	Model        ShuffleModel   `json:"model"`
 }
 
-// CostReport compares the two runs' node cost.
+// CostReport compares the two runs' node cost: node lifetimes measured on
+// the cluster times prices from the price file, whose spot prices are the
+// on-demand list price times SpotPriceFactor (a fixed factor, not market
+// data), hence Source model.
 type CostReport struct {
-	Optimized   float64 `json:"optimized"`
-	Baseline    float64 `json:"baseline"`
-	Ratio       float64 `json:"ratio"`
-	Currency    string  `json:"currency"`
-	PriceSource string  `json:"priceSource"`
+	Optimized       float64 `json:"optimized"`
+	Baseline        float64 `json:"baseline"`
+	Ratio           float64 `json:"ratio"`
+	Currency        string  `json:"currency"`
+	PriceSource     string  `json:"priceSource"`
+	SpotPriceFactor float64 `json:"spotPriceFactor"`
+	Source          string  `json:"source"`
 }
 
 // TierUsage is one node pool's share of a run.
@@ -234,13 +357,49 @@ func Reactions(runs []RunResult) []float64 {
 	return out
 }
 
-// BuildReport computes report.json from what the demo observed.
+// BySource splits the executors of the runs' noticed nodes by who deleted
+// them; every source in Sources has an entry.
+func BySource(runs []RunResult) map[string]SourceReport {
+	reactions := map[string][]float64{}
+	out := map[string]SourceReport{}
+	for _, s := range Sources {
+		out[s] = SourceReport{}
+	}
+	for _, r := range runs {
+		for _, n := range r.Notices {
+			for _, d := range n.Executors {
+				if d.Source == "" {
+					continue
+				}
+				s := out[d.Source]
+				s.Executors++
+				if d.Missed() {
+					s.DeadlineMisses++
+				}
+				out[d.Source] = s
+				reactions[d.Source] = append(reactions[d.Source], d.Reaction.Seconds())
+			}
+		}
+	}
+	for source, s := range out {
+		s.ReactionP50Seconds = round(Percentile(reactions[source], 50), 3)
+		s.ReactionP99Seconds = round(Percentile(reactions[source], 99), 3)
+		out[source] = s
+	}
+	return out
+}
+
+// BuildReport computes report.json from what the demo observed. The
+// interruption and shuffle sections are the optimized run's; with an
+// ablated run, Ablation sets the two side by side.
 func BuildReport(d Demo) Report {
 	rep := Report{
 		Applications: ApplicationsReport{ByProfile: map[string]int{}},
-		Cost:         CostReport{Currency: d.Currency, PriceSource: d.PriceSource},
+		Cost:         CostReport{Currency: d.Currency, PriceSource: d.PriceSource, SpotPriceFactor: d.SpotPriceFactor, Source: SourceModel},
 		Nodes:        map[string]map[string]TierUsage{},
+		Shuffle:      ShuffleReport{Source: SourceModel, Model: d.ShuffleModel},
 	}
+	var optimized []RunResult
 	for _, r := range d.Runs {
 		for _, a := range r.Apps {
 			rep.Applications.Total++
@@ -252,34 +411,66 @@ func BuildReport(d Demo) Report {
 				rep.Applications.Failed++
 			}
 		}
-		for _, n := range r.Notices {
-			rep.Interruptions.Notices++
-			for _, e := range n.Executors {
-				if e.Decommissioned {
-					rep.Interruptions.ExecutorsDecommissioned++
-				}
-				if e.Missed() {
-					rep.Interruptions.DeadlineMisses++
-				}
-			}
-		}
-		rep.Shuffle.MigratedBytes += r.MigratedBytes
-		rep.Shuffle.RecomputedBytes += r.RecomputedBytes
 		switch r.Name {
 		case RunOptimized:
+			optimized = append(optimized, r)
 			rep.Cost.Optimized += RunCost(r)
+			rep.Shuffle.MigratedBytes += r.MigratedBytes
+			rep.Shuffle.RecomputedBytes += r.RecomputedBytes
+			rep.Shuffle.FallbackBytes += r.FallbackBytes
+			rep.Shuffle.NoticedNodes.add(r.NoticedShuffle)
 		case RunBaseline:
 			rep.Cost.Baseline += RunCost(r)
 		}
 		rep.Nodes[r.Name] = TierUsages(r)
 	}
-	reactions := Reactions(d.Runs)
-	rep.Interruptions.ReactionP50Seconds = round(Percentile(reactions, 50), 3)
-	rep.Interruptions.ReactionP99Seconds = round(Percentile(reactions, 99), 3)
+	in := Figures(RunOptimized, optimized)
+	rep.Interruptions = InterruptionsReport{Notices: in.Notices, ExecutorsDecommissioned: in.ExecutorsDecommissioned,
+		ReactionP50Seconds: in.ReactionP50Seconds, ReactionP99Seconds: in.ReactionP99Seconds, DeadlineMisses: in.DeadlineMisses,
+		BySource: in.BySource, NoticeVia: d.NoticeVia}
+	if len(d.Ablated) > 0 {
+		var ablated []RunResult
+		for _, r := range d.Runs {
+			if r.Name == RunAblated {
+				ablated = append(ablated, r)
+			}
+		}
+		rep.Ablation = &AblationReport{Without: d.Ablated, With: in, Ablated: Figures(RunAblated, ablated)}
+	}
 	if rep.Cost.Baseline > 0 {
 		rep.Cost.Ratio = round(rep.Cost.Optimized/rep.Cost.Baseline, 3)
 	}
 	rep.Cost.Optimized = round(rep.Cost.Optimized, 4)
 	rep.Cost.Baseline = round(rep.Cost.Baseline, 4)
 	return rep
+}
+
+// Figures sums the interruption, shuffle and outcome figures of runs.
+func Figures(name string, runs []RunResult) RunFigures {
+	f := RunFigures{Run: name, ShuffleSource: SourceModel}
+	for _, r := range runs {
+		for _, a := range r.Apps {
+			f.Applications++
+			if a.State != "Succeeded" {
+				f.Failed++
+			}
+		}
+		for _, n := range r.Notices {
+			f.Notices++
+			for _, e := range n.Executors {
+				if e.Decommissioned {
+					f.ExecutorsDecommissioned++
+				}
+				if e.Missed() {
+					f.DeadlineMisses++
+				}
+			}
+		}
+		f.Shuffle.add(r.NoticedShuffle)
+	}
+	reactions := Reactions(runs)
+	f.ReactionP50Seconds = round(Percentile(reactions, 50), 3)
+	f.ReactionP99Seconds = round(Percentile(reactions, 99), 3)
+	f.BySource = BySource(runs)
+	return f
 }

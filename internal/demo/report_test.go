@@ -42,14 +42,15 @@ func fixture() Demo {
 				Submitted: at(2), Finished: at(90), ExecutorsCreated: 4, ExecutorsLost: 1, RecomputedBytes: 512 << 20},
 		},
 		Notices: []Notice{
-			{Node: "arm-1", NodePool: "arm64-spot", At: at(60), Executors: []Decommission{{Pod: "a-exec-1", Reaction: 150 * time.Millisecond, Decommissioned: true}}},
+			{Node: "arm-1", NodePool: "arm64-spot", At: at(60), Executors: []Decommission{{Pod: "a-exec-1", Reaction: 150 * time.Millisecond, Decommissioned: true, Source: SourceSparkplane}}},
 			{Node: "x86-1", NodePool: "amd64-spot", At: at(100), Executors: []Decommission{
-				{Pod: "b-exec-1", Reaction: 250 * time.Millisecond, Decommissioned: true},
-				{Pod: "b-exec-2", Reaction: 400 * time.Millisecond, Decommissioned: true},
-				{Pod: "b-exec-3"},
+				{Pod: "b-exec-1", Reaction: 250 * time.Millisecond, Decommissioned: true, Source: SourceSparkplane},
+				{Pod: "b-exec-2", Reaction: 400 * time.Millisecond, Decommissioned: true, Source: SourceKarpenter},
+				{Pod: "b-exec-3", Reaction: 2 * time.Second, Source: SourceLost},
 			}},
 		},
 		MigratedBytes: 3 << 30, RecomputedBytes: 512 << 20,
+		NoticedShuffle: ShuffleAccount{Executors: 3, HeldBytes: 3<<30 + 512<<20, MigratedBytes: 3 << 30, RecomputedBytes: 512 << 20},
 	}
 	base := RunResult{Name: RunBaseline, Profile: BaselineProfileName, Start: at(200), End: at(310),
 		Nodes: []NodeLife{
@@ -62,7 +63,8 @@ func fixture() Demo {
 			{Name: "large-scala-02", Profile: BaselineProfileName, Type: "Scala", Size: "large", State: "Succeeded", AppID: "spark-4", Submitted: at(202), Finished: at(305), ExecutorsCreated: 4},
 		},
 	}
-	return Demo{Seed: 7, Apps: 2, Currency: "USD", PriceSource: "internal/devcluster/instance-types.json", StartedAt: t0.Add(-20 * time.Second), FinishedAt: at(330), Runs: []RunResult{opt, base}}
+	return Demo{Seed: 7, Apps: 2, Currency: "USD", PriceSource: "internal/devcluster/instance-types.json", StartedAt: t0.Add(-20 * time.Second), FinishedAt: at(330), Runs: []RunResult{opt, base},
+		NoticeVia: NoticeViaKarpenter, SpotPriceFactor: 0.35, ShuffleModel: DefaultShuffleModel()}
 }
 
 func TestBuildReport(t *testing.T) {
@@ -71,11 +73,18 @@ func TestBuildReport(t *testing.T) {
 	optimized := 60.0/3600*0.11424 + 114.0/3600*0.11424 + 80.0/3600*0.14112 + 118.0/3600*0.1632
 	baseline := 105.0/3600*0.8064 + 108.0/3600*0.2016
 	want := Report{
-		Applications:  ApplicationsReport{Total: 4, Succeeded: 3, Failed: 1, ByProfile: map[string]int{"cost-optimized": 2, BaselineProfileName: 2}},
-		Interruptions: InterruptionsReport{Notices: 2, ExecutorsDecommissioned: 3, ReactionP50Seconds: 0.25, ReactionP99Seconds: 0.4, DeadlineMisses: 1},
-		Shuffle:       ShuffleReport{MigratedBytes: 3 << 30, RecomputedBytes: 512 << 20},
+		Applications: ApplicationsReport{Total: 4, Succeeded: 3, Failed: 1, ByProfile: map[string]int{"cost-optimized": 2, BaselineProfileName: 2}},
+		Interruptions: InterruptionsReport{Notices: 2, ExecutorsDecommissioned: 3, ReactionP50Seconds: 0.25, ReactionP99Seconds: 0.4, DeadlineMisses: 1,
+			BySource: map[string]SourceReport{
+				SourceSparkplane: {Executors: 2, ReactionP50Seconds: 0.15, ReactionP99Seconds: 0.25},
+				SourceKarpenter:  {Executors: 1, ReactionP50Seconds: 0.4, ReactionP99Seconds: 0.4},
+				SourceOther:      {},
+				SourceLost:       {Executors: 1, ReactionP50Seconds: 2, ReactionP99Seconds: 2, DeadlineMisses: 1},
+			}, NoticeVia: NoticeViaKarpenter},
+		Shuffle: ShuffleReport{MigratedBytes: 3 << 30, RecomputedBytes: 512 << 20, Source: SourceModel, Model: ShuffleModel{MigrationBytesPerSecond: 256 << 20, TimeScale: 5},
+			NoticedNodes: ShuffleAccount{Executors: 3, HeldBytes: 3<<30 + 512<<20, MigratedBytes: 3 << 30, RecomputedBytes: 512 << 20}},
 		Cost: CostReport{Optimized: round(optimized, 4), Baseline: round(baseline, 4), Ratio: round(optimized/baseline, 3),
-			Currency: "USD", PriceSource: "internal/devcluster/instance-types.json"},
+			Currency: "USD", PriceSource: "internal/devcluster/instance-types.json", SpotPriceFactor: 0.35, Source: SourceModel},
 		Nodes: map[string]map[string]TierUsage{
 			RunOptimized: {
 				"arm64-spot": {Count: 2, NodeHours: round(174.0/3600, 4)},
@@ -106,9 +115,9 @@ func TestReportJSONFields(t *testing.T) {
 	}
 	want := map[string][]string{
 		"applications":  {"byProfile", "failed", "succeeded", "total"},
-		"interruptions": {"deadlineMisses", "executorsDecommissioned", "notices", "reactionP50Seconds", "reactionP99Seconds"},
-		"shuffle":       {"migratedBytes", "recomputedBytes"},
-		"cost":          {"baseline", "currency", "optimized", "priceSource", "ratio"},
+		"interruptions": {"bySource", "deadlineMisses", "executorsDecommissioned", "noticeVia", "notices", "reactionP50Seconds", "reactionP99Seconds"},
+		"shuffle":       {"fallbackBytes", "migratedBytes", "model", "noticedNodes", "recomputedBytes", "source"},
+		"cost":          {"baseline", "currency", "optimized", "priceSource", "ratio", "source", "spotPriceFactor"},
 		"nodes":         {RunBaseline, RunOptimized},
 	}
 	keys := map[string][]string{}
@@ -123,8 +132,62 @@ func TestReportJSONFields(t *testing.T) {
 	if diff := cmp.Diff(want, keys); diff != "" {
 		t.Errorf("report.json fields (-want +got):\n%s", diff)
 	}
+	for _, src := range Sources {
+		for _, f := range []string{"executors", "reactionP50Seconds", "reactionP99Seconds"} {
+			if _, ok := got["interruptions"]["bySource"].(map[string]any)[src].(map[string]any)[f]; !ok {
+				t.Errorf("interruptions.bySource.%s has no %s: %s", src, f, data)
+			}
+		}
+	}
+	if got["shuffle"]["source"] != SourceModel || got["cost"]["source"] != SourceModel {
+		t.Errorf("shuffle and cost come from models and must say so: %s", data)
+	}
 	if _, ok := got["nodes"][RunOptimized].(map[string]any)["arm64-spot"].(map[string]any)["nodeHours"]; !ok {
 		t.Errorf("nodes.optimized.arm64-spot has no nodeHours: %s", data)
+	}
+}
+
+// TestAblationReport: with an ablated run, the report sets the two chaos
+// runs side by side and leaves the ablated run out of the top-level
+// interruption figures.
+func TestAblationReport(t *testing.T) {
+	d := fixture()
+	d.Runs = d.Runs[:1]
+	ablated := d.Runs[0]
+	ablated.Name = RunAblated
+	ablated.Notices = []Notice{{Node: "arm-9", At: at(60), Executors: []Decommission{
+		{Pod: "a-exec-1", Reaction: 118 * time.Second, Decommissioned: true, Source: SourceKarpenter},
+		{Pod: "a-exec-2", Reaction: 120 * time.Second, Source: SourceLost},
+	}}}
+	ablated.NoticedShuffle = ShuffleAccount{Executors: 2, HeldBytes: 1 << 30, RecomputedBytes: 1 << 30}
+	d.Runs = append(d.Runs, ablated)
+	d.Ablated = []string{AblateInterruption}
+	rep := BuildReport(d)
+	if rep.Ablation == nil {
+		t.Fatal("no ablation section")
+	}
+	with, without := rep.Ablation.With, rep.Ablation.Ablated
+	if with.Notices != 2 || without.Notices != 1 || rep.Interruptions.Notices != 2 {
+		t.Errorf("notices: with %d, ablated %d, top level %d; want 2, 1 and 2 (the optimized run's)", with.Notices, without.Notices, rep.Interruptions.Notices)
+	}
+	if without.DeadlineMisses != 2 || without.BySource[SourceLost].Executors != 1 || without.BySource[SourceKarpenter].Executors != 1 || without.BySource[SourceSparkplane].Executors != 0 {
+		t.Errorf("ablated figures %+v", without)
+	}
+	if without.Shuffle.RecomputedBytes != 1<<30 || with.Shuffle.MigratedBytes != 3<<30 {
+		t.Errorf("shuffle: with %+v, ablated %+v", with.Shuffle, without.Shuffle)
+	}
+	table := strings.Join(AblationTable(*rep.Ablation), "\n")
+	for _, want := range []string{"with interruption", "without", "deleted by sparkplane", "deadline misses", "1.0 GiB"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("ablation table lacks %q:\n%s", want, table)
+		}
+	}
+	var page bytes.Buffer
+	if err := RenderHTML(&page, d, rep); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.String(), "Ablation: without interruption") {
+		t.Error("report.html has no ablation section")
 	}
 }
 
@@ -262,6 +325,7 @@ func TestReportHTMLSelfContained(t *testing.T) {
 	for _, want := range []string{
 		"Nodes by tier over time", "Executors by tier over time", "Interruptions (optimized run)", "Cost", "Applications",
 		`<a href="eventlogs/spark-1" title="spark-1">spark-1</a>`, "x86-1", "1 missed", "USD",
+		"Who deleted the executors of noticed nodes", "sparkplane 1, karpenter 1, lost 1", `<span class="model">model</span>`, "Legend:", "a 65% spot discount",
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report.html lacks %q", want)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
@@ -29,6 +31,7 @@ import (
 	"github.com/sparkplane/sparkplane/internal/emulator"
 	"github.com/sparkplane/sparkplane/internal/install"
 	"github.com/sparkplane/sparkplane/internal/platform"
+	"github.com/sparkplane/sparkplane/internal/spark"
 )
 
 // Defaults of Options.
@@ -44,8 +47,40 @@ const (
 	PriceSource = "internal/devcluster/instance-types.json, the instance-type file of Karpenter's kwok provider (us-east-1 on-demand list prices; spot at 0.35x)"
 )
 
+// The ways the demo delivers a Spot notice (Options.NoticeVia).
+const (
+	// NoticeViaKarpenter deletes the node's NodeClaim, so Karpenter taints
+	// the node (karpenter.sh/disrupted) and drains it itself, as on EKS with
+	// Karpenter's interruption queue: sparkplane races Karpenter's eviction.
+	NoticeViaKarpenter = "karpenter"
+	// NoticeViaNTH taints and cordons the node as aws-node-termination-handler
+	// in IMDS mode does (aws-node-termination-handler/spot-itn), and nothing
+	// drains it: the action is sparkplane's alone.
+	NoticeViaNTH = "nth"
+	// NoticeViaSpotITN sets a node condition standing for the EC2 Spot
+	// interruption warning, as a Node Problem Detector plugin reports it;
+	// again nothing else acts on it.
+	NoticeViaSpotITN = "spot-itn"
+)
+
+// NoticeVias lists the deliveries; the first is the default.
+var NoticeVias = []string{NoticeViaKarpenter, NoticeViaNTH, NoticeViaSpotITN}
+
+// AblateInterruption is the component `--ablate` can switch off: the
+// operator's interruption controller.
+const AblateInterruption = "interruption"
+
+// OperatorOptions tell StartOperator what to run.
+type OperatorOptions struct {
+	// Zones are the NodePools' zones (the operator spreads applications over
+	// them, as nodes are made on demand).
+	Zones []string
+	// Without names controllers to leave out (AblateInterruption).
+	Without []string
+}
+
 // Interrupter delivers Spot interruption notices; the CLI gives the demo the
-// code of `sparkplane dev interrupt --via karpenter`.
+// code of `sparkplane dev interrupt` for the chosen delivery.
 type Interrupter interface {
 	// PickSpotNodes picks up to n spot nodes that run executors and have no
 	// notice yet, reproducibly for seed.
@@ -69,12 +104,18 @@ type Options struct {
 	ClusterName string
 	// Out receives the live progress lines.
 	Out io.Writer
-	// StartOperator runs sparkplane's controllers against cfg until ctx ends;
-	// zones are the NodePools' zones (the operator spreads applications over
-	// them, as nodes are made on demand).
-	StartOperator func(ctx context.Context, cfg *rest.Config, zones []string) error
-	// NewInterrupter returns the notice deliverer for the cluster at cfg.
-	NewInterrupter func(cfg *rest.Config) (Interrupter, error)
+	// StartOperator runs sparkplane's controllers against cfg until ctx ends.
+	// It is started once per run and stopped at the run's end.
+	StartOperator func(ctx context.Context, cfg *rest.Config, opts OperatorOptions) error
+	// NewInterrupter returns the notice deliverer for the cluster at cfg,
+	// delivering the way via names (one of NoticeVias).
+	NewInterrupter func(cfg *rest.Config, via string) (Interrupter, error)
+	// NoticeVia is how notices are delivered; NoticeViaKarpenter when empty.
+	NoticeVia string
+	// Ablate names components to switch off in a second chaos run of the
+	// same seed, reported side by side with the first (AblateInterruption);
+	// the baseline run is then left out.
+	Ablate []string
 	// RunTimeout bounds each run's wait for its applications; 6 minutes when zero.
 	RunTimeout time.Duration
 	// SubmitInterval spaces the submissions of a run; 500ms when zero.
@@ -111,6 +152,17 @@ func (o *Options) complete() error {
 	}
 	if o.Notice == 0 {
 		o.Notice = 120 * time.Second
+	}
+	if o.NoticeVia == "" {
+		o.NoticeVia = NoticeViaKarpenter
+	}
+	if !slices.Contains(NoticeVias, o.NoticeVia) {
+		return fmt.Errorf("notice via %q is not known: use one of %s", o.NoticeVia, strings.Join(NoticeVias, ", "))
+	}
+	for _, a := range o.Ablate {
+		if a != AblateInterruption {
+			return fmt.Errorf("ablate %q is not known: the component that can be switched off is %q", a, AblateInterruption)
+		}
 	}
 	switch {
 	case o.Apps < 1:
@@ -228,7 +280,7 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", priceFile, err)
 	}
-	if r.intr, err = r.opts.NewInterrupter(cfg); err != nil {
+	if r.intr, err = r.opts.NewInterrupter(cfg, r.opts.NoticeVia); err != nil {
 		return nil, err
 	}
 
@@ -246,26 +298,17 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 	if err := provisionVolumes(bgCtx, r.cs); err != nil {
 		return nil, err
 	}
-	operatorErr := make(chan error, 1)
-	wg.Go(func() { operatorErr <- r.opts.StartOperator(bgCtx, cfg, r.zones) })
 	if r.em, err = emulator.New(cfg, emulator.Options{EventLogDir: filepath.Join(r.opts.ReportDir, "eventlogs")}); err != nil {
 		return nil, err
 	}
 	wg.Go(func() { _ = r.em.Run(bgCtx) })
-	r.printf("operator (all controllers) and Spark driver emulator running in this process")
+	r.printf("Spark driver emulator running in this process; notices delivered via %s", r.opts.NoticeVia)
 
-	demo := Demo{Seed: r.opts.Seed, Apps: r.opts.Apps, Currency: Currency, PriceSource: PriceSource, StartedAt: r.start}
+	demo := Demo{Seed: r.opts.Seed, Apps: r.opts.Apps, Currency: Currency, PriceSource: PriceSource, StartedAt: r.start,
+		NoticeVia: r.opts.NoticeVia, Ablated: r.opts.Ablate, SpotPriceFactor: prices.SpotFactor(), ShuffleModel: DefaultShuffleModel()}
 	mix := Mix(r.opts.Apps, r.opts.Seed)
-	for _, spec := range []struct {
-		name, profile string
-		chaos         bool
-	}{{RunOptimized, OptimizedProfile, true}, {RunBaseline, BaselineProfileName, false}} {
-		select {
-		case err := <-operatorErr:
-			return nil, fmt.Errorf("the operator stopped: %v", err)
-		default:
-		}
-		run, err := r.runOnce(bgCtx, spec.name, spec.profile, spec.chaos, mix)
+	for _, spec := range r.runSpecs() {
+		run, err := r.runWithOperator(bgCtx, spec, mix)
 		if err != nil {
 			return nil, err
 		}
@@ -371,6 +414,59 @@ func (r *runner) installPlatform(ctx context.Context) error {
 	return nil
 }
 
+// runSpec is one run of the demo.
+type runSpec struct {
+	name, profile string
+	chaos         bool
+	// without: controllers left out of the operator for this run.
+	without []string
+}
+
+// runSpecs: the optimized run, then the baseline, or with --ablate the same
+// chaos run again without the ablated controllers.
+func (r *runner) runSpecs() []runSpec {
+	specs := []runSpec{{name: RunOptimized, profile: OptimizedProfile, chaos: true}}
+	if len(r.opts.Ablate) > 0 {
+		return append(specs, runSpec{name: RunAblated, profile: OptimizedProfile, chaos: true, without: r.opts.Ablate})
+	}
+	return append(specs, runSpec{name: RunBaseline, profile: BaselineProfileName})
+}
+
+// runWithOperator runs one pass with an operator of its own, stopped at its
+// end (so the next run can leave controllers out).
+func (r *runner) runWithOperator(ctx context.Context, spec runSpec, mix []AppSpec) (RunResult, error) {
+	opCtx, stop := context.WithCancel(ctx)
+	operatorErr := make(chan error, 1)
+	go func() {
+		operatorErr <- r.opts.StartOperator(opCtx, r.cfg, OperatorOptions{Zones: r.zones, Without: spec.without})
+	}()
+	defer func() {
+		stop()
+		<-operatorErr
+	}()
+	what := "all controllers"
+	if len(spec.without) > 0 {
+		what = "every controller but " + strings.Join(spec.without, ", ")
+	}
+	r.printf("operator (%s) running in this process for the %s run", what, spec.name)
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	go func() {
+		select {
+		case err := <-operatorErr:
+			operatorErr <- err
+			r.printf("the operator stopped: %v", err)
+			cancelRun()
+		case <-runCtx.Done():
+		}
+	}()
+	run, err := r.runOnce(runCtx, spec.name, spec.profile, spec.chaos, mix)
+	if err != nil && runCtx.Err() != nil && ctx.Err() == nil {
+		return run, fmt.Errorf("the operator stopped during the %s run", spec.name)
+	}
+	return run, err
+}
+
 // deliveredNotice is a notice the demo delivered and what it printed of it.
 type deliveredNotice struct {
 	Notice
@@ -435,7 +531,7 @@ func (r *runner) runOnce(ctx context.Context, name, profile string, chaos bool, 
 					nextNotice = now.Add(r.opts.NoticeGap)
 					// Karpenter usually removes the node long before; the
 					// waiter ends with ctx, before the cluster goes.
-					go func() { _ = r.intr.RemoveWhenDue(ctx, []string{node}, now.Add(r.opts.Notice)) }()
+					go r.terminateWhenDue(ctx, node, now.Add(r.opts.Notice))
 				}
 			}
 		}
@@ -498,8 +594,58 @@ func (r *runner) runOnce(ctx context.Context, name, profile string, chaos bool, 
 	for _, a := range apps {
 		run.MigratedBytes += a.MigratedBytes
 		run.RecomputedBytes += a.RecomputedBytes
+		run.FallbackBytes += a.FallbackBytes
 	}
+	run.NoticedShuffle = noticedShuffle(run.Notices, r.em.Summary().Apps, ns)
 	return run, nil
+}
+
+// terminateWhenDue ends node at the end of its notice as the EC2 instance's
+// termination would: executors still on it are lost (deleted with no grace
+// period; a graceful delete under way is cut short too), then the node goes.
+func (r *runner) terminateWhenDue(ctx context.Context, node string, at time.Time) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(time.Until(at)):
+	}
+	pods, err := r.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + node, LabelSelector: spark.LabelRole + "=" + spark.RoleExecutor})
+	if err == nil {
+		for _, p := range pods.Items {
+			_ = r.cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr.To[int64](0)})
+		}
+	}
+	_ = r.intr.RemoveWhenDue(ctx, []string{node}, at)
+}
+
+// noticedShuffle totals what the emulator did with the shuffle blocks of
+// the executors of noticed nodes (in namespace ns): each executor's
+// departure, joined by pod name.
+func noticedShuffle(notices []Notice, apps []emulator.AppSummary, ns string) ShuffleAccount {
+	onNoticed := map[string]bool{}
+	for _, n := range notices {
+		for _, d := range n.Executors {
+			onNoticed[d.Pod] = true
+		}
+	}
+	var acc ShuffleAccount
+	for _, a := range apps {
+		if a.Namespace != ns {
+			continue
+		}
+		for _, rm := range a.Removals {
+			if !onNoticed[a.Namespace+"/"+rm.Pod] {
+				continue
+			}
+			acc.Executors++
+			acc.HeldBytes += rm.HeldBytes
+			acc.MigratedBytes += rm.MigratedBytes
+			acc.FallbackBytes += rm.FallbackBytes
+			acc.RecomputedBytes += rm.RecomputedBytes
+			acc.UnreadBytes += rm.UnreadBytes
+		}
+	}
+	return acc
 }
 
 func (r *runner) progress(run string, states map[string]int, notices, target int) {
@@ -624,6 +770,7 @@ func (r *runner) appResults(ctx context.Context, ns, profile string) ([]AppResul
 			res.ExecutorsLost += s.ExecutorsLost
 			res.MigratedBytes += s.MigratedBytes
 			res.RecomputedBytes += s.RecomputedBytes
+			res.FallbackBytes += s.FallbackBytes
 			if s.AppID != "" {
 				res.AppID = s.AppID
 			}
@@ -647,11 +794,24 @@ func (r *runner) summary(rep Report) {
 	}
 	sort.Strings(profiles)
 	r.printf("applications: %d of %d succeeded, %d failed (%s)", a.Succeeded, a.Total, a.Failed, strings.Join(profiles, ", "))
-	r.printf("interruptions: %d notices, %d executors decommissioned, reaction p50 %.3fs p99 %.3fs, %d deadline misses",
-		in.Notices, in.ExecutorsDecommissioned, in.ReactionP50Seconds, in.ReactionP99Seconds, in.DeadlineMisses)
-	r.printf("shuffle: %s migrated, %s recomputed", HumanBytes(sh.MigratedBytes), HumanBytes(sh.RecomputedBytes))
-	for _, run := range []string{RunOptimized, RunBaseline} {
-		usage := rep.Nodes[run]
+	r.printf("interruptions (via %s): %d notices, %d executors decommissioned, reaction p50 %.3fs p99 %.3fs, %d deadline misses",
+		in.NoticeVia, in.Notices, in.ExecutorsDecommissioned, in.ReactionP50Seconds, in.ReactionP99Seconds, in.DeadlineMisses)
+	r.printf("deleted by: %s", sourceLine(in.BySource))
+	nn := sh.NoticedNodes
+	r.printf("shuffle (model: %s/s migration, time scale %g): %s migrated, %s recomputed; noticed nodes' executors held %s: %s migrated + %s recomputed + %s to fallback + %s no longer read",
+		HumanBytes(sh.Model.MigrationBytesPerSecond), sh.Model.TimeScale, HumanBytes(sh.MigratedBytes), HumanBytes(sh.RecomputedBytes),
+		HumanBytes(nn.HeldBytes), HumanBytes(nn.MigratedBytes), HumanBytes(nn.RecomputedBytes), HumanBytes(nn.FallbackBytes), HumanBytes(nn.UnreadBytes))
+	if ab := rep.Ablation; ab != nil {
+		r.printf("ablation: the same seed without %s, side by side", strings.Join(ab.Without, ", "))
+		for _, line := range AblationTable(*ab) {
+			r.printf("  %s", line)
+		}
+	}
+	for _, run := range []string{RunOptimized, RunBaseline, RunAblated} {
+		usage, ok := rep.Nodes[run]
+		if !ok {
+			continue
+		}
 		var pools []string
 		for p := range usage {
 			pools = append(pools, p)
@@ -662,6 +822,59 @@ func (r *runner) summary(rep Report) {
 		}
 		r.printf("nodes %-9s %s", run+":", strings.Join(parts, ", "))
 	}
-	r.printf("cost: %s %.4f optimized vs %.4f baseline: ratio %.3f", c.Currency, c.Optimized, c.Baseline, c.Ratio)
+	if c.Baseline > 0 {
+		r.printf("cost (model prices: spot = %.2f × on-demand list price): %s %.4f optimized vs %.4f baseline: ratio %.3f", c.SpotPriceFactor, c.Currency, c.Optimized, c.Baseline, c.Ratio)
+	}
 	r.printf("report: %s, %s", filepath.Join(r.opts.ReportDir, "report.html"), filepath.Join(r.opts.ReportDir, "report.json"))
+}
+
+// sourceLine renders a bySource split on one line.
+func sourceLine(by map[string]SourceReport) string {
+	var parts []string
+	for _, src := range Sources {
+		s := by[src]
+		parts = append(parts, fmt.Sprintf("%s %d (p50 %.3fs, p99 %.3fs)", src, s.Executors, s.ReactionP50Seconds, s.ReactionP99Seconds))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// AblationTable renders the ablation's figures as aligned text rows: a
+// header, then one row per figure with the optimized and the ablated run.
+func AblationTable(ab AblationReport) []string {
+	w, a := ab.With, ab.Ablated
+	rows := [][3]string{
+		{"", "with " + strings.Join(ab.Without, ", "), "without"},
+		{"applications failed", fmt.Sprintf("%d of %d", w.Failed, w.Applications), fmt.Sprintf("%d of %d", a.Failed, a.Applications)},
+		{"notices", fmt.Sprint(w.Notices), fmt.Sprint(a.Notices)},
+		{"executors on noticed nodes", fmt.Sprint(sourceTotal(w.BySource)), fmt.Sprint(sourceTotal(a.BySource))},
+	}
+	for _, src := range Sources {
+		rows = append(rows, [3]string{"  deleted by " + src, fmt.Sprint(w.BySource[src].Executors), fmt.Sprint(a.BySource[src].Executors)})
+	}
+	rows = append(rows,
+		[3]string{"reaction p50 / p99", fmt.Sprintf("%.3fs / %.3fs", w.ReactionP50Seconds, w.ReactionP99Seconds), fmt.Sprintf("%.3fs / %.3fs", a.ReactionP50Seconds, a.ReactionP99Seconds)},
+		[3]string{"deadline misses", fmt.Sprint(w.DeadlineMisses), fmt.Sprint(a.DeadlineMisses)},
+		[3]string{"shuffle held on noticed nodes (model)", HumanBytes(w.Shuffle.HeldBytes), HumanBytes(a.Shuffle.HeldBytes)},
+		[3]string{"  migrated (model)", HumanBytes(w.Shuffle.MigratedBytes), HumanBytes(a.Shuffle.MigratedBytes)},
+		[3]string{"  recomputed (model)", HumanBytes(w.Shuffle.RecomputedBytes), HumanBytes(a.Shuffle.RecomputedBytes)},
+	)
+	width := [3]int{}
+	for _, row := range rows {
+		for i, cell := range row {
+			width[i] = max(width[i], len(cell))
+		}
+	}
+	out := make([]string, 0, len(rows))
+	for _, row := range rows {
+		out = append(out, fmt.Sprintf("%-*s  %*s  %*s", width[0], row[0], width[1], row[1], width[2], row[2]))
+	}
+	return out
+}
+
+func sourceTotal(by map[string]SourceReport) int {
+	n := 0
+	for _, s := range by {
+		n += s.Executors
+	}
+	return n
 }

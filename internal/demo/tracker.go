@@ -37,6 +37,9 @@ type tracker struct {
 	run       string
 	nodes     map[string]*trackedNode
 	executors map[types.UID]*trackedExecutor
+	// marks holds, by pod UID, the source an event attributed the pod's
+	// delete to (see attribution.go).
+	marks     map[types.UID]string
 	priceErrs []error
 }
 
@@ -50,6 +53,7 @@ type trackedNode struct {
 }
 
 type trackedExecutor struct {
+	uid     types.UID
 	life    ExecutorLife
 	run     string
 	running bool
@@ -60,7 +64,7 @@ type trackedExecutor struct {
 }
 
 func newTracker(prices *Prices) *tracker {
-	return &tracker{prices: prices, now: time.Now, nodes: map[string]*trackedNode{}, executors: map[types.UID]*trackedExecutor{}}
+	return &tracker{prices: prices, now: time.Now, nodes: map[string]*trackedNode{}, executors: map[types.UID]*trackedExecutor{}, marks: map[types.UID]string{}}
 }
 
 // setRun attributes what is created from now on to run.
@@ -111,7 +115,7 @@ func (t *tracker) start(ctx context.Context, cs kubernetes.Interface) error {
 	if !cache.WaitForCacheSync(ctx.Done(), nodes.HasSynced, pods.HasSynced) {
 		return fmt.Errorf("demo: node and pod watches did not sync")
 	}
-	return nil
+	return t.startEvents(ctx, cs)
 }
 
 func (t *tracker) onNode(n *corev1.Node, deleted bool) {
@@ -163,7 +167,7 @@ func (t *tracker) onExecutor(p *corev1.Pod, deleted bool) {
 		if deleted && p.Spec.NodeName == "" {
 			return
 		}
-		te = &trackedExecutor{run: t.run, life: ExecutorLife{Pod: p.Namespace + "/" + p.Name, App: p.Labels[v1alpha1.LabelApplication]}}
+		te = &trackedExecutor{uid: p.UID, run: t.run, life: ExecutorLife{Pod: p.Namespace + "/" + p.Name, App: p.Labels[v1alpha1.LabelApplication]}}
 		t.executors[p.UID] = te
 	}
 	if p.Spec.NodeName != "" && te.life.Node == "" {
@@ -225,8 +229,8 @@ func (t *tracker) noticeOutcome(n *Notice) (done bool) {
 		d := Decommission{Pod: te.life.Pod}
 		if te.deleteSeen.IsZero() {
 			done = false
-		} else if te.graceful {
-			d.Decommissioned, d.Reaction = true, max(te.deleteSeen.Sub(at), 0)
+		} else {
+			attribute(&d, te.graceful, t.marks[te.uid], at, te.deleteSeen)
 		}
 		n.Executors = append(n.Executors, d)
 	}

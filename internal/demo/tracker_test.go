@@ -16,8 +16,10 @@ import (
 
 // TestTrackerNotice feeds the tracker the watch events of one interruption,
 // with a fake clock, and checks the notice's outcome: reactions from the
-// earliest notice time, a hard delete counted as a miss, an executor that
-// ended before the notice left out.
+// earliest notice time, a hard delete counted as a miss (lost), an executor
+// that ended before the notice left out, and each delete attributed by the
+// event marks on its pod (sparkplane's even when Karpenter's eviction event
+// comes too, Karpenter's, none: other).
 func TestTrackerNotice(t *testing.T) {
 	prices, err := ParsePrices([]byte(`[{"name":"m7g.2xlarge","offerings":[{"Price":0.11424,"Available":true,"Requirements":[
 		{"key":"karpenter.sh/capacity-type","operator":"In","values":["spot"]},
@@ -43,7 +45,7 @@ func TestTrackerNotice(t *testing.T) {
 		return p
 	}
 	clock = at(5)
-	for _, name := range []string{"e1", "e2", "e3", "early"} {
+	for _, name := range []string{"e1", "e2", "e3", "e4", "early"} {
 		tr.onExecutor(pod(name, corev1.PodRunning), false)
 	}
 	clock = at(8)
@@ -66,14 +68,25 @@ func TestTrackerNotice(t *testing.T) {
 	tr.onExecutor(deleting(pod("e2", corev1.PodRunning), 114), true) // only the removal seen: still graceful
 	clock = at(22)
 	tr.onExecutor(pod("e3", corev1.PodRunning), true) // gone without a graceful delete
+	tr.onExecutor(deleting(pod("e4", corev1.PodRunning), 30), false)
+	event := func(pod, reason, component string) *corev1.Event {
+		return &corev1.Event{InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "ns", Name: pod, UID: types.UID(pod)},
+			Reason: reason, Source: corev1.EventSource{Component: component}, ReportingController: component}
+	}
+	tr.onEvent(event("e1", v1alpha1.EventReasonExecutorDecommissioning, "sparkplane-interruption"))
+	tr.onEvent(event("e1", karpenterReasonEvicted, karpenterComponent)) // came second: sparkplane's stays
+	tr.onEvent(event("e2", karpenterReasonEvicted, karpenterComponent))
+	tr.onEvent(event("e4", karpenterReasonEvicted, "someone-else"))
+	tr.onEvent(event("e3", v1alpha1.EventReasonExecutorDecommissioning, "sparkplane-interruption")) // no grace: lost all the same
 
 	if !tr.noticeOutcome(&n) {
 		t.Fatal("outcome not done after every executor was deleted")
 	}
 	want := Notice{Node: "n1", At: at(19.5), Executors: []Decommission{
-		{Pod: "ns/e1", Reaction: 250 * time.Millisecond, Decommissioned: true},
-		{Pod: "ns/e2", Reaction: 1500 * time.Millisecond, Decommissioned: true},
-		{Pod: "ns/e3"},
+		{Pod: "ns/e1", Reaction: 250 * time.Millisecond, Decommissioned: true, Source: SourceSparkplane},
+		{Pod: "ns/e2", Reaction: 1500 * time.Millisecond, Decommissioned: true, Source: SourceKarpenter},
+		{Pod: "ns/e3", Reaction: 2500 * time.Millisecond, Source: SourceLost},
+		{Pod: "ns/e4", Reaction: 2500 * time.Millisecond, Decommissioned: true, Source: SourceOther},
 	}}
 	if diff := cmp.Diff(want, n); diff != "" {
 		t.Errorf("notice (-want +got):\n%s", diff)
@@ -88,8 +101,8 @@ func TestTrackerNotice(t *testing.T) {
 	if len(nodes) != 1 || !nodes[0].Deleted.Equal(at(30)) || nodes[0].PricePerHour != 0.11424 {
 		t.Errorf("nodes %+v: want n1 deleted at 30s, priced 0.11424", nodes)
 	}
-	if len(execs) != 4 || execs[0].NodePool != "arm64-spot" || !execs[0].End.Equal(at(19.75)) {
-		t.Errorf("executors %+v: want 4, the first on arm64-spot ending at 19.75s", execs)
+	if len(execs) != 5 || execs[0].NodePool != "arm64-spot" || !execs[0].End.Equal(at(19.75)) {
+		t.Errorf("executors %+v: want 5, the first on arm64-spot ending at 19.75s", execs)
 	}
 	if other, _, _ := tr.collect(RunBaseline, at(100)); len(other) != 0 {
 		t.Errorf("baseline has nodes %v: nodes belong to the run that created them", other)

@@ -192,7 +192,7 @@ func (a *app) start(ctx context.Context) error {
 			return fmt.Errorf("%s=%v: want a positive number of model seconds per real second", ConfTimeScale, a.scale)
 		}
 	}
-	migration, err := spec.Conf.Bytes(ConfMigrationRate, "256m", 1)
+	migration, err := spec.Conf.Bytes(ConfMigrationRate, strconv.FormatInt(DefaultMigrationBytesPerSecond, 10), 1)
 	if err != nil {
 		return err
 	}

@@ -181,7 +181,7 @@ type runningTask struct {
 // milliseconds, that model time zero corresponds to in the event log.
 func NewEngine(w *Workload, startMs int64, opts EngineOptions) *Engine {
 	if opts.MigrationBytesPerSecond <= 0 {
-		opts.MigrationBytesPerSecond = 256 << 20
+		opts.MigrationBytesPerSecond = DefaultMigrationBytesPerSecond
 	}
 	e := &Engine{w: w, opts: opts, startMs: startMs, execs: map[string]*engineExecutor{}, stages: map[int]*stageState{}, nextPeer: map[string]int{}}
 	for j := range w.Jobs {

@@ -26,6 +26,8 @@ const (
 	ConfFallbackStoragePath = "spark.storage.decommission.fallbackStorage.path"
 	DefaultWorkloadName     = "medium"
 	DefaultTimeScale        = 5.0
+	// DefaultMigrationBytesPerSecond is ConfMigrationRate's default (256m).
+	DefaultMigrationBytesPerSecond int64 = 256 << 20
 )
 
 // WorkloadParams shape a workload. Durations are model time: what the event

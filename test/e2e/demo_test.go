@@ -40,7 +40,7 @@ func TestDemoReport(t *testing.T) {
 	if r.Err != nil {
 		t.Fatalf("sparkplane demo: %v\n%s", r.Err, r.Stderr)
 	}
-	for _, want := range []string{"spot notice 1/1", "optimized run: every application ended", "baseline run: every application ended", "cost: USD"} {
+	for _, want := range []string{"spot notice 1/1", "optimized run: every application ended", "baseline run: every application ended", "cost (model prices", "deleted by: sparkplane"} {
 		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("the demo's output lacks %q", want)
 		}
@@ -60,8 +60,27 @@ func TestDemoReport(t *testing.T) {
 	if in := rep.Interruptions; in.Notices < 1 || in.ExecutorsDecommissioned < 1 || in.DeadlineMisses != 0 || in.ReactionP99Seconds > 10 {
 		t.Errorf("interruptions %+v: want at least one notice and one executor decommissioned, 0 misses, p99 well inside the notice", in)
 	}
-	if s := rep.Shuffle; s.MigratedBytes == 0 || s.RecomputedBytes > s.MigratedBytes {
-		t.Errorf("shuffle %+v: want blocks migrated rather than recomputed", s)
+	if s := rep.Shuffle; s.MigratedBytes == 0 || s.RecomputedBytes > s.MigratedBytes || s.Source != demo.SourceModel {
+		t.Errorf("shuffle %+v: want blocks migrated rather than recomputed, labelled as the model's", s)
+	}
+	// Who deleted each executor of the noticed node: all four sources are
+	// reported, and they add up to the executors the notices found.
+	in := rep.Interruptions
+	total := 0
+	for _, src := range demo.Sources {
+		s, ok := in.BySource[src]
+		if !ok {
+			t.Errorf("interruptions.bySource lacks %q", src)
+		}
+		total += s.Executors
+	}
+	if total == 0 || in.BySource[demo.SourceSparkplane].Executors+in.BySource[demo.SourceKarpenter].Executors == 0 || in.NoticeVia != demo.NoticeViaKarpenter {
+		t.Errorf("interruptions.bySource %+v (via %s): want executors deleted by sparkplane or Karpenter on the default delivery", in.BySource, in.NoticeVia)
+	}
+	// Shuffle counted once: what the noticed node's executors held is
+	// exactly what was migrated, sent to fallback, recomputed or no longer read.
+	if nn := rep.Shuffle.NoticedNodes; nn.HeldBytes == 0 || nn.HeldBytes != nn.MigratedBytes+nn.FallbackBytes+nn.RecomputedBytes+nn.UnreadBytes {
+		t.Errorf("shuffle on noticed nodes %+v: want held bytes > 0 and = migrated + fallback + recomputed + unread", nn)
 	}
 	if c := rep.Cost; c.Optimized <= 0 || c.Baseline <= 0 || c.Ratio >= 0.75 || c.Currency != demo.Currency {
 		t.Errorf("cost %+v: want the optimized run well below the baseline", c)
@@ -101,7 +120,7 @@ func TestDemoReport(t *testing.T) {
 	chromium := installChromium(t, root)
 	url := "file://" + filepath.Join(dir, "report.html")
 	dom := runChromium(t, chromium, "--dump-dom", url)
-	for _, want := range []string{"<svg", "Nodes by tier over time", "Interruptions (optimized run)", "eventlogs/"} {
+	for _, want := range []string{"<svg", "Nodes by tier over time", "Interruptions (optimized run)", "eventlogs/", "Who deleted the executors of noticed nodes", `class="model"`} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the DOM Chromium built lacks %q", want)
 		}

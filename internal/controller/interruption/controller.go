@@ -330,12 +330,44 @@ func (c *Controller) decommission(ctx context.Context, nodeName string, notice N
 }
 
 // decommissionExecutor issues the executor's graceful delete with what is
-// left of the budget. grace is -1 when the pod was already gone.
+// left of the budget. The delete carries the pod's resourceVersion as a
+// precondition, so it only succeeds when nothing has touched the pod since it
+// was read: a success means this controller started the executor's
+// termination, and only then is it counted and given its
+// ExecutorDecommissioning event (the mark the demo reads back to attribute
+// the delete). grace is -1 when the pod was gone, or when another
+// component's eviction or delete came first.
 func (c *Controller) decommissionExecutor(ctx context.Context, pod *corev1.Pod, notice Notice) (grace int64, err error) {
 	grace, missed := c.budget.GracePeriod(notice.Time, c.clock.Now())
 	c.burst.begin()
 	defer c.burst.end()
-	err = c.client.Delete(ctx, pod, client.GracePeriodSeconds(grace), client.Preconditions{UID: &pod.UID})
+	resourceVersion := pod.ResourceVersion
+	for attempt := 0; ; attempt++ {
+		preconditions := client.Preconditions{UID: &pod.UID}
+		if resourceVersion != "" {
+			preconditions.ResourceVersion = &resourceVersion
+		}
+		err = c.client.Delete(ctx, pod, client.GracePeriodSeconds(grace), preconditions)
+		if !apierrors.IsConflict(err) || attempt == 2 {
+			break
+		}
+		// Changed since it was read: gone, replaced, terminating at
+		// someone else's hand, or only updated (then try again).
+		live := &metav1.PartialObjectMetadata{}
+		live.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Pod"))
+		if getErr := c.apiReader.Get(ctx, client.ObjectKeyFromObject(pod), live); getErr != nil || live.UID != pod.UID {
+			if getErr == nil || apierrors.IsNotFound(getErr) {
+				return -1, nil
+			}
+			c.issued.Delete(pod.UID)
+			return 0, fmt.Errorf("decommissioning executor %s/%s: reading it after a conflict: %w", pod.Namespace, pod.Name, getErr)
+		}
+		if live.DeletionTimestamp != nil {
+			ctrl.LoggerFrom(ctx).V(1).Info("Executor already terminating by another component's hand", "pod", klog.KObj(pod))
+			return -1, nil
+		}
+		resourceVersion = live.ResourceVersion
+	}
 	issuedAt := c.clock.Now()
 	switch {
 	case apierrors.IsNotFound(err), apierrors.IsConflict(err): // gone, or a new pod under the same name

@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
 )
 
 // Event reasons. They are contracts: dashboards and the application
@@ -16,10 +18,10 @@ const (
 	// ReasonExecutorDecommissioning is on an executor pod, and on its
 	// application, when the controller starts the executor's graceful
 	// decommission because its node is going away.
-	ReasonExecutorDecommissioning = "ExecutorDecommissioning"
+	ReasonExecutorDecommissioning = v1alpha1.EventReasonExecutorDecommissioning
 	// ReasonDecommissionDeadlineMissed is on an executor pod decommissioned
 	// with less than the minimum grace period left.
-	ReasonDecommissionDeadlineMissed = "DecommissionDeadlineMissed"
+	ReasonDecommissionDeadlineMissed = v1alpha1.EventReasonDecommissionDeadlineMissed
 	// ReasonDriverNodeInterrupted is on a driver pod, and its application,
 	// when the driver's node is going away. It is also the condition type
 	// and reason set on the application.
