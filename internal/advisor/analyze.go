@@ -24,6 +24,8 @@ type stageKey struct{ id, attempt int64 }
 // number alive is bounded by the stages running at once, not the log's length.
 type stageState struct {
 	durations histogram
+	// readsShuffle: some task of the stage read shuffle blocks.
+	readsShuffle bool
 }
 
 type executorState struct {
@@ -44,8 +46,9 @@ type analysis struct {
 	props        map[string]string
 	profileCores int64
 	profileMemMi int64
-	// largestStage is the most tasks any submitted stage had.
-	largestStage int64
+	// largestShuffleStage is the most tasks any completed stage that read
+	// shuffle data ran.
+	largestShuffleStage int64
 
 	durations  histogram
 	taskTimeMs int64
@@ -175,8 +178,9 @@ func (a *analysis) apply(r *record) {
 		}
 	case kindJobStart:
 		t.Jobs++
+	case kindSQLExecutionStart:
+		t.SQLExecutions++
 	case kindStageSubmitted:
-		a.largestStage = max(a.largestStage, r.count)
 		k := stageKey{r.stageID, r.stageAttempt}
 		if _, ok := a.stages[k]; !ok {
 			a.stages[k] = &stageState{}
@@ -263,6 +267,7 @@ func (a *analysis) taskEnd(r *record) {
 		a.seeTime(r.finish)
 		if s, ok := a.stages[stageKey{r.stageID, r.stageAttempt}]; ok {
 			s.durations.add(d)
+			s.readsShuffle = s.readsShuffle || r.remoteRead+r.localRead > 0
 		}
 	}
 }
@@ -270,6 +275,9 @@ func (a *analysis) taskEnd(r *record) {
 func (a *analysis) finishStage(k stageKey, s *stageState) {
 	if s.durations.n == 0 {
 		return
+	}
+	if s.readsShuffle {
+		a.largestShuffleStage = max(a.largestShuffleStage, s.durations.n)
 	}
 	a.report.Measures.StageSkew.StagesAnalyzed++
 	if s.durations.n < minTasksForSkew {
@@ -391,7 +399,8 @@ func (a *analysis) finish() *Report {
 		}
 	}
 	rep.Config = a.props
-	rep.Recommendations = recommend(rep, hints{profileMemMiB: a.profileMemMi, largestStageTasks: a.largestStage})
+	rep.Recommendations = recommend(rep, hints{profileMemMiB: a.profileMemMi,
+		shuffleStageTasks: a.largestShuffleStage, taskTimeMs: a.taskTimeMs})
 	return rep
 }
 

@@ -30,24 +30,28 @@ const (
 	kindTaskStart
 	kindTaskEnd
 	kindStageExecutorMetrics
+	// kindSQLExecutionStart is counted by name only: its presence says the
+	// application ran Spark SQL (so spark.sql.shuffle.partitions applies).
+	kindSQLExecutionStart
 )
 
 // decodedKinds maps the event names whose fields the analysis reads (or whose
 // occurrence it counts) to their kind.
 var decodedKinds = map[string]eventKind{
-	"SparkListenerLogStart":             kindLogStart,
-	"SparkListenerApplicationStart":     kindApplicationStart,
-	"SparkListenerApplicationEnd":       kindApplicationEnd,
-	"SparkListenerEnvironmentUpdate":    kindEnvironmentUpdate,
-	"SparkListenerResourceProfileAdded": kindResourceProfileAdded,
-	"SparkListenerExecutorAdded":        kindExecutorAdded,
-	"SparkListenerExecutorRemoved":      kindExecutorRemoved,
-	"SparkListenerJobStart":             kindJobStart,
-	"SparkListenerStageSubmitted":       kindStageSubmitted,
-	"SparkListenerStageCompleted":       kindStageCompleted,
-	"SparkListenerTaskStart":            kindTaskStart,
-	"SparkListenerTaskEnd":              kindTaskEnd,
-	"SparkListenerStageExecutorMetrics": kindStageExecutorMetrics,
+	"SparkListenerLogStart":                                            kindLogStart,
+	"SparkListenerApplicationStart":                                    kindApplicationStart,
+	"SparkListenerApplicationEnd":                                      kindApplicationEnd,
+	"SparkListenerEnvironmentUpdate":                                   kindEnvironmentUpdate,
+	"SparkListenerResourceProfileAdded":                                kindResourceProfileAdded,
+	"SparkListenerExecutorAdded":                                       kindExecutorAdded,
+	"SparkListenerExecutorRemoved":                                     kindExecutorRemoved,
+	"SparkListenerJobStart":                                            kindJobStart,
+	"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart": kindSQLExecutionStart,
+	"SparkListenerStageSubmitted":                                      kindStageSubmitted,
+	"SparkListenerStageCompleted":                                      kindStageCompleted,
+	"SparkListenerTaskStart":                                           kindTaskStart,
+	"SparkListenerTaskEnd":                                             kindTaskEnd,
+	"SparkListenerStageExecutorMetrics":                                kindStageExecutorMetrics,
 }
 
 // ignoredEvents are Spark's other event classes (core, SQL, streaming,
@@ -82,7 +86,6 @@ var ignoredEvents = map[string]bool{
 	"SparkListenerResourceProfileRemoved":                                                  true,
 	"SparkListenerExecutorDecommissioned":                                                  true,
 	"SparkListenerExecutorDecommissionStarted":                                             true,
-	"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionStart":                     true,
 	"org.apache.spark.sql.execution.ui.SparkListenerSQLExecutionEnd":                       true,
 	"org.apache.spark.sql.execution.ui.SparkListenerDriverAccumUpdates":                    true,
 	"org.apache.spark.sql.execution.ui.SparkListenerSQLAdaptiveExecutionUpdate":            true,
@@ -234,7 +237,7 @@ func parseLine(line []byte, rec *record, scratch []byte) {
 	kind := classify(name)
 	var end int
 	switch kind {
-	case kindIgnored, kindTaskStart, kindJobStart:
+	case kindIgnored, kindTaskStart, kindJobStart, kindSQLExecutionStart:
 		// Counted by name only: nothing in them is needed.
 		rec.kind = kind
 		return

@@ -67,6 +67,9 @@ type Totals struct {
 	DiskBytesSpilled   int64 `json:"diskBytesSpilled"`
 	InputBytes         int64 `json:"inputBytes"`
 	OutputBytes        int64 `json:"outputBytes"`
+	// SQLExecutions counts Spark SQL executions started (0 for an
+	// application that only used RDDs).
+	SQLExecutions int64 `json:"sqlExecutions"`
 }
 
 // Measures are the derived figures the recommendations rest on. A pointer
@@ -164,11 +167,39 @@ type ConcurrencyPoint struct {
 	RunningTasks float64 `json:"runningTasks"`
 }
 
+// Confidence levels of a recommendation (docs/advisor.md gives the
+// thresholds).
+const (
+	ConfidenceLow    = "low"
+	ConfidenceMedium = "medium"
+	ConfidenceHigh   = "high"
+)
+
+// EvidenceSize is how much of the application a recommendation rests on.
+type EvidenceSize struct {
+	// Tasks counts task ends; TaskSeconds their total wall time.
+	Tasks       int64   `json:"tasks"`
+	TaskSeconds float64 `json:"taskSeconds"`
+	// Executors is the most executors alive at once.
+	Executors int64 `json:"executors"`
+	// MinutesObserved is the application's run time the log covers.
+	MinutesObserved float64 `json:"minutesObserved"`
+}
+
 // Recommendation is one piece of advice.
 type Recommendation struct {
-	// Kind is one of executor-memory, executor-cores, oversubscription,
-	// partitions, dynamic-allocation, shuffle-storage, skew.
+	// Kind is one of executor-memory, spill, executor-cores,
+	// oversubscription, partitions, dynamic-allocation, shuffle-storage,
+	// skew.
 	Kind string `json:"kind"`
+	// Confidence is low, medium or high: the evidence size measured against
+	// the thresholds in docs/advisor.md. `--emit-conf` emits only medium and
+	// high ones.
+	Confidence   string       `json:"confidence"`
+	EvidenceSize EvidenceSize `json:"evidenceSize"`
+	// Observation is true for a memory or core change below medium
+	// confidence: it is reported, with an empty SparkConf, not proposed.
+	Observation bool `json:"observation,omitempty"`
 	// Summary says what to change and why, in one sentence.
 	Summary string `json:"summary"`
 	// Evidence holds the figures behind it, by name.

@@ -307,7 +307,7 @@ func needsFields(prefix []byte) bool {
 		return true
 	}
 	switch classify(name) {
-	case kindIgnored, kindTaskStart, kindJobStart, kindUnknown:
+	case kindIgnored, kindTaskStart, kindJobStart, kindSQLExecutionStart, kindUnknown:
 		return false
 	}
 	return true

@@ -75,71 +75,156 @@ const (
 	skewMinMaxMs = 30_000
 )
 
+// Evidence thresholds of the confidence levels: an application reaches a
+// level when it meets every figure of it. Below medium, a few tasks or
+// minutes say little about the sizes an application needs (its next run may
+// read ten times the data), so memory and core changes are only observed.
+// docs/advisor.md gives the reasoning.
+var (
+	mediumEvidence = EvidenceSize{Tasks: 100, TaskSeconds: 300, Executors: 1, MinutesObserved: 2}
+	highEvidence   = EvidenceSize{Tasks: 1000, TaskSeconds: 3600, Executors: 2, MinutesObserved: 10}
+)
+
+// observedOnlyBelowMedium are the kinds shown as observations, without a
+// conf patch, below medium confidence: they resize executors.
+var observedOnlyBelowMedium = map[string]bool{
+	"executor-memory": true, "spill": true, "executor-cores": true, "oversubscription": true,
+}
+
+// confidence grades an evidence size.
+func confidence(e EvidenceSize) string {
+	meets := func(t EvidenceSize) bool {
+		return e.Tasks >= t.Tasks && e.TaskSeconds >= t.TaskSeconds && e.Executors >= t.Executors && e.MinutesObserved >= t.MinutesObserved
+	}
+	switch {
+	case meets(highEvidence):
+		return ConfidenceHigh
+	case meets(mediumEvidence):
+		return ConfidenceMedium
+	}
+	return ConfidenceLow
+}
+
+// evidenceSize measures how much of the application the log shows.
+func evidenceSize(rep *Report, taskTimeMs int64) EvidenceSize {
+	return EvidenceSize{
+		Tasks:           rep.Totals.Tasks,
+		TaskSeconds:     round3(float64(taskTimeMs) / 1000),
+		Executors:       rep.Measures.Concurrency.PeakExecutors,
+		MinutesObserved: round3(float64(rep.Application.DurationMs) / 60_000),
+	}
+}
+
 // hints are figures from the log the advice uses that the report does not show.
 type hints struct {
 	profileMemMiB     int64 // executor memory of resource profile 0
-	largestStageTasks int64 // most tasks of any submitted stage
+	shuffleStageTasks int64 // most tasks of any completed stage that read shuffle data
+	taskTimeMs        int64 // total task wall time
 }
 
-// recommend derives the advice from a finished report.
+// recommend derives the advice from a finished report, each piece graded by
+// the evidence behind it.
 func recommend(rep *Report, h hints) []Recommendation {
 	out := []Recommendation{}
+	size := evidenceSize(rep, h.taskTimeMs)
+	level := confidence(size)
 	add := func(r *Recommendation) {
-		if r != nil {
-			out = append(out, *r)
+		if r == nil {
+			return
 		}
+		r.Confidence, r.EvidenceSize = level, size
+		if level == ConfidenceLow && observedOnlyBelowMedium[r.Kind] {
+			r.Observation = true
+			r.Summary = "Observation only (too little evidence to change sizes: " + describeEvidence(size) + "): " + r.Summary
+			r.SparkConf = map[string]string{}
+		}
+		out = append(out, *r)
 	}
 	add(recommendMemory(rep, h.profileMemMiB))
+	add(recommendSpill(rep, h.profileMemMiB))
 	add(recommendCores(rep))
 	add(recommendOversubscription(rep))
-	add(recommendPartitions(rep, h.largestStageTasks))
+	add(recommendPartitions(rep, h.shuffleStageTasks))
 	add(recommendDynamicAllocation(rep))
 	add(recommendShuffleStorage(rep))
 	add(recommendSkew(rep))
 	return out
 }
 
+func describeEvidence(e EvidenceSize) string {
+	return fmt.Sprintf("%d tasks, %.0f task-seconds, %d executors, %.1f minutes", e.Tasks, e.TaskSeconds, e.Executors, e.MinutesObserved)
+}
+
+// Actionable reports whether r's patch may be applied: not an observation,
+// and at least medium confidence. `--emit-conf` emits only these.
+func (r Recommendation) Actionable() bool {
+	return !r.Observation && (r.Confidence == ConfidenceMedium || r.Confidence == ConfidenceHigh)
+}
+
+// executorMemory returns the configured executor memory and where it came from.
+func executorMemory(rep *Report, profileMemMiB int64) (int64, string) {
+	if configured, ok := parseMemMiB(rep.Config["spark.executor.memory"]); ok {
+		return configured, "spark.executor.memory"
+	}
+	if profileMemMiB > 0 {
+		return profileMemMiB, "resource profile 0"
+	}
+	return 1024, "Spark's default"
+}
+
+// spilled reports whether executors spilled enough to lack execution memory.
+func spilled(t *Totals) bool {
+	shuffle := t.ShuffleReadBytes + t.ShuffleWriteBytes
+	return t.DiskBytesSpilled >= spillBytes || (shuffle > 0 && float64(t.DiskBytesSpilled) >= spillShare*float64(shuffle))
+}
+
+// recommendSpill: executors that spill a lot to disk lack execution memory.
+func recommendSpill(rep *Report, profileMemMiB int64) *Recommendation {
+	t := &rep.Totals
+	if rep.Measures.LocalMode || !spilled(t) {
+		return nil
+	}
+	configured, source := executorMemory(rep, profileMemMiB)
+	target := roundUpMiB(float64(configured)*memoryGrowth, 512)
+	return &Recommendation{
+		Kind: "spill",
+		Summary: fmt.Sprintf("Raise executor memory from %s to %s: executors spilled %s to disk (%s of the shuffle), which means too little execution memory.",
+			formatMiB(configured), formatMiB(target), formatBytes(t.DiskBytesSpilled), formatBytes(t.ShuffleReadBytes+t.ShuffleWriteBytes)),
+		Evidence: map[string]any{
+			"configuredMemoryMiB": configured,
+			"configuredFrom":      source,
+			"diskBytesSpilled":    t.DiskBytesSpilled,
+			"memoryBytesSpilled":  t.MemoryBytesSpilled,
+			"shuffleBytes":        t.ShuffleReadBytes + t.ShuffleWriteBytes,
+		},
+		SparkConf: map[string]string{"spark.executor.memory": formatMiB(target)},
+	}
+}
+
+// recommendMemory sizes executor memory from the peak heap (spilling is
+// recommendSpill's): up when it ran near the limit, down when far below.
 func recommendMemory(rep *Report, profileMemMiB int64) *Recommendation {
 	m := &rep.Measures
 	t := &rep.Totals
-	if m.LocalMode {
+	if m.LocalMode || m.PeakExecutorMemory == nil || spilled(t) {
 		return nil
 	}
-	configured, ok := parseMemMiB(rep.Config["spark.executor.memory"])
-	source := "spark.executor.memory"
-	if !ok {
-		if profileMemMiB > 0 {
-			configured, source = profileMemMiB, "resource profile 0"
-		} else {
-			configured, source = 1024, "Spark's default"
-		}
-	}
-	shuffle := t.ShuffleReadBytes + t.ShuffleWriteBytes
-	spills := t.DiskBytesSpilled >= spillBytes || (shuffle > 0 && float64(t.DiskBytesSpilled) >= spillShare*float64(shuffle))
-	var peakMiB float64
-	if m.PeakExecutorMemory != nil {
-		peakMiB = float64(m.PeakExecutorMemory.JVMHeapBytes) / (1 << 20)
-	}
+	configured, source := executorMemory(rep, profileMemMiB)
+	peakMiB := float64(m.PeakExecutorMemory.JVMHeapBytes) / (1 << 20)
 	evidence := map[string]any{
 		"configuredMemoryMiB": configured,
 		"configuredFrom":      source,
 		"diskBytesSpilled":    t.DiskBytesSpilled,
 		"memoryBytesSpilled":  t.MemoryBytesSpilled,
-	}
-	if m.PeakExecutorMemory != nil {
-		evidence["peakJvmHeapBytes"] = m.PeakExecutorMemory.JVMHeapBytes
-		evidence["peakHeapShare"] = round3(peakMiB / float64(configured))
+		"peakJvmHeapBytes":    m.PeakExecutorMemory.JVMHeapBytes,
+		"peakHeapShare":       round3(peakMiB / float64(configured)),
 	}
 	switch {
-	case spills || (peakMiB > 0 && peakMiB >= nearLimit*float64(configured)):
+	case peakMiB >= nearLimit*float64(configured):
 		target := roundUpMiB(float64(configured)*memoryGrowth, 512)
-		why := fmt.Sprintf("executors spilled %s to disk", formatBytes(t.DiskBytesSpilled))
-		if !spills {
-			why = fmt.Sprintf("the peak heap reached %.0f%% of %s", 100*peakMiB/float64(configured), formatMiB(configured))
-		}
 		return &Recommendation{
 			Kind:      "executor-memory",
-			Summary:   fmt.Sprintf("Raise executor memory from %s to %s: %s.", formatMiB(configured), formatMiB(target), why),
+			Summary:   fmt.Sprintf("Raise executor memory from %s to %s: the peak heap reached %.0f%% of %s.", formatMiB(configured), formatMiB(target), 100*peakMiB/float64(configured), formatMiB(configured)),
 			Evidence:  evidence,
 			SparkConf: map[string]string{"spark.executor.memory": formatMiB(target)},
 		}
@@ -231,38 +316,41 @@ func recommendOversubscription(rep *Report) *Recommendation {
 	}
 }
 
-func recommendPartitions(rep *Report, largestStage int64) *Recommendation {
+// recommendPartitions advises on the number of shuffle partitions from the
+// application's own evidence: for an application that ran Spark SQL (SQL
+// execution events in the log) spark.sql.shuffle.partitions, whose current
+// value is the log's own setting or Spark's default; for one that did not,
+// spark.default.parallelism, whose current value is the log's own setting
+// or else the task count its shuffle stages were observed to run. An
+// application without SQL and without a shuffle stage gets no advice.
+func recommendPartitions(rep *Report, shuffleStageTasks int64) *Recommendation {
 	m := &rep.Measures
 	d := m.TaskDurationMs
 	if d.Count < minTasksForPartitions {
 		return nil
 	}
-	current := int64(defaultShufflePartitions)
-	currentFrom := "default"
-	if v, err := strconv.ParseInt(rep.Config["spark.sql.shuffle.partitions"], 10, 64); err == nil && v > 0 {
-		current, currentFrom = v, "spark.sql.shuffle.partitions"
+	key := "spark.default.parallelism"
+	current, currentFrom := shuffleStageTasks, "observed tasks of the largest shuffle stage"
+	if rep.Totals.SQLExecutions > 0 {
+		key = "spark.sql.shuffle.partitions"
+		current, currentFrom = defaultShufflePartitions, "Spark's default (not set in the log)"
+	}
+	if v, err := strconv.ParseInt(rep.Config[key], 10, 64); err == nil && v > 0 {
+		current, currentFrom = v, key+" in the log's Spark properties"
+	}
+	if current <= 0 {
+		return nil
 	}
 	evidence := map[string]any{
 		"tasks":             d.Count,
 		"taskP50Ms":         d.P50,
 		"taskP90Ms":         d.P90,
-		"shufflePartitions": current,
+		"sqlExecutions":     rep.Totals.SQLExecutions,
+		"shuffleStageTasks": shuffleStageTasks,
+		"partitionsKey":     key,
+		"partitions":        current,
 		"partitionsFrom":    currentFrom,
 		"peakRunningTasks":  m.Concurrency.PeakRunningTasks,
-		"largestStageTasks": largestStage,
-	}
-	// RDD shuffles follow spark.default.parallelism: scale it from its value,
-	// or from the largest stage when it is not set.
-	parallelism := largestStage
-	if v, err := strconv.ParseInt(rep.Config["spark.default.parallelism"], 10, 64); err == nil && v > 0 {
-		parallelism = v
-	}
-	conf := func(target int64) map[string]string {
-		c := map[string]string{"spark.sql.shuffle.partitions": strconv.FormatInt(target, 10)}
-		if parallelism > 0 {
-			c["spark.default.parallelism"] = strconv.FormatInt(max(1, parallelism*target/current), 10)
-		}
-		return c
 	}
 	switch {
 	case d.P50 < shortTaskMs:
@@ -270,20 +358,20 @@ func recommendPartitions(rep *Report, largestStage int64) *Recommendation {
 		target := max(1, current/factor)
 		return &Recommendation{
 			Kind: "partitions",
-			Summary: fmt.Sprintf("Use about %d× fewer partitions (%d → %d): half the tasks ran under %d ms, below the ~200 ms where Spark's per-task overhead stops mattering.",
-				factor, current, target, d.P50),
+			Summary: fmt.Sprintf("Use about %d× fewer partitions (%s %d → %d): half the tasks ran under %d ms, below the ~200 ms where Spark's per-task overhead stops mattering.",
+				factor, key, current, target, d.P50),
 			Evidence:  evidence,
-			SparkConf: conf(target),
+			SparkConf: map[string]string{key: strconv.FormatInt(target, 10)},
 		}
 	case d.P90 > longTaskMs:
 		factor := clampFactor(int64(math.Ceil(float64(d.P90) / float64(longTaskMs/2))))
 		target := current * factor
 		return &Recommendation{
 			Kind: "partitions",
-			Summary: fmt.Sprintf("Use about %d× more partitions (%d → %d): 10%% of tasks ran over %s, longer than the 2-minute Spot interruption notice, so their work is lost when a node is reclaimed.",
-				factor, current, target, formatMs(d.P90)),
+			Summary: fmt.Sprintf("Use about %d× more partitions (%s %d → %d): 10%% of tasks ran over %s, longer than the 2-minute Spot interruption notice, so their work is lost when a node is reclaimed.",
+				factor, key, current, target, formatMs(d.P90)),
 			Evidence:  evidence,
-			SparkConf: conf(target),
+			SparkConf: map[string]string{key: strconv.FormatInt(target, 10)},
 		}
 	}
 	return nil

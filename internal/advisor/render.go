@@ -25,11 +25,15 @@ func WriteJSON(w io.Writer, reports []*Report) error {
 	return enc.Encode(reports)
 }
 
-// ConfPatch merges the sparkConf of every recommendation of a report, in
-// recommendation order (a later recommendation wins on the same key).
+// ConfPatch merges the sparkConf of every actionable recommendation of a
+// report (medium or high confidence, not an observation), in recommendation
+// order (a later recommendation wins on the same key).
 func ConfPatch(rep *Report) map[string]string {
 	patch := map[string]string{}
 	for _, r := range rep.Recommendations {
+		if !r.Actionable() {
+			continue
+		}
 		for k, v := range r.SparkConf {
 			patch[k] = v
 		}
@@ -50,7 +54,7 @@ func WriteConf(w io.Writer, reports []*Report) error {
 		fmt.Fprintf(&b, "# %s (%s) from %s\n", printable(orDash(rep.Application.ID)), printable(orDash(rep.Application.Name)), printable(rep.Source))
 		patch := ConfPatch(rep)
 		if len(patch) == 0 {
-			b.WriteString("# no change recommended\n")
+			b.WriteString("# no change recommended with medium or high confidence\n")
 			continue
 		}
 		for _, k := range sortedKeys(patch) {
@@ -167,7 +171,7 @@ func writeReport(b *strings.Builder, rep *Report) {
 		b.WriteString("  none: nothing in this log crosses a threshold (docs/advisor.md)\n")
 	}
 	for i, r := range rep.Recommendations {
-		wrapTo(b, fmt.Sprintf("%d. [%s] %s", i+1, r.Kind, r.Summary), 2)
+		wrapTo(b, fmt.Sprintf("%d. [%s, %s confidence] %s", i+1, r.Kind, r.Confidence, r.Summary), 2)
 		for _, k := range sortedKeys(r.SparkConf) {
 			line("     set %s=%s", k, r.SparkConf[k])
 		}
@@ -180,6 +184,8 @@ func writeReport(b *strings.Builder, rep *Report) {
 			ev = append(ev, fmt.Sprintf("%s=%s", k, v))
 		}
 		wrapTo(b, "evidence: "+strings.Join(ev, " "), 5)
+		e := r.EvidenceSize
+		line("     evidence size: %d tasks, %.0f task-seconds, %d executors, %.1f minutes", e.Tasks, e.TaskSeconds, e.Executors, e.MinutesObserved)
 	}
 }
 
