@@ -43,11 +43,15 @@ func TestAdviseTableFitsIn100Columns(t *testing.T) {
 			t.Errorf("line %d is %d columns: %q", i+1, n, line)
 		}
 	}
-	// The recommendation, with its conf and evidence.
-	for _, want := range []string{"[executor-memory] Lower executor memory from 7g to 1280m", "set spark.executor.memory=1280m", "evidence: "} {
+	// The recommendation, with its evidence; six tasks in a minute make it a
+	// low-confidence observation without a conf line.
+	for _, want := range []string{"[executor-memory, low confidence] Observation only", "Lower executor memory from 7g", "evidence: ", "evidence size: 6 tasks"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the table lacks %q", want)
 		}
+	}
+	if strings.Contains(out, "set spark.executor.memory=1280m") {
+		t.Error("the table proposes the low-confidence memory change as a conf patch")
 	}
 	if !strings.Contains(errOut, "skipped "+filepath.Join(sparkEvents, "SOURCE.md")) {
 		t.Errorf("stderr does not name the skipped SOURCE.md: %q", errOut)
@@ -75,7 +79,9 @@ func TestAdviseJSONAndEmitConf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "# application_1553914137147_0018 (LargeBlocks) from " + log + "\nspark.executor.memory=1280m\n"
+	// Six tasks in a minute: the memory change is a low-confidence
+	// observation, so there is no patch to emit (issue 15).
+	want := "# application_1553914137147_0018 (LargeBlocks) from " + log + "\n# no change recommended with medium or high confidence\n"
 	if out != want {
 		t.Errorf("--emit-conf printed\n%s\nwant\n%s", out, want)
 	}
@@ -85,8 +91,9 @@ func TestAdviseJSONAndEmitConf(t *testing.T) {
 		t.Fatal(err)
 	}
 	var patch map[string]map[string]string
-	if err := json.Unmarshal([]byte(out), &patch); err != nil || patch["application_1553914137147_0018"]["spark.executor.memory"] != "1280m" {
-		t.Errorf("--emit-conf -o json printed %s (%v)", out, err)
+	err = json.Unmarshal([]byte(out), &patch)
+	if p, ok := patch["application_1553914137147_0018"]; err != nil || !ok || len(p) != 0 {
+		t.Errorf("--emit-conf -o json printed %s (%v), want an empty patch for the application", out, err)
 	}
 }
 
