@@ -546,6 +546,7 @@ func (r *runner) runOnce(ctx context.Context, name, profile string, chaos bool, 
 				n.reported = true
 				var reactions []float64
 				missed := 0
+				bySource := map[string]int{}
 				for _, e := range n.Executors {
 					if e.Decommissioned {
 						reactions = append(reactions, e.Reaction.Seconds())
@@ -553,9 +554,16 @@ func (r *runner) runOnce(ctx context.Context, name, profile string, chaos bool, 
 					if e.Missed() {
 						missed++
 					}
+					bySource[e.Source]++
 				}
-				r.printf("notice %d: %d/%d executors on %s decommissioned, reaction max %.3fs, %d deadline misses",
-					i+1, len(reactions), len(n.Executors), n.Node, Percentile(reactions, 100), missed)
+				var by []string
+				for _, src := range Sources {
+					if bySource[src] > 0 {
+						by = append(by, fmt.Sprintf("%s %d", src, bySource[src]))
+					}
+				}
+				r.printf("notice %d: %d/%d executors on %s deleted gracefully (by %s; attribution final at the run's end), reaction max %.3fs, %d deadline misses",
+					i+1, len(reactions), len(n.Executors), n.Node, strings.Join(by, ", "), Percentile(reactions, 100), missed)
 			}
 		}
 		if now.Sub(lastProgress) >= 5*time.Second || allDone {
