@@ -213,15 +213,10 @@ type AblationReport struct {
 
 // RunFigures are one chaos run's figures.
 type RunFigures struct {
-	Run                     string                  `json:"run"`
-	Applications            int                     `json:"applications"`
-	Failed                  int                     `json:"failed"`
-	Notices                 int                     `json:"notices"`
-	ExecutorsDecommissioned int                     `json:"executorsDecommissioned"`
-	ReactionP50Seconds      float64                 `json:"reactionP50Seconds"`
-	ReactionP99Seconds      float64                 `json:"reactionP99Seconds"`
-	DeadlineMisses          int                     `json:"deadlineMisses"`
-	BySource                map[string]SourceReport `json:"bySource"`
+	Run          string `json:"run"`
+	Applications int    `json:"applications"`
+	Failed       int    `json:"failed"`
+	InterruptionFigures
 	// Shuffle is the emulator's model's account of the noticed nodes'
 	// executors.
 	Shuffle       ShuffleAccount `json:"shuffle"`
@@ -242,6 +237,13 @@ type ApplicationsReport struct {
 // DeadlineMisses every executor without a graceful delete inside
 // DecommissionBudget. BySource splits them by who deleted each executor.
 type InterruptionsReport struct {
+	InterruptionFigures
+	// NoticeVia is how notices were delivered.
+	NoticeVia string `json:"noticeVia"`
+}
+
+// InterruptionFigures are the interruption figures of chaos runs.
+type InterruptionFigures struct {
 	Notices                 int     `json:"notices"`
 	ExecutorsDecommissioned int     `json:"executorsDecommissioned"`
 	ReactionP50Seconds      float64 `json:"reactionP50Seconds"`
@@ -249,8 +251,6 @@ type InterruptionsReport struct {
 	DeadlineMisses          int     `json:"deadlineMisses"`
 	// BySource has one entry per source in Sources, always all four.
 	BySource map[string]SourceReport `json:"bySource"`
-	// NoticeVia is how notices were delivered.
-	NoticeVia string `json:"noticeVia"`
 }
 
 // SourceReport is one source's share of the executors of noticed nodes.
@@ -425,9 +425,7 @@ func BuildReport(d Demo) Report {
 		rep.Nodes[r.Name] = TierUsages(r)
 	}
 	in := Figures(RunOptimized, optimized)
-	rep.Interruptions = InterruptionsReport{Notices: in.Notices, ExecutorsDecommissioned: in.ExecutorsDecommissioned,
-		ReactionP50Seconds: in.ReactionP50Seconds, ReactionP99Seconds: in.ReactionP99Seconds, DeadlineMisses: in.DeadlineMisses,
-		BySource: in.BySource, NoticeVia: d.NoticeVia}
+	rep.Interruptions = InterruptionsReport{InterruptionFigures: in.InterruptionFigures, NoticeVia: d.NoticeVia}
 	if len(d.Ablated) > 0 {
 		var ablated []RunResult
 		for _, r := range d.Runs {

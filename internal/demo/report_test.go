@@ -74,13 +74,13 @@ func TestBuildReport(t *testing.T) {
 	baseline := 105.0/3600*0.8064 + 108.0/3600*0.2016
 	want := Report{
 		Applications: ApplicationsReport{Total: 4, Succeeded: 3, Failed: 1, ByProfile: map[string]int{"cost-optimized": 2, BaselineProfileName: 2}},
-		Interruptions: InterruptionsReport{Notices: 2, ExecutorsDecommissioned: 3, ReactionP50Seconds: 0.25, ReactionP99Seconds: 0.4, DeadlineMisses: 1,
+		Interruptions: InterruptionsReport{InterruptionFigures: InterruptionFigures{Notices: 2, ExecutorsDecommissioned: 3, ReactionP50Seconds: 0.25, ReactionP99Seconds: 0.4, DeadlineMisses: 1,
 			BySource: map[string]SourceReport{
 				SourceSparkplane: {Executors: 2, ReactionP50Seconds: 0.15, ReactionP99Seconds: 0.25},
 				SourceKarpenter:  {Executors: 1, ReactionP50Seconds: 0.4, ReactionP99Seconds: 0.4},
 				SourceOther:      {},
 				SourceLost:       {Executors: 1, ReactionP50Seconds: 2, ReactionP99Seconds: 2, DeadlineMisses: 1},
-			}, NoticeVia: NoticeViaKarpenter},
+			}}, NoticeVia: NoticeViaKarpenter},
 		Shuffle: ShuffleReport{MigratedBytes: 3 << 30, RecomputedBytes: 512 << 20, Source: SourceModel, Model: ShuffleModel{MigrationBytesPerSecond: 256 << 20, TimeScale: 5},
 			NoticedNodes: ShuffleAccount{Executors: 3, HeldBytes: 3<<30 + 512<<20, MigratedBytes: 3 << 30, RecomputedBytes: 512 << 20}},
 		Cost: CostReport{Optimized: round(optimized, 4), Baseline: round(baseline, 4), Ratio: round(optimized/baseline, 3),

@@ -645,12 +645,8 @@ func noticedShuffle(notices []Notice, apps []emulator.AppSummary, ns string) Shu
 			if !onNoticed[a.Namespace+"/"+rm.Pod] {
 				continue
 			}
-			acc.Executors++
-			acc.HeldBytes += rm.HeldBytes
-			acc.MigratedBytes += rm.MigratedBytes
-			acc.FallbackBytes += rm.FallbackBytes
-			acc.RecomputedBytes += rm.RecomputedBytes
-			acc.UnreadBytes += rm.UnreadBytes
+			acc.add(ShuffleAccount{Executors: 1, HeldBytes: rm.HeldBytes, MigratedBytes: rm.MigratedBytes, FallbackBytes: rm.FallbackBytes,
+				RecomputedBytes: rm.RecomputedBytes, UnreadBytes: rm.UnreadBytes})
 		}
 	}
 	return acc
