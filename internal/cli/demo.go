@@ -56,9 +56,13 @@ func newDemoCommand() *cobra.Command {
   3. submits a seeded mix of applications (small and large, Scala and Python)
      on the cost-optimized SparkProfile and, while they run, gives spot nodes
      that carry executors an interruption notice the way
-     "sparkplane dev interrupt --via karpenter" does (one per four
-     applications), showing progress as it goes;
-  4. runs the same applications on an all-amd64-on-demand baseline profile;
+     "sparkplane dev interrupt" does (--notice-via: karpenter by default, or
+     nth / spot-itn, where only sparkplane acts), one per four applications,
+     showing progress and who deleted each node's executors (sparkplane,
+     karpenter, other, lost);
+  4. runs the same applications on an all-amd64-on-demand baseline profile,
+     or, with --ablate interruption, the same chaos run again with the
+     operator's interruption controller off, printed side by side;
   5. writes report.json and a self-contained report.html (charts of nodes and
      executors by tier, the interruption timeline, the cost of both runs, and
      the applications with their Spark event logs) into --report-dir, and
@@ -71,7 +75,11 @@ to sparkplane.log in the report folder.`,
   sparkplane demo
 
   # A quick one, keeping the cluster to look around with kubectl
-  sparkplane demo --apps 4 --keep --report-dir /tmp/demo`,
+  sparkplane demo --apps 4 --keep --report-dir /tmp/demo
+
+  # What sparkplane adds over Karpenter's own drain, and over NTH's taint alone
+  sparkplane demo --ablate interruption
+  sparkplane demo --ablate interruption --notice-via nth`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.out = cmd.OutOrStdout()
