@@ -7,13 +7,33 @@ BIN := bin/sparkplane
 GO_TEST_FLAGS ?=
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build tools generate lint verify test unit e2e bench demo clean
+# What `sparkplane version` prints and the operator image's tag. The build date
+# is the commit's date, not the clock's, so two builds of one commit are the
+# same bytes (and `make image` gives the same digest).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILD_DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null)
+VERSION_PKG := github.com/sparkplane/sparkplane/internal/version
+LDFLAGS := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) -X $(VERSION_PKG).buildDate=$(BUILD_DATE)
+# IMAGE is where image-push publishes the index; the tag defaults to VERSION.
+IMAGE ?=
+
+.PHONY: all build image image-push tools generate lint verify test unit e2e bench demo clean
 
 all: build
 
 ## build: compile the sparkplane binary into bin/
 build:
-	go build -o $(BIN) ./cmd/sparkplane
+	go build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sparkplane
+
+## image: the operator image (linux/amd64 + linux/arm64) as an OCI image layout in bin/image, without Docker
+image:
+	go run ./hack/image --version "$(VERSION)" --commit "$(COMMIT)" --build-date "$(BUILD_DATE)" --out bin/image
+
+## image-push: build the image and push its index to IMAGE (e.g. make image-push IMAGE=ghcr.io/me/sparkplane:v1)
+image-push: image
+	@test -n "$(IMAGE)" || { echo "set IMAGE=<registry/repository[:tag]>"; exit 1; }
+	go run ./hack/image --push-only --out bin/image --push "$(IMAGE)"
 
 ## tools: build the pinned cluster binaries into $(CACHE)/bin
 tools:

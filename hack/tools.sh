@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tools.sh builds the binaries sparkplane runs (Kubernetes control plane, kubectl,
-# etcd, kwok, Karpenter's kwok provider, controller-gen) from the pinned modules
+# etcd, kwok, Karpenter's kwok provider, controller-gen, helm) from the pinned modules
 # under tools/, into $SPARKPLANE_CACHE/bin/<tool>-<version>/.
 #
 # It is idempotent: a binary whose folder already holds a stamp matching the
@@ -49,6 +49,7 @@ etcd_version=$(version etcd go.etcd.io/etcd/server/v3)
 kwok_version=$(version kwok sigs.k8s.io/kwok)
 karpenter_version=$(version karpenter-kwok sigs.k8s.io/karpenter)
 controllertools_version=$(version codegen sigs.k8s.io/controller-tools)
+helm_version=$(version helm helm.sh/helm/v4)
 
 if [[ ${1:-} == --print-dirs ]]; then
   echo "kube=$bindir/kube-$kube_version"
@@ -56,6 +57,7 @@ if [[ ${1:-} == --print-dirs ]]; then
   echo "kwok=$bindir/kwok-$kwok_version"
   echo "karpenter=$bindir/karpenter-kwok-$karpenter_version"
   echo "codegen=$bindir/controller-tools-$controllertools_version"
+  echo "helm=$bindir/helm-$helm_version"
   exit 0
 fi
 
@@ -63,6 +65,7 @@ build "etcd-$etcd_version" etcd .
 build "kwok-$kwok_version" kwok sigs.k8s.io/kwok/cmd/kwok
 build "karpenter-kwok-$karpenter_version" karpenter-kwok sigs.k8s.io/karpenter/kwok
 build "controller-tools-$controllertools_version" codegen sigs.k8s.io/controller-tools/cmd/controller-gen
+build "helm-$helm_version" helm helm.sh/helm/v4/cmd/helm
 build "kube-$kube_version" kube \
   k8s.io/kubernetes/cmd/kube-apiserver \
   k8s.io/kubernetes/cmd/kube-controller-manager \

@@ -48,7 +48,7 @@ Install is idempotent: run it again after an upgrade, or as often as you like.
 		},
 	}
 	o.kube.addConnectionFlags(cmd.Flags())
-	cmd.Flags().StringVar(&o.image, "image", install.DefaultImage, "Operator image the Deployment runs")
+	cmd.Flags().StringVar(&o.image, "image", install.DefaultImage(), "Operator image the Deployment runs (default: this binary's version tag)")
 	cmd.Flags().BoolVar(&o.skipOperatorDeployment, "skip-operator-deployment", false, "Do not install the operator Deployment (run `sparkplane operator` elsewhere, e.g. on the host for the local cluster)")
 	return cmd
 }

@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sparkplane/sparkplane/internal/version"
 )
 
 // subcommands lists the constructors of every top-level command. Each command's
@@ -33,7 +35,9 @@ zone, executors decommissioned inside the Spot notice, shuffle data on reusable
 volumes, and native submission without a JVM per application.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version.Get().Version,
 	}
+	root.SetVersionTemplate(versionText(version.Get()))
 	for _, newCommand := range subcommands {
 		root.AddCommand(newCommand())
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/profile"
+	"github.com/sparkplane/sparkplane/internal/version"
 )
 
 // Names of what install creates. They are contracts: the operator's leader
@@ -35,17 +36,21 @@ const (
 	Deployment         = "sparkplane-operator"
 	// LeaderElectionID is the Lease the operator's replicas compete for.
 	LeaderElectionID = "sparkplane-operator.sparkplane.io"
-	// DefaultImage is the operator image the Deployment runs.
-	DefaultImage = "ghcr.io/sparkplane/sparkplane:latest"
 	// MetricsPort and HealthPort are where the in-cluster operator serves
 	// Prometheus metrics and /healthz, /readyz.
 	MetricsPort = 8080
 	HealthPort  = 8081
 )
 
+// DefaultImage is the operator image the Deployment runs: this binary's own
+// version tag (version.Image), never "latest", so `sparkplane install`
+// deploys the operator of its own build. config/ and the Helm chart are
+// rendered by tests, whose binaries say "dev".
+func DefaultImage() string { return version.Image() }
+
 // Options choose what Objects returns.
 type Options struct {
-	// Image of the operator Deployment; DefaultImage when empty.
+	// Image of the operator Deployment; DefaultImage() when empty.
 	Image string
 	// SkipOperatorDeployment leaves out the Deployment, for clusters where the
 	// operator runs elsewhere (the local cluster runs `sparkplane operator` on
@@ -88,7 +93,7 @@ func Objects(opts Options) ([]client.Object, error) {
 	if !opts.SkipOperatorDeployment {
 		image := opts.Image
 		if image == "" {
-			image = DefaultImage
+			image = DefaultImage()
 		}
 		objs = append(objs, deployment(image))
 	}

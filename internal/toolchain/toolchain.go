@@ -20,6 +20,7 @@ const (
 	KwokVersion      = "v0.7.0"
 	KarpenterVersion = "v1.8.0"
 	ControllerTools  = "v0.20.1"
+	HelmVersion      = "v4.3.2"
 )
 
 // Tool names a binary and the folder (under the cache's bin/) that holds it.
@@ -37,6 +38,7 @@ var (
 	Kwok                  = Tool{"kwok", "kwok-" + KwokVersion}
 	KarpenterKwok         = Tool{"kwok", "karpenter-kwok-" + KarpenterVersion}
 	ControllerGen         = Tool{"controller-gen", "controller-tools-" + ControllerTools}
+	Helm                  = Tool{"helm", "helm-" + HelmVersion}
 )
 
 // CacheDir is where sparkplane keeps what it builds and the state of local

@@ -18,6 +18,7 @@ func TestVersionsMatchToolsModules(t *testing.T) {
 		"kwok":             {"kwok/go.mod", "sigs.k8s.io/kwok", KwokVersion},
 		"karpenter":        {"karpenter-kwok/go.mod", "sigs.k8s.io/karpenter", KarpenterVersion},
 		"controller-tools": {"codegen/go.mod", "sigs.k8s.io/controller-tools", ControllerTools},
+		"helm":             {"helm/go.mod", "helm.sh/helm/v4", HelmVersion},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
