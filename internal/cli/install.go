@@ -2,10 +2,15 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	"github.com/sparkplane/sparkplane/internal/install"
 )
@@ -14,6 +19,9 @@ type installOptions struct {
 	kube                   kubeFlags
 	image                  string
 	skipOperatorDeployment bool
+	wait                   bool
+	timeout                time.Duration
+	dryRun                 bool
 	out                    io.Writer
 }
 
@@ -23,17 +31,31 @@ func newInstallCommand() *cobra.Command {
 	o := &installOptions{}
 	cmd := &cobra.Command{
 		Use:   "install",
-		Short: "Install sparkplane's CRDs, namespace, RBAC and operator Deployment on a cluster",
+		Short: "Install or upgrade sparkplane's CRDs, namespace, RBAC, profiles and operator on a cluster",
 		Long: `Install applies, with server-side apply, everything sparkplane needs on a cluster:
 the CustomResourceDefinitions (waiting until the API server serves them), the
-` + install.Namespace + ` namespace, the operator's least-privilege RBAC (no access to
-secrets), roles that let namespace editors and viewers use SparkApplications,
-the built-in SparkProfiles, and the operator Deployment.
+built-in SparkProfiles and the PriorityClasses sparkplane-driver and
+sparkplane-executor they use, the ` + install.Namespace + ` namespace (Pod Security
+"restricted"), the operator's least-privilege RBAC (no access to secrets), roles
+that let namespace editors and viewers use SparkApplications, the metrics
+Service, and the operator Deployment running this binary's own version of the
+image. It then waits until the operator is available (--wait, --timeout) and,
+when it is not, says why in one line: an image that cannot be pulled, a pod
+that cannot be scheduled, or a crash with its last log line.
 
-Install is idempotent: run it again after an upgrade, or as often as you like.
-` + "`kubectl apply -k config/default`" + ` installs the same objects.`,
-		Example: `  # Install on the cluster of the current kubeconfig context
+Installing again upgrades in place, CRDs included: run the new version's
+install. ` + "`kubectl apply -k config/default`" + ` and the Helm chart
+charts/sparkplane install the same objects. The shuffle StorageClass comes from
+the platform bundle (` + "`sparkplane platform render`" + `): its provisioner is
+your cluster's CSI driver. ` + "`sparkplane doctor`" + ` checks everything.`,
+		Example: `  # Install (or upgrade) on the cluster of the current kubeconfig context and wait
   sparkplane install
+
+  # Print what would be applied
+  sparkplane install --dry-run
+
+  # Run an image you pushed yourself (make image-push IMAGE=...)
+  sparkplane install --image registry.example.com/sparkplane:v0.1.0 --timeout 10m
 
   # Install on the local cluster, where the operator runs on the host
   sparkplane install --kubeconfig "$(sparkplane dev kubeconfig)" --skip-operator-deployment
@@ -41,6 +63,12 @@ Install is idempotent: run it again after an upgrade, or as often as you like.
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.out = cmd.OutOrStdout()
+			if err := o.validate(); err != nil {
+				return err
+			}
+			if o.dryRun {
+				return o.printObjects()
+			}
 			if err := o.kube.complete(); err != nil {
 				return err
 			}
@@ -50,14 +78,50 @@ Install is idempotent: run it again after an upgrade, or as often as you like.
 	o.kube.addConnectionFlags(cmd.Flags())
 	cmd.Flags().StringVar(&o.image, "image", install.DefaultImage(), "Operator image the Deployment runs (default: this binary's version tag)")
 	cmd.Flags().BoolVar(&o.skipOperatorDeployment, "skip-operator-deployment", false, "Do not install the operator Deployment (run `sparkplane operator` elsewhere, e.g. on the host for the local cluster)")
+	cmd.Flags().BoolVar(&o.wait, "wait", true, "Wait until the operator Deployment is available")
+	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "How long --wait waits")
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "Print the objects install would apply, as YAML, and apply nothing")
 	return cmd
+}
+
+func (o *installOptions) validate() error {
+	if o.image == "" {
+		return errors.New("--image is empty: give an image reference, or leave the flag out for this binary's version")
+	}
+	if o.timeout <= 0 {
+		return fmt.Errorf("--timeout must be positive, got %s", o.timeout)
+	}
+	return nil
+}
+
+func (o *installOptions) objects() ([]client.Object, error) {
+	return install.Objects(install.Options{Image: o.image, SkipOperatorDeployment: o.skipOperatorDeployment})
+}
+
+func (o *installOptions) printObjects() error {
+	objs, err := o.objects()
+	if err != nil {
+		return err
+	}
+	for _, obj := range objs {
+		u, err := install.ToUnstructured(obj)
+		if err != nil {
+			return err
+		}
+		data, err := yaml.Marshal(u.Object)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(o.out, "---\n%s", data)
+	}
+	return nil
 }
 
 func (o *installOptions) run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	objs, err := install.Objects(install.Options{Image: o.image, SkipOperatorDeployment: o.skipOperatorDeployment})
+	objs, err := o.objects()
 	if err != nil {
 		return err
 	}
@@ -68,6 +132,19 @@ func (o *installOptions) run(ctx context.Context) error {
 	if err := install.Apply(ctx, c, objs, o.out); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.out, "sparkplane installed (%d objects)\n", len(objs))
+	if o.skipOperatorDeployment || !o.wait {
+		fmt.Fprintf(o.out, "sparkplane installed (%d objects)\n", len(objs))
+		return nil
+	}
+	fmt.Fprintf(o.out, "waiting up to %s for deployment %s/%s to be available\n", o.timeout, install.Namespace, install.Deployment)
+	cs, err := kubernetes.NewForConfig(o.kube.config)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if err := install.WaitAvailable(ctx, c, install.PodLogs(cs), install.Namespace, o.timeout); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.out, "sparkplane installed (%d objects); operator %s available after %s\n", len(objs), o.image, time.Since(start).Round(time.Second))
 	return nil
 }

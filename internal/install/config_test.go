@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -85,6 +83,10 @@ func configPlace(obj client.Object) (folder, file string) {
 		return "manager", "manager.yaml"
 	case "SparkProfile":
 		return "profiles", obj.GetName() + ".yaml"
+	case "PriorityClass":
+		return "profiles", "priorityclass_" + strings.TrimPrefix(obj.GetName(), "sparkplane-") + ".yaml"
+	case "Service":
+		return "manager", "service_metrics.yaml"
 	}
 	return "rbac", strings.ToLower(kind) + "_" + strings.TrimPrefix(obj.GetName(), "sparkplane-") + ".yaml"
 }
@@ -159,29 +161,7 @@ func TestConfigIsUpToDate(t *testing.T) {
 // TestKustomizeInstallsTheSame renders config/default with the pinned kubectl
 // and checks it yields exactly what `sparkplane install` applies.
 func TestKustomizeInstallsTheSame(t *testing.T) {
-	kubectl, err := toolchain.Kubectl.Path()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(kubectl, "kustomize", filepath.Join(configRoot, "default"))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("kubectl kustomize config/default: %v\n%s", err, stderr.String())
-	}
-	rendered := map[string]any{}
-	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(out), 4096)
-	for {
-		doc := map[string]any{}
-		if err := decoder.Decode(&doc); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatalf("decoding kustomize output: %v", err)
-		}
-		rendered[objectKey(doc)] = normalize(t, doc)
-	}
-
+	rendered := decodeObjects(t, kustomizeDefault(t))
 	objs, err := Objects(Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -200,6 +180,23 @@ func TestKustomizeInstallsTheSame(t *testing.T) {
 	if diff := cmp.Diff(installed, rendered); diff != "" {
 		t.Errorf("kubectl kustomize config/default differs from sparkplane install (-install +kustomize):\n%s", diff)
 	}
+}
+
+// kustomizeDefault renders config/default with the pinned kubectl.
+func kustomizeDefault(t *testing.T) string {
+	t.Helper()
+	kubectl, err := toolchain.Kubectl.Path()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(kubectl, "kustomize", filepath.Join(configRoot, "default"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize config/default: %v\n%s", err, stderr.String())
+	}
+	return string(out)
 }
 
 func objectKey(doc map[string]any) string {

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/platform"
 	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/version"
 )
@@ -34,6 +35,9 @@ const (
 	EditRole           = "sparkplane-edit"
 	ViewRole           = "sparkplane-view"
 	Deployment         = "sparkplane-operator"
+	// MetricsService selects the operator's pods on their metrics port, for
+	// a Prometheus ServiceMonitor or scrape config.
+	MetricsService = "sparkplane-operator-metrics"
 	// LeaderElectionID is the Lease the operator's replicas compete for.
 	LeaderElectionID = "sparkplane-operator.sparkplane.io"
 	// MetricsPort and HealthPort are where the in-cluster operator serves
@@ -74,7 +78,14 @@ func labels(component string) map[string]string {
 
 // Objects returns everything install applies, in apply order: CRDs first (so
 // nothing refers to a kind that does not exist yet), the built-in
-// SparkProfiles, then the namespace, RBAC, and the Deployment last.
+// SparkProfiles and the PriorityClasses they name, then the namespace, RBAC,
+// the metrics Service, and the Deployment last.
+//
+// The PriorityClasses are here, not only in the platform bundle, so that the
+// default profile works after install alone: they depend on nothing the
+// cloud provides. The shuffle StorageClass does (its provisioner and
+// parameters are the cluster's CSI driver's), so it stays in the bundle, and
+// an application that needs it while it is missing fails at once saying so.
 func Objects(opts Options) ([]client.Object, error) {
 	crds, err := v1alpha1.CRDs()
 	if err != nil {
@@ -88,8 +99,11 @@ func Objects(opts Options) ([]client.Object, error) {
 	for _, p := range profile.BuiltinProfiles() {
 		objs = append(objs, p)
 	}
+	for _, pc := range platform.PriorityClasses() {
+		objs = append(objs, pc)
+	}
 	objs = append(objs, namespace(), serviceAccount(), operatorClusterRole(), operatorClusterRoleBinding(),
-		leaderElectionRole(), leaderElectionRoleBinding(), editClusterRole(), viewClusterRole())
+		leaderElectionRole(), leaderElectionRoleBinding(), editClusterRole(), viewClusterRole(), metricsService())
 	if !opts.SkipOperatorDeployment {
 		image := opts.Image
 		if image == "" {
@@ -105,8 +119,19 @@ func namespace() *corev1.Namespace {
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:   Namespace,
-			Labels: mergeLabels(labels("operator"), map[string]string{"pod-security.kubernetes.io/enforce": "restricted"}),
+			Labels: mergeLabels(labels("operator"), PodSecurityLabels("restricted")),
 		},
+	}
+}
+
+// PodSecurityLabels enforce level on a namespace and warn and audit at the
+// same level, so a refused pod is also reported to whoever applies it and
+// in the audit log.
+func PodSecurityLabels(level string) map[string]string {
+	return map[string]string{
+		"pod-security.kubernetes.io/enforce": level,
+		"pod-security.kubernetes.io/warn":    level,
+		"pod-security.kubernetes.io/audit":   level,
 	}
 }
 
@@ -235,8 +260,22 @@ func viewClusterRole() *rbacv1.ClusterRole {
 	}
 }
 
+// PodLabels select the operator's pods.
+var PodLabels = map[string]string{"app.kubernetes.io/name": "sparkplane", "app.kubernetes.io/component": "operator"}
+
+func metricsService() *corev1.Service {
+	return &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: metav1.ObjectMeta{Name: MetricsService, Namespace: Namespace, Labels: labels("operator")},
+		Spec: corev1.ServiceSpec{
+			Selector: PodLabels,
+			Ports:    []corev1.ServicePort{{Name: "metrics", Port: MetricsPort, TargetPort: intstr.FromString("metrics"), Protocol: corev1.ProtocolTCP}},
+		},
+	}
+}
+
 func deployment(image string) *appsv1.Deployment {
-	podLabels := map[string]string{"app.kubernetes.io/name": "sparkplane", "app.kubernetes.io/component": "operator"}
+	podLabels := PodLabels
 	return &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 		ObjectMeta: metav1.ObjectMeta{Name: Deployment, Namespace: Namespace, Labels: labels("operator")},
@@ -262,6 +301,12 @@ func deployment(image string) *appsv1.Deployment {
 							fmt.Sprintf("--metrics-bind-address=:%d", MetricsPort),
 							fmt.Sprintf("--health-probe-bind-address=:%d", HealthPort),
 						},
+						// The operator holds its leader election Lease in its own
+						// namespace, whichever that is (the Helm chart installs
+						// into the release's).
+						Env: []corev1.EnvVar{{Name: "POD_NAMESPACE", ValueFrom: &corev1.EnvVarSource{
+							FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "metadata.namespace"},
+						}}},
 						Ports: []corev1.ContainerPort{
 							{Name: "metrics", ContainerPort: MetricsPort, Protocol: corev1.ProtocolTCP},
 							{Name: "health", ContainerPort: HealthPort, Protocol: corev1.ProtocolTCP},

@@ -60,7 +60,7 @@ func Render(cfg Config) (*Bundle, error) {
 		Practice: "Separate system workloads from Spark jobs.", Objects: objects(namespaces(cfg))})
 	add(File{Name: "priorityclasses.yaml", What: "PriorityClasses sparkplane-driver (higher) and sparkplane-executor.",
 		Practice: "A driver outranks executors: losing a driver loses the whole application, losing an executor loses a few tasks.",
-		Objects:  objects(priorityClasses())})
+		Objects:  objects(PriorityClasses())})
 	add(File{Name: "nodepools.yaml", What: "Karpenter NodePools: four executor tiers (weights 100 > 75 > 50 > 25), the driver pool and the system pool.",
 		Practice: "Karpenter over Cluster Autoscaler; arm64 spot > amd64 spot > arm64 on-demand > amd64 on-demand with automatic fallback (CPU limits per tier); drivers on on-demand nodes in a single zone, never consolidated while they run; system-critical pods on their own pool (CriticalAddonsOnly).",
 		Objects:  objects(nodePools(cfg))})

@@ -44,7 +44,10 @@ const (
 	executorPriority = 100_000
 )
 
-func priorityClasses() []*schedulingv1.PriorityClass {
+// PriorityClasses are the classes the built-in profiles give drivers and
+// executors. `sparkplane install` creates them too (they depend on nothing
+// the cloud provides), so the default profile works without the bundle.
+func PriorityClasses() []*schedulingv1.PriorityClass {
 	return []*schedulingv1.PriorityClass{
 		{
 			TypeMeta: typeMeta("scheduling.k8s.io/v1", "PriorityClass"), ObjectMeta: meta("", PriorityClassDriver),

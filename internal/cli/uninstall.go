@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sparkplane/sparkplane/internal/install"
+)
+
+type uninstallOptions struct {
+	kube kubeFlags
+	crds bool
+	yes  bool
+	out  io.Writer
+}
+
+func init() { register(newUninstallCommand) }
+
+func newUninstallCommand() *cobra.Command {
+	o := &uninstallOptions{}
+	cmd := &cobra.Command{
+		Use:   "uninstall",
+		Short: "Remove what sparkplane install created, keeping CRDs and applications unless --crds",
+		Long: `Uninstall deletes what ` + "`sparkplane install`" + ` applied, the operator Deployment
+first. It keeps the CustomResourceDefinitions, and so every SparkApplication
+and SparkProfile, unless --crds is given; deleting the CRDs deletes all of
+those objects, so --crds says how many go and needs --yes. An object someone
+else also applied (the platform bundle's PriorityClasses or namespace) is
+kept and named.`,
+		Example: `  # Remove the operator, RBAC and built-in profiles; keep CRDs and applications
+  sparkplane uninstall
+
+  # Remove everything, applications included
+  sparkplane uninstall --crds --yes`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.out = cmd.OutOrStdout()
+			if err := o.kube.complete(); err != nil {
+				return err
+			}
+			return o.run(cmd.Context())
+		},
+	}
+	o.kube.addConnectionFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&o.crds, "crds", false, "Also delete the CRDs, and with them every SparkApplication and SparkProfile (needs --yes)")
+	cmd.Flags().BoolVar(&o.yes, "yes", false, "Confirm --crds")
+	return cmd
+}
+
+func (o *uninstallOptions) run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	c, err := newClient(o.kube.config)
+	if err != nil {
+		return err
+	}
+	if o.crds {
+		apps, profiles, err := install.CustomResourceCounts(ctx, c)
+		if err != nil {
+			return err
+		}
+		if !o.yes {
+			return fmt.Errorf("--crds deletes the CRDs and with them %d SparkApplications and %d SparkProfiles in the cluster; add --yes to go ahead, or leave out --crds to keep them", apps, profiles)
+		}
+		fmt.Fprintf(o.out, "deleting the CRDs and with them %d SparkApplications and %d SparkProfiles\n", apps, profiles)
+	}
+	objs, err := install.Objects(install.Options{})
+	if err != nil {
+		return err
+	}
+	if err := install.Uninstall(ctx, c, objs, install.UninstallOptions{CRDs: o.crds}, o.out); err != nil {
+		return err
+	}
+	fmt.Fprintln(o.out, "sparkplane uninstalled")
+	return nil
+}

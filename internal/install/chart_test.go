@@ -1,0 +1,202 @@
+package install
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/toolchain"
+)
+
+// chartRoot is the Helm chart. Its crds/ and the templates named
+// generated-*.yaml are written from Objects by TestChartIsUpToDate -update;
+// the other templates are written by hand around the values, and
+// TestChartRendersConfigDefault holds them to the same objects.
+const chartRoot = "../../charts/sparkplane"
+
+const chartGeneratedHeader = "# Generated from internal/install by `go test ./internal/install -update`; do not edit.\n"
+
+// chartFiles renders the chart's generated files.
+func chartFiles(t *testing.T) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	manifests, err := v1alpha1.CRDManifests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range manifests {
+		files["crds/"+name] = data
+	}
+	objs, err := Objects(Options{SkipOperatorDeployment: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var profiles, rbac bytes.Buffer
+	for _, obj := range objs {
+		switch obj.GetObjectKind().GroupVersionKind().Kind {
+		case "SparkProfile", "PriorityClass":
+			writeTemplateDoc(t, &profiles, obj)
+		case "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
+			writeTemplateDoc(t, &rbac, obj)
+		}
+	}
+	files["templates/generated-builtin-profiles.yaml"] = []byte(chartGeneratedHeader +
+		"{{- if .Values.builtinProfiles }}\n" + profiles.String() + "{{- end }}\n")
+	files["templates/generated-rbac.yaml"] = []byte(chartGeneratedHeader + rbac.String())
+	return files
+}
+
+// writeTemplateDoc writes obj as one YAML document of a template, in the
+// release's namespace instead of Namespace.
+func writeTemplateDoc(t *testing.T, out *bytes.Buffer, obj client.Object) {
+	t.Helper()
+	doc := string(mustYAML(t, obj))
+	doc = strings.ReplaceAll(doc, "namespace: "+Namespace+"\n", "namespace: {{ .Release.Namespace }}\n")
+	out.WriteString("---\n" + doc)
+}
+
+func TestChartIsUpToDate(t *testing.T) {
+	want := chartFiles(t)
+	if *update {
+		_ = os.RemoveAll(filepath.Join(chartRoot, "crds"))
+		for name, data := range want {
+			path := filepath.Join(chartRoot, name)
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	crds, err := filepath.Glob(filepath.Join(chartRoot, "crds", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range crds {
+		if _, ok := want["crds/"+filepath.Base(path)]; !ok {
+			t.Errorf("charts/sparkplane/crds/%s is not an embedded CRD: delete it, or run go test ./internal/install -update", filepath.Base(path))
+		}
+	}
+	for name, data := range want {
+		got, err := os.ReadFile(filepath.Join(chartRoot, name))
+		if err != nil {
+			t.Errorf("charts/sparkplane/%s: %v; run go test ./internal/install -update", name, err)
+			continue
+		}
+		if diff := cmp.Diff(string(data), string(got)); diff != "" {
+			t.Errorf("charts/sparkplane/%s is stale; run go test ./internal/install -update (-want +got):\n%s", name, diff)
+		}
+	}
+}
+
+// helm runs the pinned helm with its caches in a temporary folder.
+func helm(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	path, err := toolchain.Helm.Path()
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+home+"/cache", "HELM_CONFIG_HOME="+home+"/config", "HELM_DATA_HOME="+home+"/data")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out) + stderr.String(), err
+	}
+	return string(out), nil
+}
+
+// decodeObjects reads a YAML stream into objects keyed by objectKey.
+func decodeObjects(t *testing.T, stream string) map[string]any {
+	t.Helper()
+	out := map[string]any{}
+	decoder := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(stream), 4096)
+	for {
+		doc := map[string]any{}
+		if err := decoder.Decode(&doc); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("decoding YAML: %v", err)
+		}
+		if len(doc) == 0 {
+			continue
+		}
+		out[objectKey(doc)] = normalize(t, doc)
+	}
+	return out
+}
+
+func TestChartLints(t *testing.T) {
+	if out, err := helm(t, "lint", "--strict", chartRoot); err != nil {
+		t.Fatalf("helm lint --strict charts/sparkplane: %v\n%s", err, out)
+	}
+}
+
+// TestChartRendersConfigDefault: with default values the chart renders
+// exactly the objects of `kubectl kustomize config/default`, object by object.
+func TestChartRendersConfigDefault(t *testing.T) {
+	out, err := helm(t, "template", "sparkplane", chartRoot, "--namespace", Namespace, "--include-crds")
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, out)
+	}
+	chart := decodeObjects(t, out)
+	kustomize := decodeObjects(t, kustomizeDefault(t))
+	if len(chart) < 15 {
+		t.Fatalf("helm template rendered %d objects", len(chart))
+	}
+	if diff := cmp.Diff(kustomize, chart); diff != "" {
+		t.Errorf("helm template differs from kubectl kustomize config/default (-kustomize +helm):\n%s", diff)
+	}
+}
+
+// TestChartValues renders non-default values and checks each reaches the
+// object it is for, and that bad values fail naming the value.
+func TestChartValues(t *testing.T) {
+	out, err := helm(t, "template", "sp", chartRoot, "--namespace", "spark-ops",
+		"--set", "image.tag=v1.2.3,replicas=2,logLevel=2,controller.maxConcurrentReconciles=50,controller.nodesOnDemand=true",
+		"--set", "controller.zones={us-east-1a,us-east-1b},metrics.podMonitor.enabled=true,builtinProfiles=false,namespace.create=false",
+		"--set", "nodeSelector.sparkplane\\.io/node-role=system,tolerations[0].key=CriticalAddonsOnly,tolerations[0].operator=Exists")
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"image: ghcr.io/sparkplane/sparkplane:v1.2.3", "replicas: 2", "- --v=2", "- --max-concurrent-reconciles=50",
+		"- --nodes-on-demand", "- --zones=us-east-1a,us-east-1b", "kind: PodMonitor", "sparkplane.io/node-role: system",
+		"key: CriticalAddonsOnly", "namespace: spark-ops",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rendered chart lacks %q", want)
+		}
+	}
+	for _, absent := range []string{"kind: SparkProfile", "kind: Namespace", "namespace: " + Namespace + "\n"} {
+		if strings.Contains(out, absent) {
+			t.Errorf("rendered chart has %q", absent)
+		}
+	}
+	for name, tc := range map[string]struct {
+		set, want string
+	}{
+		"replicas without leader election": {"replicas=2,leaderElection=false", "needs leaderElection"},
+		"unknown value":                    {"imageTag=v1", "imageTag"},
+		"bad pull policy":                  {"image.pullPolicy=Sometimes", "pullPolicy"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := helm(t, "template", "sp", chartRoot, "--set", tc.set)
+			if err == nil || !strings.Contains(out, tc.want) {
+				t.Errorf("helm template --set %s: err %v, output does not name %q:\n%s", tc.set, err, tc.want, out)
+			}
+		})
+	}
+}
