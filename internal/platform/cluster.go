@@ -24,8 +24,32 @@ func meta(namespace, name string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: map[string]string{labelManagedBy: managedBy}}
 }
 
+// Pod Security levels of the bundle's namespaces: each is labelled for what
+// its pods need, and warns and audits at the level it enforces, so a pod
+// refused there is reported to whoever applied it and in the audit log, never
+// refused silently.
+const (
+	PodSecurityRestricted = "restricted"
+	PodSecurityBaseline   = "baseline"
+	PodSecurityPrivileged = "privileged"
+)
+
+// NamespacePodSecurity is the Pod Security level of each namespace the
+// bundle creates: sparkplane's own (operator, History Server) "restricted";
+// the logging namespace "privileged" (Fluent Bit reads /var/log through
+// hostPath on the host's network); monitoring "baseline". Spark namespaces
+// are left to the cluster's policy.
+func NamespacePodSecurity(cfg Config) map[string]string {
+	return map[string]string{
+		cfg.Namespace:           PodSecurityRestricted,
+		cfg.LoggingNamespace:    PodSecurityPrivileged,
+		cfg.MonitoringNamespace: PodSecurityBaseline,
+	}
+}
+
 func namespaces(cfg Config) []*corev1.Namespace {
-	names := append([]string{cfg.Namespace, cfg.MonitoringNamespace}, cfg.SparkNamespaces...)
+	names := append([]string{cfg.Namespace, cfg.LoggingNamespace, cfg.MonitoringNamespace}, cfg.SparkNamespaces...)
+	levels := NamespacePodSecurity(cfg)
 	var out []*corev1.Namespace
 	seen := map[string]bool{}
 	for _, name := range names {
@@ -33,7 +57,13 @@ func namespaces(cfg Config) []*corev1.Namespace {
 			continue
 		}
 		seen[name] = true
-		out = append(out, &corev1.Namespace{TypeMeta: typeMeta("v1", "Namespace"), ObjectMeta: meta("", name)})
+		ns := &corev1.Namespace{TypeMeta: typeMeta("v1", "Namespace"), ObjectMeta: meta("", name)}
+		if level, ok := levels[name]; ok {
+			for _, mode := range []string{"enforce", "warn", "audit"} {
+				ns.Labels["pod-security.kubernetes.io/"+mode] = level
+			}
+		}
+		out = append(out, ns)
 	}
 	return out
 }

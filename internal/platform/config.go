@@ -50,9 +50,13 @@ type Config struct {
 	// so a driver and its shuffle service never pay cross-zone traffic and a
 	// zone outage cannot strand half an application.
 	DriverZone string `json:"driverZone,omitempty"`
-	// Namespace holds sparkplane's own workloads (operator, history server,
-	// Fluent Bit).
+	// Namespace holds sparkplane's own workloads (operator, history server),
+	// all of which pass Pod Security "restricted".
 	Namespace string `json:"namespace,omitempty"`
+	// LoggingNamespace holds Fluent Bit, which needs the host's log files
+	// (hostPath) and network: Pod Security "privileged", so it is kept apart
+	// from the restricted Namespace.
+	LoggingNamespace string `json:"loggingNamespace,omitempty"`
 	// MonitoringNamespace holds Prometheus, its rules, PodMonitors and the
 	// Grafana dashboards.
 	MonitoringNamespace string `json:"monitoringNamespace,omitempty"`
@@ -246,6 +250,7 @@ func (c *Config) applyDefaults() {
 		setString(&c.DriverZone, c.Zones[0])
 	}
 	setString(&c.Namespace, "sparkplane-system")
+	setString(&c.LoggingNamespace, "sparkplane-logging")
 	setString(&c.MonitoringNamespace, "monitoring")
 	setList(&c.SparkNamespaces, "spark")
 
@@ -376,7 +381,7 @@ func (c Config) Validate() error {
 	if !slices.Contains(c.Zones, c.DriverZone) {
 		fail("driverZone", "%q is not one of zones %v: pick one of them (drivers run in a single zone)", c.DriverZone, c.Zones)
 	}
-	for field, ns := range map[string]string{"namespace": c.Namespace, "monitoringNamespace": c.MonitoringNamespace} {
+	for field, ns := range map[string]string{"namespace": c.Namespace, "loggingNamespace": c.LoggingNamespace, "monitoringNamespace": c.MonitoringNamespace} {
 		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
 			fail(field, "%q is not a namespace name (%s)", ns, strings.Join(msgs, "; "))
 		}

@@ -113,7 +113,7 @@ func FluentBit(cfg Config) FluentBitConfig {
 }
 
 func fluentBit(cfg Config) []objectOf {
-	ns := cfg.Namespace
+	ns := cfg.LoggingNamespace
 	config, err := yaml.Marshal(FluentBit(cfg))
 	if err != nil {
 		panic(err) // plain structs always marshal
@@ -250,8 +250,12 @@ func historyServer(cfg Config) []objectOf {
 	labels := map[string]string{"app.kubernetes.io/name": historyServerName}
 	spec := corev1.PodSpec{
 		ServiceAccountName: historyServerName,
-		SecurityContext:    &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](185), FSGroup: ptr.To[int64](185)},
+		// Pod Security "restricted", like everything in cfg.Namespace.
+		SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](185), FSGroup: ptr.To[int64](185),
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 		Containers: []corev1.Container{{
+			SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false),
+				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
 			Name:    "history-server",
 			Image:   cfg.HistoryServer.Image,
 			Command: []string{"/opt/spark/bin/spark-class", "org.apache.spark.deploy.history.HistoryServer"},
