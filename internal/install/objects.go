@@ -168,7 +168,7 @@ func verbs(groups ...[]string) []string {
 // list them: config maps can hold sensitive data); lifecycle and interruption
 // handling delete pods and patch application status; interruption notices are
 // read from nodes and persisted as a node annotation; profile resolution reads
-// namespaces and PriorityClasses. No secrets, no RBAC objects, no cluster
+// namespaces and PriorityClasses, and submission StorageClasses. No secrets, no RBAC objects, no cluster
 // configuration: a compromised operator cannot read credentials or grant
 // itself more.
 func OperatorRules() []rbacv1.PolicyRule {
@@ -187,6 +187,9 @@ func OperatorRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: verbs(readVerbs, []string{"patch"})},
 		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: readVerbs},
 		{APIGroups: []string{"scheduling.k8s.io"}, Resources: []string{"priorityclasses"}, Verbs: readVerbs},
+		// An application whose shuffle volumes need a StorageClass that does
+		// not exist fails at once instead of waiting for PVCs that never bind.
+		{APIGroups: []string{"storage.k8s.io"}, Resources: []string{"storageclasses"}, Verbs: readVerbs},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 		{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	}
@@ -262,6 +265,11 @@ func viewClusterRole() *rbacv1.ClusterRole {
 
 // PodLabels select the operator's pods.
 var PodLabels = map[string]string{"app.kubernetes.io/name": "sparkplane", "app.kubernetes.io/component": "operator"}
+
+// OperatorPodTemplate is the pod template of the operator Deployment.
+func OperatorPodTemplate() *corev1.PodTemplateSpec {
+	return deployment(DefaultImage()).Spec.Template.DeepCopy()
+}
 
 func metricsService() *corev1.Service {
 	return &corev1.Service{
