@@ -180,6 +180,14 @@ type SparkApplicationSpec struct {
 	// DynamicAllocation configures Spark's dynamic executor allocation.
 	// +optional
 	DynamicAllocation *DynamicAllocation `json:"dynamicAllocation,omitempty"`
+
+	// Suspend, when true, keeps the application from running: nothing is
+	// created, or the current attempt's driver (and with it its executors)
+	// is deleted and the application waits in state Suspended. Setting it
+	// back to false starts a new attempt. A finished application is not
+	// affected. Queue admission (Kueue) works through this field.
+	// +optional
+	Suspend *bool `json:"suspend,omitempty"`
 }
 
 // RestartPolicyType says when a finished application runs again.
@@ -493,6 +501,9 @@ const (
 	StateSucceeded ApplicationState = "Succeeded"
 	// StateFailed: the application ended in failure with no retry left (terminal).
 	StateFailed ApplicationState = "Failed"
+	// StateSuspended: spec.suspend is true; no driver runs. Not terminal:
+	// clearing spec.suspend starts a new attempt.
+	StateSuspended ApplicationState = "Suspended"
 )
 
 // IsTerminal reports whether the application has ended for good (TTL counts from here).
@@ -522,6 +533,10 @@ const (
 	// spec.restartPolicy; when the next attempt starts it sets the condition
 	// False with reason NextAttemptStarted.
 	ConditionDriverNodeInterrupted = "DriverNodeInterrupted"
+	// ConditionSuspended is True (reason Suspended) while spec.suspend holds
+	// the application; False with reason Resumed once spec.suspend is false
+	// again and the next attempt was started.
+	ConditionSuspended = "Suspended"
 )
 
 // Condition reasons.
@@ -550,6 +565,11 @@ const (
 	ReasonNextAttemptStarted = "NextAttemptStarted"
 	ReasonInProgress         = "InProgress"
 	ReasonSucceeded          = "Succeeded"
+	// ReasonSuspended: spec.suspend is true (conditions Suspended, Running
+	// and Submitted).
+	ReasonSuspended = "Suspended"
+	// ReasonResumed: Suspended=False after spec.suspend went back to false.
+	ReasonResumed = "Resumed"
 )
 
 // SparkApplicationStatus is what the operator observed. The
@@ -568,7 +588,7 @@ type SparkApplicationStatus struct {
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
-	// State is a one-word summary: Pending, Running, Retrying, Succeeded, Failed.
+	// State is a one-word summary: Pending, Running, Retrying, Suspended, Succeeded, Failed.
 	// +optional
 	State ApplicationState `json:"state,omitempty"`
 

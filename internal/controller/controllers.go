@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/sparkplane/sparkplane/internal/controller/interruption"
+	"github.com/sparkplane/sparkplane/internal/controller/scheduled"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 )
@@ -28,6 +29,8 @@ type Options struct {
 	// Interruption configures the Spot-interruption controller (signals,
 	// budget); the zero value is the default.
 	Interruption interruption.Options
+	// Scheduled configures the ScheduledSparkApplication controller.
+	Scheduled scheduled.Options
 }
 
 // New returns every controller, in registration order. Add a controller by
@@ -46,6 +49,7 @@ func New(mgr manager.Manager, opts Options) ([]Controller, error) {
 		sparkapplication.NewController(mgr.GetClient(), mgr.GetAPIReader(), opts.SparkApplication),
 		sparkprofile.NewController(),
 		interruptions,
+		scheduled.NewController(mgr.GetClient(), opts.Scheduled),
 	}, nil
 }
 

@@ -174,13 +174,15 @@ func verbs(groups ...[]string) []string {
 func OperatorRules() []rbacv1.PolicyRule {
 	group := v1alpha1.GroupVersion.Group
 	return []rbacv1.PolicyRule{
-		{APIGroups: []string{group}, Resources: []string{"sparkapplications"}, Verbs: verbs(readVerbs, []string{"delete"})},
-		{APIGroups: []string{group}, Resources: []string{"sparkprofiles"}, Verbs: readVerbs},
-		{APIGroups: []string{group}, Resources: []string{"sparkapplications/status", "sparkprofiles/status"}, Verbs: []string{"get", "update", "patch"}},
+		// Schedules create their runs (SparkApplications) and delete them
+		// beyond the history limits.
+		{APIGroups: []string{group}, Resources: []string{"sparkapplications"}, Verbs: verbs(readVerbs, []string{"create", "delete"})},
+		{APIGroups: []string{group}, Resources: []string{"sparkprofiles", "scheduledsparkapplications"}, Verbs: readVerbs},
+		{APIGroups: []string{group}, Resources: []string{"sparkapplications/status", "sparkprofiles/status", "scheduledsparkapplications/status"}, Verbs: []string{"get", "update", "patch"}},
 		// Owner references with blockOwnerDeletion need update on the
 		// owner's finalizers (OwnerReferencesPermissionEnforcement): driver
 		// pods are owned by applications, services and config maps by pods.
-		{APIGroups: []string{group}, Resources: []string{"sparkapplications/finalizers"}, Verbs: []string{"update"}},
+		{APIGroups: []string{group}, Resources: []string{"sparkapplications/finalizers", "scheduledsparkapplications/finalizers"}, Verbs: []string{"update"}},
 		{APIGroups: []string{""}, Resources: []string{"pods/finalizers"}, Verbs: []string{"update"}},
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: verbs(readVerbs, []string{"create", "delete"})},
 		{APIGroups: []string{""}, Resources: []string{"services", "configmaps"}, Verbs: []string{"get", "create"}},
@@ -244,8 +246,8 @@ func editClusterRole() *rbacv1.ClusterRole {
 			"rbac.authorization.k8s.io/aggregate-to-edit":  "true",
 		})},
 		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"sparkapplications"}, Verbs: verbs(readVerbs, writeVerbs, []string{"deletecollection"})},
-			{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"sparkapplications/status", "sparkprofiles"}, Verbs: readVerbs},
+			{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"sparkapplications", "scheduledsparkapplications"}, Verbs: verbs(readVerbs, writeVerbs, []string{"deletecollection"})},
+			{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"sparkapplications/status", "scheduledsparkapplications/status", "sparkprofiles"}, Verbs: readVerbs},
 		},
 	}
 }
@@ -258,7 +260,7 @@ func viewClusterRole() *rbacv1.ClusterRole {
 			"rbac.authorization.k8s.io/aggregate-to-view": "true",
 		})},
 		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"sparkapplications", "sparkapplications/status", "sparkprofiles"}, Verbs: readVerbs},
+			{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"sparkapplications", "sparkapplications/status", "scheduledsparkapplications", "scheduledsparkapplications/status", "sparkprofiles"}, Verbs: readVerbs},
 		},
 	}
 }

@@ -173,7 +173,7 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("sparkapplication", klog.KObj(app)))
 	s := &scope{app: app, base: app.DeepCopy(), now: c.opts.Clock.Now()}
-	result, err := c.run(ctx, s, []phase{c.finished, c.waitForRetry, c.submitAttempt, c.observeDriver})
+	result, err := c.run(ctx, s, []phase{c.finished, c.suspension, c.waitForRetry, c.submitAttempt, c.observeDriver})
 	if s.deleted {
 		return reconcile.Result{}, err
 	}
@@ -294,7 +294,8 @@ func conditionReason(conds []metav1.Condition, t string) string {
 // resolve, build, create the driver pod, then its ConfigMaps and Service.
 func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Result, bool, error) {
 	st := &s.app.Status
-	if st.Attempts > 0 && st.State != v1alpha1.StateRetrying {
+	wasSuspended := st.State == v1alpha1.StateSuspended
+	if st.Attempts > 0 && st.State != v1alpha1.StateRetrying && !wasSuspended {
 		return reconcile.Result{}, false, nil
 	}
 	attempt := st.Attempts + 1
@@ -421,6 +422,7 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 		c.setCondition(s, v1alpha1.ConditionDriverNodeInterrupted, metav1.ConditionFalse, v1alpha1.ReasonNextAttemptStarted,
 			fmt.Sprintf("Attempt %d started; the previous one ended with DriverNodeInterrupted: %s", attempt, cond.Message))
 	}
+	c.resumed(s, wasSuspended, attempt)
 	if created {
 		submissionsTotal.WithLabelValues("created").Inc()
 		if attempt == 1 {

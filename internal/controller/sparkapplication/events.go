@@ -110,3 +110,23 @@ func (r eventRecorder) driverNodeInterrupted(app *v1alpha1.SparkApplication, att
 	r.emit(app, corev1.EventTypeWarning, EventDriverNodeInterrupted, "Observe",
 		"Attempt %d ended: driver pod %s on interrupted node %s was deleted; keep drivers on on-demand nodes (SparkProfile spec.driver.capacityType)", attempt, driver, node)
 }
+
+// Event reasons of spec.suspend.
+const (
+	EventSuspended = "Suspended"
+	EventResumed   = "Resumed"
+)
+
+// suspended: spec.suspend holds the application; driver is the pod deleted
+// ("" when nothing was running).
+func (r eventRecorder) suspended(app *v1alpha1.SparkApplication, driver string) {
+	if driver == "" {
+		r.emit(app, corev1.EventTypeNormal, EventSuspended, "Suspend", "Suspended by spec.suspend; nothing was created. Set spec.suspend to false to run it")
+		return
+	}
+	r.emit(app, corev1.EventTypeNormal, EventSuspended, "Suspend", "Suspended by spec.suspend: deleted driver pod %s and its executors. Set spec.suspend to false to start a new attempt", driver)
+}
+
+func (r eventRecorder) resumed(app *v1alpha1.SparkApplication, attempt int32) {
+	r.emit(app, corev1.EventTypeNormal, EventResumed, "Resume", "spec.suspend is false: starting attempt %d", attempt)
+}
