@@ -15,7 +15,7 @@ import (
 //     status.conditions, which carry the detail;
 //   - spec.profile names a SparkProfile that fills in placement, storage and
 //     interruption policy;
-//   - fields of Kubeflow's that sparkplane does not implement (monitoring,
+//   - fields of Kubeflow's that sparkplane does not implement (
 //     batchScheduler, sparkUIOptions, driverIngressOptions, template, gpu,
 //     envVars, envSecretKeyRefs, ports) are absent, so a manifest using them
 //     is refused rather than silently ignored.
@@ -180,6 +180,12 @@ type SparkApplicationSpec struct {
 	// DynamicAllocation configures Spark's dynamic executor allocation.
 	// +optional
 	DynamicAllocation *DynamicAllocation `json:"dynamicAllocation,omitempty"`
+
+	// Monitoring exposes Spark's metrics to Prometheus (JMX exporter agent,
+	// metrics.properties).
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="!(self.exposeDriverMetrics || self.exposeExecutorMetrics) || has(self.prometheus)",message="exposeDriverMetrics and exposeExecutorMetrics run the JMX exporter: set monitoring.prometheus.jmxExporterJar (for Spark's own PrometheusServlet set sparkConf spark.ui.prometheus.enabled instead)",fieldPath=".prometheus"
+	Monitoring *MonitoringSpec `json:"monitoring,omitempty"`
 
 	// Suspend, when true, keeps the application from running: nothing is
 	// created, or the current attempt's driver (and with it its executors)

@@ -160,14 +160,19 @@ func prometheus(cfg Config) []objectOf {
 	}
 }
 
-// Spark's own Prometheus endpoints on the driver's UI port (Spark 3+ with
-// spark.ui.prometheus.enabled=true and the PrometheusServlet sink, which the
-// history-server sparkConf below turns on): the driver's metrics and, through
-// the driver, every executor's.
+// The driver PodMonitor scrapes both kinds of Spark metrics an application
+// may expose: Spark's own PrometheusServlet on the driver's UI port (Spark 3+
+// with spark.ui.prometheus.enabled=true and the PrometheusServlet sink, which
+// the history-server sparkConf below turns on) — the driver's metrics and,
+// through the driver, every executor's — and the Prometheus JMX exporter
+// agent that spec.monitoring.prometheus adds, on its named port. A pod
+// without one of the ports is simply not a target for that endpoint; the
+// executor PodMonitor scrapes the exporter on executors
+// (spec.monitoring.exposeExecutorMetrics).
 const (
-	sparkUIPortName          = "spark-ui"
-	sparkDriverMetricsPath   = "/metrics/prometheus/"
-	sparkExecutorMetricsPath = "/metrics/executors/prometheus/"
+	sparkUIPortName          = spark.UIPortName
+	sparkDriverMetricsPath   = spark.DriverServletMetricsPath
+	sparkExecutorMetricsPath = spark.ExecutorServletMetricsPath
 )
 
 func podMonitors(cfg Config) []*monitoringv1.PodMonitor {
@@ -187,7 +192,7 @@ func podMonitors(cfg Config) []*monitoringv1.PodMonitor {
 			},
 		},
 	}
-	spark := &monitoringv1.PodMonitor{
+	drivers := &monitoringv1.PodMonitor{
 		TypeMeta:   typeMeta("monitoring.coreos.com/v1", "PodMonitor"),
 		ObjectMeta: labels("spark-drivers"),
 		Spec: monitoringv1.PodMonitorSpec{
@@ -199,8 +204,21 @@ func podMonitors(cfg Config) []*monitoringv1.PodMonitor {
 			PodMetricsEndpoints: []monitoringv1.PodMetricsEndpoint{
 				{Port: ptr.To(sparkUIPortName), Path: sparkDriverMetricsPath, Interval: "30s"},
 				{Port: ptr.To(sparkUIPortName), Path: sparkExecutorMetricsPath, Interval: "30s"},
+				{Port: ptr.To(spark.DefaultJMXExporterPortName), Path: spark.JMXExporterMetricsPath, Interval: "30s"},
 			},
 		},
 	}
-	return []*monitoringv1.PodMonitor{operator, spark}
+	executors := &monitoringv1.PodMonitor{
+		TypeMeta:   typeMeta("monitoring.coreos.com/v1", "PodMonitor"),
+		ObjectMeta: labels("spark-executors"),
+		Spec: monitoringv1.PodMonitorSpec{
+			Selector:          metav1.LabelSelector{MatchLabels: map[string]string{spark.LabelRole: spark.RoleExecutor}},
+			NamespaceSelector: monitoringv1.NamespaceSelector{MatchNames: cfg.SparkNamespaces},
+			PodTargetLabels:   []string{spark.LabelAppSelector, spark.LabelAppName},
+			PodMetricsEndpoints: []monitoringv1.PodMetricsEndpoint{
+				{Port: ptr.To(spark.DefaultJMXExporterPortName), Path: spark.JMXExporterMetricsPath, Interval: "30s"},
+			},
+		},
+	}
+	return []*monitoringv1.PodMonitor{operator, drivers, executors}
 }

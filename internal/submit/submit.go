@@ -90,6 +90,9 @@ type Objects struct {
 	PodTemplateConfigMap *corev1.ConfigMap
 	// ExecutorTemplate is the pod written into PodTemplateConfigMap.
 	ExecutorTemplate *corev1.Pod
+	// MetricsConfigMap holds metrics.properties and the JMX exporter's
+	// configuration (spec.monitoring); nil when there is none to mount.
+	MetricsConfigMap *corev1.ConfigMap
 }
 
 // OwnByDriver makes the ConfigMaps and the Service owned by the created
@@ -97,17 +100,21 @@ type Objects struct {
 // Each object gets its own reference (no pointer shared between them), so
 // they may be created, and the replies decoded into them, concurrently.
 func (o *Objects) OwnByDriver(driver *corev1.Pod) {
-	for _, m := range []*metav1.ObjectMeta{&o.DriverService.ObjectMeta, &o.ConfConfigMap.ObjectMeta, &o.PodTemplateConfigMap.ObjectMeta} {
-		m.OwnerReferences = []metav1.OwnerReference{{
+	for _, obj := range o.Dependents() {
+		obj.SetOwnerReferences([]metav1.OwnerReference{{
 			APIVersion: "v1", Kind: "Pod", Name: driver.Name, UID: driver.UID,
 			Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
-		}}
+		}})
 	}
 }
 
 // Dependents are the objects created after the driver pod, in creation order.
 func (o *Objects) Dependents() []metav1.Object {
-	return []metav1.Object{o.ConfConfigMap, o.PodTemplateConfigMap, o.DriverService}
+	out := []metav1.Object{o.ConfConfigMap, o.PodTemplateConfigMap, o.DriverService}
+	if o.MetricsConfigMap != nil {
+		out = append(out, o.MetricsConfigMap)
+	}
+	return out
 }
 
 // reservedConf are properties sparkplane sets to tie the driver to the
@@ -145,12 +152,14 @@ func Build(app *v1alpha1.SparkApplication, opts Options) (*Objects, error) {
 	}
 	b.validate()
 	b.resolveConf()
+	b.monitoringConf()
 	if len(b.errs) > 0 {
 		return nil, b.errs.ToAggregate()
 	}
 	objs := &Objects{Names: b.names, Conf: b.conf}
 	objs.ExecutorTemplate = b.executorTemplate()
 	objs.DriverPod = b.driverPod()
+	objs.MetricsConfigMap = b.withMonitoring(objs.DriverPod, objs.ExecutorTemplate)
 	objs.DriverService = b.driverService()
 	objs.ConfConfigMap = b.confConfigMap()
 	var err error
@@ -177,6 +186,9 @@ type builder struct {
 	uiPort                        int32
 	driverImage, executorImage    string
 	driverVolumes, executorVolume []corev1.Volume
+
+	// set by monitoringConf: the files of the metrics ConfigMap
+	metricsData map[string]string
 }
 
 var specPath = field.NewPath("spec")
