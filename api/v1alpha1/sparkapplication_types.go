@@ -16,7 +16,7 @@ import (
 //   - spec.profile names a SparkProfile that fills in placement, storage and
 //     interruption policy;
 //   - fields of Kubeflow's that sparkplane does not implement (
-//     batchScheduler, sparkUIOptions, driverIngressOptions, template, gpu,
+//     batchScheduler, template, gpu,
 //     envVars, envSecretKeyRefs, ports) are absent, so a manifest using them
 //     is refused rather than silently ignored.
 
@@ -186,6 +186,19 @@ type SparkApplicationSpec struct {
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="!(self.exposeDriverMetrics || self.exposeExecutorMetrics) || has(self.prometheus)",message="exposeDriverMetrics and exposeExecutorMetrics run the JMX exporter: set monitoring.prometheus.jmxExporterJar (for Spark's own PrometheusServlet set sparkConf spark.ui.prometheus.enabled instead)",fieldPath=".prometheus"
 	Monitoring *MonitoringSpec `json:"monitoring,omitempty"`
+
+	// SparkUIOptions configure a Service (and Ingress) for the Spark UI of
+	// each running driver.
+	// +optional
+	SparkUIOptions *SparkUIConfiguration `json:"sparkUIOptions,omitempty"`
+
+	// DriverIngressOptions expose further driver ports through a Service and
+	// an Ingress each.
+	// +optional
+	// +listType=map
+	// +listMapKey=servicePortName
+	// +kubebuilder:validation:MaxItems=8
+	DriverIngressOptions []DriverIngressConfiguration `json:"driverIngressOptions,omitempty"`
 
 	// Suspend, when true, keeps the application from running: nothing is
 	// created, or the current attempt's driver (and with it its executors)
@@ -661,6 +674,13 @@ type DriverInfo struct {
 	// WebUIPort is the Spark UI port.
 	// +optional
 	WebUIPort int32 `json:"webUIPort,omitempty"`
+	// WebUIIngressName is the UI Ingress, when the operator creates one
+	// (--ingress-url-format).
+	// +optional
+	WebUIIngressName string `json:"webUIIngressName,omitempty"`
+	// WebUIIngressAddress is the UI's URL through the Ingress.
+	// +optional
+	WebUIIngressAddress string `json:"webUIIngressAddress,omitempty"`
 }
 
 // ExecutorCounts counts executor pods by state. Its size does not grow with

@@ -24,6 +24,7 @@ import (
 	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/install"
+	"github.com/sparkplane/sparkplane/internal/submit"
 )
 
 type operatorOptions struct {
@@ -37,6 +38,7 @@ type operatorOptions struct {
 	verbosity               int
 	workers                 int
 	driverPendingTimeout    time.Duration
+	ingressURLFormat        string
 	pprofAddr               string
 	// Zone choice of the profile resolver.
 	nodesOnDemand bool
@@ -97,6 +99,7 @@ application twice.`,
 	cmd.Flags().StringSliceVar(&o.zones, "zones", nil, "Zones applications may be placed in besides those of existing nodes (with --nodes-on-demand: the NodePools' zones)")
 	cmd.Flags().StringSliceVar(&o.interruptionSignals, "interruption-signals", []string{"default"}, "Node signals whose executors are decommissioned: \"default\" (all of "+strings.Join(interruption.SignalNames(), ", ")+"), a list of those names, or taint:KEY[:EFFECT] for a custom taint")
 	cmd.Flags().StringVar(&o.pprofAddr, "pprof-bind-address", "0", "Address Go's /debug/pprof endpoints bind to, for profiling; \"0\" (the default) turns them off")
+	cmd.Flags().StringVar(&o.ingressURLFormat, "ingress-url-format", "", "Give every application's Spark UI a Service and an Ingress at this address: a host ({{$appName}}.{{$appNamespace}}.example.com) or a host and path (example.com/{{$appNamespace}}/{{$appName}}, which sets spark.ui.proxyBase and ingress-nginx's rewrite-target); empty: no Ingress")
 	cmd.Flags().DurationVar(&o.driverPendingTimeout, "driver-pending-timeout", sparkapplication.DefaultDriverPendingTimeout, "Fail an attempt whose driver pod stays Pending this long (a negative value never fails it)")
 	cmd.Flags().IntVarP(&o.verbosity, "v", "v", 0, "Log verbosity (klog levels: 0 quiet, 2 per-application, 4 per-reconcile)")
 	return cmd
@@ -108,6 +111,11 @@ func (o *operatorOptions) validate() error {
 	}
 	if o.workers < 0 {
 		return fmt.Errorf("--max-concurrent-reconciles must not be negative, got %d", o.workers)
+	}
+	if o.ingressURLFormat != "" {
+		if err := submit.ValidateIngressURLFormat(o.ingressURLFormat); err != nil {
+			return fmt.Errorf("--ingress-url-format: %w", err)
+		}
 	}
 	if o.driverPendingTimeout == 0 {
 		return errors.New("--driver-pending-timeout must not be 0: give a duration (e.g. 10m), or a negative one to never fail pending drivers")
@@ -199,6 +207,7 @@ func (o *operatorOptions) registerControllers(mgr manager.Manager) ([]string, er
 		SparkApplication: sparkapplication.Options{
 			MaxConcurrentReconciles: o.workers,
 			DriverPendingTimeout:    o.driverPendingTimeout,
+			IngressURLFormat:        o.ingressURLFormat,
 		},
 		Profiles:     sparkprofile.ResolverOptions{NodesOnDemand: o.nodesOnDemand, Zones: o.zones},
 		Interruption: interruption.Options{Signals: signals},

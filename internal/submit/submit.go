@@ -23,6 +23,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -70,6 +71,10 @@ type Options struct {
 	Master string
 	// SparkUser is SPARK_USER when spec.proxyUser is unset; DefaultSparkUser when empty.
 	SparkUser string
+	// IngressURLFormat, when set, gives every application a UI Service and
+	// an Ingress at this address (the operator's --ingress-url-format;
+	// ValidateIngressURLFormat).
+	IngressURLFormat string
 }
 
 // Objects are what one attempt consists of. Create DriverPod first, then call
@@ -93,6 +98,15 @@ type Objects struct {
 	// MetricsConfigMap holds metrics.properties and the JMX exporter's
 	// configuration (spec.monitoring); nil when there is none to mount.
 	MetricsConfigMap *corev1.ConfigMap
+	// UIService exposes the Spark UI (spec.sparkUIOptions or an Ingress);
+	// nil otherwise. UIIngress routes UIIngressURL to it (nil without
+	// --ingress-url-format).
+	UIService    *corev1.Service
+	UIIngress    *networkingv1.Ingress
+	UIIngressURL string
+	// PortServices and PortIngresses are spec.driverIngressOptions'.
+	PortServices  []*corev1.Service
+	PortIngresses []*networkingv1.Ingress
 }
 
 // OwnByDriver makes the ConfigMaps and the Service owned by the created
@@ -113,6 +127,18 @@ func (o *Objects) Dependents() []metav1.Object {
 	out := []metav1.Object{o.ConfConfigMap, o.PodTemplateConfigMap, o.DriverService}
 	if o.MetricsConfigMap != nil {
 		out = append(out, o.MetricsConfigMap)
+	}
+	if o.UIService != nil {
+		out = append(out, o.UIService)
+	}
+	if o.UIIngress != nil {
+		out = append(out, o.UIIngress)
+	}
+	for _, svc := range o.PortServices {
+		out = append(out, svc)
+	}
+	for _, ing := range o.PortIngresses {
+		out = append(out, ing)
 	}
 	return out
 }
@@ -153,6 +179,7 @@ func Build(app *v1alpha1.SparkApplication, opts Options) (*Objects, error) {
 	b.validate()
 	b.resolveConf()
 	b.monitoringConf()
+	b.uiConf()
 	if len(b.errs) > 0 {
 		return nil, b.errs.ToAggregate()
 	}
@@ -160,6 +187,7 @@ func Build(app *v1alpha1.SparkApplication, opts Options) (*Objects, error) {
 	objs.ExecutorTemplate = b.executorTemplate()
 	objs.DriverPod = b.driverPod()
 	objs.MetricsConfigMap = b.withMonitoring(objs.DriverPod, objs.ExecutorTemplate)
+	b.exposures(objs)
 	objs.DriverService = b.driverService()
 	objs.ConfConfigMap = b.confConfigMap()
 	var err error
@@ -189,6 +217,8 @@ type builder struct {
 
 	// set by monitoringConf: the files of the metrics ConfigMap
 	metricsData map[string]string
+	// set by uiConf: the UI Ingress's address (nil: no Ingress)
+	uiIngress *IngressURL
 }
 
 var specPath = field.NewPath("spec")

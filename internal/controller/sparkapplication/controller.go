@@ -78,6 +78,9 @@ type Options struct {
 	Master string
 	// SparkUser is SPARK_USER when an application sets no proxyUser.
 	SparkUser string
+	// IngressURLFormat gives every application a UI Service and Ingress at
+	// this address (--ingress-url-format; submit.ValidateIngressURLFormat).
+	IngressURLFormat string
 	// DriverPendingTimeout fails an attempt whose driver pod stays Pending
 	// this long (default 10m; negative disables it).
 	DriverPendingTimeout time.Duration
@@ -394,12 +397,7 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 	st.Attempts = attempt
 	st.SubmissionAttempts = 0
 	st.SparkApplicationID = objs.Names.AppID
-	st.DriverInfo = v1alpha1.DriverInfo{
-		PodName:          objs.Names.DriverPod,
-		WebUIServiceName: objs.Names.DriverService,
-		WebUIPort:        uiPort(objs.DriverService),
-		WebUIAddress:     fmt.Sprintf("%s.%s.svc:%d", objs.Names.DriverService, s.app.Namespace, uiPort(objs.DriverService)),
-	}
+	st.DriverInfo = objs.DriverInfo()
 	st.Executors = v1alpha1.ExecutorCounts{}
 	st.LastSubmissionAttemptTime = &submittedAt
 	st.StartTime, st.TerminationTime = nil, nil
@@ -493,17 +491,8 @@ func (c *Controller) submissionFailed(ctx context.Context, s *scope, driver *cor
 	return reconcile.Result{}, true, err
 }
 
-func uiPort(svc *corev1.Service) int32 {
-	for _, p := range svc.Spec.Ports {
-		if p.Name == submit.UIPortName {
-			return p.Port
-		}
-	}
-	return submit.DefaultUIPort
-}
-
 func (c *Controller) buildOptions(attempt int32) submit.Options {
-	return submit.Options{Attempt: attempt, Master: c.opts.Master, SparkUser: c.opts.SparkUser}
+	return submit.Options{Attempt: attempt, Master: c.opts.Master, SparkUser: c.opts.SparkUser, IngressURLFormat: c.opts.IngressURLFormat}
 }
 
 // existingDriver returns the driver pod a previous run created, and refuses a
