@@ -16,7 +16,7 @@ import (
 //   - spec.profile names a SparkProfile that fills in placement, storage and
 //     interruption policy;
 //   - fields of Kubeflow's that sparkplane does not implement (
-//     batchScheduler, template, gpu,
+//     template, gpu,
 //     envVars, envSecretKeyRefs, ports) are absent, so a manifest using them
 //     is refused rather than silently ignored.
 
@@ -186,6 +186,17 @@ type SparkApplicationSpec struct {
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="!(self.exposeDriverMetrics || self.exposeExecutorMetrics) || has(self.prometheus)",message="exposeDriverMetrics and exposeExecutorMetrics run the JMX exporter: set monitoring.prometheus.jmxExporterJar (for Spark's own PrometheusServlet set sparkConf spark.ui.prometheus.enabled instead)",fieldPath=".prometheus"
 	Monitoring *MonitoringSpec `json:"monitoring,omitempty"`
+
+	// BatchScheduler gangs the driver and executors: volcano (a PodGroup
+	// created before the driver), yunikorn (task groups), or kube-scheduler
+	// (the default: no change).
+	// +optional
+	// +kubebuilder:validation:Enum=volcano;yunikorn;kube-scheduler
+	BatchScheduler *string `json:"batchScheduler,omitempty"`
+
+	// BatchSchedulerOptions tune the batch scheduler.
+	// +optional
+	BatchSchedulerOptions *BatchSchedulerConfiguration `json:"batchSchedulerOptions,omitempty"`
 
 	// SparkUIOptions configure a Service (and Ingress) for the Spark UI of
 	// each running driver.

@@ -186,6 +186,8 @@ func OperatorRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{""}, Resources: []string{"pods/finalizers"}, Verbs: []string{"update"}},
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: verbs(readVerbs, []string{"create", "delete"})},
 		{APIGroups: []string{""}, Resources: []string{"services", "configmaps"}, Verbs: []string{"get", "create"}},
+		// Volcano's PodGroup of an application (spec.batchScheduler volcano).
+		{APIGroups: []string{"scheduling.volcano.sh"}, Resources: []string{"podgroups"}, Verbs: []string{"get", "create"}},
 		// The Spark UI's Ingress (--ingress-url-format, spec.driverIngressOptions).
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: []string{"get", "create"}},
 		{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: verbs(readVerbs, []string{"patch"})},

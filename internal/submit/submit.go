@@ -26,6 +26,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 
@@ -104,6 +105,9 @@ type Objects struct {
 	UIService    *corev1.Service
 	UIIngress    *networkingv1.Ingress
 	UIIngressURL string
+	// PodGroup is Volcano's PodGroup (spec.batchScheduler volcano), owned
+	// by the application: create it before the driver pod. Nil otherwise.
+	PodGroup *unstructured.Unstructured
 	// PortServices and PortIngresses are spec.driverIngressOptions'.
 	PortServices  []*corev1.Service
 	PortIngresses []*networkingv1.Ingress
@@ -188,6 +192,7 @@ func Build(app *v1alpha1.SparkApplication, opts Options) (*Objects, error) {
 	objs.DriverPod = b.driverPod()
 	objs.MetricsConfigMap = b.withMonitoring(objs.DriverPod, objs.ExecutorTemplate)
 	b.exposures(objs)
+	objs.PodGroup = b.batchScheduling(objs.DriverPod, objs.ExecutorTemplate)
 	objs.DriverService = b.driverService()
 	objs.ConfConfigMap = b.confConfigMap()
 	var err error

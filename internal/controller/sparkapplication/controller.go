@@ -337,6 +337,9 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 		}
 	}
 
+	if done, err := c.createPodGroup(ctx, s, objs); done || err != nil {
+		return reconcile.Result{}, true, err
+	}
 	driver := objs.DriverPod
 	created := true
 	if err := c.client.Create(ctx, driver); err != nil {

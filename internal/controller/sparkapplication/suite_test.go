@@ -45,7 +45,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	testenv.Main(m, testenv.Options{CRDs: crds, Scheme: scheme}, &env)
+	// Volcano's PodGroup CRD, generated from Volcano's API module (hack/scheduler-crds.sh).
+	testenv.Main(m, testenv.Options{CRDs: crds, CRDPaths: []string{"../../submit/testdata/crds"}, Scheme: scheme}, &env)
 }
 
 func scalaApp(ns, name string) *v1alpha1.SparkApplication {
