@@ -15,10 +15,11 @@ import (
 //     status.conditions, which carry the detail;
 //   - spec.profile names a SparkProfile that fills in placement, storage and
 //     interruption policy;
-//   - fields of Kubeflow's that sparkplane does not implement (
-//     template, gpu,
-//     envVars, envSecretKeyRefs, ports) are absent, so a manifest using them
-//     is refused rather than silently ignored.
+//   - fields of Kubeflow's that sparkplane does not implement (template,
+//     gpu, envVars, envSecretKeyRefs, runtimeClassName, ports, podName,
+//     kubernetesMaster, failureRetries, retryInterval) are refused by the API
+//     server with a message naming the alternative (see unsupported_types.go),
+//     rather than silently pruned.
 
 // SparkApplicationType is the language of the application's main resource.
 // +kubebuilder:validation:Enum=Java;Scala;Python;R
@@ -61,6 +62,8 @@ type CPUQuantity string
 // +kubebuilder:validation:XValidation:rule="!(self.type in ['Python', 'R'] && has(self.mainClass))",message="mainClass is for Java and Scala applications only; remove it (Python and R applications start from mainApplicationFile)",fieldPath=".mainClass",reason=FieldValueForbidden
 // +kubebuilder:validation:XValidation:rule="!(self.type in ['Java', 'Scala']) || has(self.mainClass)",message="a Java or Scala application needs mainClass (e.g. org.apache.spark.examples.SparkPi)",fieldPath=".mainClass",reason=FieldValueRequired
 // +kubebuilder:validation:XValidation:rule="(has(self.image) && size(self.image) > 0) || (has(self.driver.image) && has(self.executor.image))",message="an image is required: set spec.image (or both spec.driver.image and spec.executor.image)",fieldPath=".image",reason=FieldValueRequired
+// +kubebuilder:validation:XValidation:rule="!has(self.failureRetries)",message="failureRetries is Kubeflow's deprecated retry count: use restartPolicy.onFailureRetries (sparkplane convert rewrites it)",fieldPath=".failureRetries",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.retryInterval)",message="retryInterval is Kubeflow's deprecated retry interval: use restartPolicy.onFailureRetryInterval (sparkplane convert rewrites it)",fieldPath=".retryInterval",reason=FieldValueForbidden
 type SparkApplicationSpec struct {
 	// Type is the language of the application: Java, Scala, Python or R.
 	Type SparkApplicationType `json:"type"`
@@ -218,6 +221,13 @@ type SparkApplicationSpec struct {
 	// affected. Queue admission (Kueue) works through this field.
 	// +optional
 	Suspend *bool `json:"suspend,omitempty"`
+
+	// FailureRetries is refused (Kubeflow's deprecated field).
+	// +optional
+	FailureRetries *Unsupported `json:"failureRetries,omitempty"`
+	// RetryInterval is refused (Kubeflow's deprecated field).
+	// +optional
+	RetryInterval *Unsupported `json:"retryInterval,omitempty"`
 }
 
 // RestartPolicyType says when a finished application runs again.
@@ -396,9 +406,30 @@ type SparkPodSpec struct {
 	// ShareProcessNamespace among the pod's containers.
 	// +optional
 	ShareProcessNamespace *bool `json:"shareProcessNamespace,omitempty"`
+
+	// Template, GPU, EnvVars, EnvSecretKeyRefs and RuntimeClassName are
+	// Kubeflow fields sparkplane refuses, naming the alternative.
+	// +optional
+	Template *Unsupported `json:"template,omitempty"`
+	// +optional
+	GPU *Unsupported `json:"gpu,omitempty"`
+	// +optional
+	EnvVars *Unsupported `json:"envVars,omitempty"`
+	// +optional
+	EnvSecretKeyRefs *Unsupported `json:"envSecretKeyRefs,omitempty"`
+	// +optional
+	RuntimeClassName *Unsupported `json:"runtimeClassName,omitempty"`
 }
 
 // DriverSpec describes the driver pod.
+// +kubebuilder:validation:XValidation:rule="!has(self.template)",message="a pod template is not supported: use the typed fields (affinity, tolerations, volumeMounts, sidecars, initContainers, securityContext, ...) or a SparkProfile",fieldPath=".template",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.gpu)",message="gpu is not supported: for executors set sparkConf spark.executor.resource.gpu.amount and spark.executor.resource.gpu.vendor (e.g. nvidia.com), which Spark requests on the executor pods",fieldPath=".gpu",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.envVars)",message="envVars is deprecated in Kubeflow: use env (a list of name/value; sparkplane convert rewrites it)",fieldPath=".envVars",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.envSecretKeyRefs)",message="envSecretKeyRefs is deprecated in Kubeflow: use env with valueFrom.secretKeyRef (sparkplane convert rewrites it)",fieldPath=".envSecretKeyRefs",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.runtimeClassName)",message="runtimeClassName is not supported: schedule the pods onto nodes of that runtime with nodeSelector or affinity instead",fieldPath=".runtimeClassName",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.ports)",message="ports is not supported: expose a driver port with spec.driverIngressOptions, or run a sidecar that declares it",fieldPath=".ports",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.podName)",message="driver.podName is for Kubeflow's client modes; sparkplane runs cluster mode only and names the driver <app>-<attempt>-driver: remove it",fieldPath=".podName",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.kubernetesMaster)",message="driver.kubernetesMaster is not supported: the operator sets spark.master for every application: remove it",fieldPath=".kubernetesMaster",reason=FieldValueForbidden
 type DriverSpec struct {
 	SparkPodSpec `json:",inline"`
 
@@ -426,9 +457,24 @@ type DriverSpec struct {
 	// PriorityClassName of the driver pod.
 	// +optional
 	PriorityClassName *string `json:"priorityClassName,omitempty"`
+
+	// PodName, KubernetesMaster and Ports are Kubeflow fields sparkplane
+	// refuses, naming the alternative.
+	// +optional
+	PodName *Unsupported `json:"podName,omitempty"`
+	// +optional
+	KubernetesMaster *Unsupported `json:"kubernetesMaster,omitempty"`
+	// +optional
+	Ports *Unsupported `json:"ports,omitempty"`
 }
 
 // ExecutorSpec describes the executor pods.
+// +kubebuilder:validation:XValidation:rule="!has(self.template)",message="a pod template is not supported: use the typed fields (affinity, tolerations, volumeMounts, sidecars, initContainers, securityContext, ...) or a SparkProfile",fieldPath=".template",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.gpu)",message="gpu is not supported: for executors set sparkConf spark.executor.resource.gpu.amount and spark.executor.resource.gpu.vendor (e.g. nvidia.com), which Spark requests on the executor pods",fieldPath=".gpu",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.envVars)",message="envVars is deprecated in Kubeflow: use env (a list of name/value; sparkplane convert rewrites it)",fieldPath=".envVars",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.envSecretKeyRefs)",message="envSecretKeyRefs is deprecated in Kubeflow: use env with valueFrom.secretKeyRef (sparkplane convert rewrites it)",fieldPath=".envSecretKeyRefs",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.runtimeClassName)",message="runtimeClassName is not supported: schedule the pods onto nodes of that runtime with nodeSelector or affinity instead",fieldPath=".runtimeClassName",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(self.ports)",message="ports is not supported: expose a driver port with spec.driverIngressOptions, or run a sidecar that declares it",fieldPath=".ports",reason=FieldValueForbidden
 type ExecutorSpec struct {
 	SparkPodSpec `json:",inline"`
 
@@ -458,6 +504,10 @@ type ExecutorSpec struct {
 	// PriorityClassName of the executor pods.
 	// +optional
 	PriorityClassName *string `json:"priorityClassName,omitempty"`
+
+	// Ports is a Kubeflow field sparkplane refuses, naming the alternative.
+	// +optional
+	Ports *Unsupported `json:"ports,omitempty"`
 }
 
 // NamePath is a ConfigMap mounted at a path.
