@@ -2,16 +2,12 @@ package submit
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 )
@@ -32,32 +28,11 @@ func TestBatchSchedulerGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			docs := []string{}
 			objects := []any{objs.DriverPod, objs.ExecutorTemplate}
 			if objs.PodGroup != nil {
 				objects = append([]any{objs.PodGroup}, objects...)
 			}
-			for _, obj := range objects {
-				data, err := yaml.Marshal(obj)
-				if err != nil {
-					t.Fatal(err)
-				}
-				docs = append(docs, string(data))
-			}
-			got := strings.Join(docs, "---\n")
-			path := filepath.Join("testdata", "batch-"+scheduler+".golden.yaml")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("objects differ from %s (-want +got):\n%s", path, diff)
-			}
+			checkGolden(t, "batch-"+scheduler+".golden.yaml", objects...)
 		})
 	}
 }

@@ -1,16 +1,12 @@
 package submit
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/spark"
@@ -49,28 +45,7 @@ func TestMonitoringGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			docs := []string{}
-			for _, obj := range append([]any{objs.DriverPod}, anySlice(objs.Dependents())...) {
-				data, err := yaml.Marshal(obj)
-				if err != nil {
-					t.Fatal(err)
-				}
-				docs = append(docs, string(data))
-			}
-			got := strings.Join(docs, "---\n")
-			path := filepath.Join("testdata", "monitoring-"+name+".golden.yaml")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("objects differ from %s (-want +got); run go test -update if the change is deliberate:\n%s", path, diff)
-			}
+			checkGolden(t, "monitoring-"+name+".golden.yaml", append([]any{objs.DriverPod}, anySlice(objs.Dependents())...)...)
 		})
 	}
 }

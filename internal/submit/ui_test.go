@@ -1,16 +1,12 @@
 package submit
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 )
@@ -73,28 +69,7 @@ func TestUIGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var docs []string
-			for _, obj := range objs.Dependents()[3:] { // the UI's, after the ConfigMaps and the driver Service
-				data, err := yaml.Marshal(obj)
-				if err != nil {
-					t.Fatal(err)
-				}
-				docs = append(docs, string(data))
-			}
-			got := strings.Join(docs, "---\n")
-			path := filepath.Join("testdata", "ui-"+name+".golden.yaml")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("objects differ from %s (-want +got):\n%s", path, diff)
-			}
+			checkGolden(t, "ui-"+name+".golden.yaml", anySlice(objs.Dependents()[3:])...) // the UI's, after the ConfigMaps and the driver Service
 			info := objs.DriverInfo()
 			if info.WebUIServiceName != "spark-pi-1-ui-svc" || info.WebUIIngressName != "spark-pi-1-ui-ingress" || info.WebUIIngressAddress != tc.wantURL {
 				t.Errorf("driverInfo = %+v, want the UI Service, its Ingress and %s", info, tc.wantURL)
