@@ -102,3 +102,44 @@ func TestKubeflowExamplesApplyStrict(t *testing.T) {
 		})
 	}
 }
+
+// TestMonitoringValidation: the exporter flags need monitoring.prometheus;
+// a monitoring block without them (PrometheusServlet users) is valid.
+func TestMonitoringValidation(t *testing.T) {
+	ns := env.Namespace(t)
+	cases := map[string]struct {
+		monitoring map[string]any
+		wantErr    string
+	}{
+		"metrics.properties only": {monitoring: map[string]any{"metricsProperties": "*.sink.prometheusServlet.class=org.apache.spark.metrics.sink.PrometheusServlet"}},
+		"exporter":                {monitoring: map[string]any{"exposeDriverMetrics": true, "prometheus": map[string]any{"jmxExporterJar": "/p.jar"}}},
+		"flag without exporter":   {monitoring: map[string]any{"exposeExecutorMetrics": true}, wantErr: "spec.monitoring.prometheus"},
+		"both metrics files":      {monitoring: map[string]any{"metricsProperties": "x", "metricsPropertiesFile": "/x"}, wantErr: "spec.monitoring.metricsPropertiesFile"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(validApp(ns))
+			if err != nil {
+				t.Fatal(err)
+			}
+			app := &unstructured.Unstructured{Object: obj}
+			app.SetAPIVersion(v1alpha1.GroupVersion.String())
+			app.SetKind("SparkApplication")
+			app.SetGenerateName("mon-")
+			app.SetName("")
+			if err := unstructured.SetNestedField(app.Object, tc.monitoring, "spec", "monitoring"); err != nil {
+				t.Fatal(err)
+			}
+			err = env.Client.Create(context.Background(), app)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("refused a valid monitoring block: %v", err)
+				}
+				return
+			}
+			if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("create = %v, want Invalid naming %s", err, tc.wantErr)
+			}
+		})
+	}
+}

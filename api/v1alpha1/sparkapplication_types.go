@@ -187,7 +187,7 @@ type SparkApplicationSpec struct {
 	// Monitoring exposes Spark's metrics to Prometheus (JMX exporter agent,
 	// metrics.properties).
 	// +optional
-	// +kubebuilder:validation:XValidation:rule="!(self.exposeDriverMetrics || self.exposeExecutorMetrics) || has(self.prometheus)",message="exposeDriverMetrics and exposeExecutorMetrics run the JMX exporter: set monitoring.prometheus.jmxExporterJar (for Spark's own PrometheusServlet set sparkConf spark.ui.prometheus.enabled instead)",fieldPath=".prometheus"
+	// +kubebuilder:validation:XValidation:rule="!((has(self.exposeDriverMetrics) && self.exposeDriverMetrics) || (has(self.exposeExecutorMetrics) && self.exposeExecutorMetrics)) || has(self.prometheus)",message="exposeDriverMetrics and exposeExecutorMetrics run the JMX exporter: set monitoring.prometheus.jmxExporterJar (for Spark's own PrometheusServlet set sparkConf spark.ui.prometheus.enabled instead)",fieldPath=".prometheus"
 	Monitoring *MonitoringSpec `json:"monitoring,omitempty"`
 
 	// BatchScheduler gangs the driver and executors: volcano (a PodGroup
