@@ -224,10 +224,10 @@ type SparkApplicationSpec struct {
 
 	// FailureRetries is refused (Kubeflow's deprecated field).
 	// +optional
-	FailureRetries *Unsupported `json:"failureRetries,omitempty"`
+	FailureRetries *int64 `json:"failureRetries,omitempty"`
 	// RetryInterval is refused (Kubeflow's deprecated field).
 	// +optional
-	RetryInterval *Unsupported `json:"retryInterval,omitempty"`
+	RetryInterval *int64 `json:"retryInterval,omitempty"`
 }
 
 // RestartPolicyType says when a finished application runs again.
@@ -410,15 +410,18 @@ type SparkPodSpec struct {
 	// Template, GPU, EnvVars, EnvSecretKeyRefs and RuntimeClassName are
 	// Kubeflow fields sparkplane refuses, naming the alternative.
 	// +optional
+	// +kubebuilder:validation:Type=object
 	Template *Unsupported `json:"template,omitempty"`
 	// +optional
+	// +kubebuilder:validation:Type=object
 	GPU *Unsupported `json:"gpu,omitempty"`
 	// +optional
-	EnvVars *Unsupported `json:"envVars,omitempty"`
+	EnvVars map[string]string `json:"envVars,omitempty"`
 	// +optional
+	// +kubebuilder:validation:Type=object
 	EnvSecretKeyRefs *Unsupported `json:"envSecretKeyRefs,omitempty"`
 	// +optional
-	RuntimeClassName *Unsupported `json:"runtimeClassName,omitempty"`
+	RuntimeClassName *string `json:"runtimeClassName,omitempty"`
 }
 
 // DriverSpec describes the driver pod.
@@ -461,11 +464,11 @@ type DriverSpec struct {
 	// PodName, KubernetesMaster and Ports are Kubeflow fields sparkplane
 	// refuses, naming the alternative.
 	// +optional
-	PodName *Unsupported `json:"podName,omitempty"`
+	PodName *string `json:"podName,omitempty"`
 	// +optional
-	KubernetesMaster *Unsupported `json:"kubernetesMaster,omitempty"`
+	KubernetesMaster *string `json:"kubernetesMaster,omitempty"`
 	// +optional
-	Ports *Unsupported `json:"ports,omitempty"`
+	Ports []UnsupportedPort `json:"ports,omitempty"`
 }
 
 // ExecutorSpec describes the executor pods.
@@ -507,7 +510,7 @@ type ExecutorSpec struct {
 
 	// Ports is a Kubeflow field sparkplane refuses, naming the alternative.
 	// +optional
-	Ports *Unsupported `json:"ports,omitempty"`
+	Ports []UnsupportedPort `json:"ports,omitempty"`
 }
 
 // NamePath is a ConfigMap mounted at a path.

@@ -28,3 +28,14 @@ const (
 	UnsupportedKubernetesMaster = "driver.kubernetesMaster is not supported: the operator sets spark.master for every application: remove it"
 	UnsupportedPorts            = "ports is not supported: expose a driver port with spec.driverIngressOptions, or run a sidecar that declares it"
 )
+
+// UnsupportedPort is the shape of Kubeflow's driver/executor ports entries,
+// typed only so the refusal rule can see the field.
+type UnsupportedPort struct {
+	// +optional
+	Name string `json:"name,omitempty"`
+	// +optional
+	Protocol string `json:"protocol,omitempty"`
+	// +optional
+	ContainerPort int32 `json:"containerPort,omitempty"`
+}

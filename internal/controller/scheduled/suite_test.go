@@ -308,10 +308,16 @@ func TestSuspendSkipsSlots(t *testing.T) {
 	if got := h.runs("paused"); len(got) != 0 {
 		t.Fatalf("slots passed while suspended were caught up: %v", got)
 	}
+	// @every counts from the resume (as from the creation): 10s later.
 	h.clock.Step(5 * time.Second)
 	h.reconcile("paused")
-	if got, want := h.runs("paused"), []string{runAt("paused", sched.CreationTimestamp.Time, 40*time.Second)}; !slices.Equal(got, want) {
-		t.Fatalf("after resume: runs %v, want %v", got, want)
+	if got := h.runs("paused"); len(got) != 0 {
+		t.Fatalf("5s after resume: runs %v, want none", got)
+	}
+	h.clock.Step(5 * time.Second)
+	h.reconcile("paused")
+	if got, want := h.runs("paused"), []string{runAt("paused", sched.CreationTimestamp.Time, 45*time.Second)}; !slices.Equal(got, want) {
+		t.Fatalf("10s after resume: runs %v, want %v", got, want)
 	}
 }
 

@@ -73,8 +73,8 @@ func TestSuspendRunningDeletesDriver(t *testing.T) {
 	if c := condition(got, v1alpha1.ConditionRunning); c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonSuspended {
 		t.Errorf("Running condition after suspend = %+v", c)
 	}
-	if p, err := h.podOrNil("busy-1-driver"); err != nil || (p != nil && p.DeletionTimestamp.IsZero()) {
-		t.Fatalf("the running driver must be deleted on suspend: pod %v, err %v", p, err)
+	if !h.driverGone("busy-1-driver") {
+		t.Fatal("the running driver must be deleted on suspend")
 	}
 	// The deleted driver's disappearance does not end the application.
 	h.reconcile("busy")
