@@ -157,6 +157,13 @@ func TestOperatorRBACIsLeastPrivilege(t *testing.T) {
 		{"create", "", "events", "", "team-a"},
 		{"create", "events.k8s.io", "events", "", "team-a"},
 		{"update", "coordination.k8s.io", "leases", "", Namespace},
+		// Schedules start their runs; the UI's Ingress, Volcano's PodGroup.
+		{"create", "sparkplane.io", "sparkapplications", "", "team-a"},
+		{"watch", "sparkplane.io", "scheduledsparkapplications", "", ""},
+		{"patch", "sparkplane.io", "scheduledsparkapplications", "status", "team-a"},
+		{"update", "sparkplane.io", "scheduledsparkapplications", "finalizers", "team-a"},
+		{"create", "networking.k8s.io", "ingresses", "", "team-a"},
+		{"create", "scheduling.volcano.sh", "podgroups", "", "team-a"},
 	}
 	denied := []access{
 		{"get", "", "secrets", "", "team-a"},
@@ -166,7 +173,9 @@ func TestOperatorRBACIsLeastPrivilege(t *testing.T) {
 		{"update", "", "configmaps", "", "team-a"},
 		{"update", "", "pods", "", "team-a"},
 		{"create", "", "pods", "exec", "team-a"},
-		{"create", "sparkplane.io", "sparkapplications", "", "team-a"},
+		{"update", "sparkplane.io", "sparkapplications", "", "team-a"},
+		{"update", "sparkplane.io", "scheduledsparkapplications", "", "team-a"},
+		{"delete", "networking.k8s.io", "ingresses", "", "team-a"},
 		{"update", "sparkplane.io", "sparkprofiles", "", ""},
 		{"update", "coordination.k8s.io", "leases", "", "kube-system"},
 		{"create", "rbac.authorization.k8s.io", "clusterrolebindings", "", ""},
