@@ -23,7 +23,8 @@ const (
 	// writes on the pod only for deletes that came first.
 	SourceSparkplane = "sparkplane"
 	// SourceKarpenter: Karpenter's drain evicted it (its "Evicted" event on
-	// the pod) and sparkplane's delete did not come first.
+	// the pod, or an Eviction API eviction on a node Karpenter had tainted
+	// karpenter.sh/disrupted) and sparkplane's delete did not come first.
 	SourceKarpenter = "karpenter"
 	// SourceOther: a graceful delete or eviction by anyone else.
 	SourceOther = "other"
@@ -92,6 +93,21 @@ func markOf(ev *corev1.Event) string {
 	}
 	return ""
 }
+
+// evictedByAPI reports whether p carries the DisruptionTarget condition the
+// Eviction API sets (reason EvictionByEvictionAPI) before deleting a pod.
+func evictedByAPI(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.DisruptionTarget && c.Status == corev1.ConditionTrue && c.Reason == reasonEvictionByEvictionAPI {
+			return true
+		}
+	}
+	return false
+}
+
+// reasonEvictionByEvictionAPI is the DisruptionTarget reason the API server's
+// eviction subresource writes (k8s.io/kubernetes pkg/registry/core/pod/storage).
+const reasonEvictionByEvictionAPI = "EvictionByEvictionAPI"
 
 // deleteSource attributes a deleted executor: lost without a grace period,
 // else by the mark its pod got (none: other).

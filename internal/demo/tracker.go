@@ -61,6 +61,9 @@ type trackedExecutor struct {
 	// (or its removal); graceful whether that delete had a grace period.
 	deleteSeen time.Time
 	graceful   bool
+	// evicted: the pod carried the DisruptionTarget condition the Eviction
+	// API writes before it deletes.
+	evicted bool
 }
 
 func newTracker(prices *Prices) *tracker {
@@ -183,6 +186,7 @@ func (t *tracker) onExecutor(p *corev1.Pod, deleted bool) {
 		te.deleteSeen = now
 		te.graceful = p.DeletionTimestamp != nil && p.DeletionGracePeriodSeconds != nil && *p.DeletionGracePeriodSeconds > 0
 	}
+	te.evicted = te.evicted || evictedByAPI(p)
 	ended := p.DeletionTimestamp != nil || deleted || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
 	if ended && te.running && te.life.End.IsZero() {
 		te.life.End = now
@@ -230,7 +234,14 @@ func (t *tracker) noticeOutcome(n *Notice) (done bool) {
 		if te.deleteSeen.IsZero() {
 			done = false
 		} else {
-			attribute(&d, te.graceful, t.marks[te.uid], at, te.deleteSeen)
+			mark := t.marks[te.uid]
+			// Karpenter's Evicted event is deduplicated by pod name for two
+			// minutes (its recorder), so an eviction on a node Karpenter had
+			// tainted before the delete is Karpenter's drain too.
+			if tn := t.nodes[n.Node]; mark == "" && te.evicted && tn != nil && !tn.noticeSeen.IsZero() && !tn.noticeSeen.After(te.deleteSeen) {
+				mark = SourceKarpenter
+			}
+			attribute(&d, te.graceful, mark, at, te.deleteSeen)
 		}
 		n.Executors = append(n.Executors, d)
 	}

@@ -45,7 +45,7 @@ func TestTrackerNotice(t *testing.T) {
 		return p
 	}
 	clock = at(5)
-	for _, name := range []string{"e1", "e2", "e3", "e4", "early"} {
+	for _, name := range []string{"e1", "e2", "e3", "e4", "e5", "early"} {
 		tr.onExecutor(pod(name, corev1.PodRunning), false)
 	}
 	clock = at(8)
@@ -69,6 +69,9 @@ func TestTrackerNotice(t *testing.T) {
 	clock = at(22)
 	tr.onExecutor(pod("e3", corev1.PodRunning), true) // gone without a graceful delete
 	tr.onExecutor(deleting(pod("e4", corev1.PodRunning), 30), false)
+	evicted := deleting(pod("e5", corev1.PodRunning), 90) // Karpenter's eviction, its event deduplicated away
+	evicted.Status.Conditions = []corev1.PodCondition{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "EvictionByEvictionAPI"}}
+	tr.onExecutor(evicted, false)
 	event := func(pod, reason, component string) *corev1.Event {
 		return &corev1.Event{InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "ns", Name: pod, UID: types.UID(pod)},
 			Reason: reason, Source: corev1.EventSource{Component: component}, ReportingController: component}
@@ -87,6 +90,7 @@ func TestTrackerNotice(t *testing.T) {
 		{Pod: "ns/e2", Reaction: 1500 * time.Millisecond, Decommissioned: true, Source: SourceKarpenter},
 		{Pod: "ns/e3", Reaction: 2500 * time.Millisecond, Source: SourceLost},
 		{Pod: "ns/e4", Reaction: 2500 * time.Millisecond, Decommissioned: true, Source: SourceOther},
+		{Pod: "ns/e5", Reaction: 2500 * time.Millisecond, Decommissioned: true, Source: SourceKarpenter},
 	}}
 	if diff := cmp.Diff(want, n); diff != "" {
 		t.Errorf("notice (-want +got):\n%s", diff)
@@ -101,8 +105,8 @@ func TestTrackerNotice(t *testing.T) {
 	if len(nodes) != 1 || !nodes[0].Deleted.Equal(at(30)) || nodes[0].PricePerHour != 0.11424 {
 		t.Errorf("nodes %+v: want n1 deleted at 30s, priced 0.11424", nodes)
 	}
-	if len(execs) != 5 || execs[0].NodePool != "arm64-spot" || !execs[0].End.Equal(at(19.75)) {
-		t.Errorf("executors %+v: want 5, the first on arm64-spot ending at 19.75s", execs)
+	if len(execs) != 6 || execs[0].NodePool != "arm64-spot" || !execs[0].End.Equal(at(19.75)) {
+		t.Errorf("executors %+v: want 6, the first on arm64-spot ending at 19.75s", execs)
 	}
 	if other, _, _ := tr.collect(RunBaseline, at(100)); len(other) != 0 {
 		t.Errorf("baseline has nodes %v: nodes belong to the run that created them", other)
