@@ -228,6 +228,12 @@ type SparkApplicationSpec struct {
 	// RetryInterval is refused (Kubeflow's deprecated field).
 	// +optional
 	RetryInterval *int64 `json:"retryInterval,omitempty"`
+
+	// ClusterSelector restricts the MemberClusters a hub may place the
+	// application on to those whose labels it selects (e.g. env: prod).
+	// Ignored outside a hub.
+	// +optional
+	ClusterSelector *metav1.LabelSelector `json:"clusterSelector,omitempty"`
 }
 
 // RestartPolicyType says when a finished application runs again.
@@ -722,6 +728,11 @@ type SparkApplicationStatus struct {
 	// application's executors. Written only by the interruption controller.
 	// +optional
 	Interruptions *InterruptionStatus `json:"interruptions,omitempty"`
+
+	// Placement is the member cluster a hub placed the application on.
+	// Written only by the hub operator, on the hub's application.
+	// +optional
+	Placement *Placement `json:"placement,omitempty"`
 }
 
 // DriverInfo locates the driver of the current attempt.
@@ -792,6 +803,7 @@ type InterruptionStatus struct {
 // +kubebuilder:printcolumn:name="Executors",type=integer,JSONPath=`.status.executors.running`,description="running executors"
 // +kubebuilder:printcolumn:name="Driver",type=string,JSONPath=`.status.driverInfo.podName`,priority=1
 // +kubebuilder:printcolumn:name="Profile",type=string,JSONPath=`.spec.profile`,priority=1
+// +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.status.placement.cluster`,priority=1
 // +kubebuilder:printcolumn:name="App ID",type=string,JSONPath=`.status.sparkApplicationId`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type SparkApplication struct {

@@ -45,6 +45,7 @@ type operatorOptions struct {
 	zones         []string
 	// Signals the interruption controller acts on (interruption.ParseSignals).
 	interruptionSignals []string
+	hub                 hubOperatorOptions
 }
 
 func init() { register(newOperatorCommand) }
@@ -101,11 +102,15 @@ application twice.`,
 	cmd.Flags().StringVar(&o.pprofAddr, "pprof-bind-address", "0", "Address Go's /debug/pprof endpoints bind to, for profiling; \"0\" (the default) turns them off")
 	cmd.Flags().StringVar(&o.ingressURLFormat, "ingress-url-format", "", "Give every application's Spark UI a Service and an Ingress at this address: a host ({{$appName}}.{{$appNamespace}}.example.com) or a host and path (example.com/{{$appNamespace}}/{{$appName}}, which sets spark.ui.proxyBase and ingress-nginx's rewrite-target); empty: no Ingress")
 	cmd.Flags().DurationVar(&o.driverPendingTimeout, "driver-pending-timeout", sparkapplication.DefaultDriverPendingTimeout, "Fail an attempt whose driver pod stays Pending this long (a negative value never fails it)")
+	o.hub.addFlags(cmd.Flags())
 	cmd.Flags().IntVarP(&o.verbosity, "v", "v", 0, "Log verbosity (klog levels: 0 quiet, 2 per-application, 4 per-reconcile)")
 	return cmd
 }
 
 func (o *operatorOptions) validate() error {
+	if err := o.hub.validate(); err != nil {
+		return err
+	}
 	if o.qps <= 0 {
 		return fmt.Errorf("--kube-api-qps must be positive, got %v", o.qps)
 	}
@@ -150,7 +155,7 @@ func (o *operatorOptions) run(ctx context.Context) error {
 		HealthProbeBindAddress:        o.probeAddr,
 		PprofBindAddress:              o.pprofAddr,
 		LeaderElection:                o.leaderElect,
-		LeaderElectionID:              install.LeaderElectionID,
+		LeaderElectionID:              leaderElectionID(o.hub.enabled),
 		LeaderElectionNamespace:       leaseNamespace,
 		LeaderElectionReleaseOnCancel: true,
 		// Managed fields are a third of a typical object and no controller
@@ -199,6 +204,9 @@ func ptrDuration(d time.Duration) *time.Duration { return &d }
 // registerControllers adds every controller of internal/controller's list
 // to mgr and returns their names.
 func (o *operatorOptions) registerControllers(mgr manager.Manager) ([]string, error) {
+	if o.hub.enabled {
+		return o.hub.register(mgr)
+	}
 	signals, err := interruption.ParseSignals(o.interruptionSignals)
 	if err != nil {
 		return nil, fmt.Errorf("--interruption-signals: %w", err)

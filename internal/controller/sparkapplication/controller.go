@@ -176,7 +176,7 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("sparkapplication", klog.KObj(app)))
 	s := &scope{app: app, base: app.DeepCopy(), now: c.opts.Clock.Now()}
-	result, err := c.run(ctx, s, []phase{c.finished, c.suspension, c.waitForRetry, c.submitAttempt, c.observeDriver})
+	result, err := c.run(ctx, s, []phase{c.finished, c.suspension, c.waitForRetry, c.leaseGate, c.submitAttempt, c.observeDriver})
 	if s.deleted {
 		return reconcile.Result{}, err
 	}

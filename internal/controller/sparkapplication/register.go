@@ -49,7 +49,7 @@ func (c *Controller) Register(mgr manager.Manager) error {
 	})
 	return builder.ControllerManagedBy(mgr).
 		Named(ControllerName).
-		For(&v1alpha1.SparkApplication{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, interruptedChanged{}))).
+		For(&v1alpha1.SparkApplication{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, interruptedChanged{}, leaseChanged{}))).
 		WatchesRawSource(source.Kind(podCache, &corev1.Pod{}, podToApp, podChanged{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: c.opts.MaxConcurrentReconciles}).
 		Complete(c)

@@ -1,0 +1,70 @@
+package hub
+
+import (
+	"context"
+
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+)
+
+// indexPlacedOn indexes hub applications by status.placement.cluster ("" for
+// none), so a member's state change reaches exactly the applications on it.
+const indexPlacedOn = "status.placement.cluster"
+
+// registerApplications watches the hub's SparkApplications (spec changes),
+// the copies on every member (through members.copyEvents) and reconciles
+// the hub application behind each.
+func (c *Controller) registerApplications(mgr manager.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.SparkApplication{}, indexPlacedOn, func(obj client.Object) []string {
+		app := obj.(*v1alpha1.SparkApplication)
+		if app.Status.State.IsTerminal() {
+			return nil
+		}
+		if app.Status.Placement == nil {
+			return []string{""}
+		}
+		return []string{app.Status.Placement.Cluster}
+	}); err != nil {
+		return err
+	}
+	return builder.ControllerManagedBy(mgr).
+		Named(ControllerName).
+		For(&v1alpha1.SparkApplication{}, builder.WithPredicates(generationChanged())).
+		WatchesRawSource(source.Channel(c.members.copyEvents, &handler.TypedEnqueueRequestForObject[*v1alpha1.SparkApplication]{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: c.opts.MaxConcurrentReconciles}).
+		Complete(c)
+}
+
+// enqueuePlacedOn reconciles every unfinished hub application placed on
+// member ("" : those not placed yet).
+func (c *Controller) enqueuePlacedOn(ctx context.Context, member string) error {
+	list := &v1alpha1.SparkApplicationList{}
+	if err := c.client.List(ctx, list, client.MatchingFields{indexPlacedOn: member}); err != nil {
+		return err
+	}
+	for i := range list.Items {
+		app := &v1alpha1.SparkApplication{}
+		app.Namespace, app.Name = list.Items[i].Namespace, list.Items[i].Name
+		select {
+		case c.members.copyEvents <- event.TypedGenericEvent[*v1alpha1.SparkApplication]{Object: app}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// generationChanged passes creations, deletions and spec changes: the hub's
+// own status writes do not wake it again.
+func generationChanged() predicate.Predicate { return predicate.GenerationChangedPredicate{} }
+
+var _ reconcile.Reconciler = (*Controller)(nil)
