@@ -25,7 +25,7 @@ import (
 	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
-	"github.com/sparkplane/sparkplane/internal/submit"
+	"github.com/sparkplane/sparkplane/internal/spark"
 )
 
 // memberReconciler keeps each MemberCluster's heartbeat, state and capacity.
@@ -160,7 +160,7 @@ func (c *Controller) probe(ctx context.Context, mc *v1alpha1.MemberCluster) (*v1
 
 	drivers := &corev1.PodList{}
 	if err := cn.client.List(probeCtx, drivers,
-		client.MatchingLabels{submit.LabelSparkRole: submit.RoleDriver},
+		client.MatchingLabels{spark.LabelRole: spark.RoleDriver},
 		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("status.phase", string(corev1.PodPending))}); err != nil {
 		return nil, fmt.Errorf("listing pending drivers: %w", err)
 	}
@@ -232,7 +232,7 @@ func tiersOf(pools []karpv1.NodePool) []v1alpha1.TierCapacity {
 				continue
 			}
 			switch r.Key {
-			case v1alpha1.LabelCapacityType:
+			case karpv1.CapacityTypeLabelKey:
 				capacityType = strings.Join(r.Values, "+")
 			case corev1.LabelArchStable:
 				arch = strings.Join(r.Values, "+")

@@ -27,7 +27,7 @@ func TestPlaceMirrorFinish(t *testing.T) {
 	for _, n := range names {
 		f.app(n, v1alpha1.RestartPolicyNever)
 	}
-	eventually(t, 30*time.Second, func() string {
+	testenv.Eventually(t, 30*time.Second, "the hub", func() string {
 		if a, b := len(f.drivers(envA)), len(f.drivers(envB)); a+b != len(names) {
 			return fmt.Sprintf("%d drivers on A and %d on B, want %d in all", a, b, len(names))
 		}
@@ -56,7 +56,7 @@ func TestPlaceMirrorFinish(t *testing.T) {
 	}
 	f.finishDrivers(envA)
 	f.finishDrivers(envB)
-	eventually(t, 30*time.Second, func() string {
+	testenv.Eventually(t, 30*time.Second, "the hub", func() string {
 		for _, n := range names {
 			app := f.hubApp(n)
 			if app.Status.State != v1alpha1.StateSucceeded {
@@ -93,7 +93,7 @@ func TestSelectorAndDraining(t *testing.T) {
 	for i := range 3 {
 		sel("sel-" + strconv.Itoa(i))
 	}
-	eventually(t, 20*time.Second, func() string {
+	testenv.Eventually(t, 20*time.Second, "the hub", func() string {
 		for i := range 3 {
 			p := f.hubApp("sel-" + strconv.Itoa(i)).Status.Placement
 			if p == nil || p.Cluster != f.b {
@@ -106,7 +106,7 @@ func TestSelectorAndDraining(t *testing.T) {
 	f.patchMember(f.b, func(mc *v1alpha1.MemberCluster) { mc.Spec.Draining = true })
 	f.waitMemberState(f.b, v1alpha1.MemberDraining)
 	sel("while-draining")
-	eventually(t, 20*time.Second, func() string {
+	testenv.Eventually(t, 20*time.Second, "the hub", func() string {
 		app := f.hubApp("while-draining")
 		if got := condition(app, v1alpha1.ConditionPlaced); got != "False/NoEligibleCluster" || app.Status.Placement != nil {
 			return fmt.Sprintf("Placed %s, placement %+v; want False/NoEligibleCluster and none", got, app.Status.Placement)
@@ -114,7 +114,7 @@ func TestSelectorAndDraining(t *testing.T) {
 		return ""
 	})
 	f.patchMember(f.b, func(mc *v1alpha1.MemberCluster) { mc.Spec.Draining = false })
-	eventually(t, 20*time.Second, func() string {
+	testenv.Eventually(t, 20*time.Second, "the hub", func() string {
 		if p := f.hubApp("while-draining").Status.Placement; p == nil || p.Cluster != f.b {
 			return fmt.Sprintf("placement %+v after uncordon, want on %s", p, f.b)
 		}
@@ -141,7 +141,7 @@ func TestLostMemberNotStarted(t *testing.T) {
 		names[i] = "fenced-" + strconv.Itoa(i)
 		f.app(names[i], v1alpha1.RestartPolicyNever)
 	}
-	eventually(t, 20*time.Second, func() string {
+	testenv.Eventually(t, 20*time.Second, "the hub", func() string {
 		if got := len(f.copies(envA)); got != n {
 			return fmt.Sprintf("%d copies on A, want %d", got, n)
 		}
@@ -151,7 +151,7 @@ func TestLostMemberNotStarted(t *testing.T) {
 	f.waitMemberState(f.b, v1alpha1.MemberHealthy)
 
 	f.partitionA()
-	eventually(t, 30*time.Second, func() string {
+	testenv.Eventually(t, 30*time.Second, "the hub", func() string {
 		for _, name := range names {
 			app := f.hubApp(name)
 			if p := app.Status.Placement; p == nil || p.Cluster != f.b || p.Epoch != 2 {
@@ -171,7 +171,7 @@ func TestLostMemberNotStarted(t *testing.T) {
 
 	// A's operator comes to life while A is still cut off from the hub.
 	f.startMemberOperator(envA)
-	eventually(t, 20*time.Second, func() string {
+	testenv.Eventually(t, 20*time.Second, "the hub", func() string {
 		for _, cp := range f.copies(envA) {
 			if got := condition(&cp, v1alpha1.ConditionLeased); got != "False/WaitingForLease" {
 				return fmt.Sprintf("copy %s on A: Leased %s, want False/WaitingForLease", cp.Name, got)
@@ -192,7 +192,7 @@ func TestLostMemberNotStarted(t *testing.T) {
 		t.Fatalf("member A started %d drivers", got)
 	}
 	f.finishDrivers(envB)
-	eventually(t, 30*time.Second, func() string {
+	testenv.Eventually(t, 30*time.Second, "the hub", func() string {
 		for _, name := range names {
 			if st := f.hubApp(name).Status.State; st != v1alpha1.StateSucceeded {
 				return fmt.Sprintf("%s is %q, want Succeeded", name, st)
@@ -215,7 +215,7 @@ func TestLostMemberStarted(t *testing.T) {
 	f.waitMemberState(f.b, v1alpha1.MemberDraining)
 	f.app("never", v1alpha1.RestartPolicyNever)
 	f.app("onfailure", v1alpha1.RestartPolicyOnFailure)
-	eventually(t, 20*time.Second, func() string {
+	testenv.Eventually(t, 20*time.Second, "the hub", func() string {
 		if got := len(f.drivers(envA)); got != 2 {
 			return fmt.Sprintf("%d drivers on A, want 2", got)
 		}
@@ -225,7 +225,7 @@ func TestLostMemberStarted(t *testing.T) {
 	f.waitMemberState(f.b, v1alpha1.MemberHealthy)
 
 	f.partitionA()
-	eventually(t, 30*time.Second, func() string {
+	testenv.Eventually(t, 30*time.Second, "the hub", func() string {
 		never := f.hubApp("never")
 		if never.Status.State != v1alpha1.StateFailed || condition(never, v1alpha1.ConditionClusterLost) != "True/ClusterLost" || condition(never, v1alpha1.ConditionCompleted) != "True/ClusterLost" {
 			return fmt.Sprintf("never: state %q, ClusterLost %s, Completed %s; want Failed, True/ClusterLost twice", never.Status.State, condition(never, v1alpha1.ConditionClusterLost), condition(never, v1alpha1.ConditionCompleted))
@@ -244,7 +244,7 @@ func TestLostMemberStarted(t *testing.T) {
 	})
 	f.proxyA.setCut(false)
 	f.waitMemberState(f.a, v1alpha1.MemberHealthy)
-	eventually(t, 20*time.Second, func() string {
+	testenv.Eventually(t, 20*time.Second, "the hub", func() string {
 		if got := len(f.copies(envA)); got != 0 {
 			return fmt.Sprintf("%d copies left on A, want 0", got)
 		}
@@ -262,7 +262,7 @@ func TestDeleteAndCollect(t *testing.T) {
 	f.patchMember(f.a, func(mc *v1alpha1.MemberCluster) { mc.Spec.Draining = true })
 	f.waitMemberState(f.b, v1alpha1.MemberHealthy)
 	app := f.app("doomed", v1alpha1.RestartPolicyNever)
-	eventually(t, 20*time.Second, func() string {
+	testenv.Eventually(t, 20*time.Second, "the hub", func() string {
 		if got := len(f.copies(envB)); got != 1 {
 			return fmt.Sprintf("%d copies on B, want 1", got)
 		}
@@ -271,7 +271,7 @@ func TestDeleteAndCollect(t *testing.T) {
 	if err := hubEnv.Client.Delete(f.ctx, app); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, func() string {
+	testenv.Eventually(t, 20*time.Second, "the hub", func() string {
 		if got := len(f.copies(envB)); got != 0 {
 			return fmt.Sprintf("%d copies on B after the hub application was deleted, want 0", got)
 		}
@@ -283,7 +283,7 @@ func TestDeleteAndCollect(t *testing.T) {
 	if err := envB.Client.Create(f.ctx, orphan); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 20*time.Second, func() string {
+	testenv.Eventually(t, 20*time.Second, "the hub", func() string {
 		if got := len(f.copies(envB)); got != 0 {
 			return fmt.Sprintf("orphan copy still on B (%d copies), want it collected", got)
 		}

@@ -117,7 +117,7 @@ func TestTiersOf(t *testing.T) {
 		p := karpv1.NodePool{}
 		p.Name = name
 		p.Spec.Template.Spec.Requirements = []karpv1.NodeSelectorRequirementWithMinValues{
-			{NodeSelectorRequirement: corev1.NodeSelectorRequirement{Key: v1alpha1.LabelCapacityType, Operator: corev1.NodeSelectorOpIn, Values: []string{capacityType}}},
+			{NodeSelectorRequirement: corev1.NodeSelectorRequirement{Key: karpv1.CapacityTypeLabelKey, Operator: corev1.NodeSelectorOpIn, Values: []string{capacityType}}},
 			{NodeSelectorRequirement: corev1.NodeSelectorRequirement{Key: corev1.LabelArchStable, Operator: corev1.NodeSelectorOpIn, Values: []string{arch}}},
 		}
 		p.Spec.Limits = karpv1.Limits(limits)

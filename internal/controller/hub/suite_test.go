@@ -28,7 +28,7 @@ import (
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller/hub"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
-	"github.com/sparkplane/sparkplane/internal/submit"
+	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 )
 
@@ -65,21 +65,6 @@ func TestMain(m *testing.M) {
 		_ = (*e).Stop()
 	}
 	os.Exit(code)
-}
-
-// eventually polls cond until it returns "" or the timeout passes; cond
-// says what it is still waiting for.
-func eventually(t *testing.T, timeout time.Duration, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	last := ""
-	for time.Now().Before(deadline) {
-		if last = cond(); last == "" {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("after %s: %s", timeout, last)
 }
 
 // proxy forwards TCP connections to target until cut.
@@ -265,7 +250,7 @@ func (f *fleet) member(name string) *v1alpha1.MemberCluster {
 
 func (f *fleet) waitMemberState(name string, want v1alpha1.MemberState) {
 	f.t.Helper()
-	eventually(f.t, 20*time.Second, func() string {
+	testenv.Eventually(f.t, testenv.Timeout, "member state", func() string {
 		if got := f.member(name).Status.State; got != want {
 			return fmt.Sprintf("member %s is %q, want %q", name, got, want)
 		}
@@ -297,7 +282,7 @@ func (f *fleet) copies(member *testenv.Env) []v1alpha1.SparkApplication {
 func (f *fleet) drivers(member *testenv.Env) []corev1.Pod {
 	f.t.Helper()
 	list := &corev1.PodList{}
-	if err := member.Client.List(f.ctx, list, client.InNamespace(f.ns), client.MatchingLabels{submit.LabelSparkRole: submit.RoleDriver}); err != nil {
+	if err := member.Client.List(f.ctx, list, client.InNamespace(f.ns), client.MatchingLabels{spark.LabelRole: spark.RoleDriver}); err != nil {
 		f.t.Fatal(err)
 	}
 	return list.Items
@@ -309,7 +294,7 @@ func (f *fleet) finishDrivers(member *testenv.Env) {
 	f.t.Helper()
 	for _, pod := range f.drivers(member) {
 		pod.Status.Phase = corev1.PodSucceeded
-		pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "spark-kubernetes-driver", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"}}}}
+		pod.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: spark.DriverContainerName, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Reason: "Completed"}}}}
 		if err := member.Client.Status().Update(f.ctx, &pod); err != nil {
 			f.t.Fatal(err)
 		}
