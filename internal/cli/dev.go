@@ -57,6 +57,9 @@ func newDevUpCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.out = cmd.OutOrStdout()
 			o.opts.Progress = o.out
+			if o.opts.Hub && !cmd.Flags().Changed("name") {
+				o.opts.Name = "hub"
+			}
 			if err := o.validate(); err != nil {
 				return err
 			}
@@ -70,6 +73,7 @@ func newDevUpCommand() *cobra.Command {
 	cmd.Flags().IntVar(&o.opts.ArmSpotCPULimit, "arm-spot-cpu-limit", devcluster.ArmSpotCPULimit, "limits.cpu of the arm64-spot NodePool (with --karpenter)")
 	cmd.Flags().IntVar(&o.opts.APIServerPort, "apiserver-port", 0, "Port of the API server on 127.0.0.1 (0 picks a free one)")
 	cmd.Flags().DurationVar(&o.opts.Timeout, "timeout", 3*time.Minute, "Give up when the cluster is not usable after this long")
+	cmd.Flags().BoolVar(&o.opts.Hub, "hub", false, "Start a light hub for sparkplane operator --hub: etcd and the API server with sparkplane's CRDs only (named \"hub\" unless --name is given)")
 	return cmd
 }
 
@@ -105,7 +109,9 @@ func (o *devUpOptions) run(cmd *cobra.Command) error {
 		return err
 	}
 	fleet := fmt.Sprintf("all %d nodes Ready", c.Nodes)
-	if c.Karpenter {
+	if c.Hub {
+		fleet = "a hub: no nodes; run sparkplane operator --hub against it and add members with sparkplane clusters add"
+	} else if c.Karpenter {
 		fleet = fmt.Sprintf("%d static node Ready, Karpenter ready", c.Nodes)
 	}
 	fmt.Fprintf(o.out, "\ncluster %q is up in %.1fs (%s)\n", c.Name, c.ReadyAfter.Seconds(), fleet)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -106,6 +107,11 @@ func printApplications(w io.Writer, apps []v1alpha1.SparkApplication, format str
 	if format == outputWide {
 		header = append(header, "TYPE", "PROFILE", "DRIVER", "APP-ID")
 	}
+	// On a hub, the member each application is placed on.
+	placed := slices.ContainsFunc(apps, func(a v1alpha1.SparkApplication) bool { return a.Status.Placement != nil })
+	if placed {
+		header = append(header, "CLUSTER")
+	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, app := range apps {
 		row := []string{app.Name, stateOf(&app), fmt.Sprint(app.Status.Attempts), executorSummary(app.Status.Executors), age(app.CreationTimestamp, now)}
@@ -115,9 +121,25 @@ func printApplications(w io.Writer, apps []v1alpha1.SparkApplication, format str
 		if format == outputWide {
 			row = append(row, string(app.Spec.Type), orNone(profileOf(&app)), orNone(app.Status.DriverInfo.PodName), orNone(app.Status.SparkApplicationID))
 		}
+		if placed {
+			row = append(row, clusterOf(&app))
+		}
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	return tw.Flush()
+}
+
+// clusterOf is the member an application is placed on, with its epoch
+// when it was re-placed.
+func clusterOf(app *v1alpha1.SparkApplication) string {
+	p := app.Status.Placement
+	if p == nil {
+		return "<none>"
+	}
+	if p.Epoch > 1 {
+		return fmt.Sprintf("%s (epoch %d)", p.Cluster, p.Epoch)
+	}
+	return p.Cluster
 }
 
 // stateOf is the status summary; an application the operator has not seen

@@ -74,7 +74,10 @@ type Cluster struct {
 	// the cluster usable.
 	ReadyAfter time.Duration `json:"readyAfter"`
 	// Nodes is the number of static nodes Up created.
-	Nodes      int             `json:"nodes"`
+	Nodes int `json:"nodes"`
+	// Hub is true for a light hub cluster: etcd and the API server only,
+	// with sparkplane's CRDs (Options.Hub).
+	Hub        bool            `json:"hub,omitempty"`
 	Components []ComponentInfo `json:"components"`
 
 	// started holds the processes this program started, so that it reaps them.
@@ -107,6 +110,10 @@ type ComponentInfo struct {
 	Name string `json:"name"`
 	PID  int    `json:"pid"`
 	Log  string `json:"log"`
+	// Command is the binary and its arguments, and Env the environment added
+	// to this program's, as started: StartAPIServer starts it again so.
+	Command []string `json:"command,omitempty"`
+	Env     []string `json:"env,omitempty"`
 }
 
 // Kubeconfig is the path of the admin kubeconfig.

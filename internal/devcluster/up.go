@@ -49,6 +49,9 @@ type Options struct {
 	Timeout time.Duration
 	// Progress receives one line per step; nothing is written when nil.
 	Progress io.Writer
+	// Hub starts a light hub: etcd and the API server with sparkplane's
+	// CRDs, no nodes, scheduler, controller manager, kwok or Karpenter.
+	Hub bool
 }
 
 func (o *Options) complete() error {
@@ -144,6 +147,9 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 
+	if opts.Hub && opts.Karpenter {
+		return nil, errors.New("a hub runs no Spark: --hub and --karpenter do not go together")
+	}
 	bins, err := resolveBinaries(opts.Karpenter)
 	if err != nil {
 		return nil, err
@@ -176,7 +182,7 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 
-	c := &Cluster{Name: opts.Name, Dir: dir, Zones: opts.Zones, Karpenter: opts.Karpenter, StartedAt: start, started: map[string]*startedProcess{}}
+	c := &Cluster{Name: opts.Name, Dir: dir, Zones: opts.Zones, Karpenter: opts.Karpenter, Hub: opts.Hub, StartedAt: start, started: map[string]*startedProcess{}}
 	ports, err := freePorts(5)
 	if err != nil {
 		return nil, err
@@ -267,26 +273,9 @@ func (u *upper) run(ctx context.Context) error {
 	}, nil); err != nil {
 		return err
 	}
-	// kube-scheduler and kwok wait for the API server as long as it takes;
-	// starting them now overlaps their start-up with the API server's.
-	if err := u.startComponent(ComponentScheduler, []string{
-		"--kubeconfig=" + u.path("kubeconfigs", "kube-scheduler.kubeconfig"),
-		"--leader-elect=false",
-		"--secure-port=0",
-	}, nil); err != nil {
+	if err := u.startNodeComponents(); err != nil {
 		return err
 	}
-	if err := u.startComponent(ComponentKwok, []string{
-		"--kubeconfig=" + u.path("kubeconfigs", "kwok.kubeconfig"),
-		"--config=" + u.path("kwok", "kwok.yaml"),
-		"--manage-all-nodes=false",
-		"--manage-nodes-with-annotation-selector=" + KwokAnnotation + "=" + KwokAnnotationValue,
-		"--cidr=10.64.0.1/16",
-		"--node-lease-duration-seconds=40",
-	}, nil); err != nil {
-		return err
-	}
-
 	cfg, err := c.RESTConfig()
 	if err != nil {
 		return err
@@ -309,6 +298,9 @@ func (u *upper) run(ctx context.Context) error {
 		return err
 	}
 	u.step("kube-apiserver ready at %s", c.APIServerURL)
+	if u.opts.Hub {
+		return u.finishHub(ctx, cfg)
+	}
 	// kube-controller-manager gives up when the API server is not healthy
 	// within 20s, which a loaded machine can exceed, so it starts only now.
 	if err := u.startComponent(ComponentControllerManager, []string{
@@ -379,19 +371,41 @@ func (u *upper) run(ctx context.Context) error {
 	return c.save()
 }
 
-// startKarpenter installs the Karpenter CRDs, starts the kwok provider, and
-// applies KarpenterObjects once it is ready.
-func (u *upper) startKarpenter(ctx context.Context) error {
-	crds, err := KarpenterCRDs()
-	if err != nil {
+// startNodeComponents starts kube-scheduler and kwok (not on a hub). They
+// wait for the API server as long as it takes; starting them before it is
+// ready overlaps their start-up with the API server's.
+func (u *upper) startNodeComponents() error {
+	if u.opts.Hub {
+		return nil
+	}
+	if err := u.startComponent(ComponentScheduler, []string{
+		"--kubeconfig=" + u.path("kubeconfigs", "kube-scheduler.kubeconfig"),
+		"--leader-elect=false",
+		"--secure-port=0",
+	}, nil); err != nil {
 		return err
 	}
+	if err := u.startComponent(ComponentKwok, []string{
+		"--kubeconfig=" + u.path("kubeconfigs", "kwok.kubeconfig"),
+		"--config=" + u.path("kwok", "kwok.yaml"),
+		"--manage-all-nodes=false",
+		"--manage-nodes-with-annotation-selector=" + KwokAnnotation + "=" + KwokAnnotationValue,
+		"--cidr=10.64.0.1/16",
+		"--node-lease-duration-seconds=40",
+	}, nil); err != nil {
+		return err
+	}
+	return nil
+}
+
+// installCRDs creates crds and waits until the API server serves them.
+func (u *upper) installCRDs(ctx context.Context, crds []*apiextensionsv1.CustomResourceDefinition, what string) error {
 	for _, crd := range crds {
 		if err := u.client.Create(ctx, crd); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("installing CRD %s: %w", crd.Name, err)
 		}
 	}
-	if err := u.waitFor(ctx, "the Karpenter CRDs to be established", ComponentAPIServer, func() (bool, error) {
+	if err := u.waitFor(ctx, what+" to be established", ComponentAPIServer, func() (bool, error) {
 		for _, crd := range crds {
 			got := &apiextensionsv1.CustomResourceDefinition{}
 			if err := u.client.Get(ctx, client.ObjectKeyFromObject(crd), got); err != nil {
@@ -409,6 +423,19 @@ func (u *upper) startKarpenter(ctx context.Context) error {
 		}
 		return true, nil
 	}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// startKarpenter installs the Karpenter CRDs, starts the kwok provider, and
+// applies KarpenterObjects once it is ready.
+func (u *upper) startKarpenter(ctx context.Context) error {
+	crds, err := KarpenterCRDs()
+	if err != nil {
+		return err
+	}
+	if err := u.installCRDs(ctx, crds, "the Karpenter CRDs"); err != nil {
 		return err
 	}
 	objects, err := KarpenterObjects(Zones(u.opts.Zones), u.opts.ArmSpotCPULimit)
@@ -553,7 +580,7 @@ func (u *upper) startComponent(name string, args []string, env []string) error {
 		close(p.done)
 	}()
 	u.c.started[name] = p
-	u.c.Components = append(u.c.Components, ComponentInfo{Name: name, PID: cmd.Process.Pid, Log: logPath(u.c.Dir, name)})
+	u.c.Components = append(u.c.Components, ComponentInfo{Name: name, PID: cmd.Process.Pid, Log: logPath(u.c.Dir, name), Command: cmd.Args, Env: env})
 	return u.c.save()
 }
 
