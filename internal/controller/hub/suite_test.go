@@ -76,7 +76,7 @@ type proxy struct {
 	conns  map[net.Conn]struct{}
 }
 
-func newProxy(t *testing.T, target string) *proxy {
+func newProxy(t testing.TB, target string) *proxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +129,7 @@ func (p *proxy) setCut(cut bool) {
 func (p *proxy) url() string { return "https://" + p.ln.Addr().String() }
 
 // kubeconfigFor writes a kubeconfig reaching cfg's API server at server.
-func kubeconfigFor(t *testing.T, cfg *rest.Config, server string) []byte {
+func kubeconfigFor(t testing.TB, cfg *rest.Config, server string) []byte {
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["member"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: cfg.CAData}
 	kc.AuthInfos["member"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
@@ -145,14 +145,16 @@ func kubeconfigFor(t *testing.T, cfg *rest.Config, server string) []byte {
 // fleet is one test's hub (its own hub id and MemberClusters) over the
 // shared API servers.
 type fleet struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	id      string
 	ns      string
 	clock   *clocktesting.FakeClock
-	proxyA  *proxy
+	proxyA  *proxy // the hub's way to A
+	proxyB  *proxy // the hub's way to B
 	a, b    string // MemberCluster names
 	hubStop func()
+	opts    hub.Options
 }
 
 const (
@@ -160,22 +162,29 @@ const (
 	testLostAfter = 30 * time.Second
 )
 
-func newFleet(t *testing.T) *fleet {
+// newFleet starts a hub (fake clock, lease 15s, lost after 30s, heartbeat
+// every 200ms) over members A (through the proxy) and B; tune changes the
+// hub's options (benchmarks use the real clock and shorter times).
+func newFleet(t testing.TB, tune ...func(*hub.Options)) *fleet {
 	id := strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
 	if len(id) > 40 {
 		id = id[:40]
 	}
 	f := &fleet{t: t, ctx: context.Background(), id: id, ns: hubEnv.Namespace(t),
 		clock: clocktesting.NewFakeClock(time.Now()), a: id + "-a", b: id + "-b"}
-	hostA := strings.TrimPrefix(envA.Config.Host, "https://")
-	f.proxyA = newProxy(t, hostA)
+	f.proxyA = newProxy(t, strings.TrimPrefix(envA.Config.Host, "https://"))
+	f.proxyB = newProxy(t, strings.TrimPrefix(envB.Config.Host, "https://"))
 	f.addMember(f.a, kubeconfigFor(t, envA.Config, f.proxyA.url()), map[string]string{"env": "prod", "region": "a"})
-	f.addMember(f.b, kubeconfigFor(t, envB.Config, envB.Config.Host), map[string]string{"env": "prod", "region": "b"})
+	f.addMember(f.b, kubeconfigFor(t, envB.Config, f.proxyB.url()), map[string]string{"env": "prod", "region": "b"})
+	f.opts = hub.Options{
+		HubID: id, Lease: testLease, LostAfter: testLostAfter,
+		HeartbeatInterval: 200 * time.Millisecond, GCInterval: time.Second, Clock: f.clock,
+	}
+	for _, change := range tune {
+		change(&f.opts)
+	}
 	f.hubStop = hubEnv.StartManager(t, func(mgr manager.Manager) error {
-		return hub.NewController(hub.Options{
-			HubID: id, Lease: testLease, LostAfter: testLostAfter,
-			HeartbeatInterval: 200 * time.Millisecond, GCInterval: time.Second, Clock: f.clock,
-		}).Register(mgr)
+		return hub.NewController(f.opts).Register(mgr)
 	})
 	return f
 }
@@ -200,7 +209,7 @@ func (f *fleet) addMember(name string, kubeconfig []byte, labels map[string]stri
 // member, with the fleet's clock (the lease gate reads it).
 func (f *fleet) startMemberOperator(member *testenv.Env) (stop func()) {
 	return member.StartManager(f.t, func(mgr manager.Manager) error {
-		return sparkapplication.NewController(nil, nil, sparkapplication.Options{Clock: f.clock, DriverPendingTimeout: -1}).Register(mgr)
+		return sparkapplication.NewController(nil, nil, sparkapplication.Options{Clock: f.opts.Clock, DriverPendingTimeout: -1}).Register(mgr)
 	})
 }
 
