@@ -216,16 +216,9 @@ func newClustersListCommand() *cobra.Command {
 			if o.output != "" && o.output != outputJSON && o.output != outputYAML {
 				return fmt.Errorf("unable to match a printer suitable for the output format %q, allowed formats are: json,yaml", o.output)
 			}
-			if err := o.kube.complete(); err != nil {
-				return err
-			}
-			c, err := newClient(o.kube.config)
+			ctx, c, err := connectHub(cmd, &o.kube)
 			if err != nil {
 				return err
-			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
 			}
 			list := &v1alpha1.MemberClusterList{}
 			if err := c.List(ctx, list); err != nil {
@@ -328,16 +321,9 @@ func newClustersDrainCommand(drain bool) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := kube.complete(); err != nil {
-				return err
-			}
-			c, err := newClient(kube.config)
+			ctx, c, err := connectHub(cmd, &kube)
 			if err != nil {
 				return err
-			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
 			}
 			mc := &v1alpha1.MemberCluster{}
 			if err := c.Get(ctx, client.ObjectKey{Name: args[0]}, mc); err != nil {
@@ -354,6 +340,23 @@ func newClustersDrainCommand(drain bool) *cobra.Command {
 	}
 	kube.addConnectionFlags(cmd.Flags())
 	return cmd
+}
+
+// connectHub completes the hub's connection flags and returns the
+// command's context and a hub client.
+func connectHub(cmd *cobra.Command, kube *kubeFlags) (context.Context, client.Client, error) {
+	if err := kube.complete(); err != nil {
+		return nil, nil, err
+	}
+	c, err := newClient(kube.config)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return ctx, c, nil
 }
 
 func memberNotFound(err error, name string) error {
@@ -376,16 +379,9 @@ unless --force: the hub then treats those applications as on a Lost member
 spec.restartPolicy). Drain the member first to let them finish.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := kube.complete(); err != nil {
-				return err
-			}
-			c, err := newClient(kube.config)
+			ctx, c, err := connectHub(cmd, &kube)
 			if err != nil {
 				return err
-			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
 			}
 			name := args[0]
 			mc := &v1alpha1.MemberCluster{}

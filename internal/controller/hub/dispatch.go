@@ -38,7 +38,12 @@ func (c *Controller) dispatch(ctx context.Context, s *scope) (reconcile.Result, 
 		return reconcile.Result{}, true, err
 	}
 	cn := c.members.get(p.Cluster)
-	if cn == nil || (state != v1alpha1.MemberHealthy && state != v1alpha1.MemberDraining) {
+	reachable := state == v1alpha1.MemberHealthy || state == v1alpha1.MemberDraining
+	if reachable && cn == nil {
+		// This process has not made its connection yet (it just started).
+		return reconcile.Result{RequeueAfter: c.opts.HeartbeatInterval}, true, nil
+	}
+	if !reachable {
 		if !st.State.IsTerminal() {
 			setCondition(&st.Conditions, s.app.Generation, v1alpha1.ConditionStale, metav1.ConditionTrue, v1alpha1.ReasonMemberUnreachable,
 				fmt.Sprintf("member %s is %s; the status shown is the last mirrored (syncTime)", p.Cluster, orUnknown(string(state))))
@@ -170,6 +175,9 @@ func (c *Controller) deleteCopies(ctx context.Context, namespace, name string, u
 	c.members.mu.Unlock()
 	var errs []error
 	for _, cn := range conns {
+		if state, err := c.memberState(ctx, cn.name); err != nil || (state != v1alpha1.MemberHealthy && state != v1alpha1.MemberDraining) {
+			continue // collected when it is back, before it is used
+		}
 		cp, synced, err := cn.copyOf(ctx, types.NamespacedName{Namespace: namespace, Name: name})
 		if err != nil || !synced || cp == nil {
 			continue
