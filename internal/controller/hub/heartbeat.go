@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -42,6 +43,8 @@ func (c *Controller) registerMembers(mgr manager.Manager) error {
 	return builder.ControllerManagedBy(mgr).
 		Named(ControllerName+"-members").
 		For(&v1alpha1.MemberCluster{}, builder.WithPredicates(generationChanged())).
+		// A member that does not answer must not delay the others' heartbeats.
+		WithOptions(controller.Options{MaxConcurrentReconciles: 8}).
 		Complete(&memberReconciler{hub: c})
 }
 
@@ -65,12 +68,20 @@ func (r *memberReconciler) Reconcile(ctx context.Context, req reconcile.Request)
 	now := c.opts.Clock.Now()
 	before := mc.Status.State
 
-	capacity, probeErr := c.probe(ctx, mc)
+	capacity, kubeconfig, probeErr := c.probe(ctx, mc)
 	st := &mc.Status
-	if probeErr == nil {
-		if before != v1alpha1.MemberHealthy && before != v1alpha1.MemberDraining {
-			// Back (or seen for the first time by this hub process): copies
-			// of an older epoch go before the member may start anything.
+	if probeErr == nil && before != v1alpha1.MemberHealthy && before != v1alpha1.MemberDraining {
+		// Back (or seen for the first time by this hub process). A fresh
+		// connection lists the copies at once instead of waiting out the
+		// old watch's backoff; copies of an older epoch go before the
+		// member may start anything.
+		if before == v1alpha1.MemberUnreachable || before == v1alpha1.MemberLost {
+			c.members.close(mc.Name)
+			if _, err := c.members.connect(context.WithoutCancel(ctx), mc.Name, kubeconfig); err != nil {
+				probeErr = err
+			}
+		}
+		if probeErr == nil {
 			if err := c.collect(ctx, mc.Name); err != nil {
 				probeErr = fmt.Errorf("deleting stale copies before the member is used again: %w", err)
 			}
@@ -135,7 +146,8 @@ func (e *kubeconfigError) Error() string { return e.err.Error() }
 // probe reaches the member and reads its capacity summary: pending drivers
 // (a live list: the call that proves the API server answers), NodePool
 // limits and usage per tier, this hub's copies, the member operator's lease.
-func (c *Controller) probe(ctx context.Context, mc *v1alpha1.MemberCluster) (*v1alpha1.MemberCapacity, error) {
+// It also returns the kubeconfig it connected with.
+func (c *Controller) probe(ctx context.Context, mc *v1alpha1.MemberCluster) (*v1alpha1.MemberCapacity, []byte, error) {
 	ref := mc.Spec.KubeconfigSecretRef
 	key := ref.Key
 	if key == "" {
@@ -143,15 +155,15 @@ func (c *Controller) probe(ctx context.Context, mc *v1alpha1.MemberCluster) (*v1
 	}
 	secret := &corev1.Secret{}
 	if err := c.apiReader.Get(ctx, types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, secret); err != nil {
-		return nil, &kubeconfigError{fmt.Errorf("reading spec.kubeconfigSecretRef %s/%s: %w", ref.Namespace, ref.Name, err)}
+		return nil, nil, &kubeconfigError{fmt.Errorf("reading spec.kubeconfigSecretRef %s/%s: %w", ref.Namespace, ref.Name, err)}
 	}
 	data, ok := secret.Data[key]
 	if !ok || len(data) == 0 {
-		return nil, &kubeconfigError{fmt.Errorf("Secret %s/%s has no key %q: put the member's kubeconfig there (sparkplane clusters add does)", ref.Namespace, ref.Name, key)}
+		return nil, nil, &kubeconfigError{fmt.Errorf("Secret %s/%s has no key %q: put the member's kubeconfig there (sparkplane clusters add does)", ref.Namespace, ref.Name, key)}
 	}
 	cn, err := c.members.connect(context.WithoutCancel(ctx), mc.Name, data)
 	if err != nil {
-		return nil, &kubeconfigError{err}
+		return nil, nil, &kubeconfigError{err}
 	}
 	probeCtx, cancel := context.WithTimeout(ctx, memberRequestTimeout)
 	defer cancel()
@@ -162,7 +174,7 @@ func (c *Controller) probe(ctx context.Context, mc *v1alpha1.MemberCluster) (*v1
 	if err := cn.client.List(probeCtx, drivers,
 		client.MatchingLabels{spark.LabelRole: spark.RoleDriver},
 		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("status.phase", string(corev1.PodPending))}); err != nil {
-		return nil, fmt.Errorf("listing pending drivers: %w", err)
+		return nil, nil, fmt.Errorf("listing pending drivers: %w", err)
 	}
 	for i := range drivers.Items {
 		capacity.PendingDrivers++
@@ -173,7 +185,7 @@ func (c *Controller) probe(ctx context.Context, mc *v1alpha1.MemberCluster) (*v1
 	pools := &karpv1.NodePoolList{}
 	if err := cn.client.List(probeCtx, pools); err != nil {
 		if !meta.IsNoMatchError(err) && !apierrors.IsNotFound(err) {
-			return nil, fmt.Errorf("listing NodePools: %w", err)
+			return nil, nil, fmt.Errorf("listing NodePools: %w", err)
 		}
 	} else {
 		capacity.Tiers = tiersOf(pools.Items)
@@ -206,11 +218,11 @@ func (c *Controller) probe(ctx context.Context, mc *v1alpha1.MemberCluster) (*v1
 		}
 		operatorHealthy.Message = fmt.Sprintf("leader lease %s/%s held by %s", c.opts.OperatorNamespace, c.opts.OperatorLease, ptrString(lease.Spec.HolderIdentity))
 	} else if !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) {
-		return nil, fmt.Errorf("reading the operator's lease: %w", err)
+		return nil, nil, fmt.Errorf("reading the operator's lease: %w", err)
 	}
 	operatorHealthy.ObservedGeneration = mc.Generation
 	meta.SetStatusCondition(&mc.Status.Conditions, operatorHealthy)
-	return capacity, nil
+	return capacity, data, nil
 }
 
 func ptrString(s *string) string {
