@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -135,6 +136,8 @@ type Controller struct {
 	apiReader client.Reader
 	members   *members
 	events    eventRecorder
+	// placeMu makes each placement's scoring see the ones before it.
+	placeMu sync.Mutex
 }
 
 // NewController returns the hub; Register wires it into a manager.

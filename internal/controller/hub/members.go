@@ -87,9 +87,10 @@ func (m *members) get(name string) *conn {
 	return m.conns[name]
 }
 
-func (m *members) placed(name string) {
+// placed counts delta placements on the member as in flight (-1 undoes one).
+func (m *members) placed(name string, delta int32) {
 	m.mu.Lock()
-	m.inFlight[name]++
+	m.inFlight[name] = max(m.inFlight[name]+delta, 0)
 	m.mu.Unlock()
 }
 

@@ -37,10 +37,6 @@ func (c *Controller) place(ctx context.Context, s *scope) (reconcile.Result, boo
 			return reconcile.Result{}, false, nil
 		}
 	}
-	candidates, err := c.candidates(ctx)
-	if err != nil {
-		return reconcile.Result{}, true, err
-	}
 	demand, err := demandOf(s.app)
 	if err != nil {
 		// The member's operator gives the precise verdict; placing needs
@@ -57,7 +53,19 @@ func (c *Controller) place(ctx context.Context, s *scope) (reconcile.Result, boo
 	if current != nil {
 		exclude = current.Cluster
 	}
+	// Scoring and counting the choice as in flight happen under one lock,
+	// so concurrent reconciles of a burst see each other's choices.
+	c.placeMu.Lock()
+	candidates, err := c.candidates(ctx)
+	if err != nil {
+		c.placeMu.Unlock()
+		return reconcile.Result{}, true, err
+	}
 	chosen, scores := Score(selector, demand, candidates, exclude)
+	if chosen != "" {
+		c.members.placed(chosen, 1)
+	}
+	c.placeMu.Unlock()
 	if chosen == "" {
 		msg := "no member cluster can take the application: " + refusals(scores)
 		if current != nil {
@@ -79,6 +87,7 @@ func (c *Controller) place(ctx context.Context, s *scope) (reconcile.Result, boo
 			msg := fmt.Sprintf("member %s was Lost after the application may have started there (lease granted at %s)", current.Cluster, current.LeaseGrantTime.UTC().Format("15:04:05"))
 			setCondition(&st.Conditions, s.app.Generation, v1alpha1.ConditionClusterLost, metav1.ConditionTrue, v1alpha1.ReasonClusterLost, msg)
 			if !mayResubmit(s.app, current.Resubmissions) {
+				c.members.placed(chosen, -1)
 				failLost(s, msg+"; spec.restartPolicy does not allow another run")
 				c.events.clusterLost(s.app, current.Cluster, false)
 				return reconcile.Result{}, true, nil
@@ -94,9 +103,9 @@ func (c *Controller) place(ctx context.Context, s *scope) (reconcile.Result, boo
 	setCondition(&st.Conditions, s.app.Generation, v1alpha1.ConditionPlaced, metav1.ConditionTrue, v1alpha1.ReasonPlaced, next.Reason)
 	meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionStale)
 	if err := c.patchStatus(ctx, s); err != nil {
+		c.members.placed(chosen, -1)
 		return reconcile.Result{}, true, err
 	}
-	c.members.placed(chosen)
 	placementsTotal.Inc()
 	c.events.placed(s.app, next)
 	log.FromContext(ctx).V(2).Info("Placed application", "cluster", chosen, "epoch", next.Epoch)
