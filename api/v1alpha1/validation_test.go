@@ -211,7 +211,7 @@ func TestCRDs(t *testing.T) {
 		for _, c := range v.AdditionalPrinterColumns {
 			cols = append(cols, c.Name)
 		}
-		if got := strings.Join(cols, ","); got != "State,Attempts,Executors,Driver,Profile,App ID,Age" {
+		if got := strings.Join(cols, ","); got != "State,Attempts,Executors,Driver,Profile,Cluster,App ID,Age" {
 			t.Errorf("printer columns = %s", got)
 		}
 	}

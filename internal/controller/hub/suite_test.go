@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -126,6 +127,15 @@ func (p *proxy) setCut(cut bool) {
 	}
 }
 
+// hostPort is host:port of cfg's API server.
+func hostPort(t testing.TB, cfg *rest.Config) string {
+	u, err := url.Parse(cfg.Host)
+	if err != nil || u.Host == "" {
+		t.Fatalf("API server address %q: %v", cfg.Host, err)
+	}
+	return u.Host
+}
+
 func (p *proxy) url() string { return "https://" + p.ln.Addr().String() }
 
 // kubeconfigFor writes a kubeconfig reaching cfg's API server at server.
@@ -172,8 +182,8 @@ func newFleet(t testing.TB, tune ...func(*hub.Options)) *fleet {
 	}
 	f := &fleet{t: t, ctx: context.Background(), id: id, ns: hubEnv.Namespace(t),
 		clock: clocktesting.NewFakeClock(time.Now()), a: id + "-a", b: id + "-b"}
-	f.proxyA = newProxy(t, strings.TrimPrefix(envA.Config.Host, "https://"))
-	f.proxyB = newProxy(t, strings.TrimPrefix(envB.Config.Host, "https://"))
+	f.proxyA = newProxy(t, hostPort(t, envA.Config))
+	f.proxyB = newProxy(t, hostPort(t, envB.Config))
 	f.addMember(f.a, kubeconfigFor(t, envA.Config, f.proxyA.url()), map[string]string{"env": "prod", "region": "a"})
 	f.addMember(f.b, kubeconfigFor(t, envB.Config, f.proxyB.url()), map[string]string{"env": "prod", "region": "b"})
 	f.opts = hub.Options{
@@ -260,8 +270,10 @@ func (f *fleet) member(name string) *v1alpha1.MemberCluster {
 func (f *fleet) waitMemberState(name string, want v1alpha1.MemberState) {
 	f.t.Helper()
 	testenv.Eventually(f.t, testenv.Timeout, "member state", func() string {
-		if got := f.member(name).Status.State; got != want {
-			return fmt.Sprintf("member %s is %q, want %q", name, got, want)
+		mc := f.member(name)
+		if got := mc.Status.State; got != want {
+			reachable := meta.FindStatusCondition(mc.Status.Conditions, v1alpha1.MemberConditionReachable)
+			return fmt.Sprintf("member %s is %q, want %q (Reachable: %+v)", name, got, want, reachable)
 		}
 		return ""
 	})
