@@ -40,15 +40,23 @@ func (h *hubOperatorOptions) validate() error {
 	return h.opts.Validate()
 }
 
-// register adds the hub controller to mgr, the only one a hub runs.
+// register adds the controllers a hub runs to mgr: the hub, and the
+// schedules' controller, whose runs the hub places like any application.
 func (h *hubOperatorOptions) register(mgr manager.Manager) ([]string, error) {
 	h.opts.OperatorNamespace = install.Namespace
 	h.opts.OperatorLease = install.LeaderElectionID
-	c := hub.NewController(h.opts)
-	if err := c.Register(mgr); err != nil {
-		return nil, fmt.Errorf("registering controller %s: %w", c.Name(), err)
+	controllers, err := hub.Controllers(mgr, h.opts)
+	if err != nil {
+		return nil, err
 	}
-	return []string{c.Name()}, nil
+	var names []string
+	for _, c := range controllers {
+		if err := c.Register(mgr); err != nil {
+			return nil, fmt.Errorf("registering controller %s: %w", c.Name(), err)
+		}
+		names = append(names, c.Name())
+	}
+	return names, nil
 }
 
 func leaderElectionID(hubMode bool) string {

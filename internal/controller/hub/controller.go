@@ -36,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/controller/scheduled"
 )
 
 // ControllerName names the hub controller in logs, metrics and events.
@@ -148,6 +149,23 @@ func NewController(opts Options) *Controller {
 
 // Name is the controller's name.
 func (c *Controller) Name() string { return ControllerName }
+
+// Registrar is a controller a hub runs.
+type Registrar interface {
+	Name() string
+	Register(mgr manager.Manager) error
+}
+
+// Controllers are what `operator --hub` runs: the hub, and the schedules'
+// controller, whose runs (SparkApplications on the hub) the hub places like
+// any application. The hub runs no Spark, so nothing else.
+func Controllers(mgr manager.Manager, opts Options) ([]Registrar, error) {
+	opts = opts.withDefaults()
+	return []Registrar{
+		NewController(opts),
+		scheduled.NewController(mgr.GetClient(), scheduled.Options{Clock: opts.Clock}),
+	}, nil
+}
 
 // scope is one reconcile's view of a hub application.
 type scope struct {

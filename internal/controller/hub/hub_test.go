@@ -8,6 +8,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/testenv"
@@ -286,6 +288,59 @@ func TestDeleteAndCollect(t *testing.T) {
 	testenv.Eventually(t, 20*time.Second, "the hub", func() string {
 		if got := len(f.copies(envB)); got != 0 {
 			return fmt.Sprintf("orphan copy still on B (%d copies), want it collected", got)
+		}
+		return ""
+	})
+}
+
+// TestScheduledRunsArePlaced: a ScheduledSparkApplication on the hub starts
+// its runs there (the schedules' controller runs in the hub operator), and
+// the hub places each run like any application; the run's mirrored final
+// state is what the schedule sees.
+func TestScheduledRunsArePlaced(t *testing.T) {
+	f := newFleet(t)
+	f.startMemberOperator(envB)
+	f.patchMember(f.a, func(mc *v1alpha1.MemberCluster) { mc.Spec.Draining = true })
+	f.waitMemberState(f.b, v1alpha1.MemberHealthy)
+	schedule := &v1alpha1.ScheduledSparkApplication{
+		ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "nightly"},
+		Spec:       v1alpha1.ScheduledSparkApplicationSpec{Schedule: "@every 1m", Template: f.newApp("template", v1alpha1.RestartPolicyNever).Spec},
+	}
+	if err := hubEnv.Client.Create(f.ctx, schedule); err != nil {
+		t.Fatal(err)
+	}
+	// The first slot comes a minute after creation (the fleet's clock started
+	// before it, so two minutes pass);
+	// a spec change wakes the schedule to see it.
+	f.clock.Step(2 * time.Minute)
+	base := schedule.DeepCopy()
+	schedule.Spec.SuccessfulRunHistoryLimit = ptr.To[int32](3)
+	if err := hubEnv.Client.Patch(f.ctx, schedule, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	var run string
+	testenv.Eventually(t, 30*time.Second, "the schedule's run placed on B and started", func() string {
+		list := &v1alpha1.SparkApplicationList{}
+		if err := hubEnv.Client.List(f.ctx, list, client.InNamespace(f.ns)); err != nil {
+			return err.Error()
+		}
+		if len(list.Items) != 1 {
+			return fmt.Sprintf("%d runs on the hub, want 1", len(list.Items))
+		}
+		app := list.Items[0]
+		run = app.Name
+		if p := app.Status.Placement; p == nil || p.Cluster != f.b {
+			return fmt.Sprintf("run %s placed %+v, want on B", app.Name, p)
+		}
+		if got := len(f.drivers(envB)); got != 1 {
+			return fmt.Sprintf("%d drivers on B, want 1", got)
+		}
+		return ""
+	})
+	f.finishDrivers(envB)
+	testenv.Eventually(t, 30*time.Second, "the run's final state on the hub", func() string {
+		if st := f.hubApp(run).Status.State; st != v1alpha1.StateSucceeded {
+			return fmt.Sprintf("run %s is %q on the hub, want Succeeded", run, st)
 		}
 		return ""
 	})

@@ -194,7 +194,16 @@ func newFleet(t testing.TB, tune ...func(*hub.Options)) *fleet {
 		change(&f.opts)
 	}
 	f.hubStop = hubEnv.StartManager(t, func(mgr manager.Manager) error {
-		return hub.NewController(f.opts).Register(mgr)
+		controllers, err := hub.Controllers(mgr, f.opts)
+		if err != nil {
+			return err
+		}
+		for _, c := range controllers {
+			if err := c.Register(mgr); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return f
 }
