@@ -22,6 +22,10 @@ import (
 // Labels, taints and annotations the tracker reads.
 const (
 	labelNodePool = karpv1.NodePoolLabelKey
+	// taintSpotITN is aws-node-termination-handler's Spot interruption taint
+	// (the nth and spot-itn deliveries); with no interruption controller to
+	// persist a notice time, its first sighting is the notice.
+	taintSpotITN = "aws-node-termination-handler/spot-itn"
 )
 
 // tracker watches nodes and Spark pods and records, with the time it saw
@@ -48,8 +52,10 @@ type trackedNode struct {
 	run  string
 	gone bool
 	// noticeSeen is when the watch first showed the node's disrupted taint;
+	// itnSeen the Spot interruption taint the nth and spot-itn deliveries
+	// write (aws-node-termination-handler/spot-itn);
 	// noticePersisted the notice time the operator wrote on it.
-	noticeSeen, noticePersisted time.Time
+	noticeSeen, itnSeen, noticePersisted time.Time
 }
 
 type trackedExecutor struct {
@@ -147,11 +153,12 @@ func (t *tracker) onNode(n *corev1.Node, deleted bool) {
 	if deleted && !tn.gone {
 		tn.gone, tn.life.Deleted = true, now
 	}
-	if tn.noticeSeen.IsZero() {
-		for _, taint := range n.Spec.Taints {
-			if taint.Key == karpv1.DisruptedTaintKey {
-				tn.noticeSeen = now
-			}
+	for _, taint := range n.Spec.Taints {
+		switch {
+		case taint.Key == karpv1.DisruptedTaintKey && tn.noticeSeen.IsZero():
+			tn.noticeSeen = now
+		case taint.Key == taintSpotITN && tn.itnSeen.IsZero():
+			tn.itnSeen = now
 		}
 	}
 	if s, ok := n.Annotations[v1alpha1.AnnotationInterruptionNoticeTime]; ok && tn.noticePersisted.IsZero() {
@@ -193,9 +200,9 @@ func (t *tracker) onExecutor(p *corev1.Pod, deleted bool) {
 	}
 }
 
-// noticeTime is when node's notice began: the earlier of the watch seeing
-// its disrupted taint and the notice time the operator persisted; zero when
-// neither is known yet.
+// noticeTime is when node's notice began: the earliest of the watch seeing
+// its Karpenter disrupted taint or its Spot interruption taint and the notice
+// time the operator persisted; zero when none is known yet.
 func (t *tracker) noticeTime(node string) time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -203,9 +210,11 @@ func (t *tracker) noticeTime(node string) time.Time {
 	if tn == nil {
 		return time.Time{}
 	}
-	at := tn.noticeSeen
-	if !tn.noticePersisted.IsZero() && (at.IsZero() || tn.noticePersisted.Before(at)) {
-		at = tn.noticePersisted
+	var at time.Time
+	for _, t := range []time.Time{tn.noticeSeen, tn.itnSeen, tn.noticePersisted} {
+		if !t.IsZero() && (at.IsZero() || t.Before(at)) {
+			at = t
+		}
 	}
 	return at
 }

@@ -113,6 +113,32 @@ func TestTrackerNotice(t *testing.T) {
 	}
 }
 
+// TestTrackerNoticeFromTheSpotITNTaint: with the nth or spot-itn delivery and
+// no interruption controller (an ablated run), nothing persists a notice
+// time and Karpenter taints only when the node is released; the notice is
+// when the watch first showed the Spot interruption taint.
+func TestTrackerNoticeFromTheSpotITNTaint(t *testing.T) {
+	prices, _ := ParsePrices([]byte(`[{"name":"m7g.large","offerings":[{"Price":0.1,"Requirements":[
+		{"key":"karpenter.sh/capacity-type","values":["spot"]},{"key":"topology.kubernetes.io/zone","values":["us-east-1a"]}]}]}]`))
+	tr := newTracker(prices)
+	clock := at(0)
+	tr.now = func() time.Time { return clock }
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1", Labels: map[string]string{
+		labelNodePool: "arm64-spot", labelInstanceType: "m7g.large", karpv1.CapacityTypeLabelKey: "spot", labelZone: "us-east-1a"}}}
+	tr.onNode(node, false)
+	clock = at(10)
+	itn := node.DeepCopy()
+	itn.Spec.Taints = []corev1.Taint{{Key: taintSpotITN, Value: "x", Effect: corev1.TaintEffectNoSchedule}}
+	tr.onNode(itn, false)
+	clock = at(90)
+	released := itn.DeepCopy()
+	released.Spec.Taints = append(released.Spec.Taints, corev1.Taint{Key: karpv1.DisruptedTaintKey, Effect: corev1.TaintEffectNoSchedule})
+	tr.onNode(released, false)
+	if got := tr.noticeTime("n1"); !got.Equal(at(10)) {
+		t.Errorf("notice time %v, want the Spot interruption taint's first sighting at 10s", got.Sub(t0))
+	}
+}
+
 func TestTrackerUnpricedNode(t *testing.T) {
 	prices, _ := ParsePrices([]byte(`[{"name":"m7g.large","offerings":[{"Price":0.1,"Requirements":[
 		{"key":"karpenter.sh/capacity-type","values":["spot"]},{"key":"topology.kubernetes.io/zone","values":["us-east-1a"]}]}]}]`))
