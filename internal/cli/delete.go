@@ -40,7 +40,7 @@ the driver pod, and through the driver its executors, service and config maps
   sparkplane delete spark-pi
 
   # Delete every application a file submitted
-  sparkplane delete -f nightly-jobs.yaml
+  sparkplane delete -f examples/dynamic-allocation.yaml
 
   # Delete, and succeed also when it is already gone
   sparkplane delete spark-pi --ignore-not-found`,

@@ -41,16 +41,16 @@ Each created application prints one line; an application that already
 exists is an error (delete it first, or change metadata.name), and the other
 documents are still submitted. The exit code is 1 when any failed.`,
 		Example: `  # Submit one application into the context's namespace
-  sparkplane submit -f spark-pi.yaml
+  sparkplane submit -f examples/spark-pi.yaml
 
   # Submit every application in a file into namespace "spark"
-  sparkplane submit -n spark -f nightly-jobs.yaml
+  sparkplane submit -n spark -f examples/dynamic-allocation.yaml
 
   # Submit from standard input
-  cat spark-pi.yaml | sparkplane submit -f -
+  cat examples/spark-pi.yaml | sparkplane submit -f -
 
   # Check the manifests against the API server's schema without creating anything
-  sparkplane submit -f spark-pi.yaml --dry-run`,
+  sparkplane submit -f examples/spark-pi.yaml --dry-run`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.in, o.out, o.errs = cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
