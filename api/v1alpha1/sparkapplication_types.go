@@ -635,11 +635,14 @@ const (
 	ReasonProfileNotFound  = "ProfileNotFound"
 	ReasonDriverCreated    = "DriverCreated"
 	ReasonSubmissionFailed = "SubmissionFailed"
-	ReasonWaitingForRetry  = "WaitingForRetry"
-	ReasonDriverPending    = "DriverPending"
-	ReasonDriverRunning    = "DriverRunning"
-	ReasonDriverSucceeded  = "DriverSucceeded"
-	ReasonDriverFailed     = "DriverFailed"
+	// ReasonMissingPrerequisite: a PriorityClass or StorageClass the pods
+	// need does not exist; the message names it and what creates it.
+	ReasonMissingPrerequisite = "MissingPrerequisite"
+	ReasonWaitingForRetry     = "WaitingForRetry"
+	ReasonDriverPending       = "DriverPending"
+	ReasonDriverRunning       = "DriverRunning"
+	ReasonDriverSucceeded     = "DriverSucceeded"
+	ReasonDriverFailed        = "DriverFailed"
 	// ReasonDriverPendingTimeout: the driver pod stayed Pending longer than
 	// the operator's driver-pending timeout.
 	ReasonDriverPendingTimeout = "DriverPendingTimeout"

@@ -19,15 +19,18 @@ import (
 	"time"
 
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/install"
+	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
 
@@ -198,6 +201,13 @@ func (p *operatorProcess) logTail(n int) string {
 func installSparkplane(t testing.TB, c *framework.Cluster) {
 	t.Helper()
 	framework.MustRun(t, "install", "--kubeconfig", c.Kubeconfig(), "--skip-operator-deployment")
+	// Applications on the default profile keep shuffle on PVCs of the
+	// platform bundle's StorageClass, and fail at once when it is missing.
+	shuffle := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: profile.DefaultShuffleStorageClass}, Provisioner: "kubernetes.io/no-provisioner",
+		VolumeBindingMode: ptr.To(storagev1.VolumeBindingWaitForFirstConsumer)}
+	if err := c.Client.Create(context.Background(), shuffle); client.IgnoreAlreadyExists(err) != nil {
+		t.Fatal(err)
+	}
 	for name, value := range map[string]int32{v1alpha1.PriorityClassDriver: 1000000, v1alpha1.PriorityClassExecutor: 100} {
 		pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Value: value}
 		if err := c.Client.Create(context.Background(), pc); client.IgnoreAlreadyExists(err) != nil {

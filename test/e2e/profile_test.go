@@ -13,7 +13,7 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
-	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -110,11 +110,12 @@ func operatorOn(t *testing.T, c *framework.Cluster, profiles sparkprofile.Resolv
 	if err := install.Apply(ctx, cl, objs, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	for name, value := range map[string]int32{v1alpha1.PriorityClassDriver: 1000, v1alpha1.PriorityClassExecutor: 100} {
-		pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Value: value}
-		if err := cl.Create(ctx, pc); err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatal(err)
-		}
+	// install creates the PriorityClasses; the shuffle StorageClass is the
+	// platform bundle's, and an application on a PVC-shuffle profile fails
+	// at once without it.
+	sc := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: profile.DefaultShuffleStorageClass}, Provisioner: "kubernetes.io/no-provisioner"}
+	if err := cl.Create(ctx, sc); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
 	}
 	ctrllog.SetLogger(logr.Discard())
 	mgr, err := manager.New(c.Config, manager.Options{

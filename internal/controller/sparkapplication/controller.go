@@ -327,6 +327,13 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 		submissionsTotal.WithLabelValues("invalid").Inc()
 		return reconcile.Result{}, true, nil
 	}
+	if missing, err := c.missingPrerequisite(ctx, effective, objs); err != nil {
+		return reconcile.Result{}, true, err
+	} else if missing != "" {
+		c.reject(s, v1alpha1.ReasonMissingPrerequisite, missing)
+		submissionsTotal.WithLabelValues("invalid").Inc()
+		return reconcile.Result{}, true, nil
+	}
 	if attempt > 1 {
 		// The previous driver is done; deleting it removes its executors,
 		// ConfigMaps and Service through their owner references.
