@@ -26,6 +26,7 @@ import (
 	"github.com/sparkplane/sparkplane/internal/platform"
 	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/toolchain"
+	"github.com/sparkplane/sparkplane/internal/version"
 )
 
 // MinKubernetesMinor is the oldest Kubernetes 1.x sparkplane supports: the
@@ -134,7 +135,7 @@ func (r *run) checkOperator() Result {
 			"operator %s not available: %s", image, install.NotAvailableReason(r.ctx, d, pods.Items, nil))
 	}
 	tag := image[strings.LastIndex(image, ":")+1:]
-	if r.opts.Version != "" && tag != r.opts.Version {
+	if r.opts.Version != "" && tag != version.ImageTag(r.opts.Version) {
 		return warn(CheckOperator, "sparkplane install with this binary deploys its own version",
 			"operator %s available (%d/%d replicas), but this binary is %s", image, d.Status.AvailableReplicas, ptr.Deref(d.Spec.Replicas, 1), r.opts.Version)
 	}

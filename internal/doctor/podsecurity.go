@@ -67,12 +67,17 @@ func (r *run) checkPodSecurity() Result {
 	var refused, levels []string
 	seen := map[string]bool{}
 	for _, pod := range pods {
+		ns := &corev1.Namespace{}
+		if err := r.c.Get(r.ctx, client.ObjectKey{Name: pod.Namespace}, ns); err != nil {
+			// A missing namespace is the operator's or the driver
+			// account's check to report.
+			continue
+		}
 		if !seen[pod.Namespace] {
 			seen[pod.Namespace] = true
-			ns := &corev1.Namespace{}
-			level := "none"
-			if err := r.c.Get(r.ctx, client.ObjectKey{Name: pod.Namespace}, ns); err == nil && ns.Labels["pod-security.kubernetes.io/enforce"] != "" {
-				level = ns.Labels["pod-security.kubernetes.io/enforce"]
+			level := ns.Labels["pod-security.kubernetes.io/enforce"]
+			if level == "" {
+				level = "none"
 			}
 			levels = append(levels, pod.Namespace+": "+level)
 		}
