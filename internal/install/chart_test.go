@@ -108,7 +108,7 @@ func helm(t *testing.T, args ...string) (string, error) {
 	}
 	home := t.TempDir()
 	cmd := exec.Command(path, args...)
-	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+home+"/cache", "HELM_CONFIG_HOME="+home+"/config", "HELM_DATA_HOME="+home+"/data")
+	cmd.Env = append(os.Environ(), toolchain.HelmEnv(home)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -75,3 +75,9 @@ func (t Tool) Path() (string, error) {
 	}
 	return path, nil
 }
+
+// HelmEnv is the environment (added to os.Environ()) that keeps the pinned
+// helm's caches, configuration and plugins under home instead of the user's.
+func HelmEnv(home string) []string {
+	return []string{"HELM_CACHE_HOME=" + home + "/cache", "HELM_CONFIG_HOME=" + home + "/config", "HELM_DATA_HOME=" + home + "/data"}
+}

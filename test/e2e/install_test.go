@@ -292,7 +292,7 @@ func helmInstall(t *testing.T, c *framework.Cluster, cl client.Client) {
 		// first: the chart takes them over, as docs/install.md says.
 		"--namespace", install.Namespace, "--take-ownership",
 		"--kubeconfig", c.Kubeconfig(), "--wait", "--timeout", "3m")
-	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+home+"/cache", "HELM_CONFIG_HOME="+home+"/config", "HELM_DATA_HOME="+home+"/data")
+	cmd.Env = append(os.Environ(), toolchain.HelmEnv(home)...)
 	out, err := cmd.CombinedOutput()
 	t.Logf("$ helm install sparkplane charts/sparkplane ...\n%s", out)
 	if err != nil {
