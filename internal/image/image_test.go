@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -191,7 +192,7 @@ func TestRegistryRoundTrip(t *testing.T) {
 		t.Fatalf("layout holds %s, built %s", d, built)
 	}
 
-	server := httptest.NewServer(registry.New(registry.Logger(nil)))
+	server := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer server.Close()
 	ref := strings.TrimPrefix(server.URL, "http://") + "/sparkplane/sparkplane:" + version
 	if _, err := Push(ctx, fromLayout, ref); err != nil {
