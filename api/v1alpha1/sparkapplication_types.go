@@ -635,8 +635,8 @@ const (
 	ReasonProfileNotFound  = "ProfileNotFound"
 	ReasonDriverCreated    = "DriverCreated"
 	ReasonSubmissionFailed = "SubmissionFailed"
-	// ReasonMissingPrerequisite: a PriorityClass or StorageClass the pods
-	// need does not exist; the message names it and what creates it.
+	// ReasonMissingPrerequisite: a StorageClass the pods' volumes need does
+	// not exist; the message names it and what creates it.
 	ReasonMissingPrerequisite = "MissingPrerequisite"
 	ReasonWaitingForRetry     = "WaitingForRetry"
 	ReasonDriverPending       = "DriverPending"

@@ -301,7 +301,7 @@ func (r *run) checkPriorityClasses(profiles []v1alpha1.SparkProfile) Result {
 	}
 	if len(missing) > 0 {
 		return fail(CheckPriorityClass, fixInstall+" creates sparkplane-driver and sparkplane-executor; create any other class named here",
-			"PriorityClass %s missing: applications on those profiles fail at once", strings.Join(missing, "; "))
+			"PriorityClass %s missing: applications on those profiles run without it (drivers no longer ahead of executors)", strings.Join(missing, "; "))
 	}
 	return ok(CheckPriorityClass, "PriorityClasses %s present", joinNames(used.names()))
 }

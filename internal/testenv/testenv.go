@@ -12,7 +12,9 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -158,4 +160,15 @@ func Main(m *testing.M, opts Options, env **Env) {
 		fmt.Fprintf(os.Stderr, "testenv: stopping: %v\n", err)
 	}
 	os.Exit(code)
+}
+
+// ShuffleStorageClass creates, once, the StorageClass the built-in profiles'
+// shuffle PVCs use (the platform bundle's, with no provisioner here): without
+// it an application on such a profile ends Failed at once.
+func (e *Env) ShuffleStorageClass(t testing.TB, name string) {
+	t.Helper()
+	class := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Provisioner: "kubernetes.io/no-provisioner"}
+	if err := e.Client.Create(context.Background(), class); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("creating StorageClass %s: %v", name, err)
+	}
 }

@@ -327,7 +327,7 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 		submissionsTotal.WithLabelValues("invalid").Inc()
 		return reconcile.Result{}, true, nil
 	}
-	if missing, err := c.missingPrerequisite(ctx, effective, objs); err != nil {
+	if missing, err := c.missingPrerequisite(ctx, objs); err != nil {
 		return reconcile.Result{}, true, err
 	} else if missing != "" {
 		c.reject(s, v1alpha1.ReasonMissingPrerequisite, missing)

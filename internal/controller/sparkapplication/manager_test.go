@@ -13,6 +13,7 @@ import (
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller"
+	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/submit"
 	"github.com/sparkplane/sparkplane/internal/testenv"
@@ -24,6 +25,7 @@ import (
 // tests of this process each start their own manager.
 func startRegisteredManager(t *testing.T) context.Context {
 	t.Helper()
+	env.ShuffleStorageClass(t, profile.DefaultShuffleStorageClass)
 	env.StartManager(t, func(mgr manager.Manager) error { return controller.Register(mgr, controller.Options{}) })
 	return context.Background()
 }

@@ -6,38 +6,24 @@ import (
 	"sort"
 	"strings"
 
-	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/submit"
 )
 
-// missingPrerequisite returns, for an attempt about to be created, the
-// message naming the first cluster object its pods need that does not exist
-// — a PriorityClass the driver or executors run at, or a StorageClass their
-// on-demand volumes (shuffle PVCs) are provisioned from — and the command
-// that creates it; "" when all exist. Such an application could only wait
-// forever (a pod that admission refuses, a PVC that never binds), so it ends
-// Failed at once instead, and `sparkplane doctor` names the same objects.
-func (c *Controller) missingPrerequisite(ctx context.Context, effective *v1alpha1.SparkApplication, objs *submit.Objects) (string, error) {
-	for _, pc := range []struct{ field, name string }{
-		{"spec.driver.priorityClassName", ptr.Deref(effective.Spec.Driver.PriorityClassName, "")},
-		{"spec.executor.priorityClassName", ptr.Deref(effective.Spec.Executor.PriorityClassName, "")},
-	} {
-		if pc.name == "" {
-			continue
-		}
-		err := c.client.Get(ctx, client.ObjectKey{Name: pc.name}, &schedulingv1.PriorityClass{})
-		if apierrors.IsNotFound(err) {
-			return fmt.Sprintf("PriorityClass %s (%s) does not exist: `sparkplane install` creates sparkplane-driver and sparkplane-executor; create any other class with `kubectl create priorityclass %s --value=N`", pc.name, pc.field, pc.name), nil
-		} else if err != nil {
-			return "", fmt.Errorf("reading PriorityClass %s: %w", pc.name, err)
-		}
-	}
+// missingPrerequisite returns, for an attempt about to be created, a
+// message naming a StorageClass its on-demand volumes (shuffle PVCs) need
+// that does not exist, and the command that creates it; "" when all exist.
+// Such an application could only wait forever for claims that never bind,
+// so it ends Failed at once instead; `sparkplane doctor` names the same
+// classes. (A PriorityClass is different: one the application names itself
+// is a submission failure retried as spec.restartPolicy says, since creating
+// it clears the error; one only its profile names is left unset by the
+// resolver with a warning, and `sparkplane install` creates the built-in
+// profiles' classes.)
+func (c *Controller) missingPrerequisite(ctx context.Context, objs *submit.Objects) (string, error) {
 	for _, sc := range storageClassesOf(objs.Conf) {
 		err := c.client.Get(ctx, client.ObjectKey{Name: sc.name}, &storagev1.StorageClass{})
 		if apierrors.IsNotFound(err) {

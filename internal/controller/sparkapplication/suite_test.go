@@ -613,3 +613,40 @@ func TestSubmissionGiveUpRemovesDriver(t *testing.T) {
 		t.Errorf("%d driver pods left after giving up, want 0", len(pods))
 	}
 }
+
+// TestMissingStorageClassFailsAtOnce: an application whose shuffle volumes
+// name a StorageClass the cluster lacks ends Failed on its first reconcile,
+// with a message naming the class and what creates it, and nothing is
+// created; once the class exists the same spec is submitted.
+func TestMissingStorageClassFailsAtOnce(t *testing.T) {
+	const class = "absent-shuffle-class"
+	h := newHarness(t, sparkapplication.Options{})
+	app := scalaApp(h.ns, "no-class")
+	app.Spec.SparkConf = map[string]string{
+		"spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-local-dir-1.options.claimName":    "OnDemand",
+		"spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-local-dir-1.options.storageClass": class,
+		"spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-local-dir-1.mount.path":           "/data",
+	}
+	h.create(app)
+	if res := h.reconcile("no-class"); res.RequeueAfter != 0 {
+		t.Errorf("a missing StorageClass was requeued after %s; want Failed at once", res.RequeueAfter)
+	}
+	got := h.get("no-class")
+	c := condition(got, v1alpha1.ConditionAccepted)
+	if got.Status.State != v1alpha1.StateFailed || c.Reason != v1alpha1.ReasonMissingPrerequisite ||
+		!strings.Contains(c.Message, "StorageClass "+class) || !strings.Contains(c.Message, "platform render") {
+		t.Fatalf("state %q, Accepted = %+v", got.Status.State, c)
+	}
+	if pods := h.driverPods("no-class"); len(pods) != 0 {
+		t.Errorf("%d driver pods created for an application that cannot run", len(pods))
+	}
+
+	env.ShuffleStorageClass(t, class)
+	again := scalaApp(h.ns, "with-class")
+	again.Spec.SparkConf = app.Spec.SparkConf
+	h.create(again)
+	h.reconcile("with-class")
+	if pods := h.driverPods("with-class"); len(pods) != 1 {
+		t.Errorf("with the StorageClass in place: %d driver pods, want 1 (state %q)", len(pods), h.get("with-class").Status.State)
+	}
+}

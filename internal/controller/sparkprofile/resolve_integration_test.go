@@ -33,6 +33,7 @@ var testZones = []string{"zone-a", "zone-b"}
 // does, with nodes on demand in testZones (envtest has no nodes).
 func startOperator(t *testing.T) {
 	t.Helper()
+	env.ShuffleStorageClass(t, profile.DefaultShuffleStorageClass)
 	env.StartManager(t, func(mgr manager.Manager) error {
 		return controller.Register(mgr, controller.Options{Profiles: sparkprofile.ResolverOptions{NodesOnDemand: true, Zones: testZones}})
 	})
