@@ -36,10 +36,10 @@ retryInterval, envVars, envSecretKeyRefs). A field sparkplane does not
 implement is refused with its path and what to use instead, and nothing is
 written. docs/migrating.md lists every Kubeflow field and its status.`,
 		Example: `  # Convert and apply
-  sparkplane convert -f spark-pi.yaml | kubectl apply -f -
+  sparkplane convert -f examples/kubeflow/spark-pi.yaml | kubectl apply -f -
 
   # From standard input
-  cat spark-pi.yaml | sparkplane convert -f -`,
+  cat examples/kubeflow/spark-pi.yaml | sparkplane convert -f -`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.out, o.errs = cmd.OutOrStdout(), cmd.ErrOrStderr()
