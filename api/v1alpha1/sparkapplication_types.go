@@ -662,6 +662,10 @@ const (
 	ReasonSuspended = "Suspended"
 	// ReasonResumed: Suspended=False after spec.suspend went back to false.
 	ReasonResumed = "Resumed"
+	// ReasonServiceAccountNotFound: the ServiceAccount the driver would run
+	// as (named by the application, its profile or its namespace) does not
+	// exist; nothing was created.
+	ReasonServiceAccountNotFound = "ServiceAccountNotFound"
 )
 
 // SparkApplicationStatus is what the operator observed. The

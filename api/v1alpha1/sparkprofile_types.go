@@ -182,6 +182,13 @@ type DriverPolicy struct {
 	// PriorityClassName of the driver pod.
 	// +optional
 	PriorityClassName string `json:"priorityClassName,omitempty"`
+	// ServiceAccountName is the ServiceAccount drivers run as when the
+	// application names none (spec.driver.serviceAccount). It must exist in
+	// the application's namespace: the operator creates only its own default,
+	// sparkplane-spark (see docs/security.md).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 }
 
 // ZoneMode says whether an application's pods share one zone.

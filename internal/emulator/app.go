@@ -3,6 +3,7 @@ package emulator
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -43,8 +44,12 @@ type executorState struct {
 // app plays the driver of one application. Its loop owns every field but
 // those under mu.
 type app struct {
-	e          *Emulator
+	e *Emulator
+	// client makes the driver's own API calls, as its ServiceAccount;
+	// kubelet does what the kubelet does for the pod (reads its mounted
+	// ConfigMaps, reports its containers ended).
 	client     kubernetes.Interface
+	kubelet    kubernetes.Interface
 	namespace  string
 	driverName string
 	driverUID  types.UID
@@ -73,7 +78,7 @@ type app struct {
 
 func newApp(e *Emulator, pod *corev1.Pod) *app {
 	a := &app{
-		e: e, client: e.client, namespace: pod.Namespace, driverName: pod.Name, driverUID: pod.UID,
+		e: e, client: e.client, kubelet: e.client, namespace: pod.Namespace, driverName: pod.Name, driverUID: pod.UID,
 		driverPod: pod.DeepCopy(), stopped: make(chan struct{}), wake: make(chan struct{}, 1),
 		executors: map[int]*executorState{}, id: pod.Labels[LabelAppSelector],
 	}
@@ -152,11 +157,15 @@ func (a *app) run(ctx context.Context) {
 // start reads the conf and template, as the driver process does at launch.
 func (a *app) start(ctx context.Context) error {
 	getConfigMap := func(ctx context.Context, namespace, name string) (*corev1.ConfigMap, error) {
-		return a.client.CoreV1().ConfigMaps(namespace).Get(ctx, name, metav1.GetOptions{})
+		return a.kubelet.CoreV1().ConfigMaps(namespace).Get(ctx, name, metav1.GetOptions{})
 	}
+	client, err := a.e.driverClient(a.driverPod)
+	if err != nil {
+		return err
+	}
+	a.client = client
 	deadline := time.Now().Add(confWaitTimeout)
 	var spec *DriverSpec
-	var err error
 	for {
 		spec, err = ResolveDriver(ctx, a.driverPod, getConfigMap)
 		if err == nil || !apierrors.IsNotFound(err) || time.Now().After(deadline) {
@@ -220,9 +229,15 @@ func (a *app) start(ctx context.Context) error {
 	a.engine.Start(spec.AppName, spec.AppID, user, driverHost, res.Cores, res.MemoryMiB, spec.Conf)
 	a.writeEvents()
 
-	cm := a.factory.ExecutorConfigMap()
-	if _, err := a.client.CoreV1().ConfigMaps(a.namespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating the executor ConfigMap %s: %w", cm.Name, err)
+	// ExecutorPodsAllocator reads its own pod first; then the backend
+	// writes the executors' ConfigMap (KubernetesClusterSchedulerBackend.start).
+	if _, err := a.client.CoreV1().Pods(a.namespace).Get(ctx, a.driverName, metav1.GetOptions{}); err != nil {
+		return errors.New(sparkClientError("GET", "pods/"+a.driverName, a.namespace, err))
+	}
+	if cm := a.factory.ExecutorConfigMap(); cm != nil {
+		if _, err := a.client.CoreV1().ConfigMaps(a.namespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return errors.New(sparkClientError("POST", "configmaps", a.namespace, err))
+		}
 	}
 	// Adopt executors of an earlier run of this driver (an emulator restart):
 	// executor ids continue after the highest one seen.
@@ -230,7 +245,7 @@ func (a *app) start(ctx context.Context) error {
 		LabelSelector: LabelAppSelector + "=" + spec.AppID + "," + LabelSparkRole + "=" + RoleExecutor,
 	})
 	if err != nil {
-		return fmt.Errorf("listing executor pods: %w", err)
+		return errors.New(sparkClientError("GET", "pods", a.namespace, err))
 	}
 	for i := range existing.Items {
 		if id, err := strconv.Atoi(existing.Items[i].Labels[LabelExecutorID]); err == nil && id > a.nextID {
@@ -389,7 +404,15 @@ func (a *app) loop(ctx context.Context) {
 			return
 		}
 		if time.Since(a.lastBatch) >= policy.batchDelay {
-			a.allocate(ctx, policy)
+			if err := a.allocate(ctx, policy); err != nil {
+				// A real 3.5 driver logs this exception on every batch and
+				// never gets executors; the emulated one ends, so the
+				// failure shows in the driver's status (docs/emulator.md).
+				a.engine.Finish()
+				a.writeEvents()
+				a.finish(ctx, false, err.Error())
+				return
+			}
 		}
 		if policy.dynamic {
 			a.releaseIdle(ctx, policy)
@@ -501,7 +524,7 @@ func (a *app) countLoss(kind RemovalKind) {
 // allocate creates the next batch of executor pods, as
 // ExecutorPodsAllocator does: only when every pod of the previous batch has
 // been seen, at most batch.size at a time, up to the target count.
-func (a *app) allocate(ctx context.Context, p allocation) {
+func (a *app) allocate(ctx context.Context, p allocation) error {
 	a.lastBatch = time.Now()
 	live, unseen := 0, 0
 	for id, x := range a.executors {
@@ -521,15 +544,19 @@ func (a *app) allocate(ctx context.Context, p allocation) {
 	}
 	target := a.target(p)
 	if unseen > 0 || live >= target {
-		return
+		return nil
 	}
 	for n := min(p.batchSize, target-live); n > 0; n-- {
 		a.nextID++
 		if err := a.createExecutor(ctx, a.nextID); err != nil {
+			if apierrors.IsForbidden(err) {
+				return err
+			}
 			klog.FromContext(ctx).Error(err, "Creating executor pod", "executor", a.factory.PodName(a.nextID))
-			return
+			return nil
 		}
 	}
+	return nil
 }
 
 func (a *app) createExecutor(ctx context.Context, id int) error {
@@ -546,7 +573,7 @@ func (a *app) createExecutor(ctx context.Context, id int) error {
 	}
 	if err != nil {
 		a.nextID = id
-		return err
+		return errors.New(sparkClientError("POST", "pods", a.namespace, err))
 	}
 	a.executors[id] = &executorState{name: pod.Name, createdAt: time.Now()}
 	a.mu.Lock()
@@ -560,7 +587,9 @@ func (a *app) createExecutor(ctx context.Context, id int) error {
 		}
 		claim.OwnerReferences = []metav1.OwnerReference{owner}
 		if _, err := a.client.CoreV1().PersistentVolumeClaims(a.namespace).Create(ctx, claim, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating PersistentVolumeClaim %s: %w", claim.Name, err)
+			// ExecutorPodsAllocator deletes the executor whose claim failed.
+			_ = a.client.CoreV1().Pods(a.namespace).Delete(ctx, created.Name, metav1.DeleteOptions{})
+			return errors.New(sparkClientError("POST", "persistentvolumeclaims", a.namespace, err))
 		}
 	}
 	return nil
@@ -697,7 +726,7 @@ func (a *app) finish(ctx context.Context, succeeded bool, message string) {
 		phase, exitCode, reason = corev1.PodFailed, 1, "Error"
 	}
 	err := retry.OnError(retry.DefaultBackoff, func(err error) bool { return !apierrors.IsNotFound(err) }, func() error {
-		return patchDriverTerminated(ctx, a.client, a.driverPod, phase, exitCode, reason, message)
+		return patchDriverTerminated(ctx, a.kubelet, a.driverPod, phase, exitCode, reason, message)
 	})
 	if err != nil {
 		logger.Error(err, "Ending the driver pod", "phase", phase)
@@ -749,4 +778,15 @@ func patchDriverTerminated(ctx context.Context, client kubernetes.Interface, pod
 	}
 	_, err = client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{}, "status")
 	return err
+}
+
+// sparkClientError words a failed API call as Spark's driver reports it
+// (fabric8's KubernetesClientException), with the API server's own message:
+// what a Spark engineer expects to read in a failed driver's status.
+func sparkClientError(method, resource, namespace string, err error) string {
+	msg := err.Error()
+	if apierrors.IsForbidden(err) {
+		msg = "Forbidden!Configured service account doesn't have access. Service account may have been revoked. " + msg
+	}
+	return fmt.Sprintf("io.fabric8.kubernetes.client.KubernetesClientException: Failure executing: %s at: https://kubernetes.default.svc/api/v1/namespaces/%s/%s. Message: %s.", method, namespace, resource, msg)
 }

@@ -79,8 +79,13 @@ type Summary struct {
 // Emulator watches driver and executor pods and plays the driver of each
 // application whose driver pod runs.
 type Emulator struct {
+	// client plays the kubelet's part (reading the ConfigMaps mounted into a
+	// driver, ending a driver pod's containers) and watches pods.
 	client kubernetes.Interface
-	opts   Options
+	// cfg, when set, is what each driver's own client is built from,
+	// impersonating the driver pod's ServiceAccount (driverClient).
+	cfg  *rest.Config
+	opts Options
 
 	mu   sync.Mutex
 	apps map[string]*app // by namespace/driver pod name/uid
@@ -102,10 +107,14 @@ func New(cfg *rest.Config, opts Options) (*Emulator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
-	return NewWithClient(client, opts), nil
+	e := NewWithClient(client, opts)
+	e.cfg = cfg
+	return e, nil
 }
 
-// NewWithClient returns an Emulator over an existing clientset.
+// NewWithClient returns an Emulator over an existing clientset, which also
+// serves as every driver's client (no impersonation: for unit tests with a
+// fake clientset).
 func NewWithClient(client kubernetes.Interface, opts Options) *Emulator {
 	if opts.Tick <= 0 {
 		opts.Tick = 50 * time.Millisecond
@@ -199,6 +208,26 @@ func (e *Emulator) onDriverPod(pod *corev1.Pod, deleted bool) {
 		defer e.wg.Done()
 		a.run(e.ctx)
 	}()
+}
+
+// driverClient is the client an emulated driver makes its API calls with:
+// as the driver pod's ServiceAccount (system:serviceaccount:<ns>:<name>, in
+// the ServiceAccount groups), as a real driver's in-cluster client would, so
+// a missing permission fails the emulated driver where it fails a real one.
+func (e *Emulator) driverClient(pod *corev1.Pod) (kubernetes.Interface, error) {
+	if e.cfg == nil {
+		return e.client, nil
+	}
+	account := pod.Spec.ServiceAccountName
+	if account == "" {
+		account = "default"
+	}
+	cfg := rest.CopyConfig(e.cfg)
+	cfg.Impersonate = rest.ImpersonationConfig{
+		UserName: "system:serviceaccount:" + pod.Namespace + ":" + account,
+		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:" + pod.Namespace, "system:authenticated"},
+	}
+	return kubernetes.NewForConfig(cfg)
 }
 
 // Summary returns the totals so far; safe to call while Run runs.

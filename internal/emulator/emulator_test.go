@@ -13,7 +13,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -105,11 +104,7 @@ func TestIntegrationEmulatedApplication(t *testing.T) {
 	defer cancel()
 	client := kubernetes.NewForConfigOrDie(env.Config)
 	ns := env.Namespace(t)
-	for _, sa := range []string{"default", "spark"} {
-		if _, err := client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatal(err)
-		}
-	}
+	createDriverAccounts(ctx, t, client, ns, sparkDriverRules(), "default", "spark")
 
 	props := strings.Replace(fixtureProps, "spark.kubernetes.namespace=team-a", "spark.kubernetes.namespace="+ns, 1) + `spark.sparkplane.emulator.workload=small
 spark.sparkplane.emulator.tasksPerStage=36
@@ -251,9 +246,7 @@ func TestIntegrationBadConfFailsTheDriver(t *testing.T) {
 	defer cancel()
 	client := kubernetes.NewForConfigOrDie(env.Config)
 	ns := env.Namespace(t)
-	if _, err := client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
+	createDriverAccounts(ctx, t, client, ns, sparkDriverRules(), "default")
 	driver, cms := driverFixture(ns, strings.Replace(fixtureProps, "spark.executor.memory=4g", "spark.executor.memory=lots", 1))
 	driver.UID = ""
 	for _, cm := range cms {
@@ -354,11 +347,7 @@ func startApplication(t *testing.T, ctx context.Context, extraProps string) (kub
 	t.Helper()
 	client := kubernetes.NewForConfigOrDie(env.Config)
 	ns := env.Namespace(t)
-	for _, sa := range []string{"default", "spark"} {
-		if _, err := client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatal(err)
-		}
-	}
+	createDriverAccounts(ctx, t, client, ns, sparkDriverRules(), "default", "spark")
 	driver, cms := driverFixture(ns, fixtureProps+extraProps)
 	driver.UID = ""
 	for _, cm := range cms {
@@ -444,11 +433,7 @@ func TestIntegrationConfigMapsAfterTheDriver(t *testing.T) {
 	defer cancel()
 	client := kubernetes.NewForConfigOrDie(env.Config)
 	ns := env.Namespace(t)
-	for _, sa := range []string{"default", "spark"} {
-		if _, err := client.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatal(err)
-		}
-	}
+	createDriverAccounts(ctx, t, client, ns, sparkDriverRules(), "default", "spark")
 	// spark-submit creates the driver pod first and its ConfigMaps after.
 	driver, cms := driverFixture(ns, fixtureProps)
 	driver.UID = ""

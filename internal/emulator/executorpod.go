@@ -25,6 +25,8 @@ const (
 	pvcOnDemand             = "OnDemand"
 	pvcAccessMode           = "ReadWriteOnce"
 	execConfVolume          = "spark-conf-volume-exec"
+	hadoopConfVolume        = "hadoop-properties"
+	hadoopConfDirectory     = "/opt/hadoop/conf"
 	dnsLabelMaxLength       = 63
 	maxExecutorPrefixLength = 47
 )
@@ -63,6 +65,10 @@ type ExecutorFactory struct {
 	localDirSuffix string
 	volumes        []volumeConf
 	sparkUser      string
+	// disableConfigMap is spark.kubernetes.executor.disableConfigMap.
+	disableConfigMap bool
+	// hadoopConfigMap is spark.kubernetes.executor.hadoopConfigMapName.
+	hadoopConfigMap string
 }
 
 // volumeConf is one spark.kubernetes.executor.volumes.<type>.<name> entry.
@@ -120,6 +126,10 @@ func NewExecutorFactory(driver *DriverSpec) (*ExecutorFactory, error) {
 	// (KubernetesClientUtils.configMapNameExecutor); its unique part is derived
 	// from the application id so that an emulator restart finds the same one.
 	f.configMapName = "spark-exec-" + shortHash(driver.AppID, 16) + "-conf-map"
+	if f.disableConfigMap, err = conf.Bool("spark.kubernetes.executor.disableConfigMap", false); err != nil {
+		return nil, err
+	}
+	f.hadoopConfigMap = conf.String("", "spark.kubernetes.executor.hadoopConfigMapName")
 	f.localDirSuffix = uuidFrom(driver.AppID)
 
 	if f.volumes, err = parseVolumes(conf, "spark.kubernetes.executor.volumes."); err != nil {
@@ -281,8 +291,20 @@ func parseVolumes(conf Conf, prefix string) ([]volumeConf, error) {
 }
 
 // ExecutorConfigMap is the ConfigMap the driver creates for its executors'
-// SPARK_CONF_DIR (KubernetesClusterSchedulerBackend.setUpExecutorConfigMap).
+// SPARK_CONF_DIR (KubernetesClusterSchedulerBackend.setUpExecutorConfigMap):
+// the files of the driver's own SPARK_CONF_DIR (log4j2.properties, ...)
+// but its spark.properties. Nil when
+// spark.kubernetes.executor.disableConfigMap is true.
 func (f *ExecutorFactory) ExecutorConfigMap() *corev1.ConfigMap {
+	if f.disableConfigMap {
+		return nil
+	}
+	data := map[string]string{}
+	for name, text := range f.driver.ConfDirFiles {
+		if name != sparkPropertiesFile {
+			data[name] = text
+		}
+	}
 	return &corev1.ConfigMap{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -291,7 +313,7 @@ func (f *ExecutorFactory) ExecutorConfigMap() *corev1.ConfigMap {
 			Labels:          map[string]string{LabelAppSelector: f.driver.AppID, LabelSparkRole: RoleExecutor},
 			OwnerReferences: []metav1.OwnerReference{f.driverOwnerReference()},
 		},
-		Data: map[string]string{},
+		Data: data,
 	}
 }
 
@@ -393,7 +415,9 @@ func (f *ExecutorFactory) ExecutorPod(id int) (*corev1.Pod, []*corev1.Persistent
 		c.Ports = nil
 	}
 	c.Args = append(c.Args, "executor")
-	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: execConfVolume, MountPath: executorConfDirectory})
+	if !f.disableConfigMap {
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: execConfVolume, MountPath: executorConfDirectory})
+	}
 	if f.decommission {
 		c.Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{f.decomScript}}}}
 	}
@@ -428,9 +452,19 @@ func (f *ExecutorFactory) ExecutorPod(id int) (*corev1.Pod, []*corev1.Persistent
 	for _, secret := range splitList(conf.String("", "spark.kubernetes.container.image.pullSecrets")) {
 		pod.Spec.ImagePullSecrets = append(pod.Spec.ImagePullSecrets, corev1.LocalObjectReference{Name: secret})
 	}
-	pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: execConfVolume, VolumeSource: corev1.VolumeSource{
-		ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: f.configMapName}},
-	}})
+	if !f.disableConfigMap {
+		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: execConfVolume, VolumeSource: corev1.VolumeSource{
+			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: f.configMapName}},
+		}})
+	}
+	// HadoopConfExecutorFeatureStep.
+	if f.hadoopConfigMap != "" {
+		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: hadoopConfVolume, VolumeSource: corev1.VolumeSource{
+			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: f.hadoopConfigMap}},
+		}})
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: hadoopConfVolume, MountPath: hadoopConfDirectory})
+		c.Env = append(c.Env, corev1.EnvVar{Name: "HADOOP_CONF_DIR", Value: hadoopConfDirectory})
+	}
 	if scheduler := conf.String("", "spark.kubernetes.executor.scheduler.name", "spark.kubernetes.scheduler.name"); scheduler != "" {
 		pod.Spec.SchedulerName = scheduler
 	}

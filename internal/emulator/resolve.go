@@ -46,6 +46,11 @@ type DriverSpec struct {
 	ExecutorTemplate *corev1.Pod
 	AppID            string
 	AppName          string
+	// ConfDirFiles are the files of the driver's SPARK_CONF_DIR (the
+	// ConfigMap volume mounted there), which Spark copies into the
+	// executors' ConfigMap; nil when no ConfigMap volume is mounted exactly
+	// there.
+	ConfDirFiles map[string]string
 }
 
 // ResolveDriver reads a driver pod's spark.properties and executor pod
@@ -70,6 +75,9 @@ func ResolveDriver(ctx context.Context, pod *corev1.Pod, getConfigMap ConfigMapG
 	}
 	conf := Conf(props)
 	spec := &DriverSpec{Pod: pod, ContainerName: container.Name, Conf: conf}
+	if spec.ConfDirFiles, err = readMountedDir(ctx, pod, container, confDir, getConfigMap); err != nil {
+		return nil, fmt.Errorf("reading %s=%s: %w", envSparkConfDir, confDir, err)
+	}
 
 	spec.AppID = pod.Labels[LabelAppSelector]
 	if confID, ok := conf.Get("spark.app.id"); ok {
@@ -190,4 +198,38 @@ func readMountedFile(ctx context.Context, pod *corev1.Pod, container *corev1.Con
 		return string(data), nil
 	}
 	return "", fmt.Errorf("ConfigMap %s/%s has no key %q", pod.Namespace, cm.Name, key)
+}
+
+// readMountedDir returns the files of the ConfigMap volume mounted exactly at
+// dir (its items, or all its keys), as the container sees them; nil when no
+// ConfigMap volume is mounted there.
+func readMountedDir(ctx context.Context, pod *corev1.Pod, container *corev1.Container, dir string, getConfigMap ConfigMapGetter) (map[string]string, error) {
+	for _, m := range container.VolumeMounts {
+		if path.Clean(m.MountPath) != dir || m.SubPath != "" {
+			continue
+		}
+		for _, v := range pod.Spec.Volumes {
+			if v.Name != m.Name || v.ConfigMap == nil {
+				continue
+			}
+			cm, err := getConfigMap(ctx, pod.Namespace, v.ConfigMap.Name)
+			if err != nil {
+				return nil, fmt.Errorf("ConfigMap %s/%s of volume %q: %w", pod.Namespace, v.ConfigMap.Name, v.Name, err)
+			}
+			files := map[string]string{}
+			if len(v.ConfigMap.Items) == 0 {
+				for k, text := range cm.Data {
+					files[k] = text
+				}
+				return files, nil
+			}
+			for _, item := range v.ConfigMap.Items {
+				if text, ok := cm.Data[item.Key]; ok {
+					files[path.Clean(item.Path)] = text
+				}
+			}
+			return files, nil
+		}
+	}
+	return nil, nil
 }

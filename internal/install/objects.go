@@ -22,6 +22,7 @@ import (
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/platform"
 	"github.com/sparkplane/sparkplane/internal/profile"
+	"github.com/sparkplane/sparkplane/internal/submit"
 	"github.com/sparkplane/sparkplane/internal/version"
 )
 
@@ -60,6 +61,10 @@ type Options struct {
 	// operator runs elsewhere (the local cluster runs `sparkplane operator` on
 	// the host).
 	SkipOperatorDeployment bool
+	// JobNamespaces get the driver's ServiceAccount, Role and RoleBinding
+	// (submit.DriverIdentity) ahead of time, for clusters whose policy keeps
+	// the operator from creating RBAC objects. The namespaces must exist.
+	JobNamespaces []string
 }
 
 var commonLabels = map[string]string{
@@ -79,7 +84,8 @@ func labels(component string) map[string]string {
 // Objects returns everything install applies, in apply order: CRDs first (so
 // nothing refers to a kind that does not exist yet), the built-in
 // SparkProfiles and the PriorityClasses they name, then the namespace, RBAC,
-// the metrics Service, and the Deployment last.
+// the metrics Service, the drivers' accounts in the job namespaces, and the
+// Deployment last.
 //
 // The PriorityClasses are here, not only in the platform bundle, so that the
 // default profile works after install alone: they depend on nothing the
@@ -104,6 +110,10 @@ func Objects(opts Options) ([]client.Object, error) {
 	}
 	objs = append(objs, namespace(), serviceAccount(), operatorClusterRole(), operatorClusterRoleBinding(),
 		leaderElectionRole(), leaderElectionRoleBinding(), editClusterRole(), viewClusterRole(), metricsService())
+	for _, ns := range opts.JobNamespaces {
+		sa, role, binding := submit.DriverIdentity(ns)
+		objs = append(objs, sa, role, binding)
+	}
 	if !opts.SkipOperatorDeployment {
 		image := opts.Image
 		if image == "" {
@@ -168,12 +178,20 @@ func verbs(groups ...[]string) []string {
 // list them: config maps can hold sensitive data); lifecycle and interruption
 // handling delete pods and patch application status; interruption notices are
 // read from nodes and persisted as a node annotation; profile resolution reads
-// namespaces and PriorityClasses, and submission StorageClasses. No secrets, no RBAC objects, no cluster
-// configuration: a compromised operator cannot read credentials or grant
-// itself more.
+// namespaces and PriorityClasses, and submission StorageClasses. No secrets,
+// no cluster configuration.
+//
+// The driver's identity (submit.DriverIdentity: a ServiceAccount, a Role and
+// a RoleBinding per job namespace) adds what creating it takes: get and
+// create ServiceAccounts, create Roles and RoleBindings, and every
+// permission of submit.DriverRules (the API server lets a subject create a
+// Role, or bind one, only when it holds each permission in it; sparkplane
+// asks for neither escalate nor bind). So the operator can grant a driver
+// what it holds itself and nothing more, and cannot grant itself anything:
+// docs/security.md.
 func OperatorRules() []rbacv1.PolicyRule {
 	group := v1alpha1.GroupVersion.Group
-	return []rbacv1.PolicyRule{
+	rules := []rbacv1.PolicyRule{
 		// Schedules create their runs (SparkApplications) and delete them
 		// beyond the history limits.
 		{APIGroups: []string{group}, Resources: []string{"sparkapplications"}, Verbs: verbs(readVerbs, []string{"create", "delete"})},
@@ -198,7 +216,11 @@ func OperatorRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{"storage.k8s.io"}, Resources: []string{"storageclasses"}, Verbs: readVerbs},
 		{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 		{APIGroups: []string{"events.k8s.io"}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
+		{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get", "create"}},
+		{APIGroups: []string{rbacv1.GroupName}, Resources: []string{"roles", "rolebindings"}, Verbs: []string{"create"}},
 	}
+	// What the operator grants drivers, it holds: the rules verbatim.
+	return append(rules, submit.DriverRules()...)
 }
 
 func operatorClusterRole() *rbacv1.ClusterRole {

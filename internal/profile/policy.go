@@ -26,6 +26,7 @@ type policy struct {
 	driverTolerations   layered[[]corev1.Toleration]
 	doNotDisrupt        layered[bool]
 	driverPriority      layered[string]
+	driverAccount       layered[string]
 	zoneMode            layered[v1alpha1.ZoneMode]
 	allowedZones        layered[[]string]
 	storage             layered[v1alpha1.ShuffleStorage]
@@ -69,6 +70,7 @@ func mergePolicy(builtin, spec v1alpha1.SparkProfileSpec, src Source) policy {
 	p.driverTolerations = over(bdr.Tolerations, dr.Tolerations, len(dr.Tolerations) > 0, src)
 	p.doNotDisrupt = over(ptr.Deref(bdr.DoNotDisrupt, false), ptr.Deref(dr.DoNotDisrupt, false), dr.DoNotDisrupt != nil, src)
 	p.driverPriority = over(bdr.PriorityClassName, dr.PriorityClassName, dr.PriorityClassName != "", src)
+	p.driverAccount = over(bdr.ServiceAccountName, dr.ServiceAccountName, dr.ServiceAccountName != "", src)
 
 	z := ptr.Deref(spec.Zone, v1alpha1.ZonePolicy{})
 	bz := ptr.Deref(builtin.Zone, v1alpha1.ZonePolicy{})

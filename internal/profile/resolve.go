@@ -231,6 +231,7 @@ func (r *resolver) resolve(zones ZoneInput) {
 	spec.Executor.Tolerations = r.mergeTolerations("spec.executor.tolerations", spec.Executor.Tolerations, p.executorTolerations, "executor.tolerations")
 	spec.Driver.PriorityClassName = r.priorityClass("spec.driver.priorityClassName", spec.Driver.PriorityClassName, p.driverPriority, "driver.priorityClassName")
 	spec.Executor.PriorityClassName = r.priorityClass("spec.executor.priorityClassName", spec.Executor.PriorityClassName, p.executorPriority, "executor.priorityClassName")
+	spec.Driver.ServiceAccount = r.stringField("spec.driver.serviceAccount", spec.Driver.ServiceAccount, p.driverAccount, "driver.serviceAccountName")
 	if spec.Executor.TerminationGracePeriodSeconds != nil {
 		r.prov.record("spec.executor.terminationGracePeriodSeconds", strconv.FormatInt(*spec.Executor.TerminationGracePeriodSeconds, 10), applicationSource, "")
 	} else {

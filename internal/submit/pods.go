@@ -31,42 +31,28 @@ func (b *builder) labels(role string, user map[string]string) map[string]string 
 	return out
 }
 
-func (b *builder) nodeSelector(pod map[string]string) map[string]string {
-	if len(b.spec.NodeSelector) == 0 && len(pod) == 0 {
-		return nil
-	}
-	out := maps.Clone(b.spec.NodeSelector)
-	if out == nil {
-		out = map[string]string{}
-	}
-	maps.Copy(out, pod)
-	return out
-}
-
-func (b *builder) pullSecrets() []corev1.LocalObjectReference {
-	var out []corev1.LocalObjectReference
-	for _, name := range b.spec.ImagePullSecrets {
-		out = append(out, corev1.LocalObjectReference{Name: name})
-	}
-	return out
+// nodeSelector is spark.kubernetes.node.selector.* overlaid by the role's
+// spark.kubernetes.<role>.node.selector.* (the typed spec.nodeSelector and
+// spec.<role>.nodeSelector are in the conf by now).
+func (b *builder) nodeSelector(rolePrefix string) map[string]string {
+	return merged(withPrefix(b.conf, spark.ConfNodeSelector), withPrefix(b.conf, rolePrefix))
 }
 
 func (b *builder) pullPolicy() corev1.PullPolicy {
 	return corev1.PullPolicy(ptr.Deref(b.spec.ImagePullPolicy, string(corev1.PullIfNotPresent)))
 }
 
-// podSpec is what the driver pod and the executor template share.
+// podSpec is what the driver pod and the executor template share; the
+// caller sets the fields whose confs differ by role (node selector,
+// scheduler name, service account).
 func (b *builder) podSpec(pod *v1alpha1.SparkPodSpec, volumes []corev1.Volume, main corev1.Container) corev1.PodSpec {
 	spec := corev1.PodSpec{
 		RestartPolicy:                 corev1.RestartPolicyNever,
 		Volumes:                       volumes,
 		InitContainers:                deepCopyContainers(pod.InitContainers),
 		Containers:                    append([]corev1.Container{main}, deepCopyContainers(pod.Sidecars)...),
-		NodeSelector:                  b.nodeSelector(pod.NodeSelector),
 		Tolerations:                   slices.Clone(pod.Tolerations),
 		ImagePullSecrets:              b.pullSecrets(),
-		SchedulerName:                 ptr.Deref(pod.SchedulerName, ""),
-		ServiceAccountName:            ptr.Deref(pod.ServiceAccount, ""),
 		HostNetwork:                   ptr.Deref(pod.HostNetwork, false),
 		ShareProcessNamespace:         pod.ShareProcessNamespace,
 		TerminationGracePeriodSeconds: pod.TerminationGracePeriodSeconds,
@@ -125,6 +111,7 @@ func (b *builder) driverPod() *corev1.Pod {
 		}
 	}
 	slices.SortStableFunc(env[2:], func(a, b corev1.EnvVar) int { return strings.Compare(a.Name, b.Name) })
+	env = append(env, secretKeyRefEnv(b.conf, spark.ConfDriverSecretKeyRef)...)
 	env = append(env,
 		corev1.EnvVar{Name: "SPARK_DRIVER_BIND_ADDRESS", ValueFrom: &corev1.EnvVarSource{
 			FieldRef: &corev1.ObjectFieldSelector{APIVersion: "v1", FieldPath: "status.podIP"}}},
@@ -136,11 +123,17 @@ func (b *builder) driverPod() *corev1.Pod {
 		{Name: SparkConfVolume, MountPath: SparkConfDir},
 		{Name: PodTemplateVolume, MountPath: PodTemplateDir},
 	}
+	// SPARK_CONF_DIR holds spark.properties and the files of
+	// spec.sparkConfigMap, one ConfigMap as spark-submit writes it.
+	var confItems []corev1.KeyToPath
+	for _, key := range slices.Sorted(maps.Keys(b.confFiles())) {
+		confItems = append(confItems, corev1.KeyToPath{Key: key, Path: key, Mode: ptr.To[int32](0o644)})
+	}
 	volumes := []corev1.Volume{
 		{Name: LocalDirVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 		{Name: SparkConfVolume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: b.names.ConfConfigMap},
-			Items:                []corev1.KeyToPath{{Key: SparkConfFile, Path: SparkConfFile, Mode: ptr.To[int32](0o644)}},
+			Items:                confItems,
 		}}},
 		{Name: PodTemplateVolume, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: b.names.PodTemplateConfigMap},
@@ -153,15 +146,13 @@ func (b *builder) driverPod() *corev1.Pod {
 		volumes = append(volumes, corev1.Volume{Name: HadoopConfVolume, VolumeSource: corev1.VolumeSource{
 			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}})
 	}
-	if name := ptr.Deref(s.SparkConfigMap, ""); name != "" {
-		mounts = append(mounts, corev1.VolumeMount{Name: "spark-configmap-volume", MountPath: SparkConfigMapDir})
-		volumes = append(volumes, corev1.Volume{Name: "spark-configmap-volume", VolumeSource: corev1.VolumeSource{
-			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}})
-	}
 	env = append(env, deepCopyEnv(d.Env)...)
 	mounts = append(mounts, d.VolumeMounts...)
 	mounts = append(mounts, extraMounts(&d.SparkPodSpec)...)
 	volumes = append(volumes, b.driverVolumes...)
+	secretVolumes, secretMounts := confSecretVolumes(b.conf, spark.ConfDriverSecrets, volumes)
+	volumes = append(volumes, secretVolumes...)
+	mounts = append(mounts, secretMounts...)
 
 	container := corev1.Container{
 		Name:            spark.DriverContainerName,
@@ -186,14 +177,17 @@ func (b *builder) driverPod() *corev1.Pod {
 	}
 	spec := b.podSpec(&d.SparkPodSpec, volumes, container)
 	spec.PriorityClassName = ptr.Deref(d.PriorityClassName, "")
+	spec.NodeSelector = b.nodeSelector(spark.ConfDriverNodeSelector)
+	spec.SchedulerName = schedulerName(b.conf, spark.ConfDriverSchedulerName)
+	spec.ServiceAccountName = b.conf[spark.ConfDriverServiceAccount]
 	// The driver pod's hostname is irrelevant: executors reach it through the service.
 	return &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        b.names.DriverPod,
 			Namespace:   b.app.Namespace,
-			Labels:      b.labels(spark.RoleDriver, d.Labels),
-			Annotations: maps.Clone(d.Annotations),
+			Labels:      b.labels(spark.RoleDriver, withPrefix(b.conf, spark.ConfDriverLabel)),
+			Annotations: withPrefix(b.conf, spark.ConfDriverAnnotation),
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: v1alpha1.GroupVersion.String(), Kind: "SparkApplication",
 				Name: b.app.Name, UID: b.app.UID,
@@ -244,27 +238,30 @@ func (b *builder) executorTemplate() *corev1.Pod {
 	if e.Lifecycle != nil {
 		container.Lifecycle = e.Lifecycle.DeepCopy()
 	}
-	volumes := slices.Clone(b.executorVolume)
-	if name := ptr.Deref(b.spec.SparkConfigMap, ""); name != "" {
-		container.VolumeMounts = append(container.VolumeMounts, corev1.VolumeMount{Name: "spark-configmap-volume", MountPath: SparkConfigMapDir})
-		volumes = append(volumes, corev1.Volume{Name: "spark-configmap-volume", VolumeSource: corev1.VolumeSource{
-			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}})
-	}
-	spec := b.podSpec(&e.SparkPodSpec, volumes, container)
+	// The executors' SPARK_CONF_DIR (/opt/spark/conf) is the driver's to
+	// fill: Spark mounts its executor ConfigMap there, holding the files of
+	// the driver's SPARK_CONF_DIR (spec.sparkConfigMap's among them); a
+	// template volume at that path would collide with it. Hadoop's
+	// configuration likewise comes from the driver
+	// (spark.kubernetes.executor.hadoopConfigMapName).
+	spec := b.podSpec(&e.SparkPodSpec, slices.Clone(b.executorVolume), container)
 	spec.PriorityClassName = ptr.Deref(e.PriorityClassName, "")
+	spec.NodeSelector = b.nodeSelector(spark.ConfExecutorNodeSelector)
+	spec.SchedulerName = schedulerName(b.conf, spark.ConfExecutorSchedulerName)
+	// ExecutorKubernetesCredentialsFeatureStep: the executor account, else the driver's.
+	spec.ServiceAccountName = firstNonEmpty(b.conf[spark.ConfExecutorServiceAccount], b.conf[spark.ConfDriverServiceAccount])
 	return &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{
-			Labels:      b.labels(spark.RoleExecutor, e.Labels),
-			Annotations: maps.Clone(e.Annotations),
+			Labels:      b.labels(spark.RoleExecutor, withoutPlaceholders(withPrefix(b.conf, spark.ConfExecutorLabel))),
+			Annotations: withoutPlaceholders(withPrefix(b.conf, spark.ConfExecutorAnnotation)),
 		},
 		Spec: spec,
 	}
 }
 
 func (b *builder) driverService() *corev1.Service {
-	d := &b.spec.Driver
-	labels := maps.Clone(d.ServiceLabels)
+	labels := withPrefix(b.conf, spark.ConfDriverServiceLabel)
 	if labels == nil {
 		labels = map[string]string{}
 	}
@@ -276,7 +273,7 @@ func (b *builder) driverService() *corev1.Service {
 			Name:        b.names.DriverService,
 			Namespace:   b.app.Namespace,
 			Labels:      labels,
-			Annotations: maps.Clone(d.ServiceAnnotations),
+			Annotations: withPrefix(b.conf, spark.ConfDriverServiceAnnotation),
 		},
 		Spec: corev1.ServiceSpec{
 			ClusterIP: corev1.ClusterIPNone,
@@ -309,9 +306,20 @@ func (b *builder) configMap(name string, data map[string]string) *corev1.ConfigM
 	}
 }
 
-func (b *builder) confConfigMap() *corev1.ConfigMap {
+// confFiles are the files of the driver's SPARK_CONF_DIR: spark.properties
+// and those of spec.sparkConfigMap.
+func (b *builder) confFiles() map[string]string {
+	files := maps.Clone(b.opts.SparkConfFiles)
+	if files == nil {
+		files = map[string]string{}
+	}
 	comment := fmt.Sprintf("Java properties built by sparkplane for SparkApplication %s/%s, attempt %d", b.app.Namespace, b.app.Name, b.opts.Attempt)
-	return b.configMap(b.names.ConfConfigMap, map[string]string{SparkConfFile: FormatProperties(comment, b.conf)})
+	files[SparkConfFile] = FormatProperties(comment, b.conf)
+	return files
+}
+
+func (b *builder) confConfigMap() *corev1.ConfigMap {
+	return b.configMap(b.names.ConfConfigMap, b.confFiles())
 }
 
 // maxConfigMapBytes is Kubernetes' limit on a ConfigMap's data.

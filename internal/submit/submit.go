@@ -53,10 +53,12 @@ const (
 	PodTemplateDir      = "/opt/spark/pod-template"
 	PodTemplateFileName = "pod-spec-template.yml"
 	PodTemplatePath     = PodTemplateDir + "/" + PodTemplateFileName
-	HadoopConfVolume    = "hadoop-properties"
-	HadoopConfDir       = "/etc/hadoop/conf"
-	SparkConfigMapDir   = "/etc/spark/conf"
-	LocalDirVolume      = "spark-local-dir-1"
+	// HadoopConfVolume and HadoopConfDir are where Spark's
+	// HadoopConfDriverFeatureStep (and the executor step) mount the Hadoop
+	// configuration (HADOOP_CONF_DIR).
+	HadoopConfVolume = "hadoop-properties"
+	HadoopConfDir    = "/opt/hadoop/conf"
+	LocalDirVolume   = "spark-local-dir-1"
 
 	// DefaultMaster is the in-cluster API server, as the driver reaches it.
 	DefaultMaster = "k8s://https://kubernetes.default.svc:443"
@@ -76,6 +78,12 @@ type Options struct {
 	// an Ingress at this address (the operator's --ingress-url-format;
 	// ValidateIngressURLFormat).
 	IngressURLFormat string
+	// SparkConfFiles is the data of the ConfigMap spec.sparkConfigMap names
+	// (the controller reads it): its files join spark.properties in the
+	// driver's SPARK_CONF_DIR, as spark-submit ships its local conf
+	// directory, and its spark-defaults.conf entries join the conf below
+	// spec.sparkConf. Nil when the application names none.
+	SparkConfFiles map[string]string
 }
 
 // Objects are what one attempt consists of. Create DriverPod first, then call
@@ -195,6 +203,13 @@ func Build(app *v1alpha1.SparkApplication, opts Options) (*Objects, error) {
 	objs.PodGroup = b.batchScheduling(objs.DriverPod, objs.ExecutorTemplate)
 	objs.DriverService = b.driverService()
 	objs.ConfConfigMap = b.confConfigMap()
+	size := 0
+	for k, v := range objs.ConfConfigMap.Data {
+		size += len(k) + len(v)
+	}
+	if size > maxConfigMapBytes {
+		return nil, fmt.Errorf("spec.sparkConfigMap: spark.properties and the ConfigMap's files are %d bytes, over the 1 MiB ConfigMap limit; move large files to a volume", size)
+	}
 	var err error
 	if objs.PodTemplateConfigMap, err = b.podTemplateConfigMap(objs.ExecutorTemplate); err != nil {
 		return nil, err
@@ -271,6 +286,7 @@ func (b *builder) validate() {
 			}
 		}
 	}
+	b.validateKubernetesConf()
 	b.driverVolumes = b.podVolumes(specPath.Child("driver"), &s.Driver.SparkPodSpec)
 	b.executorVolume = b.podVolumes(specPath.Child("executor"), &s.Executor.SparkPodSpec)
 }
@@ -353,7 +369,17 @@ func (b *builder) resolveConf() {
 	if s.Image != nil {
 		conf["spark.kubernetes.container.image"] = *s.Image
 	}
+	if defaults, ok := b.opts.SparkConfFiles[spark.SparkDefaultsFile]; ok {
+		entries, err := ParseProperties(defaults)
+		if err != nil {
+			b.errs = append(b.errs, field.Invalid(specPath.Child("sparkConfigMap"), ptr.Deref(s.SparkConfigMap, ""), spark.SparkDefaultsFile+": "+err.Error()))
+		}
+		for k, v := range entries {
+			conf[k] = strings.TrimSpace(v)
+		}
+	}
 	maps.Copy(conf, s.SparkConf)
+	b.typedIntoConf(conf)
 	for k, v := range s.HadoopConf {
 		conf["spark.hadoop."+k] = v
 	}
@@ -363,9 +389,6 @@ func (b *builder) resolveConf() {
 		}
 	}
 	set("spark.kubernetes.container.image.pullPolicy", s.ImagePullPolicy)
-	if len(s.ImagePullSecrets) > 0 {
-		conf["spark.kubernetes.container.image.pullSecrets"] = strings.Join(s.ImagePullSecrets, ",")
-	}
 	set("spark.kubernetes.pyspark.pythonVersion", s.PythonVersion)
 	set("spark.kubernetes.authenticate.driver.serviceAccountName", s.Driver.ServiceAccount)
 	set("spark.kubernetes.authenticate.executor.serviceAccountName", s.Executor.ServiceAccount)
@@ -373,6 +396,7 @@ func (b *builder) resolveConf() {
 	set("spark.executor.extraJavaOptions", s.Executor.JavaOptions)
 	set("spark.kubernetes.hadoop.configMapName", s.HadoopConfigMap)
 	maps.Copy(conf, spark.SizingConf(s))
+	set(spark.ConfExecutorHadoopConfigMap, s.HadoopConfigMap)
 	// Dependencies; the main jar joins spark.jars as SparkSubmit adds it.
 	jars := slices.Clone(s.Deps.Jars)
 	if s.Type.IsJVM() && s.MainApplicationFile != nil {

@@ -135,6 +135,10 @@ type Controller struct {
 	// repeating the creates. It is only an optimisation: after a restart it
 	// is empty and the creates are repeated, harmlessly (AlreadyExists).
 	submitted sync.Map // types.UID → int32
+	// accounts remembers driver ServiceAccounts known to exist
+	// ("namespace/name" → true), so only the first application of a
+	// namespace pays for the check (see serviceaccount.go).
+	accounts sync.Map
 }
 
 // NewController returns a controller that reads pods through apiReader until
@@ -321,7 +325,19 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 	if err != nil {
 		return reconcile.Result{}, true, fmt.Errorf("resolving the application's profile: %w", err)
 	}
-	objs, err := submit.Build(effective, c.buildOptions(attempt))
+	opts := c.buildOptions(attempt)
+	err = c.driverAccount(ctx, s.app, effective)
+	if err == nil {
+		opts.SparkConfFiles, err = c.sparkConfFiles(ctx, effective)
+	}
+	if errors.As(err, &rejection) {
+		c.reject(s, rejection.Reason, rejection.Message)
+		return reconcile.Result{}, true, nil
+	}
+	if err != nil {
+		return reconcile.Result{}, true, err
+	}
+	objs, err := submit.Build(effective, opts)
 	if err != nil {
 		c.reject(s, v1alpha1.ReasonInvalidSpec, "after applying the profile: "+err.Error())
 		submissionsTotal.WithLabelValues("invalid").Inc()
