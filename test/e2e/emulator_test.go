@@ -14,6 +14,7 @@ import (
 
 	"github.com/sparkplane/sparkplane/internal/devcluster"
 	"github.com/sparkplane/sparkplane/internal/emulator"
+	"github.com/sparkplane/sparkplane/internal/submit"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
@@ -92,6 +93,19 @@ spec:
 			},
 		},
 	}
+	// The emulator acts as the driver pod's account: give it the one the
+	// operator would create.
+	sa, role, binding := submit.DriverIdentity(ns)
+	if _, err := cs.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, binding, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	driver.Spec.ServiceAccountName = sa.Name
 	if _, err := cs.CoreV1().Pods(ns).Create(ctx, driver, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
