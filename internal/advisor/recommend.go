@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	shufflepvc "github.com/sparkplane/sparkplane/internal/spark/shuffle"
 )
 
 // Thresholds of the recommendations. docs/advisor.md gives the reasoning and
@@ -473,11 +475,15 @@ func recommendShuffleStorage(rep *Report) *Recommendation {
 			formatBytes(shuffle)),
 		Evidence: evidence,
 		SparkConf: map[string]string{
-			"spark.kubernetes.driver.ownPersistentVolumeClaim":                                            "true",
-			"spark.kubernetes.driver.reusePersistentVolumeClaim":                                          "true",
-			"spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-local-dir-1.options.claimName": "OnDemand",
-			"spark.kubernetes.executor.volumes.persistentVolumeClaim.spark-local-dir-1.mount.path":        "/data",
-			"spark.shuffle.sort.io.plugin.class":                                                          "org.apache.spark.shuffle.KubernetesLocalDiskShuffleDataIO",
+			"spark.kubernetes.driver.ownPersistentVolumeClaim":   "true",
+			"spark.kubernetes.driver.reusePersistentVolumeClaim": "true",
+			// Spark 3.5 creates an OnDemand claim only with a storage class
+			// and a size; the values are the cost-optimized profile's.
+			shufflepvc.VolumePrefix + "options.claimName":    "OnDemand",
+			shufflepvc.VolumePrefix + "options.storageClass": shufflepvc.StorageClass,
+			shufflepvc.VolumePrefix + "options.sizeLimit":    shufflepvc.ClaimSize,
+			shufflepvc.VolumePrefix + "mount.path":           shufflepvc.MountPath,
+			"spark.shuffle.sort.io.plugin.class":             "org.apache.spark.shuffle.KubernetesLocalDiskShuffleDataIO",
 		},
 		Profile: map[string]string{"shuffleStorage": "pvc-reuse"},
 	}

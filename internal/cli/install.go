@@ -22,6 +22,7 @@ type installOptions struct {
 	wait                   bool
 	timeout                time.Duration
 	dryRun                 bool
+	jobNamespaces          []string
 	out                    io.Writer
 }
 
@@ -59,7 +60,10 @@ your cluster's CSI driver. ` + "`sparkplane doctor`" + ` checks everything.`,
 
   # Install on the local cluster, where the operator runs on the host
   sparkplane install --kubeconfig "$(sparkplane dev kubeconfig)" --skip-operator-deployment
-  sparkplane operator --kubeconfig "$(sparkplane dev kubeconfig)"`,
+  sparkplane operator --kubeconfig "$(sparkplane dev kubeconfig)"
+
+  # Also create the drivers' ServiceAccount in two job namespaces ahead of time
+  sparkplane install --job-namespaces team-a,team-b`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.out = cmd.OutOrStdout()
@@ -81,6 +85,7 @@ your cluster's CSI driver. ` + "`sparkplane doctor`" + ` checks everything.`,
 	cmd.Flags().BoolVar(&o.wait, "wait", true, "Wait until the operator Deployment is available")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "How long --wait waits")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "Print the objects install would apply, as YAML, and apply nothing")
+	cmd.Flags().StringSliceVar(&o.jobNamespaces, "job-namespaces", nil, "Existing namespaces to give the drivers' ServiceAccount sparkplane-spark (with its Role and RoleBinding) now, for clusters whose policy keeps the operator from creating RBAC (docs/security.md)")
 	return cmd
 }
 
@@ -95,7 +100,7 @@ func (o *installOptions) validate() error {
 }
 
 func (o *installOptions) objects() ([]client.Object, error) {
-	return install.Objects(install.Options{Image: o.image, SkipOperatorDeployment: o.skipOperatorDeployment})
+	return install.Objects(install.Options{Image: o.image, SkipOperatorDeployment: o.skipOperatorDeployment, JobNamespaces: o.jobNamespaces})
 }
 
 func (o *installOptions) printObjects() error {

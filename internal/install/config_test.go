@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/submit"
 	"github.com/sparkplane/sparkplane/internal/toolchain"
 )
 
@@ -217,4 +218,37 @@ func normalize(t *testing.T, doc map[string]any) any {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestJobNamespacesObjects: --job-namespaces adds the driver's
+// ServiceAccount, Role and RoleBinding per namespace, and refuses a name
+// that is no namespace name.
+func TestJobNamespacesObjects(t *testing.T) {
+	base, err := Objects(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	with, err := Objects(Options{JobNamespaces: []string{"team-a", "team-b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(with)-len(base) != 6 {
+		t.Errorf("%d objects more for two job namespaces, want 6", len(with)-len(base))
+	}
+	seen := map[string]bool{}
+	for _, obj := range with {
+		if obj.GetName() == submit.DriverServiceAccount {
+			seen[obj.GetNamespace()+"/"+obj.GetObjectKind().GroupVersionKind().Kind] = true
+		}
+	}
+	for _, ns := range []string{"team-a", "team-b"} {
+		for _, kind := range []string{"ServiceAccount", "Role", "RoleBinding"} {
+			if !seen[ns+"/"+kind] {
+				t.Errorf("no %s %s/%s", kind, ns, submit.DriverServiceAccount)
+			}
+		}
+	}
+	if _, err := Objects(Options{JobNamespaces: []string{"Team_A"}}); err == nil || !strings.Contains(err.Error(), `"Team_A"`) {
+		t.Errorf("got %v, want an error naming Team_A", err)
+	}
 }

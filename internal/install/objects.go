@@ -9,6 +9,7 @@ package install
 
 import (
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -111,6 +113,9 @@ func Objects(opts Options) ([]client.Object, error) {
 	objs = append(objs, namespace(), serviceAccount(), operatorClusterRole(), operatorClusterRoleBinding(),
 		leaderElectionRole(), leaderElectionRoleBinding(), editClusterRole(), viewClusterRole(), metricsService())
 	for _, ns := range opts.JobNamespaces {
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			return nil, fmt.Errorf("job namespace %q is not a namespace name: %s", ns, strings.Join(errs, "; "))
+		}
 		sa, role, binding := submit.DriverIdentity(ns)
 		objs = append(objs, sa, role, binding)
 	}

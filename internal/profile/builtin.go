@@ -8,6 +8,7 @@ import (
 	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/spark/shuffle"
 )
 
 // Names of the built-in profiles `sparkplane install` applies.
@@ -20,18 +21,12 @@ const (
 
 // Defaults of the built-in layer that docs/profiles.md quotes.
 const (
-	// DefaultPVCSize is the size of each executor's on-demand shuffle claim.
-	DefaultPVCSize = "100Gi"
-	// DefaultPVCMountPath follows the <root>/spark-*/executor-* layout that
-	// Spark's KubernetesLocalDiskShuffleExecutorComponents scans to recover
-	// shuffle files from a reused claim.
-	DefaultPVCMountPath = "/data/spark-x/executor-x"
-	// DefaultShuffleStorageClass is the StorageClass of on-demand shuffle
-	// claims when a profile names none: the one `sparkplane platform render`
-	// creates (storage.shuffleStorageClass). Spark 3.5 creates an OnDemand
-	// claim only when both a storage class and a size are set, so a class is
-	// always written.
-	DefaultShuffleStorageClass = "sparkplane-shuffle"
+	// DefaultPVCSize, DefaultPVCMountPath and DefaultShuffleStorageClass
+	// are the on-demand shuffle claim's size, mount path and StorageClass
+	// (see internal/spark/shuffle, shared with the advisor).
+	DefaultPVCSize             = shuffle.ClaimSize
+	DefaultPVCMountPath        = shuffle.MountPath
+	DefaultShuffleStorageClass = shuffle.StorageClass
 	// DefaultNVMeHostPath is where the instance-store node class mounts its
 	// RAID0 array.
 	DefaultNVMeHostPath = "/mnt/k8s-disks/0"

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/spark/shuffle"
 )
 
 // Spark configuration keys sparkplane writes. They are Spark's contracts;
@@ -26,7 +27,7 @@ const (
 	// localDirVolume is the executor volume Spark uses as its local dir: a
 	// volume whose name starts with spark-local-dir- replaces the emptyDir.
 	localDirVolume       = "spark-local-dir-1"
-	pvcVolumePrefix      = "spark.kubernetes.executor.volumes.persistentVolumeClaim." + localDirVolume + "."
+	pvcVolumePrefix      = shuffle.VolumePrefix
 	hostPathVolumePrefix = "spark.kubernetes.executor.volumes.hostPath." + localDirVolume + "."
 
 	// KubernetesLocalDiskShuffleDataIO recovers shuffle files found on a
