@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -345,11 +346,22 @@ func forEachEvent(path string, fn func(map[string]any)) {
 // driver Running.
 func startApplication(t *testing.T, ctx context.Context, extraProps string) (kubernetes.Interface, string, *corev1.Pod, *Emulator) {
 	t.Helper()
+	return startApplicationAs(t, ctx, extraProps, sparkDriverRules(), nil)
+}
+
+// startApplicationAs is startApplication with the driver's account (default)
+// granted rules, and edit (when not nil) applied to the driver pod and its
+// ConfigMaps before they are created.
+func startApplicationAs(t *testing.T, ctx context.Context, extraProps string, rules []rbacv1.PolicyRule, edit func(*corev1.Pod, []*corev1.ConfigMap)) (kubernetes.Interface, string, *corev1.Pod, *Emulator) {
+	t.Helper()
 	client := kubernetes.NewForConfigOrDie(env.Config)
 	ns := env.Namespace(t)
-	createDriverAccounts(ctx, t, client, ns, sparkDriverRules(), "default", "spark")
+	createDriverAccounts(ctx, t, client, ns, rules, "default", "spark")
 	driver, cms := driverFixture(ns, fixtureProps+extraProps)
 	driver.UID = ""
+	if edit != nil {
+		edit(driver, cms)
+	}
 	for _, cm := range cms {
 		if _, err := client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)

@@ -63,43 +63,19 @@ func TestIntegrationDriverActsAsItsServiceAccount(t *testing.T) {
 	client := kubernetes.NewForConfigOrDie(env.Config)
 
 	run := func(t *testing.T, rules []rbacv1.PolicyRule) (string, *corev1.Pod) {
-		ns := env.Namespace(t)
-		createDriverAccounts(ctx, t, client, ns, rules, "default")
-		props := strings.Replace(fixtureProps, "spark.kubernetes.namespace=team-a", "spark.kubernetes.namespace="+ns, 1) +
-			"spark.sparkplane.emulator.timeScale=1\nspark.kubernetes.allocation.batch.delay=100ms\n"
-		driver, cms := driverFixture(ns, props)
-		driver.UID = ""
-		for _, cm := range cms {
-			if cm.Name == "spark-pi-7f3a-driver-conf-map" {
-				cm.Data["log4j2.properties"] = "rootLogger.level = warn\n"
+		_, ns, driver, _ := startApplicationAs(t, ctx, "spark.kubernetes.allocation.batch.delay=100ms\n", rules, func(driver *corev1.Pod, cms []*corev1.ConfigMap) {
+			for _, cm := range cms {
+				if cm.Name == "spark-pi-7f3a-driver-conf-map" {
+					cm.Data["log4j2.properties"] = "rootLogger.level = warn\n"
+				}
 			}
-			if _, err := client.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
+			for i := range driver.Spec.Volumes {
+				if cm := driver.Spec.Volumes[i].ConfigMap; cm != nil && cm.Name == "spark-pi-7f3a-driver-conf-map" {
+					cm.Items = append(cm.Items, corev1.KeyToPath{Key: "log4j2.properties", Path: "log4j2.properties"})
+				}
 			}
-		}
-		for i := range driver.Spec.Volumes {
-			if cm := driver.Spec.Volumes[i].ConfigMap; cm != nil && cm.Name == "spark-pi-7f3a-driver-conf-map" {
-				cm.Items = append(cm.Items, corev1.KeyToPath{Key: "log4j2.properties", Path: "log4j2.properties"})
-			}
-		}
-		created, err := client.CoreV1().Pods(ns).Create(ctx, driver, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		em, err := New(env.Config, Options{Namespace: ns, EventLogDir: t.TempDir(), Tick: 20 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		emCtx, stop := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- em.Run(emCtx) }()
-		t.Cleanup(func() { stop(); <-done })
-		created.Status.Phase = corev1.PodRunning
-		created.Status.PodIP = "10.0.0.9"
-		if _, err := client.CoreV1().Pods(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		return ns, created
+		})
+		return ns, driver
 	}
 
 	t.Run("without create pods", func(t *testing.T) {

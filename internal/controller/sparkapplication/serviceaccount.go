@@ -53,7 +53,7 @@ func (c *Controller) driverAccount(ctx context.Context, app, effective *v1alpha1
 		}
 		name, source = namespace.Annotations[submit.AnnotationDriverServiceAccount], "namespace "+ns+"'s "+submit.AnnotationDriverServiceAccount+" annotation"
 	}
-	if name == "" {
+	if name == "" || name == submit.DriverServiceAccount {
 		if err := c.ensureDriverIdentity(ctx, ns); err != nil {
 			return err
 		}
