@@ -129,14 +129,18 @@ type SparkApplicationSpec struct {
 	// +optional
 	HadoopConf map[string]string `json:"hadoopConf,omitempty"`
 
-	// SparkConfigMap names a ConfigMap of Spark configuration files mounted
-	// into the driver and executors at /etc/spark/conf. (SPARK_CONF_DIR is
-	// /opt/spark/conf, which holds the generated spark.properties.)
+	// SparkConfigMap names a ConfigMap of Spark configuration files
+	// (log4j2.properties, metrics.properties, spark-defaults.conf, ...). Its
+	// files are written beside the generated spark.properties into the
+	// driver's SPARK_CONF_DIR (/opt/spark/conf), as spark-submit ships its
+	// conf directory, and the driver passes them on to the executors'
+	// SPARK_CONF_DIR; spark-defaults.conf entries join the conf below
+	// sparkConf.
 	// +optional
 	SparkConfigMap *string `json:"sparkConfigMap,omitempty"`
 
 	// HadoopConfigMap names a ConfigMap of Hadoop configuration files mounted
-	// at /etc/hadoop/conf (HADOOP_CONF_DIR) in the driver and executors.
+	// at /opt/hadoop/conf (HADOOP_CONF_DIR) in the driver and executors.
 	// +optional
 	HadoopConfigMap *string `json:"hadoopConfigMap,omitempty"`
 
