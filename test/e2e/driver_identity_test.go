@@ -139,7 +139,7 @@ func TestDriverAccountOnLocalCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	if conf.Data["log4j2.properties"] == "" {
-		t.Errorf("the driver's SPARK_CONF_DIR ConfigMap lacks log4j2.properties: keys %v", keys(conf.Data))
+		t.Errorf("the driver's SPARK_CONF_DIR ConfigMap lacks log4j2.properties: keys %v", mapKeys(conf.Data))
 	}
 	execConf := &corev1.ConfigMapList{}
 	if err := cl.List(ctx, execConf, client.InNamespace(ns), client.MatchingLabels{
@@ -152,7 +152,7 @@ func TestDriverAccountOnLocalCluster(t *testing.T) {
 	}
 }
 
-func keys(m map[string]string) []string {
+func mapKeys(m map[string]string) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
