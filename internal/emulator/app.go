@@ -3,7 +3,6 @@ package emulator
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -232,11 +231,11 @@ func (a *app) start(ctx context.Context) error {
 	// ExecutorPodsAllocator reads its own pod first; then the backend
 	// writes the executors' ConfigMap (KubernetesClusterSchedulerBackend.start).
 	if _, err := a.client.CoreV1().Pods(a.namespace).Get(ctx, a.driverName, metav1.GetOptions{}); err != nil {
-		return errors.New(sparkClientError("GET", "pods/"+a.driverName, a.namespace, err))
+		return sparkClientError("GET", "pods/"+a.driverName, a.namespace, err)
 	}
 	if cm := a.factory.ExecutorConfigMap(); cm != nil {
 		if _, err := a.client.CoreV1().ConfigMaps(a.namespace).Create(ctx, cm, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return errors.New(sparkClientError("POST", "configmaps", a.namespace, err))
+			return sparkClientError("POST", "configmaps", a.namespace, err)
 		}
 	}
 	// Adopt executors of an earlier run of this driver (an emulator restart):
@@ -245,7 +244,7 @@ func (a *app) start(ctx context.Context) error {
 		LabelSelector: LabelAppSelector + "=" + spec.AppID + "," + LabelSparkRole + "=" + RoleExecutor,
 	})
 	if err != nil {
-		return errors.New(sparkClientError("GET", "pods", a.namespace, err))
+		return sparkClientError("GET", "pods", a.namespace, err)
 	}
 	for i := range existing.Items {
 		if id, err := strconv.Atoi(existing.Items[i].Labels[LabelExecutorID]); err == nil && id > a.nextID {
@@ -573,7 +572,7 @@ func (a *app) createExecutor(ctx context.Context, id int) error {
 	}
 	if err != nil {
 		a.nextID = id
-		return errors.New(sparkClientError("POST", "pods", a.namespace, err))
+		return sparkClientError("POST", "pods", a.namespace, err)
 	}
 	a.executors[id] = &executorState{name: pod.Name, createdAt: time.Now()}
 	a.mu.Lock()
@@ -589,7 +588,7 @@ func (a *app) createExecutor(ctx context.Context, id int) error {
 		if _, err := a.client.CoreV1().PersistentVolumeClaims(a.namespace).Create(ctx, claim, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			// ExecutorPodsAllocator deletes the executor whose claim failed.
 			_ = a.client.CoreV1().Pods(a.namespace).Delete(ctx, created.Name, metav1.DeleteOptions{})
-			return errors.New(sparkClientError("POST", "persistentvolumeclaims", a.namespace, err))
+			return sparkClientError("POST", "persistentvolumeclaims", a.namespace, err)
 		}
 	}
 	return nil
@@ -782,11 +781,20 @@ func patchDriverTerminated(ctx context.Context, client kubernetes.Interface, pod
 
 // sparkClientError words a failed API call as Spark's driver reports it
 // (fabric8's KubernetesClientException), with the API server's own message:
-// what a Spark engineer expects to read in a failed driver's status.
-func sparkClientError(method, resource, namespace string, err error) string {
+// what a Spark engineer expects to read in a failed driver's status. The API
+// error stays reachable (apierrors.IsForbidden works on the result).
+func sparkClientError(method, resource, namespace string, err error) error {
 	msg := err.Error()
 	if apierrors.IsForbidden(err) {
 		msg = "Forbidden!Configured service account doesn't have access. Service account may have been revoked. " + msg
 	}
-	return fmt.Sprintf("io.fabric8.kubernetes.client.KubernetesClientException: Failure executing: %s at: https://kubernetes.default.svc/api/v1/namespaces/%s/%s. Message: %s.", method, namespace, resource, msg)
+	return &clientError{err: err, msg: fmt.Sprintf("io.fabric8.kubernetes.client.KubernetesClientException: Failure executing: %s at: https://kubernetes.default.svc/api/v1/namespaces/%s/%s. Message: %s.", method, namespace, resource, msg)}
 }
+
+type clientError struct {
+	err error
+	msg string
+}
+
+func (e *clientError) Error() string { return e.msg }
+func (e *clientError) Unwrap() error { return e.err }

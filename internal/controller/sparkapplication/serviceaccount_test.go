@@ -102,7 +102,7 @@ func TestMissingDriverAccountFails(t *testing.T) {
 		resolve    sparkapplication.Resolver
 		wantSource string
 	}{
-		"spec.driver.serviceAccount": {
+		"driver serviceAccount": {
 			setup: func(_ *harness, app *v1alpha1.SparkApplication) {
 				app.Spec.Driver.ServiceAccount = ptr.To("etl-runner")
 			},
