@@ -25,6 +25,7 @@ import (
 	"github.com/sparkplane/sparkplane/internal/install"
 	"github.com/sparkplane/sparkplane/internal/platform"
 	"github.com/sparkplane/sparkplane/internal/profile"
+	"github.com/sparkplane/sparkplane/internal/submit"
 	"github.com/sparkplane/sparkplane/internal/toolchain"
 	"github.com/sparkplane/sparkplane/internal/version"
 )
@@ -369,20 +370,19 @@ func mapToUses(m map[string]string) map[string][]string {
 	return out
 }
 
-// DriverServiceAccount is the account drivers run as unless a profile or the
-// namespace names another.
-const DriverServiceAccount = "sparkplane-spark"
-
-// driverVerbs are what Spark's driver does through the API server: create
-// and watch its executors, their headless services and config maps, and
-// their on-demand PVCs.
-var driverVerbs = []authorizationv1.ResourceAttributes{
-	{Resource: "pods", Verb: "create"}, {Resource: "pods", Verb: "get"}, {Resource: "pods", Verb: "list"},
-	{Resource: "pods", Verb: "watch"}, {Resource: "pods", Verb: "delete"},
-	{Resource: "services", Verb: "create"}, {Resource: "services", Verb: "delete"},
-	{Resource: "configmaps", Verb: "create"}, {Resource: "configmaps", Verb: "delete"},
-	{Resource: "persistentvolumeclaims", Verb: "create"}, {Resource: "persistentvolumeclaims", Verb: "list"},
-	{Resource: "persistentvolumeclaims", Verb: "delete"},
+// driverVerbs are what Spark's driver does through the API server, one
+// question per verb of submit.DriverRules (docs/security.md lists them with
+// their Spark sources).
+func driverVerbs() []authorizationv1.ResourceAttributes {
+	var out []authorizationv1.ResourceAttributes
+	for _, rule := range submit.DriverRules() {
+		for _, resource := range rule.Resources {
+			for _, verb := range rule.Verbs {
+				out = append(out, authorizationv1.ResourceAttributes{Group: rule.APIGroups[0], Resource: resource, Verb: verb})
+			}
+		}
+	}
+	return out
 }
 
 func (r *run) checkDriverAccount() Result {
@@ -390,14 +390,15 @@ func (r *run) checkDriverAccount() Result {
 	if err := r.c.Get(r.ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{}); apierrors.IsNotFound(err) {
 		return fail(CheckDriverAccount, "kubectl create namespace "+ns+", or pass -n with the namespace applications run in", "namespace %s missing", ns)
 	}
-	account := DriverServiceAccount
+	account := submit.DriverServiceAccount
 	if err := r.c.Get(r.ctx, client.ObjectKey{Namespace: ns, Name: account}, &corev1.ServiceAccount{}); apierrors.IsNotFound(err) {
 		return warn(CheckDriverAccount, "sparkplane install --job-namespaces "+ns+" creates it ahead of time",
 			"ServiceAccount %s/%s not there yet (the operator creates it with the first application in the namespace)", ns, account)
 	}
 	user := "system:serviceaccount:" + ns + ":" + account
 	var denied []string
-	for _, attrs := range driverVerbs {
+	verbs := driverVerbs()
+	for _, attrs := range verbs {
 		attrs.Namespace = ns
 		review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 			User: user, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}, ResourceAttributes: &attrs,
@@ -410,10 +411,10 @@ func (r *run) checkDriverAccount() Result {
 		}
 	}
 	if len(denied) > 0 {
-		return fail(CheckDriverAccount, "bind the account to a Role with Spark's driver verbs (docs/security.md), or let the operator create "+DriverServiceAccount,
+		return fail(CheckDriverAccount, "bind the account to a Role with Spark's driver verbs (docs/security.md), or let the operator create "+submit.DriverServiceAccount,
 			"ServiceAccount %s/%s may not %s: drivers cannot start executors", ns, account, joinNames(denied))
 	}
-	return ok(CheckDriverAccount, "ServiceAccount %s/%s may do what Spark's driver does (%d verbs checked)", ns, account, len(driverVerbs))
+	return ok(CheckDriverAccount, "ServiceAccount %s/%s may do what Spark's driver does (%d verbs checked)", ns, account, len(verbs))
 }
 
 func (r *run) checkMetricsStack() Result {
