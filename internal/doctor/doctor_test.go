@@ -18,6 +18,7 @@ import (
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/install"
 	"github.com/sparkplane/sparkplane/internal/profile"
+	"github.com/sparkplane/sparkplane/internal/submit"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 )
 
@@ -97,7 +98,7 @@ func TestDoctor(t *testing.T) {
 	expect(t, installed, CheckPriorityClass, OK, v1alpha1.PriorityClassDriver, v1alpha1.PriorityClassExecutor)
 	expect(t, installed, CheckStorageClass, Fail, profile.DefaultShuffleStorageClass, "platform render", profile.CostOptimized)
 	expect(t, installed, CheckPodSecurity, OK, "admitted")
-	expect(t, installed, CheckDriverAccount, Warn, DriverServiceAccount)
+	expect(t, installed, CheckDriverAccount, Warn, submit.DriverServiceAccount)
 
 	shuffle := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: profile.DefaultShuffleStorageClass}, Provisioner: "ebs.csi.aws.com"}
 	if err := env.Client.Create(ctx, shuffle); err != nil {
@@ -117,11 +118,19 @@ func TestDoctor(t *testing.T) {
 	}
 	expect(t, results(t, ns), CheckPriorityClass, Fail, v1alpha1.PriorityClassExecutor, "sparkplane install")
 
-	account := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: DriverServiceAccount}}
+	account := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: submit.DriverServiceAccount}}
 	if err := env.Client.Create(ctx, account); err != nil {
 		t.Fatal(err)
 	}
 	expect(t, results(t, ns), CheckDriverAccount, Fail, "may not", "create pods")
+	// The Role and RoleBinding install --job-namespaces (or the operator) creates.
+	_, role, binding := submit.DriverIdentity(ns)
+	for _, obj := range []client.Object{role, binding} {
+		if err := env.Client.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect(t, results(t, ns), CheckDriverAccount, OK, "may do what Spark's driver does")
 
 	restricted := &corev1.Namespace{}
 	if err := env.Client.Get(ctx, client.ObjectKey{Name: ns}, restricted); err != nil {
