@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/submit"
 	"github.com/sparkplane/sparkplane/internal/toolchain"
 )
 
@@ -52,6 +53,17 @@ func chartFiles(t *testing.T) map[string][]byte {
 	files["templates/generated-builtin-profiles.yaml"] = []byte(chartGeneratedHeader +
 		"{{- if .Values.builtinProfiles }}\n" + profiles.String() + "{{- end }}\n")
 	files["templates/generated-rbac.yaml"] = []byte(chartGeneratedHeader + rbac.String())
+	// The drivers' accounts in .Values.jobNamespaces, as install
+	// --job-namespaces creates them.
+	const nsPlaceholder = "job-namespace-placeholder"
+	var drivers bytes.Buffer
+	sa, role, binding := submit.DriverIdentity(nsPlaceholder)
+	for _, obj := range []client.Object{sa, role, binding} {
+		doc := strings.ReplaceAll(string(mustYAML(t, obj)), nsPlaceholder, "{{ $ns }}")
+		drivers.WriteString("---\n" + doc)
+	}
+	files["templates/generated-driver-rbac.yaml"] = []byte(chartGeneratedHeader +
+		"{{- range $ns := .Values.jobNamespaces }}\n" + drivers.String() + "{{- end }}\n")
 	return files
 }
 
@@ -178,6 +190,24 @@ func TestChartValues(t *testing.T) {
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rendered chart lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "name: "+submit.DriverServiceAccount) {
+		t.Errorf("rendered chart has the drivers' account without jobNamespaces")
+	}
+	drivers, err := helm(t, "template", "sp", chartRoot, "--set", "jobNamespaces={team-a,team-b}")
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, drivers)
+	}
+	for _, ns := range []string{"team-a", "team-b"} {
+		for _, kind := range []string{"ServiceAccount", "Role", "RoleBinding"} {
+			doc := "kind: " + kind + "\nmetadata:\n  labels:"
+			if n := strings.Count(drivers, doc); n < 2 {
+				t.Errorf("%d %s documents for two job namespaces", n, kind)
+			}
+		}
+		if !strings.Contains(drivers, "name: "+submit.DriverServiceAccount+"\n  namespace: "+ns+"\n") {
+			t.Errorf("no %s in namespace %s:\n%s", submit.DriverServiceAccount, ns, drivers)
 		}
 	}
 	for _, absent := range []string{"kind: SparkProfile", "kind: Namespace", "namespace: " + Namespace + "\n"} {
