@@ -425,6 +425,9 @@ func (r *resolver) applyDynamicAllocation() {
 		return
 	}
 	da := spec.DynamicAllocation
+	// bound is set when the profile, not the application, turned dynamic
+	// allocation on: then the executors the application asked for cap it.
+	var bound *executorBound
 	if da == nil {
 		if p.daEnabled.v == nil || !*p.daEnabled.v {
 			if p.daEnabled.v != nil {
@@ -432,6 +435,14 @@ func (r *resolver) applyDynamicAllocation() {
 			}
 			return
 		}
+		b := r.askedExecutors()
+		if b.n == 0 {
+			// Spark refuses maxExecutors=0: without executors there is
+			// nothing to allocate dynamically.
+			r.prov.record(field+"enabled", "false", b.src, r.boundPolicy(b, "enabled", layered[*int32]{})+"; dynamic allocation needs at least one executor")
+			return
+		}
+		bound = &b
 		da = &v1alpha1.DynamicAllocation{Enabled: true}
 		spec.DynamicAllocation = da
 		r.prov.record(field+"enabled", "true", p.daEnabled.src, "defaults.dynamicAllocation.enabled")
@@ -453,6 +464,12 @@ func (r *resolver) applyDynamicAllocation() {
 		case *own == nil && ownConf(daConfKeys[name]):
 		case *own != nil:
 			r.prov.record(field+name, strconv.Itoa(int(**own)), applicationSource, "")
+		case bound != nil && (name == "maxExecutors" || (pol.v != nil && *pol.v > bound.n)):
+			// A profile may change where and how executors run, never how
+			// many: its dynamic allocation stays within what the
+			// application asked for.
+			*own = ptr.To(bound.n)
+			r.prov.record(field+name, strconv.Itoa(int(bound.n)), bound.src, r.boundPolicy(*bound, name, pol))
 		case pol.v != nil:
 			*own = ptr.To(*pol.v)
 			r.prov.record(field+name, strconv.Itoa(int(*pol.v)), pol.src, "defaults.dynamicAllocation."+name)
@@ -471,6 +488,46 @@ func (r *resolver) applyDynamicAllocation() {
 			Fix:    "set spec.dynamicAllocation.maxExecutors too, at least minExecutors",
 		})
 	}
+}
+
+// sparkDefaultExecutorInstances is spark.executor.instances' default.
+const sparkDefaultExecutorInstances = 2
+
+// executorBound is how many executors an application asked for, and where
+// that number is written.
+type executorBound struct {
+	n int32
+	// from names the field: spec.executor.instances,
+	// spec.sparkConf[spark.executor.instances] or Spark's default.
+	from string
+	src  Source
+}
+
+// askedExecutors is the number of executors the application asked for:
+// spec.executor.instances, else its own sparkConf's spark.executor.instances,
+// else Spark's default of 2.
+func (r *resolver) askedExecutors() executorBound {
+	if n := r.app.Spec.Executor.Instances; n != nil {
+		return executorBound{n: *n, from: "spec.executor.instances", src: applicationSource}
+	}
+	if v, ok := r.ownSparkConf["spark.executor.instances"]; ok {
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32); err == nil && n >= 0 {
+			return executorBound{n: int32(n), from: "spec.sparkConf[spark.executor.instances]", src: applicationSource}
+		}
+	}
+	return executorBound{n: sparkDefaultExecutorInstances, from: "Spark's default spark.executor.instances", src: builtinSource}
+}
+
+// boundPolicy says why a dynamic-allocation field holds the bound, for
+// explain: "bound: spec.executor.instances=4, the executors the application
+// asked for; profile cost-optimized defaults.dynamicAllocation.maxExecutors=100
+// is not applied".
+func (r *resolver) boundPolicy(b executorBound, name string, pol layered[*int32]) string {
+	s := fmt.Sprintf("bound: %s=%d, the executors the application asked for", b.from, b.n)
+	if pol.v != nil && *pol.v != b.n {
+		s += "; " + r.policyName(pol.src, "defaults.dynamicAllocation."+name, strconv.Itoa(int(*pol.v))) + " is not applied"
+	}
+	return s
 }
 
 // daConfKeys are the sparkConf keys of the typed dynamicAllocation fields.

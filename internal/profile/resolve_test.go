@@ -163,6 +163,14 @@ func TestBuiltinOnly(t *testing.T) {
 		t.Errorf("profile = %+v via %q, want none", res.Profile, res.ProfileVia)
 	}
 	for _, s := range res.Settings {
+		// The executors the application asked for bound the default's
+		// dynamic allocation (TestProfileNeverOutgrowsApplication).
+		if s.Field == "spec.dynamicAllocation.maxExecutors" {
+			if s.Source != applicationSource || s.Value != "4" {
+				t.Errorf("%s = %s from %s, want 4 from the application", s.Field, s.Value, s.Source)
+			}
+			continue
+		}
 		if s.Source != builtinSource {
 			t.Errorf("%s from %s, want built-in default", s.Field, s.Source)
 		}
@@ -605,5 +613,101 @@ func TestConflicts(t *testing.T) {
 	want := []string{"kubernetes.io/arch In [amd64], karpenter.sh/capacity-type In [spot]", "kubernetes.io/arch In [amd64], karpenter.sh/capacity-type In [on-demand]"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("tiers for an amd64-only image (-want +got):\n%s", diff)
+	}
+}
+
+// TestProfileNeverOutgrowsApplication: a profile that turns dynamic
+// allocation on may change where and how executors run, never how many: the
+// application's executor count bounds maxExecutors (and a larger profile
+// minimum or initial count), unless the application configures dynamic
+// allocation itself. explain shows the bound and where it came from.
+func TestProfileNeverOutgrowsApplication(t *testing.T) {
+	type want struct {
+		enabled                  bool
+		initial, minimum, maxima *int32
+		maxSource                SourceKind
+		maxPolicy                string
+	}
+	profileWith := func(da v1alpha1.ProfileDynamicAllocation) []v1alpha1.SparkProfile {
+		p := v1alpha1.SparkProfile{ObjectMeta: metav1.ObjectMeta{Name: "elastic", Generation: 2}}
+		p.Spec.Defaults = &v1alpha1.ProfileDefaults{DynamicAllocation: &da}
+		return []v1alpha1.SparkProfile{p}
+	}
+	builtinMax := profileWith(v1alpha1.ProfileDynamicAllocation{Enabled: ptr.To(true), MinExecutors: ptr.To[int32](0), MaxExecutors: ptr.To[int32](100)})
+	cases := map[string]struct {
+		app      func(*v1alpha1.SparkApplication)
+		profiles []v1alpha1.SparkProfile
+		want     want
+	}{
+		"executor.instances bounds the profile's maxExecutors": {
+			app:      func(a *v1alpha1.SparkApplication) { a.Spec.Executor.Instances = ptr.To[int32](4) },
+			profiles: builtinMax,
+			want: want{enabled: true, minimum: ptr.To[int32](0), maxima: ptr.To[int32](4), maxSource: SourceApplication,
+				maxPolicy: "bound: spec.executor.instances=4, the executors the application asked for; profile elastic defaults.dynamicAllocation.maxExecutors=100 is not applied"},
+		},
+		"the application's sparkConf spark.executor.instances bounds it": {
+			app: func(a *v1alpha1.SparkApplication) {
+				a.Spec.Executor.Instances = nil
+				a.Spec.SparkConf = map[string]string{"spark.executor.instances": "6"}
+			},
+			profiles: builtinMax,
+			want: want{enabled: true, minimum: ptr.To[int32](0), maxima: ptr.To[int32](6), maxSource: SourceApplication,
+				maxPolicy: "bound: spec.sparkConf[spark.executor.instances]=6, the executors the application asked for; profile elastic defaults.dynamicAllocation.maxExecutors=100 is not applied"},
+		},
+		"no count: Spark's default of 2 bounds it": {
+			app:      func(a *v1alpha1.SparkApplication) { a.Spec.Executor.Instances = nil },
+			profiles: builtinMax,
+			want: want{enabled: true, minimum: ptr.To[int32](0), maxima: ptr.To[int32](2), maxSource: SourceBuiltin,
+				maxPolicy: "bound: Spark's default spark.executor.instances=2, the executors the application asked for; profile elastic defaults.dynamicAllocation.maxExecutors=100 is not applied"},
+		},
+		"a profile without maxExecutors still gets the bound": {
+			app:      func(a *v1alpha1.SparkApplication) { a.Spec.Executor.Instances = ptr.To[int32](3) },
+			profiles: profileWith(v1alpha1.ProfileDynamicAllocation{Enabled: ptr.To(true)}),
+			want: want{enabled: true, minimum: ptr.To[int32](0), maxima: ptr.To[int32](3), maxSource: SourceApplication,
+				maxPolicy: "bound: spec.executor.instances=3, the executors the application asked for; the built-in default defaults.dynamicAllocation.maxExecutors=100 is not applied"},
+		},
+		"a profile's minimum and initial count above the bound are capped too": {
+			app: func(a *v1alpha1.SparkApplication) { a.Spec.Executor.Instances = ptr.To[int32](4) },
+			profiles: profileWith(v1alpha1.ProfileDynamicAllocation{Enabled: ptr.To(true), InitialExecutors: ptr.To[int32](10),
+				MinExecutors: ptr.To[int32](8), MaxExecutors: ptr.To[int32](3)}),
+			want: want{enabled: true, initial: ptr.To[int32](4), minimum: ptr.To[int32](4), maxima: ptr.To[int32](4), maxSource: SourceApplication,
+				maxPolicy: "bound: spec.executor.instances=4, the executors the application asked for; profile elastic defaults.dynamicAllocation.maxExecutors=3 is not applied"},
+		},
+		"the application's own dynamicAllocation keeps the profile's maxExecutors": {
+			app: func(a *v1alpha1.SparkApplication) {
+				a.Spec.DynamicAllocation = &v1alpha1.DynamicAllocation{Enabled: true}
+			},
+			profiles: builtinMax,
+			want:     want{enabled: true, minimum: ptr.To[int32](0), maxima: ptr.To[int32](100), maxSource: SourceProfile, maxPolicy: "defaults.dynamicAllocation.maxExecutors"},
+		},
+		"the application's own maxExecutors wins": {
+			app: func(a *v1alpha1.SparkApplication) {
+				a.Spec.DynamicAllocation = &v1alpha1.DynamicAllocation{Enabled: true, MaxExecutors: ptr.To[int32](50)}
+			},
+			profiles: builtinMax,
+			want:     want{enabled: true, minimum: ptr.To[int32](0), maxima: ptr.To[int32](50), maxSource: SourceApplication},
+		},
+		"zero executors: dynamic allocation stays off": {
+			app:      func(a *v1alpha1.SparkApplication) { a.Spec.Executor.Instances = ptr.To[int32](0) },
+			profiles: builtinMax,
+			want:     want{},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			app := newApp(tc.app, func(a *v1alpha1.SparkApplication) { a.Spec.Profile = "elastic" })
+			res, err := Resolve(ResolveInput{Application: app, Profiles: tc.profiles, Zones: threeZones})
+			if err != nil {
+				t.Fatal(err)
+			}
+			da := ptr.Deref(res.Application.Spec.DynamicAllocation, v1alpha1.DynamicAllocation{})
+			got := want{enabled: da.Enabled, initial: da.InitialExecutors, minimum: da.MinExecutors, maxima: da.MaxExecutors}
+			if s, ok := settingsByField(res)["spec.dynamicAllocation.maxExecutors"]; ok {
+				got.maxSource, got.maxPolicy = s.Source.Kind, s.Policy
+			}
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(want{})); diff != "" {
+				t.Errorf("effective dynamic allocation (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
