@@ -18,7 +18,7 @@ LDFLAGS := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMI
 # IMAGE is where image-push publishes the index; the tag defaults to VERSION.
 IMAGE ?=
 
-.PHONY: all build image image-push tools generate lint verify test unit e2e bench demo clean
+.PHONY: all build image image-push tools generate lint verify test unit e2e reliability bench demo clean
 
 all: build
 
@@ -54,10 +54,12 @@ lint:
 verify: generate lint
 	@git diff --exit-code -- api config || { echo "generated files are stale: run make generate and commit"; exit 1; }
 
-## test: unit and integration tests (real API server via envtest) and the short end-to-end set
+## test: unit and integration tests (real API server via envtest) and the whole
+## end-to-end suite on local clusters (what CI runs; long scenarios are in
+## `make reliability` and `make bench`)
 test: tools build
 	go test $(GO_TEST_FLAGS) -count=1 ./...
-	go test $(GO_TEST_FLAGS) -count=1 -tags e2e -short -timeout 30m ./test/e2e/...
+	go test $(GO_TEST_FLAGS) -count=1 -tags e2e -timeout 30m ./test/e2e/...
 
 ## unit: unit and integration tests only
 unit: tools
@@ -66,6 +68,12 @@ unit: tools
 ## e2e: the full end-to-end suite on local clusters
 e2e: tools build
 	go test $(GO_TEST_FLAGS) -count=1 -tags e2e -timeout 60m -v ./test/e2e/...
+
+## reliability: the long end-to-end scenarios (soak, chaos), named
+## TestReliability*, that make test leaves out (framework.Reliability says why
+## in their skip message there). CI runs it after make test.
+reliability: tools build
+	SPARKPLANE_RELIABILITY=1 go test $(GO_TEST_FLAGS) -count=1 -tags e2e -timeout 90m -v -run '^TestReliability' ./test/e2e/...
 
 ## bench: benchmarks; each prints its figure beside the reference it is compared with
 bench: tools build

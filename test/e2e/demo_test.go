@@ -34,9 +34,11 @@ func TestDemoReport(t *testing.T) {
 	root := framework.RepoRoot(t)
 	dir := t.TempDir()
 	name := framework.UniqueName(t)
-	// The demo tears its cluster down; this catches a demo that died first.
+	// --keep leaves the cluster to the test: its state is removed when the
+	// test passes and kept (its path and logs shown) when it fails, which
+	// the demo's own teardown would not do.
 	t.Cleanup(func() { framework.Down(t, name) })
-	r := framework.Run(t, nil, "demo", "--apps", "4", "--seed", "7", "--report-dir", dir, "--name", name)
+	r := framework.Run(t, nil, "demo", "--apps", "4", "--seed", "7", "--report-dir", dir, "--name", name, "--keep")
 	if r.Err != nil {
 		t.Fatalf("sparkplane demo: %v\n%s", r.Err, r.Stderr)
 	}

@@ -302,9 +302,11 @@ func TestDevUpFailures(t *testing.T) {
 		defer l.Close()
 		port := l.Addr().(*net.TCPAddr).Port
 		name := framework.UniqueName(t)
+		// A failed dev up keeps its logs in the state folder: removed when
+		// the test passes, kept (and shown) when it fails.
+		t.Cleanup(func() { framework.Down(t, name) })
 		r := framework.Run(t, nil, "dev", "up", "--name", name, "--apiserver-port", fmt.Sprint(port))
 		if r.Err == nil {
-			framework.Down(t, name)
 			t.Fatal("dev up on a taken port succeeded")
 		}
 		if !strings.Contains(r.Stderr, fmt.Sprintf("%d is already in use", port)) || !strings.Contains(r.Stderr, "--apiserver-port") {
@@ -331,7 +333,7 @@ func TestDevUpFailures(t *testing.T) {
 			ExtraArgs: map[string][]string{devcluster.ComponentAPIServer: {"--no-such-flag=1"}},
 			Timeout:   time.Minute,
 		})
-		t.Cleanup(func() { _ = devcluster.Down(name, false) })
+		t.Cleanup(func() { framework.Down(t, name) })
 		if err == nil {
 			t.Fatal("dev up with a broken kube-apiserver succeeded")
 		}

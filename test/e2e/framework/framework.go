@@ -212,3 +212,16 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// ReliabilityEnv is set by `make reliability` (which CI runs after make test).
+const ReliabilityEnv = "SPARKPLANE_RELIABILITY"
+
+// Reliability marks a long scenario (soak, chaos), named TestReliability*:
+// make test leaves it out, and the skip message says why; `make
+// reliability` runs it. Every other end-to-end test runs in make test.
+func Reliability(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv(ReliabilityEnv) == "" {
+		t.Skipf("long scenario (%s): runs in `make reliability`, which CI runs after make test", why)
+	}
+}
