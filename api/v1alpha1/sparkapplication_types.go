@@ -184,6 +184,15 @@ type SparkApplicationSpec struct {
 	// +kubebuilder:validation:Minimum=0
 	TimeToLiveSeconds *int64 `json:"timeToLiveSeconds,omitempty"`
 
+	// ExecutorStartTimeoutSeconds ends the current attempt Failed with
+	// reason ExecutorsStartTimedOut (retried per restartPolicy) when, this
+	// long after its first executor was asked for, none of its executors
+	// runs and the ExecutorsPending condition says why. Unset waits forever
+	// (the condition still reports the wait).
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	ExecutorStartTimeoutSeconds *int64 `json:"executorStartTimeoutSeconds,omitempty"`
+
 	// DynamicAllocation configures Spark's dynamic executor allocation.
 	// +optional
 	DynamicAllocation *DynamicAllocation `json:"dynamicAllocation,omitempty"`
@@ -630,6 +639,44 @@ const (
 	// the application; False with reason Resumed once spec.suspend is false
 	// again and the next attempt was started.
 	ConditionSuspended = "Suspended"
+	// ConditionExecutorsPending is True while executors of the current
+	// attempt have waited longer than the operator's pending threshold
+	// (default 60s) without running; the reason says what blocks them
+	// (StorageClassNotFound, PersistentVolumeClaimUnbound,
+	// InsufficientCapacity, ImagePullFailed, QuotaExceeded,
+	// AdmissionRefused, Unschedulable, ContainerNotStarted) and the message
+	// carries the scheduler's or kubelet's words; status.executorsPending
+	// names the pods. False (reason ExecutorsStarted) once they run.
+	ConditionExecutorsPending = "ExecutorsPending"
+)
+
+// Reasons of the ExecutorsPending condition (the first eight also describe
+// a driver stuck pending, in the Running condition's message).
+const (
+	// ReasonStorageClassNotFound: a claim names a StorageClass that does not exist.
+	ReasonStorageClassNotFound = "StorageClassNotFound"
+	// ReasonClaimUnbound: a PersistentVolumeClaim is not bound (no provisioner, no matching volume).
+	ReasonClaimUnbound = "PersistentVolumeClaimUnbound"
+	// ReasonInsufficientCapacity: no node of the allowed tiers has room.
+	ReasonInsufficientCapacity = "InsufficientCapacity"
+	// ReasonImagePullFailed: the kubelet cannot pull the image.
+	ReasonImagePullFailed = "ImagePullFailed"
+	// ReasonQuotaExceeded: a ResourceQuota of the namespace is used up, so
+	// the driver cannot create executors.
+	ReasonQuotaExceeded = "QuotaExceeded"
+	// ReasonAdmissionRefused: the API server refused the executor pods (an
+	// admission webhook or policy).
+	ReasonAdmissionRefused = "AdmissionRefused"
+	// ReasonUnschedulable: the scheduler found no node for another reason.
+	ReasonUnschedulable = "Unschedulable"
+	// ReasonContainerNotStarted: the pod is on a node but its container has
+	// not started (volume mount, configuration error, ...).
+	ReasonContainerNotStarted = "ContainerNotStarted"
+	// ReasonExecutorsStarted: ExecutorsPending=False, nothing waits any more.
+	ReasonExecutorsStarted = "ExecutorsStarted"
+	// ReasonExecutorsStartTimedOut: the attempt ended because no executor
+	// started within spec.executorStartTimeoutSeconds.
+	ReasonExecutorsStartTimedOut = "ExecutorsStartTimedOut"
 )
 
 // Condition reasons.
@@ -744,6 +791,30 @@ type SparkApplicationStatus struct {
 	// Written only by the hub operator, on the hub's application.
 	// +optional
 	Placement *Placement `json:"placement,omitempty"`
+	// ExecutorsPending says why the current attempt's executors wait; set
+	// with the ExecutorsPending condition, removed when it turns False.
+	// +optional
+	ExecutorsPending *PendingPods `json:"executorsPending,omitempty"`
+}
+
+// PendingPods is what blocks pods that wait too long to run.
+type PendingPods struct {
+	// Reason is the ExecutorsPending condition's reason.
+	Reason string `json:"reason"`
+	// Cause is the blocking part in a few words, as list shows it
+	// (StorageClass "sparkplane-shuffle" not found).
+	Cause string `json:"cause"`
+	// Message is the scheduler's or kubelet's message of one blocked pod.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// Count is how many executors wait.
+	Count int32 `json:"count"`
+	// Pods names up to ten of them.
+	// +optional
+	// +listType=atomic
+	Pods []string `json:"pods,omitempty"`
+	// Since is when the longest-waiting of them was created.
+	Since metav1.Time `json:"since"`
 }
 
 // DriverInfo locates the driver of the current attempt.

@@ -142,8 +142,12 @@ func (o *demoOptions) run(ctx context.Context) error {
 	defer klog.Flush()
 
 	fmt.Fprintf(o.out, "sparkplane demo: %d applications per run, seed %d, report in %s (logs: %s)\n", o.apps, o.seed, o.reportDir, logPath)
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding the sparkplane binary for the volume provisioner: %w", err)
+	}
 	res, err := demo.Run(ctx, demo.Options{
-		Apps: o.apps, Seed: o.seed, ReportDir: o.reportDir, Keep: o.keep, ClusterName: o.name, Out: o.out,
+		Apps: o.apps, Seed: o.seed, ReportDir: o.reportDir, Keep: o.keep, ClusterName: o.name, Out: o.out, SparkplaneBinary: self,
 		NoticeVia: o.noticeVia, Ablate: o.ablate,
 		StartOperator: startDemoOperator,
 		NewInterrupter: func(cfg *rest.Config, via string) (demo.Interrupter, error) {

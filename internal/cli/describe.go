@@ -193,6 +193,18 @@ func writeDescription(w io.Writer, app *v1alpha1.SparkApplication, pods []corev1
 	line(1, "Running", c.Running)
 	line(1, "Succeeded", c.Succeeded)
 	line(1, "Failed", c.Failed)
+	if p := app.Status.ExecutorsPending; p != nil {
+		line(1, "Waiting", fmt.Sprintf("%d since %s (%s)", p.Count, p.Since.UTC().Format(time.RFC1123Z), p.Reason))
+		line(1, "Why", p.Cause)
+		if p.Message != "" && p.Message != p.Cause {
+			line(1, "Message", p.Message)
+		}
+		pods := strings.Join(p.Pods, ", ")
+		if more := int(p.Count) - len(p.Pods); more > 0 {
+			pods += fmt.Sprintf(" and %d more", more)
+		}
+		line(1, "Waiting Pods", pods)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

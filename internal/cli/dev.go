@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -104,6 +105,12 @@ func (o *devUpOptions) run(cmd *cobra.Command) error {
 	// interrupted dev up stops what it started before it exits.
 	ctx, stop := untilInterrupted(cmd.Context())
 	defer stop()
+	// This very binary runs the shuffle volume provisioner component.
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding the sparkplane binary for the volume provisioner: %w", err)
+	}
+	o.opts.SparkplaneBinary = self
 	c, err := devcluster.Up(ctx, o.opts)
 	if err != nil {
 		return err

@@ -39,6 +39,7 @@ type operatorOptions struct {
 	workers                 int
 	driverPendingTimeout    time.Duration
 	ingressURLFormat        string
+	pendingThreshold        time.Duration
 	pprofAddr               string
 	// Zone choice of the profile resolver.
 	nodesOnDemand bool
@@ -103,6 +104,7 @@ application twice.`,
 	cmd.Flags().StringVar(&o.ingressURLFormat, "ingress-url-format", "", "Give every application's Spark UI a Service and an Ingress at this address: a host ({{$appName}}.{{$appNamespace}}.example.com) or a host and path (example.com/{{$appNamespace}}/{{$appName}}, which sets spark.ui.proxyBase and ingress-nginx's rewrite-target); empty: no Ingress")
 	cmd.Flags().DurationVar(&o.driverPendingTimeout, "driver-pending-timeout", sparkapplication.DefaultDriverPendingTimeout, "Fail an attempt whose driver pod stays Pending this long (a negative value never fails it)")
 	o.hub.addFlags(cmd.Flags())
+	cmd.Flags().DurationVar(&o.pendingThreshold, "pending-threshold", sparkapplication.DefaultPendingThreshold, "Say why (condition ExecutorsPending, event, metric) once executors or the driver have waited this long to run")
 	cmd.Flags().IntVarP(&o.verbosity, "v", "v", 0, "Log verbosity (klog levels: 0 quiet, 2 per-application, 4 per-reconcile)")
 	return cmd
 }
@@ -121,6 +123,9 @@ func (o *operatorOptions) validate() error {
 		if err := submit.ValidateIngressURLFormat(o.ingressURLFormat); err != nil {
 			return fmt.Errorf("--ingress-url-format: %w", err)
 		}
+	}
+	if o.pendingThreshold <= 0 {
+		return fmt.Errorf("--pending-threshold %s: give a positive duration (e.g. 60s)", o.pendingThreshold)
 	}
 	if o.driverPendingTimeout == 0 {
 		return errors.New("--driver-pending-timeout must not be 0: give a duration (e.g. 10m), or a negative one to never fail pending drivers")
@@ -216,6 +221,7 @@ func (o *operatorOptions) registerControllers(mgr manager.Manager) ([]string, er
 			MaxConcurrentReconciles: o.workers,
 			DriverPendingTimeout:    o.driverPendingTimeout,
 			IngressURLFormat:        o.ingressURLFormat,
+			PendingThreshold:        o.pendingThreshold,
 		},
 		Profiles:     sparkprofile.ResolverOptions{NodesOnDemand: o.nodesOnDemand, Zones: o.zones},
 		Interruption: interruption.Options{Signals: signals},

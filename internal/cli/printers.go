@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
 	"sigs.k8s.io/yaml"
@@ -114,7 +115,7 @@ func printApplications(w io.Writer, apps []v1alpha1.SparkApplication, format str
 	}
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, app := range apps {
-		row := []string{app.Name, stateOf(&app), fmt.Sprint(app.Status.Attempts), executorSummary(app.Status.Executors), age(app.CreationTimestamp, now)}
+		row := []string{app.Name, stateOf(&app), fmt.Sprint(app.Status.Attempts), executorSummary(&app), age(app.CreationTimestamp, now)}
 		if withNamespace {
 			row = append([]string{app.Namespace}, row...)
 		}
@@ -158,10 +159,17 @@ func profileOf(app *v1alpha1.SparkApplication) string {
 	return app.Spec.Profile
 }
 
-// executorSummary is running/total as kubectl shows READY, e.g. "8/10".
-func executorSummary(c v1alpha1.ExecutorCounts) string {
+// executorSummary is running/total as kubectl shows READY, e.g. "8/10",
+// followed by why executors wait when they wait too long (the
+// ExecutorsPending condition): `0/24 (pending: StorageClass "sparkplane-shuffle" not found)`.
+func executorSummary(app *v1alpha1.SparkApplication) string {
+	c := app.Status.Executors
 	total := c.Pending + c.Running + c.Succeeded + c.Failed
-	return fmt.Sprintf("%d/%d", c.Running, total)
+	summary := fmt.Sprintf("%d/%d", c.Running, total)
+	if p := app.Status.ExecutorsPending; p != nil && meta.IsStatusConditionTrue(app.Status.Conditions, v1alpha1.ConditionExecutorsPending) {
+		summary += fmt.Sprintf(" (pending: %s)", p.Cause)
+	}
+	return summary
 }
 
 func orNone(s string) string {

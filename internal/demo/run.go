@@ -104,6 +104,10 @@ type Options struct {
 	ClusterName string
 	// Out receives the live progress lines.
 	Out io.Writer
+	// SparkplaneBinary runs the cluster's shuffle volume provisioner as a
+	// component, as `dev up` does (devcluster.Options.SparkplaneBinary);
+	// when empty the demo runs it in this process for the runs' duration.
+	SparkplaneBinary string
 	// StartOperator runs sparkplane's controllers against cfg until ctx ends.
 	// It is started once per run and stopped at the run's end.
 	StartOperator func(ctx context.Context, cfg *rest.Config, opts OperatorOptions) error
@@ -216,7 +220,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	r := &runner{opts: opts, start: time.Now(), out: opts.Out, zones: devcluster.Zones(1)}
 	r.printf("bringing up the local cluster %q (kube-apiserver, kube-scheduler, kwok, Karpenter's kwok provider)", opts.ClusterName)
-	cluster, err := devcluster.Up(ctx, devcluster.Options{Name: opts.ClusterName, Zones: len(r.zones), Karpenter: true, Timeout: 4 * time.Minute})
+	cluster, err := devcluster.Up(ctx, devcluster.Options{Name: opts.ClusterName, Zones: len(r.zones), Karpenter: true, Timeout: 4 * time.Minute, SparkplaneBinary: opts.SparkplaneBinary})
 	if err != nil {
 		return nil, err
 	}
@@ -295,8 +299,10 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 	if err := r.tracker.start(bgCtx, r.cs); err != nil {
 		return nil, err
 	}
-	if err := provisionVolumes(bgCtx, r.cs); err != nil {
-		return nil, err
+	if r.opts.SparkplaneBinary == "" {
+		if err := devcluster.ProvisionVolumes(bgCtx, r.cs); err != nil {
+			return nil, err
+		}
 	}
 	if r.em, err = emulator.New(cfg, emulator.Options{EventLogDir: filepath.Join(r.opts.ReportDir, "eventlogs")}); err != nil {
 		return nil, err
@@ -356,13 +362,12 @@ func WriteReport(dir string, d Demo, rep Report) error {
 
 // installPlatform applies the kwok platform bundle's node classes, NodePools,
 // PriorityClasses and shuffle StorageClass (made the default, provisioned by
-// the demo), then sparkplane (CRDs, RBAC, built-in profiles) and the
+// the local cluster's volume provisioner), then sparkplane (CRDs, RBAC, built-in profiles) and the
 // baseline profile.
 func (r *runner) installPlatform(ctx context.Context) error {
 	pcfg := platform.DefaultConfig(platform.ProviderKWOK)
 	pcfg.Zones = r.zones
 	pcfg.DriverZone = r.zones[0]
-	pcfg.Storage.KWOKProvisioner = VolumeProvisioner
 	// The baseline puts every executor on amd64 on-demand: give that tier
 	// room for the whole fleet, so Karpenter never relaxes the preference.
 	pcfg.Executors.CPULimits.Amd64OnDemand = 1024

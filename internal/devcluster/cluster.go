@@ -26,10 +26,13 @@ const (
 	ComponentScheduler         = "kube-scheduler"
 	ComponentKwok              = "kwok"
 	ComponentKarpenter         = "karpenter"
+	// ComponentVolumeProvisioner provisions the shuffle StorageClass's
+	// claims (`sparkplane dev volume-provisioner`, ProvisionVolumes).
+	ComponentVolumeProvisioner = "volume-provisioner"
 )
 
 // Components lists every component in start order.
-var Components = []string{ComponentEtcd, ComponentAPIServer, ComponentControllerManager, ComponentScheduler, ComponentKwok, ComponentKarpenter}
+var Components = []string{ComponentEtcd, ComponentAPIServer, ComponentControllerManager, ComponentScheduler, ComponentKwok, ComponentVolumeProvisioner, ComponentKarpenter}
 
 // Errors returned (wrapped) by Up, Load and Down.
 var (

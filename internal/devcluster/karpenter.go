@@ -66,9 +66,16 @@ func KarpenterCRDs() ([]*apiextensionsv1.CustomResourceDefinition, error) {
 	return crds, nil
 }
 
+// ApplyFieldManager is the field manager `dev up --karpenter` applies the
+// kwok bundle's objects with: the one `kubectl apply --server-side` uses, so
+// applying the rendered bundle afterwards, as docs/platform.md says, updates
+// those objects instead of conflicting with them.
+const ApplyFieldManager = "kubectl"
+
 // KarpenterObjects returns what `dev up --karpenter` applies after the CRDs:
 // the Karpenter part of the kwok platform bundle (`sparkplane platform render
-// --provider kwok`): PriorityClasses, the KWOKNodeClass and the NodePools of
+// --provider kwok`) and its shuffle StorageClass (provisioned by the
+// volume-provisioner component): PriorityClasses, the KWOKNodeClass and the NodePools of
 // the four executor tiers (weights strictly decreasing, arm64 spot capped at
 // armSpotCPULimit CPUs), the driver pool (on-demand, tainted
 // sparkplane.io/driver, in the first zone) and the system pool, all
@@ -90,7 +97,11 @@ func KarpenterObjects(zones []string, armSpotCPULimit int) ([]*unstructured.Unst
 		return nil, fmt.Errorf("rendering the kwok platform bundle: %w", err)
 	}
 	var objects []*unstructured.Unstructured
-	for _, obj := range bundle.KarpenterObjects() {
+	cluster := bundle.KarpenterObjects()
+	if f := bundle.File("storageclasses.yaml"); f != nil {
+		cluster = append(cluster, f.Objects...)
+	}
+	for _, obj := range cluster {
 		u, err := platform.ToUnstructured(obj)
 		if err != nil {
 			return nil, err

@@ -38,6 +38,12 @@ func TestKarpenterObjects(t *testing.T) {
 		switch obj.GetKind() {
 		case "KWOKNodeClass":
 			nodeClasses++
+		case "StorageClass":
+			// The class the built-in profiles' shuffle claims name, served
+			// by dev up's volume provisioner.
+			if p, _, _ := unstructured.NestedString(obj.Object, "provisioner"); obj.GetName() != "sparkplane-shuffle" || p != VolumeProvisioner {
+				t.Errorf("StorageClass %s provisioned by %q, want sparkplane-shuffle by %q", obj.GetName(), p, VolumeProvisioner)
+			}
 		case "PriorityClass":
 		case "NodePool":
 			w, _, _ := unstructured.NestedInt64(obj.Object, "spec", "weight")

@@ -43,6 +43,11 @@ type Options struct {
 	ArmSpotCPULimit int
 	// APIServerPort is the API server's port; a free one when zero.
 	APIServerPort int
+	// SparkplaneBinary is a sparkplane binary that runs the shuffle volume
+	// provisioner as a component (`sparkplane dev volume-provisioner`); the
+	// CLI passes its own executable. Empty: no provisioner, and claims of the
+	// shuffle StorageClass stay Pending.
+	SparkplaneBinary string
 	// ExtraArgs are appended to a component's command line, by component name.
 	ExtraArgs map[string][]string
 	// Timeout bounds Up; 3 minutes when zero.
@@ -132,6 +137,7 @@ const (
 	userScheduler         = "system:kube-scheduler"
 	userKwok              = "kwok"
 	userKarpenter         = "karpenter"
+	userVolumeProvisioner = "sparkplane-volume-provisioner"
 )
 
 // Up starts a cluster and returns when it is usable: the API server ready,
@@ -153,6 +159,12 @@ func Up(ctx context.Context, opts Options) (*Cluster, error) {
 	bins, err := resolveBinaries(opts.Karpenter)
 	if err != nil {
 		return nil, err
+	}
+	if opts.SparkplaneBinary != "" {
+		if _, err := os.Stat(opts.SparkplaneBinary); err != nil {
+			return nil, fmt.Errorf("the sparkplane binary that runs the volume provisioner: %w", err)
+		}
+		bins[ComponentVolumeProvisioner] = opts.SparkplaneBinary
 	}
 	unlock, err := lockName(opts.Name)
 	if err != nil {
@@ -338,6 +350,15 @@ func (u *upper) run(ctx context.Context) error {
 	c.Nodes = len(nodes)
 	u.step("created %d kwok nodes in %d zones", len(nodes), u.opts.Zones)
 
+	if _, ok := u.bins[ComponentVolumeProvisioner]; ok {
+		if err := u.startComponent(ComponentVolumeProvisioner, []string{
+			"dev", "volume-provisioner", "--kubeconfig=" + u.path("kubeconfigs", "volume-provisioner.kubeconfig"),
+		}, nil); err != nil {
+			return err
+		}
+		u.step("volume provisioner %s started for the shuffle StorageClass", VolumeProvisioner)
+	}
+
 	if u.opts.Karpenter {
 		if err := u.startKarpenter(ctx); err != nil {
 			return err
@@ -444,13 +465,13 @@ func (u *upper) startKarpenter(ctx context.Context) error {
 	}
 	kinds := map[string]int{}
 	for _, obj := range objects {
-		if err := u.client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating %s %s: %w", obj.GetKind(), obj.GetName(), err)
+		if err := u.client.Patch(ctx, obj, client.Apply, client.FieldOwner(ApplyFieldManager), client.ForceOwnership); err != nil {
+			return fmt.Errorf("applying %s %s: %w", obj.GetKind(), obj.GetName(), err)
 		}
 		kinds[obj.GetKind()]++
 	}
-	u.step("applied Karpenter CRDs and the kwok platform bundle's pools: %d NodePools, %d KWOKNodeClass, %d PriorityClasses",
-		kinds["NodePool"], kinds["KWOKNodeClass"], kinds["PriorityClass"])
+	u.step("applied Karpenter CRDs and the kwok platform bundle's pools and storage (as kubectl apply --server-side): %d NodePools, %d KWOKNodeClass, %d PriorityClasses, %d StorageClass",
+		kinds["NodePool"], kinds["KWOKNodeClass"], kinds["PriorityClass"], kinds["StorageClass"])
 	env := []string{
 		"KUBECONFIG=" + u.path("kubeconfigs", "karpenter.kubeconfig"),
 		"SYSTEM_NAMESPACE=kube-system",
@@ -501,6 +522,9 @@ func (u *upper) writeConfig() error {
 		// as they do with cluster-admin in a real cluster.
 		{userKwok, "system:masters"},
 		{userKarpenter, "system:masters"},
+		// The provisioner creates and deletes PersistentVolumes, as a CSI
+		// provisioner does with its own ClusterRole.
+		{userVolumeProvisioner, "system:masters"},
 	} {
 		token, err := newToken()
 		if err != nil {
@@ -531,6 +555,7 @@ func (u *upper) writeConfig() error {
 		"kubeconfigs/kube-scheduler.kubeconfig":          userScheduler,
 		"kubeconfigs/kwok.kubeconfig":                    userKwok,
 		"kubeconfigs/karpenter.kubeconfig":               userKarpenter,
+		"kubeconfigs/volume-provisioner.kubeconfig":      userVolumeProvisioner,
 	} {
 		if err := clientcmd.WriteToFile(kubeconfig(u.c.Name, u.c.APIServerURL, ca.certPEM, user, u.tokens[user]), u.path(path)); err != nil {
 			return err

@@ -154,6 +154,7 @@ func TestOperatorRBACIsLeastPrivilege(t *testing.T) {
 		{"patch", "", "nodes", "", ""},
 		{"watch", "", "namespaces", "", ""},
 		{"list", "scheduling.k8s.io", "priorityclasses", "", ""},
+		{"watch", "", "resourcequotas", "", ""},
 		{"create", "", "events", "", "team-a"},
 		{"create", "events.k8s.io", "events", "", "team-a"},
 		{"update", "coordination.k8s.io", "leases", "", Namespace},
@@ -195,6 +196,7 @@ func TestOperatorRBACIsLeastPrivilege(t *testing.T) {
 		{"update", "apiextensions.k8s.io", "customresourcedefinitions", "", ""},
 		{"create", "", "serviceaccounts", "token", "team-a"},
 		{"create", "scheduling.k8s.io", "priorityclasses", "", ""},
+		{"update", "", "resourcequotas", "", "team-a"},
 	}
 	check := func(a access, want bool) {
 		t.Helper()

@@ -16,6 +16,12 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
+// KWOKVolumeProvisioner is the shuffle StorageClass's provisioner in the
+// kwok bundle: the volume provisioner `sparkplane dev up` runs on the local
+// cluster (internal/devcluster), so a claim of the rendered class binds
+// there as an EBS claim does on AWS.
+const KWOKVolumeProvisioner = "dev.sparkplane.io/zonal-volume"
+
 // Provider is where the bundle's nodes come from.
 type Provider string
 
@@ -147,7 +153,8 @@ type StorageConfig struct {
 	// IOPS and Throughput (MiB/s) of each gp3 volume.
 	IOPS       int `json:"iops,omitempty"`
 	Throughput int `json:"throughput,omitempty"`
-	// KWOKProvisioner is the provisioner of the shuffle class with provider kwok.
+	// KWOKProvisioner is the provisioner of the shuffle class with provider
+	// kwok (default KWOKVolumeProvisioner, which `sparkplane dev up` runs).
 	KWOKProvisioner string `json:"kwokProvisioner,omitempty"`
 	// CSIKubeAPIQPS, CSIKubeAPIBurst and CSIWorkerThreads tune the EBS CSI
 	// controller's attacher and provisioner for many PVCs.
@@ -289,7 +296,7 @@ func (c *Config) applyDefaults() {
 	setString(&c.Storage.VolumeType, "gp3")
 	setInt(&c.Storage.IOPS, 6000)
 	setInt(&c.Storage.Throughput, 500)
-	setString(&c.Storage.KWOKProvisioner, "kubernetes.io/no-provisioner")
+	setString(&c.Storage.KWOKProvisioner, KWOKVolumeProvisioner)
 	setInt(&c.Storage.CSIKubeAPIQPS, 100)
 	setInt(&c.Storage.CSIKubeAPIBurst, 200)
 	setInt(&c.Storage.CSIWorkerThreads, 100)

@@ -267,7 +267,8 @@ var keptLabels = []string{v1alpha1.LabelApplication, spark.LabelAppSelector, spa
 // TrimPod is the pod transform: identity, deletion state, the Spark labels,
 // the node, the phase and the effective requests (as one container named
 // "requests"); drivers also keep their owner references and whole status,
-// which the SparkApplication controller reads. An executor is then a few
+// which the SparkApplication controller reads, and pending executors why
+// they wait (pendingStatus). An executor is then a few
 // hundred bytes instead of several kilobytes. Trimming a trimmed pod changes
 // nothing, as informers require.
 func TrimPod(obj any) (any, error) {
@@ -302,13 +303,41 @@ func TrimPod(obj any) (any, error) {
 			corev1.ResourceMemory: *resource.NewQuantity(r.Memory, resource.BinarySI),
 		}}}}
 	}
-	if pod.Labels[spark.LabelRole] == spark.RoleDriver {
+	switch {
+	case pod.Labels[spark.LabelRole] == spark.RoleDriver:
 		trimmed.OwnerReferences = pod.OwnerReferences
 		trimmed.Status = pod.Status
-	} else {
+	case pod.Status.Phase == corev1.PodPending:
+		trimmed.Status = pendingStatus(&pod.Status)
+	default:
 		trimmed.Status.Phase = pod.Status.Phase
 	}
 	return trimmed, nil
+}
+
+// pendingStatus keeps of a pending pod's status what says why it waits:
+// the PodScheduled condition when it is False (the scheduler's reason and
+// message) and the containers' waiting states (the kubelet's, e.g. an
+// image that cannot be pulled). Nothing more is kept once the pod runs.
+func pendingStatus(status *corev1.PodStatus) corev1.PodStatus {
+	out := corev1.PodStatus{Phase: status.Phase}
+	for _, cond := range status.Conditions {
+		if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse {
+			out.Conditions = []corev1.PodCondition{{Type: cond.Type, Status: cond.Status, Reason: cond.Reason, Message: cond.Message}}
+		}
+	}
+	waiting := func(statuses []corev1.ContainerStatus) []corev1.ContainerStatus {
+		var kept []corev1.ContainerStatus
+		for _, cs := range statuses {
+			if w := cs.State.Waiting; w != nil && w.Reason != "" {
+				kept = append(kept, corev1.ContainerStatus{Name: cs.Name, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: w.Reason, Message: w.Message}}})
+			}
+		}
+		return kept
+	}
+	out.InitContainerStatuses = waiting(status.InitContainerStatuses)
+	out.ContainerStatuses = waiting(status.ContainerStatuses)
+	return out
 }
 
 // TrimNode is the node transform: identity, deletion state, labels (zone,

@@ -93,6 +93,10 @@ type Options struct {
 	Resolve Resolver
 	// Clock (default: the real clock).
 	Clock clock.PassiveClock
+	// PendingThreshold is how long executors (and the driver) may wait to
+	// run before the application says why: the ExecutorsPending condition
+	// (default DefaultPendingThreshold).
+	PendingThreshold time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -113,6 +117,9 @@ func (o Options) withDefaults() Options {
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
+	if o.PendingThreshold == 0 {
+		o.PendingThreshold = DefaultPendingThreshold
+	}
 	return o
 }
 
@@ -128,7 +135,10 @@ type Controller struct {
 	pods client.Reader
 	// podsIndexed is true when pods supports clusterstate.IndexAppSelector.
 	podsIndexed bool
-	events      eventRecorder
+	// quotas reads ResourceQuotas (the manager's cache after Register; nil:
+	// a used-up quota is not looked for).
+	quotas client.Reader
+	events eventRecorder
 	// submitted remembers, per application UID, the last attempt this
 	// process submitted, so a reconcile that reads an application from a
 	// cache not yet showing that submission waits for the cache instead of
@@ -439,7 +449,8 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 		fmt.Sprintf("Attempt %d: driver pod %s, service %s", attempt, objs.Names.DriverPod, objs.Names.DriverService))
 	// The same message observeDriver derives from a fresh pod, so the next
 	// reconcile finds nothing to write.
-	c.setCondition(s, v1alpha1.ConditionRunning, metav1.ConditionFalse, v1alpha1.ReasonDriverPending, pendingMessage(driver))
+	c.setCondition(s, v1alpha1.ConditionRunning, metav1.ConditionFalse, v1alpha1.ReasonDriverPending, driverPendingMessage(driver))
+	clearExecutorsPending(s)
 	c.setCondition(s, v1alpha1.ConditionCompleted, metav1.ConditionFalse, v1alpha1.ReasonInProgress, fmt.Sprintf("Attempt %d is in progress", attempt))
 	// An interruption of the previous attempt's driver must not end this one.
 	if cond := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionDriverNodeInterrupted); cond != nil && cond.Status == metav1.ConditionTrue {
@@ -624,15 +635,19 @@ func (c *Controller) observeDriver(ctx context.Context, s *scope) (reconcile.Res
 			st.StartTime = &start
 		}
 		c.setCondition(s, v1alpha1.ConditionRunning, metav1.ConditionTrue, v1alpha1.ReasonDriverRunning, fmt.Sprintf("Driver pod %s is running", driver.Name))
-		return reconcile.Result{}, true, nil
+		result, _, err := c.observeExecutorsPending(ctx, s, driver, names.AppID)
+		return result, true, err
 	default: // Pending or Unknown
 		st.State = v1alpha1.StatePending
-		c.setCondition(s, v1alpha1.ConditionRunning, metav1.ConditionFalse, v1alpha1.ReasonDriverPending, pendingMessage(driver))
+		blockedAt := c.observeDriverPending(s, driver)
 		if c.opts.DriverPendingTimeout < 0 {
-			return reconcile.Result{}, true, nil
+			return requeueAt(blockedAt, s.now), true, nil
 		}
 		remaining := driver.CreationTimestamp.Add(c.opts.DriverPendingTimeout).Sub(s.now)
 		if remaining > 0 {
+			if !blockedAt.IsZero() {
+				remaining = min(remaining, max(blockedAt.Sub(s.now), time.Millisecond))
+			}
 			return reconcile.Result{RequeueAfter: remaining}, true, nil
 		}
 		if err := c.client.Delete(ctx, driver, client.Preconditions{UID: &driver.UID}); client.IgnoreNotFound(err) != nil {
@@ -642,7 +657,7 @@ func (c *Controller) observeDriver(ctx context.Context, s *scope) (reconcile.Res
 		s.then(func() { c.events.pendingTimeout(s.app, driver.Name, timeout) })
 		c.endAttempt(ctx, s, false, v1alpha1.ReasonDriverPendingTimeout,
 			fmt.Sprintf("driver pod %s stayed Pending for more than %s (%s); it was deleted — check capacity, quotas and the image, or raise the operator's --driver-pending-timeout",
-				driver.Name, timeout, pendingMessage(driver)))
+				driver.Name, timeout, driverPendingMessage(driver)))
 		return c.afterEnd(s), true, nil
 	}
 }
@@ -812,24 +827,6 @@ func firstNonEmpty(values ...string) string {
 		}
 	}
 	return ""
-}
-
-// pendingMessage says why a driver pod is not running yet.
-func pendingMessage(pod *corev1.Pod) string {
-	for _, cs := range pod.Status.ContainerStatuses {
-		if w := cs.State.Waiting; w != nil && w.Reason != "" && w.Reason != "ContainerCreating" {
-			return fmt.Sprintf("container %s is waiting: %s %s", cs.Name, w.Reason, strings.TrimSpace(w.Message))
-		}
-	}
-	for _, cond := range pod.Status.Conditions {
-		if cond.Type == corev1.PodScheduled && cond.Status == corev1.ConditionFalse {
-			return fmt.Sprintf("not scheduled: %s %s", cond.Reason, strings.TrimSpace(cond.Message))
-		}
-	}
-	if pod.Spec.NodeName == "" && pod.Status.Phase == corev1.PodPending {
-		return fmt.Sprintf("driver pod %s is waiting to be scheduled", pod.Name)
-	}
-	return fmt.Sprintf("driver pod %s is %s", pod.Name, firstNonEmpty(string(pod.Status.Phase), "Pending"))
 }
 
 // endAttempt records the end of the current attempt and decides, per

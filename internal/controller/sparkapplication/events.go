@@ -28,6 +28,14 @@ const (
 	// node got an interruption notice (the interruption controller records
 	// its own event of the same reason when it finds the driver).
 	EventDriverNodeInterrupted = "DriverNodeInterrupted"
+	// EventExecutorsPending: executors have waited longer than the pending
+	// threshold; the note says what blocks them (once per cause).
+	EventExecutorsPending = "ExecutorsPending"
+	// EventExecutorsStarted: the executors that waited run now.
+	EventExecutorsStarted = "ExecutorsStarted"
+	// EventDriverPending: the driver has waited longer than the pending
+	// threshold; the note says what blocks it (once per cause).
+	EventDriverPending = "DriverPending"
 )
 
 // eventRecorder holds the typed constructors; a nil recorder records nothing
@@ -129,4 +137,16 @@ func (r eventRecorder) suspended(app *v1alpha1.SparkApplication, driver string) 
 
 func (r eventRecorder) resumed(app *v1alpha1.SparkApplication, attempt int32) {
 	r.emit(app, corev1.EventTypeNormal, EventResumed, "Resume", "spec.suspend is false: starting attempt %d", attempt)
+}
+
+func (r eventRecorder) executorsPending(app *v1alpha1.SparkApplication, reason, message string) {
+	r.emit(app, corev1.EventTypeWarning, EventExecutorsPending, "Observe", "Executors wait (%s): %s", reason, message)
+}
+
+func (r eventRecorder) executorsStarted(app *v1alpha1.SparkApplication, running int) {
+	r.emit(app, corev1.EventTypeNormal, EventExecutorsStarted, "Observe", "The executors that waited run now (%d running)", running)
+}
+
+func (r eventRecorder) driverPending(app *v1alpha1.SparkApplication, driver, message string) {
+	r.emit(app, corev1.EventTypeWarning, EventDriverPending, "Observe", "Driver pod %s waits: %s", driver, message)
 }

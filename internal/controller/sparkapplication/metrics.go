@@ -30,8 +30,16 @@ var (
 		Namespace: "sparkplane", Subsystem: "sparkapplication", Name: "ttl_deletions_total",
 		Help: "Applications deleted after spec.timeToLiveSeconds.",
 	})
+	executorsPendingTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "sparkplane", Subsystem: "sparkapplication", Name: "executors_pending_total",
+		Help: "Times an attempt's executors were found waiting longer than the pending threshold (ExecutorsPending=True, or a new reason), by reason (StorageClassNotFound, PersistentVolumeClaimUnbound, InsufficientCapacity, ImagePullFailed, QuotaExceeded, AdmissionRefused, Unschedulable, ContainerNotStarted).",
+	}, []string{"reason"})
+	driverPendingTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "sparkplane", Subsystem: "sparkapplication", Name: "driver_pending_total",
+		Help: "Times a driver pod was found waiting longer than the pending threshold with a new cause, by reason (the ExecutorsPending reasons).",
+	}, []string{"reason"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(submissionsTotal, submissionLatency, attemptsFinishedTotal, retriesTotal, ttlDeletionsTotal)
+	metrics.Registry.MustRegister(submissionsTotal, submissionLatency, attemptsFinishedTotal, retriesTotal, ttlDeletionsTotal, executorsPendingTotal, driverPendingTotal)
 }

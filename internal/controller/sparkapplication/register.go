@@ -38,6 +38,9 @@ func (c *Controller) Register(mgr manager.Manager) error {
 	c.apiReader = mgr.GetAPIReader()
 	c.pods = podCache
 	c.podsIndexed = true
+	// ResourceQuotas are few and small: the manager's cache watches them
+	// from the first read on.
+	c.quotas = mgr.GetClient()
 	c.events = eventRecorder{mgr.GetEventRecorder("sparkplane-" + ControllerName)}
 
 	podToApp := handler.TypedEnqueueRequestsFromMapFunc(func(_ context.Context, pod *corev1.Pod) []reconcile.Request {
@@ -56,7 +59,8 @@ func (c *Controller) Register(mgr manager.Manager) error {
 }
 
 // podChanged passes creations and deletions, any update of a driver pod,
-// and executor updates that change the phase (what status.executors counts).
+// and executor updates that change the phase (what status.executors counts)
+// or what blocks a pending executor (what ExecutorsPending says).
 type podChanged struct {
 	predicate.TypedFuncs[*corev1.Pod]
 }
@@ -65,7 +69,10 @@ func (podChanged) Update(e event.TypedUpdateEvent[*corev1.Pod]) bool {
 	if e.ObjectNew.Labels[spark.LabelRole] == spark.RoleDriver {
 		return true
 	}
-	return e.ObjectOld.Status.Phase != e.ObjectNew.Status.Phase
+	if e.ObjectOld.Status.Phase != e.ObjectNew.Status.Phase {
+		return true
+	}
+	return e.ObjectNew.Status.Phase == corev1.PodPending && pendingSignature(e.ObjectOld) != pendingSignature(e.ObjectNew)
 }
 
 // interruptedChanged passes application updates that change the

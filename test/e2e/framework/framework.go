@@ -64,6 +64,10 @@ func Up(t testing.TB, opts devcluster.Options) *Cluster {
 	if opts.Progress == nil {
 		opts.Progress = testWriter{t}
 	}
+	if opts.SparkplaneBinary == "" {
+		// The shuffle volume provisioner, as `sparkplane dev up` runs it.
+		opts.SparkplaneBinary = Binary(t)
+	}
 	c, err := devcluster.Up(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("dev up: %v", err)

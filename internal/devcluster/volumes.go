@@ -1,4 +1,4 @@
-package demo
+package devcluster
 
 import (
 	"context"
@@ -12,24 +12,28 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+
+	"github.com/sparkplane/sparkplane/internal/platform"
 )
 
-// VolumeProvisioner is the provisioner name of the demo's shuffle
-// StorageClass. kwok nodes have no disks and the local cluster no CSI driver,
-// so the demo provisions the executors' shuffle claims itself, as the EBS CSI
-// driver would on AWS: a volume in the zone of the node the scheduler chose
+// VolumeProvisioner is the provisioner of the shuffle StorageClass on the
+// local cluster (the kwok platform bundle's default, platform.KWOKVolumeProvisioner).
+// kwok nodes have no disks and the local cluster no CSI driver, so `dev up`
+// runs ProvisionVolumes as a component (`sparkplane dev volume-provisioner`):
+// it provisions the executors' shuffle claims as the EBS CSI driver would on
+// AWS, a volume in the zone of the node the scheduler chose
 // (WaitForFirstConsumer), which a replacement executor in that zone can reuse.
-const VolumeProvisioner = "demo.sparkplane.io/zonal-volume"
+const VolumeProvisioner = platform.KWOKVolumeProvisioner
 
 // annSelectedNode is set on a claim by the scheduler when it picks the
 // consumer's node.
 const annSelectedNode = "volume.kubernetes.io/selected-node"
 
-// provisionVolumes creates a PersistentVolume for every claim of a
+// ProvisionVolumes creates a PersistentVolume for every claim of a
 // StorageClass whose provisioner is VolumeProvisioner once the scheduler has
 // selected a node, pinned to that node's zone; the PV controller binds them.
 // Released volumes are deleted. It runs until ctx ends.
-func provisionVolumes(ctx context.Context, cs kubernetes.Interface) error {
+func ProvisionVolumes(ctx context.Context, cs kubernetes.Interface) error {
 	factory := informers.NewSharedInformerFactory(cs, 0)
 	claims := factory.Core().V1().PersistentVolumeClaims().Informer()
 	volumes := factory.Core().V1().PersistentVolumes().Informer()
@@ -76,9 +80,9 @@ func createVolume(ctx context.Context, cs kubernetes.Interface, nodes interface 
 	if err != nil {
 		return fmt.Errorf("selected node %s: %w", pvc.Annotations[annSelectedNode], err)
 	}
-	zone := node.Labels[labelZone]
+	zone := node.Labels[corev1.LabelTopologyZone]
 	if zone == "" {
-		return fmt.Errorf("selected node %s has no %s label", node.Name, labelZone)
+		return fmt.Errorf("selected node %s has no %s label", node.Name, corev1.LabelTopologyZone)
 	}
 	size, ok := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
 	if !ok {
@@ -100,9 +104,9 @@ func createVolume(ctx context.Context, cs kubernetes.Interface, nodes interface 
 			StorageClassName:              class.Name,
 			VolumeMode:                    pvc.Spec.VolumeMode,
 			ClaimRef:                      &corev1.ObjectReference{Kind: "PersistentVolumeClaim", APIVersion: "v1", Namespace: pvc.Namespace, Name: pvc.Name, UID: pvc.UID},
-			PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/lib/sparkplane-demo/" + string(pvc.UID)}},
+			PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/lib/sparkplane-dev/" + string(pvc.UID)}},
 			NodeAffinity: &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []corev1.NodeSelectorTerm{{
-				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: labelZone, Operator: corev1.NodeSelectorOpIn, Values: []string{zone}}},
+				MatchExpressions: []corev1.NodeSelectorRequirement{{Key: corev1.LabelTopologyZone, Operator: corev1.NodeSelectorOpIn, Values: []string{zone}}},
 			}}}},
 		},
 	}
