@@ -21,6 +21,7 @@ import (
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/devcluster"
 	"github.com/sparkplane/sparkplane/internal/profile"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 	"github.com/sparkplane/sparkplane/internal/toolchain"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
@@ -109,7 +110,7 @@ func TestExecutorsPendingWithoutStorageClass(t *testing.T) {
 
 	cause := `StorageClass "` + profile.DefaultShuffleStorageClass + `" not found`
 	app := &v1alpha1.SparkApplication{}
-	framework.Eventually(t, 90*time.Second, "ExecutorsPending=True (StorageClassNotFound) on waits", func() (bool, error) {
+	testenv.Eventually(t, 90*time.Second, "ExecutorsPending=True (StorageClassNotFound) on waits", func() (bool, error) {
 		if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: "waits"}, app); err != nil {
 			return false, err
 		}
@@ -131,7 +132,7 @@ func TestExecutorsPendingWithoutStorageClass(t *testing.T) {
 		}
 	}
 
-	framework.Eventually(t, 2*time.Minute, "gives-up to fail with ExecutorsStartTimedOut", func() (bool, error) {
+	testenv.Eventually(t, 2*time.Minute, "gives-up to fail with ExecutorsStartTimedOut", func() (bool, error) {
 		if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: "gives-up"}, app); err != nil {
 			return false, err
 		}
@@ -166,7 +167,7 @@ func TestByHandFlow(t *testing.T) {
 	framework.MustRun(t, "submit", "--kubeconfig", kubeconfig, "-n", ns, "-f", filepath.Join(framework.RepoRoot(t), "examples", "spark-pi.yaml"))
 	app := &v1alpha1.SparkApplication{}
 	maxExecutors := int32(0)
-	framework.Eventually(t, 5*time.Minute, "spark-pi to succeed", func() (bool, error) {
+	testenv.Eventually(t, 5*time.Minute, "spark-pi to succeed", func() (bool, error) {
 		if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: "spark-pi"}, app); err != nil {
 			return false, err
 		}
