@@ -2,10 +2,12 @@ package sparkapplication
 
 import (
 	"context"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -53,26 +55,33 @@ func (c *Controller) Register(mgr manager.Manager) error {
 	return builder.ControllerManagedBy(mgr).
 		Named(ControllerName).
 		For(&v1alpha1.SparkApplication{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, interruptedChanged{}, leaseChanged{}))).
-		WatchesRawSource(source.Kind(podCache, &corev1.Pod{}, podToApp, podChanged{})).
+		WatchesRawSource(source.Kind(podCache, &corev1.Pod{}, podToApp, podChanged{threshold: c.opts.PendingThreshold, clock: c.opts.Clock})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: c.opts.MaxConcurrentReconciles}).
 		Complete(c)
 }
 
 // podChanged passes creations and deletions, any update of a driver pod,
 // and executor updates that change the phase (what status.executors counts)
-// or what blocks a pending executor (what ExecutorsPending says).
+// or what blocks an executor that has waited the pending threshold (what
+// ExecutorsPending says). A younger executor's scheduling news wakes nobody:
+// the reconcile due when it crosses the threshold reads it then.
 type podChanged struct {
 	predicate.TypedFuncs[*corev1.Pod]
+	threshold time.Duration
+	clock     clock.PassiveClock
 }
 
-func (podChanged) Update(e event.TypedUpdateEvent[*corev1.Pod]) bool {
+func (p podChanged) Update(e event.TypedUpdateEvent[*corev1.Pod]) bool {
 	if e.ObjectNew.Labels[spark.LabelRole] == spark.RoleDriver {
 		return true
 	}
 	if e.ObjectOld.Status.Phase != e.ObjectNew.Status.Phase {
 		return true
 	}
-	return e.ObjectNew.Status.Phase == corev1.PodPending && pendingSignature(e.ObjectOld) != pendingSignature(e.ObjectNew)
+	if e.ObjectNew.Status.Phase != corev1.PodPending || p.clock.Since(e.ObjectNew.CreationTimestamp.Time) < p.threshold {
+		return false
+	}
+	return pendingSignature(e.ObjectOld) != pendingSignature(e.ObjectNew)
 }
 
 // interruptedChanged passes application updates that change the
