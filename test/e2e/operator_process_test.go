@@ -97,29 +97,9 @@ func freeLoopbackAddress(t testing.TB) string {
 func startOperator(t testing.TB, kubeconfig string, extraArgs ...string) *operatorProcess {
 	t.Helper()
 	probe := freeLoopbackAddress(t)
-	args := append([]string{"operator", "--kubeconfig", kubeconfig,
-		"--metrics-bind-address", "0", "--health-probe-bind-address", probe}, extraArgs...)
-	logFile, err := os.CreateTemp(t.TempDir(), "operator-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(framework.Binary(t), args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &operatorProcess{cmd: cmd, logPath: logFile.Name(), probe: probe, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		logFile.Close()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			t.Logf("operator log (last lines):\n%s", p.logTail(40))
-		}
-	})
+	p := startProcess(t, append([]string{"operator", "--kubeconfig", kubeconfig,
+		"--metrics-bind-address", "0", "--health-probe-bind-address", probe}, extraArgs...)...)
+	p.probe = probe
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		select {
@@ -139,6 +119,35 @@ func startOperator(t testing.TB, kubeconfig string, extraArgs ...string) *operat
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// startProcess runs bin/sparkplane args in the background, as a user's `&`
+// does, its output in a file whose last lines are shown when the test
+// fails; it is killed when the test ends.
+func startProcess(t testing.TB, args ...string) *operatorProcess {
+	t.Helper()
+	logFile, err := os.CreateTemp(t.TempDir(), args[0]+"-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(framework.Binary(t), args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &operatorProcess{cmd: cmd, logPath: logFile.Name(), done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		logFile.Close()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			t.Logf("sparkplane %s log (last lines):\n%s", strings.Join(args, " "), p.logTail(40))
+		}
+	})
+	return p
 }
 
 // kill sends SIGKILL, as a node failure or an OOM kill would, and waits.

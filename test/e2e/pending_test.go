@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -25,38 +24,6 @@ import (
 	"github.com/sparkplane/sparkplane/internal/toolchain"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
-
-// startProcess runs bin/sparkplane args in the background, as a user's `&`
-// does, its output in a file shown when the test fails; it is stopped when
-// the test ends.
-func startProcess(t *testing.T, args ...string) {
-	t.Helper()
-	logFile, err := os.CreateTemp(t.TempDir(), "process-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(framework.Binary(t), args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			data, _ := os.ReadFile(logFile.Name())
-			lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-			t.Logf("sparkplane %s (last lines):\n%s", args[0], strings.Join(lines[max(0, len(lines)-30):], "\n"))
-		}
-	})
-}
 
 // writeManifest writes a SparkApplication manifest for `sparkplane submit -f`.
 func writeManifest(t *testing.T, name, extra string) string {
