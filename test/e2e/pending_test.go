@@ -20,6 +20,7 @@ import (
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/devcluster"
 	"github.com/sparkplane/sparkplane/internal/profile"
+	"github.com/sparkplane/sparkplane/internal/submit"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 	"github.com/sparkplane/sparkplane/internal/toolchain"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
@@ -147,6 +148,17 @@ func TestByHandFlow(t *testing.T) {
 	})
 	if maxExecutors > 2 {
 		t.Errorf("the application asked for 2 executors and had up to %d: the profile outgrew it", maxExecutors)
+	}
+	conf := &corev1.ConfigMap{}
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: submit.NamesFor(app, app.Status.Attempts).ConfConfigMap}, conf); err != nil {
+		t.Fatal(err)
+	}
+	props, err := submit.ParseProperties(conf.Data["spark.properties"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := props["spark.dynamicAllocation.maxExecutors"]; got != "2" {
+		t.Errorf("spark.dynamicAllocation.maxExecutors=%q: the default profile's dynamic allocation must be bounded by the 2 executors asked for", got)
 	}
 	claims := &corev1.PersistentVolumeClaimList{}
 	if err := cl.List(ctx, claims, client.InNamespace(ns)); err != nil {
