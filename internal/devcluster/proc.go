@@ -16,7 +16,8 @@ import (
 // Process is a running process that belongs to a cluster.
 type Process struct {
 	PID int
-	// Binary is the base name of the executable (argv[0]).
+	// Binary is the base name of the executable (argv[0]), or
+	// ComponentVolumeProvisioner for sparkplane running the provisioner.
 	Binary string
 	Args   []string
 }
@@ -24,6 +25,14 @@ type Process struct {
 // clusterBinaries are the executables a cluster runs. Discovery only considers
 // these, so a shell or `tail -f` on a log file is never taken for part of the cluster.
 var clusterBinaries = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"}
+
+// clusterProcess reports whether a command line is one of a cluster's
+// components: a cluster binary, or sparkplane running the volume
+// provisioner (`<any path>/sparkplane dev volume-provisioner ...`; the
+// binary may have any name, e.g. a test's build).
+func clusterProcess(binary string, args []string) bool {
+	return slices.Contains(clusterBinaries, binary) || len(args) > 2 && args[1] == "dev" && args[2] == "volume-provisioner"
+}
 
 // FindProcesses scans procRoot (normally /proc) for live processes running
 // one of the cluster binaries with stateDir on their command line, as a whole
@@ -47,8 +56,11 @@ func FindProcesses(procRoot, stateDir string) ([]Process, error) {
 		}
 		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
 		binary := filepath.Base(args[0])
-		if !slices.Contains(clusterBinaries, binary) || !mentionsDir(args[1:], stateDir) {
+		if !clusterProcess(binary, args) || !mentionsDir(args[1:], stateDir) {
 			continue
+		}
+		if !slices.Contains(clusterBinaries, binary) {
+			binary = ComponentVolumeProvisioner // whatever the sparkplane binary is called
 		}
 		if zombie(procRoot, entry.Name()) {
 			continue
@@ -92,7 +104,7 @@ func zombie(procRoot, pid string) bool {
 // etcd: an API server whose etcd is gone, or an etcd with a client still
 // attached, takes seconds longer to shut down.
 var stopOrder = [][]string{
-	{"kwok", "kube-scheduler", "kube-controller-manager"},
+	{"kwok", "kube-scheduler", "kube-controller-manager", ComponentVolumeProvisioner},
 	{"kube-apiserver"},
 	{"etcd"},
 }
@@ -108,7 +120,7 @@ func stopProcesses(procRoot, stateDir string, grace time.Duration) error {
 		}
 	}
 	// Anything left (a stage could not see a process that started meanwhile).
-	return stopStage(procRoot, stateDir, clusterBinaries, grace)
+	return stopStage(procRoot, stateDir, append(slices.Clone(clusterBinaries), ComponentVolumeProvisioner), grace)
 }
 
 func stopStage(procRoot, stateDir string, binaries []string, grace time.Duration) error {

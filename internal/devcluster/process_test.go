@@ -187,6 +187,8 @@ func TestFindProcessesInFakeProc(t *testing.T) {
 		"14":   {"/bin/kwok\x00--kubeconfig=/cache/dev/a/kubeconfig\x00", "Z"}, // zombie
 		"15":   {"/bin/kube-scheduler\x00--kubeconfig=/other/dev/a/x\x00", "S"},
 		"16":   {"/bin/kwok\x00--kubeconfig=/cache/dev/a\x00", "S"},
+		"17":   {"/w/bin/sparkplane\x00dev\x00volume-provisioner\x00--kubeconfig=/cache/dev/a/kubeconfigs/volume-provisioner.kubeconfig\x00", "S"},
+		"18":   {"/w/bin/sparkplane\x00operator\x00--kubeconfig=/cache/dev/a/kubeconfig\x00", "S"}, // a user's process, not a component
 		"self": {"", ""},
 	}
 	for pid, p := range procs {
@@ -201,7 +203,7 @@ func TestFindProcessesInFakeProc(t *testing.T) {
 	for _, p := range got {
 		pids = append(pids, p.PID)
 	}
-	if diff := cmp.Diff([]int{10, 11, 16}, pids); diff != "" {
+	if diff := cmp.Diff([]int{10, 11, 16, 17}, pids); diff != "" {
 		t.Errorf("pids (-want +got):\n%s", diff)
 	}
 }
