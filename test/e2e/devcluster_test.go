@@ -71,7 +71,7 @@ func TestDevCluster(t *testing.T) {
 
 	t.Run("status shows nodes by tier and zone", func(t *testing.T) {
 		out := framework.MustRun(t, "dev", "status", "--name", name).Stdout
-		for _, want := range []string{"running (5 of 5 components)", "NODEPOOL", "arm64-spot", "amd64-on-demand", "us-east-1a", "us-east-1b", "system"} {
+		for _, want := range []string{"running (6 of 6 components)", "NODEPOOL", "arm64-spot", "amd64-on-demand", "us-east-1a", "us-east-1b", "system"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("dev status lacks %q", want)
 			}

@@ -40,6 +40,9 @@ spec:
   image: apache/spark:3.5.3
   mainClass: org.apache.spark.examples.SparkPi
   mainApplicationFile: local:///opt/spark/examples/jars/spark-examples_2.12-3.5.3.jar
+  driver:
+    cores: 1
+    memory: 1g
   executor:
     instances: 2
     cores: 1
