@@ -155,6 +155,7 @@ func TestOperatorRBACIsLeastPrivilege(t *testing.T) {
 		{"watch", "", "namespaces", "", ""},
 		{"list", "scheduling.k8s.io", "priorityclasses", "", ""},
 		{"watch", "", "resourcequotas", "", ""},
+		{"get", "", "persistentvolumeclaims", "", "team-a"},
 		{"create", "", "events", "", "team-a"},
 		{"create", "events.k8s.io", "events", "", "team-a"},
 		{"update", "coordination.k8s.io", "leases", "", Namespace},
@@ -197,6 +198,7 @@ func TestOperatorRBACIsLeastPrivilege(t *testing.T) {
 		{"create", "", "serviceaccounts", "token", "team-a"},
 		{"create", "scheduling.k8s.io", "priorityclasses", "", ""},
 		{"update", "", "resourcequotas", "", "team-a"},
+		{"list", "", "persistentvolumeclaims", "", ""},
 	}
 	check := func(a access, want bool) {
 		t.Helper()

@@ -215,8 +215,10 @@ func OperatorRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: []string{"get", "create"}},
 		{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: verbs(readVerbs, []string{"patch"})},
 		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: readVerbs},
-		// A used-up ResourceQuota is why a driver's executors never appear (ExecutorsPending).
+		// A used-up ResourceQuota is why a driver's executors never appear,
+		// an unbound claim's StorageClass why they wait (ExecutorsPending).
 		{APIGroups: []string{""}, Resources: []string{"resourcequotas"}, Verbs: readVerbs},
+		{APIGroups: []string{""}, Resources: []string{"persistentvolumeclaims"}, Verbs: []string{"get"}},
 		{APIGroups: []string{"scheduling.k8s.io"}, Resources: []string{"priorityclasses"}, Verbs: readVerbs},
 		// An application whose shuffle volumes need a StorageClass that does
 		// not exist fails at once instead of waiting for PVCs that never bind.

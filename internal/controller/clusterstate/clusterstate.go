@@ -267,8 +267,8 @@ var keptLabels = []string{v1alpha1.LabelApplication, spark.LabelAppSelector, spa
 // TrimPod is the pod transform: identity, deletion state, the Spark labels,
 // the node, the phase and the effective requests (as one container named
 // "requests"); drivers also keep their owner references and whole status,
-// which the SparkApplication controller reads, and pending executors why
-// they wait (pendingStatus). An executor is then a few
+// which the SparkApplication controller reads, and pending pods why they
+// wait (pendingStatus, claimVolumes). An executor is then a few
 // hundred bytes instead of several kilobytes. Trimming a trimmed pod changes
 // nothing, as informers require.
 func TrimPod(obj any) (any, error) {
@@ -307,12 +307,31 @@ func TrimPod(obj any) (any, error) {
 	case pod.Labels[spark.LabelRole] == spark.RoleDriver:
 		trimmed.OwnerReferences = pod.OwnerReferences
 		trimmed.Status = pod.Status
+		if pod.Status.Phase == corev1.PodPending {
+			trimmed.Spec.Volumes = claimVolumes(pod.Spec.Volumes)
+		}
 	case pod.Status.Phase == corev1.PodPending:
 		trimmed.Status = pendingStatus(&pod.Status)
+		trimmed.Spec.Volumes = claimVolumes(pod.Spec.Volumes)
 	default:
 		trimmed.Status.Phase = pod.Status.Phase
 	}
 	return trimmed, nil
+}
+
+// claimVolumes keeps of a pending pod's volumes its PersistentVolumeClaims
+// (volume and claim name): the scheduler says only that a claim is
+// unbound, and the claim says why (its StorageClass may not exist).
+func claimVolumes(volumes []corev1.Volume) []corev1.Volume {
+	var kept []corev1.Volume
+	for _, v := range volumes {
+		if c := v.PersistentVolumeClaim; c != nil {
+			kept = append(kept, corev1.Volume{Name: v.Name, VolumeSource: corev1.VolumeSource{
+				PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: c.ClaimName},
+			}})
+		}
+	}
+	return kept
 }
 
 // pendingStatus keeps of a pending pod's status what says why it waits:

@@ -10,8 +10,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -290,6 +293,11 @@ func (c *Controller) observeExecutorsPending(ctx context.Context, s *scope, driv
 		threshold = min(threshold, timeout)
 	}
 	pending, next := pendingExecutors(pods, threshold, s.now)
+	if pending != nil && pending.Reason == v1alpha1.ReasonClaimUnbound {
+		if err := c.explainUnboundClaim(ctx, s.app.Namespace, pods, pending); err != nil {
+			return reconcile.Result{}, true, err
+		}
+	}
 	executors, running := 0, 0
 	for i := range pods {
 		if pods[i].Labels[spark.LabelRole] == spark.RoleExecutor {
@@ -436,4 +444,53 @@ func (c *Controller) observeDriverPending(s *scope, driver *corev1.Pod) time.Tim
 func clearExecutorsPending(s *scope) {
 	s.app.Status.ExecutorsPending = nil
 	meta.RemoveStatusCondition(&s.app.Status.Conditions, v1alpha1.ConditionExecutorsPending)
+}
+
+// explainUnboundClaim looks behind an unbound claim, which is all the
+// scheduler says ("pod has unbound immediate PersistentVolumeClaims. not
+// found"): the claim's StorageClass may not exist (then the reason is
+// StorageClassNotFound), or exist without a provisioner that binds it. It
+// reads one claim and one class from the API server, only when executors
+// have waited past the threshold for a claim.
+func (c *Controller) explainUnboundClaim(ctx context.Context, namespace string, pods []corev1.Pod, p *v1alpha1.PendingPods) error {
+	claimName := ""
+	for i := range pods {
+		if pods[i].Name != p.Pods[0] {
+			continue
+		}
+		for _, v := range pods[i].Spec.Volumes {
+			if v.PersistentVolumeClaim != nil {
+				claimName = v.PersistentVolumeClaim.ClaimName
+				break
+			}
+		}
+	}
+	if claimName == "" {
+		return nil
+	}
+	claim := &corev1.PersistentVolumeClaim{}
+	if err := c.apiReader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: claimName}, claim); err != nil {
+		if apierrors.IsNotFound(err) {
+			p.Cause = fmt.Sprintf("PersistentVolumeClaim %q not found", claimName)
+			return nil
+		}
+		return fmt.Errorf("reading PersistentVolumeClaim %s: %w", claimName, err)
+	}
+	className := ptr.Deref(claim.Spec.StorageClassName, "")
+	if className == "" {
+		p.Cause = fmt.Sprintf("PersistentVolumeClaim %q names no StorageClass and has no volume to bind", claimName)
+		return nil
+	}
+	class := &storagev1.StorageClass{}
+	if err := c.apiReader.Get(ctx, client.ObjectKey{Name: className}, class); err != nil {
+		if apierrors.IsNotFound(err) {
+			p.Reason = v1alpha1.ReasonStorageClassNotFound
+			p.Cause = fmt.Sprintf("StorageClass %q not found", className)
+			p.Message = truncate(fmt.Sprintf("%s; PersistentVolumeClaim %s: storageclass.storage.k8s.io %q not found", p.Message, claimName, className), 1024)
+			return nil
+		}
+		return fmt.Errorf("reading StorageClass %s: %w", className, err)
+	}
+	p.Cause = shorten(fmt.Sprintf("PersistentVolumeClaim %q of StorageClass %q (provisioner %s) is not bound", claimName, className, class.Provisioner))
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,7 +32,22 @@ func (h *harness) executors(app *v1alpha1.SparkApplication, n int, set func(*cor
 				spark.LabelRole: spark.RoleExecutor, spark.LabelAppSelector: names.AppID,
 				v1alpha1.LabelApplication: app.Name, spark.LabelExecID: fmt.Sprint(i),
 			}},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "spark-kubernetes-executor", Image: "apache/spark:3.5.3"}}},
+			Spec: corev1.PodSpec{
+				Containers: []corev1.Container{{Name: "spark-kubernetes-executor", Image: "apache/spark:3.5.3"}},
+				// The shuffle claim the built-in profiles give executors.
+				Volumes: []corev1.Volume{{Name: "spark-local-dir-1", VolumeSource: corev1.VolumeSource{
+					PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: fmt.Sprintf("%s-exec-%d-pvc-0", app.Name, i)}}}},
+			},
+		}
+		claim := &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-exec-%d-pvc-0", app.Name, i), Namespace: h.ns},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				StorageClassName: ptr.To("sparkplane-shuffle"), AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")}},
+			},
+		}
+		if err := env.Client.Create(h.ctx, claim); err != nil {
+			h.t.Fatal(err)
 		}
 		if err := env.Client.Create(h.ctx, pod); err != nil {
 			h.t.Fatal(err)
@@ -42,15 +58,18 @@ func (h *harness) executors(app *v1alpha1.SparkApplication, n int, set func(*cor
 	return created
 }
 
+// noStorageClass is what kube-scheduler 1.35 writes on a pod whose claim
+// names a StorageClass that does not exist: it does not name the class.
 func noStorageClass(st *corev1.PodStatus) {
 	st.Phase = corev1.PodPending
-	st.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "SchedulerError",
-		Message: `running PreFilter plugin "VolumeBinding": storageclass.storage.k8s.io "sparkplane-shuffle" not found`}}
+	st.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable",
+		Message: "0/7 nodes are available: pod has unbound immediate PersistentVolumeClaims. not found"}}
 }
 
 // TestExecutorsPending: executors that wait longer than the threshold make
-// the application say why (condition, status.executorsPending with the pods),
-// and say it no more once they run.
+// the application say why (condition, status.executorsPending with the pods)
+// — for a claim the scheduler calls unbound, the missing StorageClass behind
+// it — and say it no more once they run.
 func TestExecutorsPending(t *testing.T) {
 	h := newHarness(t, sparkapplication.Options{})
 	h.create(scalaApp(h.ns, "waits"))

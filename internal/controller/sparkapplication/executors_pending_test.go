@@ -46,6 +46,10 @@ func TestPodBlockage(t *testing.T) {
 			status: unschedulable(`0/3 nodes are available: persistentvolumeclaim "pi-exec-1-pvc-0" not found. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.`),
 			reason: v1alpha1.ReasonClaimUnbound, cause: `PersistentVolumeClaim "pi-exec-1-pvc-0" not found`,
 		},
+		"unbound claim of a missing class (kube-scheduler 1.35's words; the controller reads the claim)": {
+			status: unschedulable("0/7 nodes are available: pod has unbound immediate PersistentVolumeClaims. not found"),
+			reason: v1alpha1.ReasonClaimUnbound, cause: "PersistentVolumeClaim not bound (no volume or provisioner for its StorageClass)",
+		},
 		"unbound immediate claim": {
 			status: unschedulable("0/3 nodes are available: 3 pod has unbound immediate PersistentVolumeClaims. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."),
 			reason: v1alpha1.ReasonClaimUnbound, cause: "PersistentVolumeClaim not bound (no volume or provisioner for its StorageClass)",
