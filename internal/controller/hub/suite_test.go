@@ -68,12 +68,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// proxy forwards TCP connections to target until cut.
+// proxy forwards TCP connections to target until cut. A cut closes the
+// listener too, so new connections are refused, as by a stopped API server.
 type proxy struct {
-	ln     net.Listener
+	addr   string
 	target string
 	mu     sync.Mutex
-	cut    bool
+	ln     net.Listener
 	conns  map[net.Conn]struct{}
 }
 
@@ -82,28 +83,27 @@ func newProxy(t testing.TB, target string) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
-	go p.serve()
-	t.Cleanup(func() { _ = ln.Close(); p.setCut(true) })
+	p := &proxy{addr: ln.Addr().String(), target: target, ln: ln, conns: map[net.Conn]struct{}{}}
+	go p.serve(ln)
+	t.Cleanup(func() { p.setCut(true) })
 	return p
 }
 
-func (p *proxy) serve() {
+func (p *proxy) serve(ln net.Listener) {
 	for {
-		in, err := p.ln.Accept()
+		in, err := ln.Accept()
 		if err != nil {
 			return
 		}
-		p.mu.Lock()
-		if p.cut {
-			p.mu.Unlock()
+		out, err := net.Dial("tcp", p.target)
+		if err != nil {
 			_ = in.Close()
 			continue
 		}
-		out, err := net.Dial("tcp", p.target)
-		if err != nil {
+		p.mu.Lock()
+		if p.ln != ln {
 			p.mu.Unlock()
-			_ = in.Close()
+			_, _ = in.Close(), out.Close()
 			continue
 		}
 		p.conns[in], p.conns[out] = struct{}{}, struct{}{}
@@ -113,19 +113,34 @@ func (p *proxy) serve() {
 	}
 }
 
-// setCut drops every open connection and refuses new ones (true), or lets
-// them through again (false).
+// setCut stops listening and drops every open connection (true), or
+// listens on the same address again (false).
 func (p *proxy) setCut(cut bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cut = cut
 	if cut {
+		if p.ln != nil {
+			_ = p.ln.Close()
+			p.ln = nil
+		}
 		for c := range p.conns {
 			_ = c.Close()
 		}
 		p.conns = map[net.Conn]struct{}{}
+		return
 	}
+	if p.ln != nil {
+		return
+	}
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		panic(fmt.Sprintf("listening again on %s: %v", p.addr, err))
+	}
+	p.ln = ln
+	go p.serve(ln)
 }
+
+func (p *proxy) url() string { return "https://" + p.addr }
 
 // hostPort is host:port of cfg's API server.
 func hostPort(t testing.TB, cfg *rest.Config) string {
@@ -135,8 +150,6 @@ func hostPort(t testing.TB, cfg *rest.Config) string {
 	}
 	return u.Host
 }
-
-func (p *proxy) url() string { return "https://" + p.ln.Addr().String() }
 
 // kubeconfigFor writes a kubeconfig reaching cfg's API server at server.
 func kubeconfigFor(t testing.TB, cfg *rest.Config, server string) []byte {
