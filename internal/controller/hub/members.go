@@ -185,6 +185,7 @@ func (m *members) newConn(ctx context.Context, name, hash string, cfg *rest.Conf
 	if err != nil {
 		return nil, fmt.Errorf("watching copies on member %s: %w", name, err)
 	}
+	connCtx, stop := context.WithCancel(ctx)
 	forward := func(obj any) {
 		if tombstone, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 			obj = tombstone.Obj
@@ -195,16 +196,19 @@ func (m *members) newConn(ctx context.Context, name, hash string, cfg *rest.Conf
 		}
 		origin := &v1alpha1.SparkApplication{}
 		origin.Namespace, origin.Name = cp.Namespace, cp.Name
-		m.copyEvents <- event.TypedGenericEvent[*v1alpha1.SparkApplication]{Object: origin}
+		select {
+		case m.copyEvents <- event.TypedGenericEvent[*v1alpha1.SparkApplication]{Object: origin}:
+		case <-connCtx.Done(): // the connection (or the hub) is stopping
+		}
 	}
 	if _, err := informer.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    forward,
 		UpdateFunc: func(_, obj any) { forward(obj) },
 		DeleteFunc: forward,
 	}); err != nil {
+		stop()
 		return nil, err
 	}
-	connCtx, stop := context.WithCancel(ctx)
 	c := &conn{name: name, kubeconfigHash: hash, client: direct, copies: copies, stop: stop}
 	go func() { _ = copies.Start(connCtx) }()
 	go func() {
