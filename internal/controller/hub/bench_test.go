@@ -32,10 +32,17 @@ const (
 	benchLostAfter = 5 * time.Second
 )
 
-func benchFleet(b *testing.B) *fleet {
+// benchFleet is a fleet on the real clock. fast uses the short lease and
+// lost-after (for the failover benchmarks); otherwise the defaults (15s,
+// 30s), so a member slowed down by the load of a throughput benchmark on
+// two cores is not mistaken for a lost one.
+func benchFleet(b *testing.B, fast bool) *fleet {
 	return newFleet(b, func(o *hub.Options) {
 		o.Clock = clock.RealClock{}
-		o.Lease, o.LostAfter = benchLease, benchLostAfter
+		o.Lease, o.LostAfter = hub.DefaultLease, hub.DefaultLostAfter
+		if fast {
+			o.Lease, o.LostAfter = benchLease, benchLostAfter
+		}
 		o.HeartbeatInterval = 250 * time.Millisecond
 		o.GCInterval = 2 * time.Second
 		o.MaxConcurrentReconciles = 32
@@ -99,7 +106,7 @@ func (f *fleet) createApps(c client.Client, prefix string, n int, edit func(*v1a
 // BenchmarkHubDetection: the hub loses member A ten times; each time, how
 // long until A is Lost. Reference: lost-after + 5 s.
 func BenchmarkHubDetection(b *testing.B) {
-	f := benchFleet(b)
+	f := benchFleet(b, true)
 	f.waitStateFast(f.a, v1alpha1.MemberHealthy, time.Minute)
 	var samples []time.Duration
 	for range 10 {
@@ -124,7 +131,7 @@ func BenchmarkHubDetection(b *testing.B) {
 // Reference: p99 ≤ 10 s.
 func BenchmarkHubReplacement(b *testing.B) {
 	const n = 200
-	f := benchFleet(b)
+	f := benchFleet(b, true)
 	f.patchMember(f.b, func(mc *v1alpha1.MemberCluster) { mc.Spec.Draining = true })
 	f.waitStateFast(f.a, v1alpha1.MemberHealthy, time.Minute)
 	f.waitStateFast(f.b, v1alpha1.MemberDraining, time.Minute)
@@ -172,7 +179,7 @@ func BenchmarkHubReplacement(b *testing.B) {
 // Reference: through the hub ≥ 0.7 × straight.
 func BenchmarkHubDispatchRate(b *testing.B) {
 	const n = 200
-	f := benchFleet(b)
+	f := benchFleet(b, false)
 	f.startMemberOperator(envA)
 	f.startMemberOperator(envB)
 	f.waitStateFast(f.a, v1alpha1.MemberHealthy, time.Minute)
@@ -236,7 +243,7 @@ func (f *fleet) kubelet(ctx context.Context, member *testenv.Env, runFor time.Du
 // on two members (a duplicate).
 func BenchmarkHubChaos(b *testing.B) {
 	const n = 200
-	f := benchFleet(b)
+	f := benchFleet(b, true)
 	f.startMemberOperator(envA)
 	f.startMemberOperator(envB)
 	f.waitStateFast(f.a, v1alpha1.MemberHealthy, time.Minute)
@@ -369,7 +376,7 @@ func BenchmarkHubChaos(b *testing.B) {
 // placed (copies created; no member operator, so nothing starts).
 func BenchmarkHubMemory(b *testing.B) {
 	const n = 5000
-	f := benchFleet(b)
+	f := benchFleet(b, false)
 	f.waitStateFast(f.a, v1alpha1.MemberHealthy, time.Minute)
 	f.waitStateFast(f.b, v1alpha1.MemberHealthy, time.Minute)
 	heap := func() uint64 {
