@@ -57,9 +57,11 @@ const (
 	// in IMDS mode does (aws-node-termination-handler/spot-itn), and nothing
 	// drains it: the action is sparkplane's alone.
 	NoticeViaNTH = "nth"
-	// NoticeViaSpotITN sets a node condition standing for the EC2 Spot
-	// interruption warning, as a Node Problem Detector plugin reports it;
-	// again nothing else acts on it.
+	// NoticeViaSpotITN only taints the node with the Spot interruption
+	// taint (aws-node-termination-handler/spot-itn, no cordon), as an agent
+	// that just reports the EC2 warning would; again nothing else acts on
+	// it. (A node condition would need a condition signal in the
+	// interruption controller, which watches taints and node deletion.)
 	NoticeViaSpotITN = "spot-itn"
 )
 
