@@ -62,8 +62,15 @@ func TestDemoReport(t *testing.T) {
 	if in := rep.Interruptions; in.Notices < 1 || in.ExecutorsDecommissioned < 1 || in.DeadlineMisses != 0 || in.ReactionP99Seconds > 10 {
 		t.Errorf("interruptions %+v: want at least one notice and one executor decommissioned, 0 misses, p99 well inside the notice", in)
 	}
-	if s := rep.Shuffle; s.MigratedBytes == 0 || s.RecomputedBytes > s.MigratedBytes || s.Source != demo.SourceModel {
-		t.Errorf("shuffle %+v: want blocks migrated rather than recomputed, labelled as the model's", s)
+	// Whether blocks migrate or are recomputed depends on where Karpenter put
+	// the executors (a notice on the node holding every executor of an
+	// application leaves them no peer), so only the model's label and the
+	// account below are asserted.
+	if s := rep.Shuffle; s.MigratedBytes+s.RecomputedBytes == 0 || s.Source != demo.SourceModel || s.Model.MigrationBytesPerSecond == 0 {
+		t.Errorf("shuffle %+v: want blocks moved or recomputed, labelled as the model's with its parameters", s)
+	}
+	if c := rep.Cost; c.Source != demo.SourceModel || c.SpotPriceFactor != 0.35 {
+		t.Errorf("cost %+v: want it labelled a model with the price file's spot factor 0.35", c)
 	}
 	// Who deleted each executor of the noticed node: all four sources are
 	// reported, and they add up to the executors the notices found.
