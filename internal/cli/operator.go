@@ -46,6 +46,7 @@ type operatorOptions struct {
 	zones         []string
 	// Signals the interruption controller acts on (interruption.ParseSignals).
 	interruptionSignals []string
+	watchNamespaces     []string
 	hub                 hubOperatorOptions
 }
 
@@ -105,6 +106,7 @@ application twice.`,
 	cmd.Flags().DurationVar(&o.driverPendingTimeout, "driver-pending-timeout", sparkapplication.DefaultDriverPendingTimeout, "Fail an attempt whose driver pod stays Pending this long (a negative value never fails it)")
 	o.hub.addFlags(cmd.Flags())
 	cmd.Flags().DurationVar(&o.pendingThreshold, "pending-threshold", sparkapplication.DefaultPendingThreshold, "Say why (condition ExecutorsPending, event, metric) once executors or the driver have waited this long to run")
+	cmd.Flags().StringSliceVar(&o.watchNamespaces, "watch-namespaces", nil, "Namespaces whose SparkApplications and pods the operator watches (default: all); nodes and profiles are cluster-wide either way")
 	cmd.Flags().IntVarP(&o.verbosity, "v", "v", 0, "Log verbosity (klog levels: 0 quiet, 2 per-application, 4 per-reconcile)")
 	return cmd
 }
@@ -166,7 +168,7 @@ func (o *operatorOptions) run(ctx context.Context) error {
 		// Managed fields are a third of a typical object and no controller
 		// reads them: dropping them from every informer keeps the operator
 		// small at tens of thousands of pods.
-		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields(), DefaultNamespaces: watchedNamespaces(o.watchNamespaces)},
 		GracefulShutdownTimeout: ptrDuration(10 * time.Second),
 	})
 	if err != nil {
@@ -205,6 +207,19 @@ func (o *operatorOptions) run(ctx context.Context) error {
 }
 
 func ptrDuration(d time.Duration) *time.Duration { return &d }
+
+// watchedNamespaces is the cache's namespace restriction: none (every
+// namespace) when names is empty.
+func watchedNamespaces(names []string) map[string]cache.Config {
+	if len(names) == 0 {
+		return nil
+	}
+	out := map[string]cache.Config{}
+	for _, ns := range names {
+		out[ns] = cache.Config{}
+	}
+	return out
+}
 
 // registerControllers adds every controller of internal/controller's list
 // to mgr and returns their names.

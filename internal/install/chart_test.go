@@ -177,7 +177,7 @@ func TestChartRendersConfigDefault(t *testing.T) {
 // object it is for, and that bad values fail naming the value.
 func TestChartValues(t *testing.T) {
 	out, err := helm(t, "template", "sp", chartRoot, "--namespace", "spark-ops",
-		"--set", "image.tag=v1.2.3,replicas=2,logLevel=2,controller.maxConcurrentReconciles=50,controller.nodesOnDemand=true",
+		"--set", "image.tag=v1.2.3,replicas=2,logLevel=2,controller.maxConcurrentReconciles=50,controller.nodesOnDemand=true,watchNamespaces={spark-a,spark-b}",
 		"--set", "controller.zones={us-east-1a,us-east-1b},metrics.podMonitor.enabled=true,builtinProfiles=false,namespace.create=false",
 		"--set", "nodeSelector.sparkplane\\.io/node-role=system,tolerations[0].key=CriticalAddonsOnly,tolerations[0].operator=Exists")
 	if err != nil {
@@ -185,7 +185,7 @@ func TestChartValues(t *testing.T) {
 	}
 	for _, want := range []string{
 		"image: ghcr.io/sparkplane/sparkplane:v1.2.3", "replicas: 2", "- --v=2", "- --max-concurrent-reconciles=50",
-		"- --nodes-on-demand", "- --zones=us-east-1a,us-east-1b", "kind: PodMonitor", "sparkplane.io/node-role: system",
+		"- --nodes-on-demand", "- --zones=us-east-1a,us-east-1b", "- --watch-namespaces=spark-a,spark-b", "kind: PodMonitor", "sparkplane.io/node-role: system",
 		"key: CriticalAddonsOnly", "namespace: spark-ops",
 	} {
 		if !strings.Contains(out, want) {
