@@ -54,7 +54,7 @@ func checkAPIServer(cl Cluster) Result {
 	case minor > maxMinor:
 		return warn(CheckAPIServer, "", "Kubernetes %s is newer than sparkplane is tested with (1.%d–%s)", v.GitVersion, MinKubernetesMinor, toolchain.KubeVersion)
 	}
-	return ok(CheckAPIServer, "Kubernetes %s reachable (supported: 1.%d–%s)", v.GitVersion, MinKubernetesMinor, toolchain.KubeVersion)
+	return ok(CheckAPIServer, "Kubernetes %s.%s (%s) reachable (supported: 1.%d–%s)", v.Major, v.Minor, v.GitVersion, MinKubernetesMinor, toolchain.KubeVersion)
 }
 
 func (r *run) checkCRDs() Result {
@@ -344,7 +344,7 @@ func (r *run) checkStorageClasses(profiles []v1alpha1.SparkProfile) (Result, map
 
 func (r *run) checkCSIDrivers(classes map[string]string) Result {
 	if len(classes) == 0 {
-		return ok(CheckCSIDriver, "no shuffle StorageClass to provision")
+		return ok(CheckCSIDriver, "no shuffle StorageClass present to check")
 	}
 	var found []string
 	for _, name := range uses(mapToUses(classes)).names() {

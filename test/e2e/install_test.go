@@ -146,14 +146,16 @@ func TestInstallOnLocalCluster(t *testing.T) {
 	if err := cl.Get(ctx, client.ObjectKey{Name: platform.NodePoolDriver}, driverPool); err != nil {
 		t.Fatal(err)
 	}
-	taints := driverPool.Spec.Template.Spec.Taints
+	// Merge patches: Karpenter writes the NodePool too.
+	tainted := driverPool.DeepCopy()
 	driverPool.Spec.Template.Spec.Taints = nil
-	if err := cl.Update(ctx, driverPool); err != nil {
+	if err := cl.Patch(ctx, driverPool, client.MergeFrom(tainted)); err != nil {
 		t.Fatal(err)
 	}
 	expectFail(doctor.CheckDriverPool, "platform render")
-	driverPool.Spec.Template.Spec.Taints = taints
-	if err := cl.Update(ctx, driverPool); err != nil {
+	untainted := driverPool.DeepCopy()
+	driverPool.Spec.Template.Spec.Taints = tainted.Spec.Template.Spec.Taints
+	if err := cl.Patch(ctx, driverPool, client.MergeFrom(untainted)); err != nil {
 		t.Fatal(err)
 	}
 
