@@ -292,7 +292,7 @@ func helmInstall(t *testing.T, c *framework.Cluster, cl client.Client) {
 	cmd := exec.Command(helm, "install", "sparkplane", filepath.Join(framework.RepoRoot(t), "charts", "sparkplane"),
 		// The platform bundle applied the namespace and the PriorityClasses
 		// first: the chart takes them over, as docs/install.md says.
-		"--namespace", install.Namespace, "--take-ownership",
+		"--namespace", install.Namespace, "--take-ownership", "--force-conflicts",
 		"--kubeconfig", c.Kubeconfig(), "--wait", "--timeout", "3m")
 	cmd.Env = append(os.Environ(), toolchain.HelmEnv(home)...)
 	out, err := cmd.CombinedOutput()
