@@ -18,7 +18,7 @@ LDFLAGS := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMI
 # IMAGE is where image-push publishes the index; the tag defaults to VERSION.
 IMAGE ?=
 
-.PHONY: all build image image-push tools generate lint verify test unit e2e reliability bench demo clean
+.PHONY: all build image image-push tools generate lint verify test unit e2e reliability bench demo release clean
 
 all: build
 
@@ -83,5 +83,9 @@ bench: tools build
 demo: tools build
 	hack/demo.sh
 
+## release: the CLI's release archives and their krew plugin manifest in dist/ (VERSION=v0.1.0)
+release:
+	hack/release.sh
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

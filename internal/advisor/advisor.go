@@ -20,10 +20,10 @@
 package advisor
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 )
 
@@ -35,7 +35,7 @@ func Analyze(src Source, opts Options) (*Report, error) {
 	a.report.Codec = CodecNone
 	a.report.Parse.Warnings = append(a.report.Parse.Warnings, src.Warnings...)
 	for _, path := range src.Files {
-		codec, err := a.consumeFile(path, opts)
+		codec, err := a.consumeFile(src, path, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -50,13 +50,23 @@ func Analyze(src Source, opts Options) (*Report, error) {
 
 // consumeFile reads one file into the analysis. It fails only when nothing
 // could be read; a stream that breaks part way becomes a warning.
-func (a *analysis) consumeFile(path string, opts Options) (string, error) {
-	f, err := os.Open(path)
+func (a *analysis) consumeFile(src Source, path string, opts Options) (string, error) {
+	f, err := src.open(path)
 	if err != nil {
 		return "", pathError(path, err)
 	}
 	defer f.Close()
-	r, codec, closeDecoder, err := decompress(f, codecFromName(filepath.Base(path)))
+	in := bufio.NewReaderSize(f, 256<<10)
+	head, _ := in.Peek(sniffBytes)
+	if reason := notAnEventLog(head); reason != "" {
+		if len(src.Files) > 1 && len(head) == 0 {
+			// A rolling log's newest part is empty until Spark writes to it.
+			a.report.Parse.Warnings = append(a.report.Parse.Warnings, filepath.Base(path)+": empty")
+			return CodecNone, nil
+		}
+		return "", fmt.Errorf("%s: %s", path, reason)
+	}
+	r, codec, closeDecoder, err := decompress(in, codecFromName(filepath.Base(path)))
 	if err != nil {
 		return "", fmt.Errorf("%s: %v", path, err)
 	}

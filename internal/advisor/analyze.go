@@ -359,6 +359,7 @@ func (a *analysis) finish() *Report {
 		m.CPUUtilization = ptr(round3(float64(t.ExecutorCPUTimeNs) / (float64(t.ExecutorRunTimeMs) * 1e6)))
 	}
 	m.TaskDurationMs = a.durations.distribution()
+	rep.TaskTime = a.durations.byPowerOfTwo()
 	m.StageSkew.Top = a.skewTop
 	if m.StageSkew.Top == nil {
 		m.StageSkew.Top = []StageSkewEntry{}

@@ -20,6 +20,18 @@ type Report struct {
 	Measures        Measures          `json:"measures"`
 	Recommendations []Recommendation  `json:"recommendations"`
 	Parse           ParseStats        `json:"parse"`
+
+	// TaskTime is the histogram TaskDurationMs summarises, by power of two
+	// of milliseconds, for the HTML report's chart; not part of the JSON
+	// schema.
+	TaskTime []TimeBucket `json:"-"`
+}
+
+// TimeBucket counts the tasks that ran from LowMs up to (not including)
+// HighMs.
+type TimeBucket struct {
+	LowMs, HighMs int64
+	Tasks         uint64
 }
 
 // Application identifies the application.

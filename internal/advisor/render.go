@@ -85,23 +85,30 @@ func WriteConfJSON(w io.Writer, reports []*Report) error {
 // WriteTable writes the reports for people, every line at most TableWidth
 // columns.
 func WriteTable(w io.Writer, reports []*Report) error {
+	return WriteTableWidth(w, reports, TableWidth)
+}
+
+// WriteTableWidth is WriteTable fitting every line in width columns (a
+// terminal's width). A long source path is shortened in its middle, so its
+// file name and codec stay readable.
+func WriteTableWidth(w io.Writer, reports []*Report, width int) error {
 	var b strings.Builder
 	for i, rep := range reports {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		writeReport(&b, rep)
+		writeReport(&b, rep, width)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func writeReport(b *strings.Builder, rep *Report) {
+func writeReport(b *strings.Builder, rep *Report, width int) {
 	app := rep.Application
 	t := rep.Totals
 	m := rep.Measures
 	line := func(format string, args ...any) {
-		b.WriteString(fit(fmt.Sprintf(format, args...), TableWidth))
+		b.WriteString(fit(fmt.Sprintf(format, args...), width))
 		b.WriteString("\n")
 	}
 	row := func(label, value string) { line("  %-18s%s", label, value) }
@@ -116,12 +123,13 @@ func writeReport(b *strings.Builder, rep *Report) {
 	}
 	row("spark", fmt.Sprintf("%s, user %s", printable(orDash(app.SparkVersion)), printable(orDash(app.User))))
 	row("run", fmt.Sprintf("%s → %s (%s, %s)", orDash(app.StartTime), orDash(app.EndTime), formatMs(app.DurationMs), state))
-	row("source", fmt.Sprintf("%s [%s]", printable(rep.Source), rep.Codec))
+	codec := " [" + rep.Codec + "]"
+	row("source", elide(printable(rep.Source), width-20-utf8.RuneCountInString(codec))+codec)
 	p := rep.Parse
 	row("parse", fmt.Sprintf("%d lines: %d unknown events, %d corrupt, %d truncated, %d oversized",
 		p.Lines, p.UnknownEvents, p.CorruptLines, p.TruncatedLines, p.OversizedLines))
 	for _, warn := range p.Warnings {
-		wrapTo(b, "warning: "+printable(warn), 4)
+		wrapTo(b, "warning: "+printable(warn), 4, width)
 	}
 
 	b.WriteString("\n  TOTALS\n")
@@ -157,8 +165,8 @@ func writeReport(b *strings.Builder, rep *Report) {
 	} else {
 		row("most skewed stage", fmt.Sprintf("none with %d+ tasks", minTasksForSkew))
 	}
-	row("peak executor mem", formatPeak(m.PeakExecutorMemory))
-	row("peak driver mem", formatPeak(m.PeakDriverMemory))
+	row("peak executor mem", formatPeak(m.PeakExecutorMemory, app.SparkVersion))
+	row("peak driver mem", formatPeak(m.PeakDriverMemory, app.SparkVersion))
 	c := m.Concurrency
 	row("running tasks", fmt.Sprintf("peak %d, average %.1f; executors peak %d (%d cores); slots busy %s",
 		c.PeakRunningTasks, c.AverageRunningTasks, c.PeakExecutors, c.PeakExecutorCores, percentOr(c.SlotUtilization, "n/a")))
@@ -168,10 +176,10 @@ func writeReport(b *strings.Builder, rep *Report) {
 
 	b.WriteString("\n  RECOMMENDATIONS\n")
 	if len(rep.Recommendations) == 0 {
-		b.WriteString("  none: nothing in this log crosses a threshold (docs/advisor.md)\n")
+		wrapTo(b, "none: nothing in this log crosses a threshold (docs/advisor.md)", 2, width)
 	}
 	for i, r := range rep.Recommendations {
-		wrapTo(b, fmt.Sprintf("%d. [%s, %s confidence] %s", i+1, r.Kind, r.Confidence, r.Summary), 2)
+		wrapTo(b, fmt.Sprintf("%d. [%s, %s confidence] %s", i+1, r.Kind, r.Confidence, r.Summary), 2, width)
 		for _, k := range sortedKeys(r.SparkConf) {
 			line("     set %s=%s", k, r.SparkConf[k])
 		}
@@ -183,7 +191,7 @@ func writeReport(b *strings.Builder, rep *Report) {
 			v, _ := json.Marshal(r.Evidence[k])
 			ev = append(ev, fmt.Sprintf("%s=%s", k, v))
 		}
-		wrapTo(b, "evidence: "+strings.Join(ev, " "), 5)
+		wrapTo(b, "evidence: "+strings.Join(ev, " "), 5, width)
 		e := r.EvidenceSize
 		line("     evidence size: %d tasks, %.0f task-seconds, %d executors, %.1f minutes", e.Tasks, e.TaskSeconds, e.Executors, e.MinutesObserved)
 	}
@@ -198,11 +206,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// wrapTo writes text wrapped at TableWidth, each line indented; words longer
+// wrapTo writes text wrapped at tableWidth, each line indented; words longer
 // than a line are cut.
-func wrapTo(b *strings.Builder, text string, indent int) {
+func wrapTo(b *strings.Builder, text string, indent, tableWidth int) {
 	pad := strings.Repeat(" ", indent)
-	width := TableWidth - indent
+	width := tableWidth - indent
 	cont := "  "
 	cur := ""
 	flush := func() {
@@ -223,6 +231,25 @@ func wrapTo(b *strings.Builder, text string, indent int) {
 		}
 	}
 	flush()
+}
+
+// before3 reports whether a Spark version string is older than 3.0 (an
+// unknown version is taken as old, which is what a log without one is).
+func before3(version string) bool {
+	major, _, _ := strings.Cut(version, ".")
+	n, err := strconv.Atoi(major)
+	return err != nil || n < 3
+}
+
+// elide shortens s to width runes by cutting its middle, marking the cut.
+func elide(s string, width int) string {
+	r := []rune(s)
+	if len(r) <= width || width < 5 {
+		return s
+	}
+	head := (width - 1) / 2
+	tail := width - 1 - head
+	return string(r[:head]) + "…" + string(r[len(r)-tail:])
 }
 
 // fit cuts s to width runes, marking the cut.
@@ -279,9 +306,12 @@ func bytesOr(p *float64) string {
 	return formatBytes(int64(*p))
 }
 
-func formatPeak(p *MemoryPeak) string {
+func formatPeak(p *MemoryPeak, sparkVersion string) string {
 	if p == nil {
-		return "n/a (no executor metrics before Spark 3.0)"
+		if before3(sparkVersion) {
+			return "n/a (no executor metrics before Spark 3.0)"
+		}
+		return "n/a (no executor metrics in this log; in local mode see the driver's)"
 	}
 	s := fmt.Sprintf("heap %s, off-heap %s", formatBytes(p.JVMHeapBytes), formatBytes(p.JVMOffHeapBytes))
 	if p.ProcessTreeRSSBytes > 0 {

@@ -1,7 +1,7 @@
 package advisor
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Source is one application's event log: a single file, or the parts of a
@@ -26,6 +27,33 @@ type Source struct {
 	// Warnings are found while discovering the source (e.g. no appstatus
 	// marker); they end up in the report's parse warnings.
 	Warnings []string
+	// FS is where Files are read from; nil means the local file system.
+	FS FS
+}
+
+// FS is a file system event logs are read from: the local one (Discover),
+// or S3 and a History Server's downloads (package eventsource). Names are
+// slash-separated paths as the FS defines them; a missing name is an error
+// wrapping fs.ErrNotExist.
+type FS interface {
+	Stat(name string) (fs.FileInfo, error)
+	ReadDir(name string) ([]fs.DirEntry, error)
+	Open(name string) (io.ReadCloser, error)
+}
+
+// localFS is the local file system.
+type localFS struct{}
+
+func (localFS) Stat(name string) (fs.FileInfo, error)      { return os.Stat(name) }
+func (localFS) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name) }
+func (localFS) Open(name string) (io.ReadCloser, error)    { return os.Open(name) }
+
+// open opens one of the source's files.
+func (s Source) open(name string) (io.ReadCloser, error) {
+	if s.FS == nil {
+		return os.Open(name)
+	}
+	return s.FS.Open(name)
 }
 
 // Skipped is a folder entry that is not an event log.
@@ -46,10 +74,15 @@ const (
 // or cannot be read is an error naming it; a folder entry that is not an event
 // log is skipped and reported.
 func Discover(paths []string) ([]Source, []Skipped, error) {
+	return DiscoverIn(localFS{}, paths)
+}
+
+// DiscoverIn is Discover over another file system.
+func DiscoverIn(fsys FS, paths []string) ([]Source, []Skipped, error) {
 	var sources []Source
 	var skipped []Skipped
 	for _, p := range paths {
-		info, err := os.Stat(p)
+		info, err := fsys.Stat(p)
 		if err != nil {
 			return nil, nil, pathError(p, err)
 		}
@@ -57,18 +90,23 @@ func Discover(paths []string) ([]Source, []Skipped, error) {
 		case !info.IsDir():
 			sources = append(sources, fileSource(p))
 		case strings.HasPrefix(filepath.Base(p), rollingDirPrefix):
-			src, err := rollingSource(p)
+			src, err := rollingSource(fsys, p)
 			if err != nil {
 				return nil, nil, err
 			}
 			sources = append(sources, src)
 		default:
-			s, k, err := folderSources(p)
+			s, k, err := folderSources(fsys, p)
 			if err != nil {
 				return nil, nil, err
 			}
 			sources = append(sources, s...)
 			skipped = append(skipped, k...)
+		}
+	}
+	if _, local := fsys.(localFS); !local {
+		for i := range sources {
+			sources[i].FS = fsys
 		}
 	}
 	return sources, skipped, nil
@@ -96,8 +134,8 @@ func fileSource(p string) Source {
 // RollingEventLogFilesFileReader does: event files ordered by index, starting
 // at the last compacted one if any, and the appstatus marker telling whether
 // the application is still running.
-func rollingSource(dir string) (Source, error) {
-	entries, err := os.ReadDir(dir)
+func rollingSource(fsys FS, dir string) (Source, error) {
+	entries, err := fsys.ReadDir(dir)
 	if err != nil {
 		return Source{}, pathError(dir, err)
 	}
@@ -146,8 +184,8 @@ func rollingSource(dir string) (Source, error) {
 
 // folderSources lists a folder of event logs: every file that looks like one
 // and every rolling event log folder, by name.
-func folderSources(dir string) ([]Source, []Skipped, error) {
-	entries, err := os.ReadDir(dir)
+func folderSources(fsys FS, dir string) ([]Source, []Skipped, error) {
+	entries, err := fsys.ReadDir(dir)
 	if err != nil {
 		return nil, nil, pathError(dir, err)
 	}
@@ -161,7 +199,7 @@ func folderSources(dir string) ([]Source, []Skipped, error) {
 		}
 		if e.IsDir() {
 			if strings.HasPrefix(name, rollingDirPrefix) {
-				src, err := rollingSource(p)
+				src, err := rollingSource(fsys, p)
 				if err != nil {
 					return nil, nil, err
 				}
@@ -171,7 +209,7 @@ func folderSources(dir string) ([]Source, []Skipped, error) {
 			}
 			continue
 		}
-		if ok, reason := looksLikeEventLog(p); !ok {
+		if ok, reason := looksLikeEventLog(fsys, p); !ok {
 			skipped = append(skipped, Skipped{p, reason})
 			continue
 		}
@@ -182,24 +220,67 @@ func folderSources(dir string) ([]Source, []Skipped, error) {
 
 // looksLikeEventLog checks a folder entry's first bytes: a compressed stream
 // Spark writes, or a JSON object.
-func looksLikeEventLog(p string) (bool, string) {
-	f, err := os.Open(p)
+func looksLikeEventLog(fsys FS, p string) (bool, string) {
+	f, err := fsys.Open(p)
 	if err != nil {
 		return false, pathError(p, err).Error()
 	}
 	defer f.Close()
-	head := make([]byte, 16)
-	n, err := io.ReadFull(bufio.NewReader(f), head)
-	head = head[:n]
-	if n == 0 && err != nil {
-		return false, "empty file"
+	head := make([]byte, sniffBytes)
+	n, _ := io.ReadFull(f, head)
+	if reason := notAnEventLog(head[:n]); reason != "" {
+		return false, reason
+	}
+	return true, ""
+}
+
+// sniffBytes is how much of a file notAnEventLog looks at.
+const sniffBytes = 64
+
+// Magic numbers of formats people mistake for event logs.
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zipMagic  = []byte("PK\x03\x04")
+)
+
+// notAnEventLog says what head, the first bytes of a file, looks like when it
+// is not an event log Spark writes (JSON lines, or a codec Spark uses), and
+// "" when it is one.
+func notAnEventLog(head []byte) string {
+	if len(head) == 0 {
+		return "empty file: not an event log (a log Spark has just opened is empty until the first event; try again later)"
 	}
 	if sniffCodec(head) != CodecNone {
-		return true, ""
+		return ""
 	}
 	i := ws(head, 0)
-	if i < len(head) && head[i] == '{' {
-		return true, ""
+	switch {
+	case i < len(head) && head[i] == '{':
+		return ""
+	case i == len(head):
+		return "only whitespace: not an event log"
+	case bytes.HasPrefix(head, gzipMagic):
+		return "gzip-compressed data, which Spark never writes for event logs: decompress it (gunzip) and give the result, or name the file Spark wrote"
+	case bytes.HasPrefix(head, zipMagic):
+		return "a zip archive (as the History Server's log download is): unzip it and give the folder"
+	case isText(head):
+		firstLine, _, _ := bytes.Cut(head[i:], []byte("\n"))
+		return fmt.Sprintf("text that is not JSON lines (it starts %q): not an event log; event logs are the files under spark.eventLog.dir", string(firstLine))
 	}
-	return false, "not an event log (neither JSON lines nor a compressed stream Spark writes)"
+	return fmt.Sprintf("binary data that is no codec Spark writes (first bytes % x): not an event log", head[:min(len(head), 8)])
+}
+
+// isText reports whether b is printable UTF-8 text.
+func isText(b []byte) bool {
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 && len(b) >= utf8.UTFMax {
+			return false
+		}
+		if r < ' ' && r != '\n' && r != '\r' && r != '\t' {
+			return false
+		}
+		b = b[size:]
+	}
+	return true
 }

@@ -32,3 +32,12 @@ func newClient(cfg *rest.Config) (client.Client, error) {
 	}
 	return c, nil
 }
+
+// newWatchClient is newClient for commands that also watch.
+func newWatchClient(cfg *rest.Config) (client.WithWatch, error) {
+	c, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the API server at %s: %w", cfg.Host, err)
+	}
+	return c, nil
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -17,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -31,9 +34,7 @@ import (
 // so `clusters remove` deletes only what add made.
 const clustersManagedLabel = "sparkplane.io/member-kubeconfig"
 
-func init() { register(newClustersCommand) }
-
-func newClustersCommand() *cobra.Command {
+func newClustersCommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "clusters",
 		Aliases: []string{"cluster", "members"},
@@ -43,13 +44,15 @@ places SparkApplications on. Run these against the hub (--kubeconfig/--context
 name the hub; for "add", --kubeconfig names the member's file and
 --hub-kubeconfig the hub's).`,
 	}
-	cmd.AddCommand(newClustersAddCommand(), newClustersListCommand(),
-		newClustersDrainCommand(true), newClustersDrainCommand(false), newClustersRemoveCommand())
+	cmd.AddCommand(newClustersAddCommand(), newClustersListCommand(kube),
+		newClustersDrainCommand(kube, true), newClustersDrainCommand(kube, false), newClustersRemoveCommand(kube))
 	return cmd
 }
 
 type clustersAddOptions struct {
 	hub           kubeFlags
+	hubKubeconfig string
+	hubContext    string
 	name          string
 	kubeconfig    string
 	memberContext string
@@ -80,6 +83,10 @@ anything is written, unless --no-verify.`,
 			if err := o.validate(); err != nil {
 				return err
 			}
+			// The hub is named by --hub-kubeconfig/--hub-context here:
+			// --kubeconfig is the member's.
+			o.hub = kubeFlagsFor(o.hubKubeconfig)
+			o.hub.flags.Context = &o.hubContext
 			if err := o.hub.complete(); err != nil {
 				return err
 			}
@@ -88,8 +95,8 @@ anything is written, unless --no-verify.`,
 	}
 	cmd.Flags().StringVar(&o.kubeconfig, "kubeconfig", "", "The member's kubeconfig file (required)")
 	cmd.Flags().StringVar(&o.memberContext, "member-context", "", "Context of the member's kubeconfig to use (default: its current context)")
-	cmd.Flags().StringVar(&o.hub.kubeconfig, "hub-kubeconfig", "", "The hub's kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
-	cmd.Flags().StringVar(&o.hub.context, "hub-context", "", "Context of the hub's kubeconfig to use")
+	cmd.Flags().StringVar(&o.hubKubeconfig, "hub-kubeconfig", "", "The hub's kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
+	cmd.Flags().StringVar(&o.hubContext, "hub-context", "", "Context of the hub's kubeconfig to use")
 	cmd.Flags().StringArrayVar(&o.labels, "label", nil, "A label k=v of the member (repeatable), e.g. --label env=prod")
 	cmd.Flags().Int32Var(&o.weight, "weight", 100, "Weight among otherwise equal members (0 to 10000, higher first)")
 	cmd.Flags().BoolVar(&o.noVerify, "no-verify", false, "Do not check that the member answers before adding it")
@@ -205,8 +212,8 @@ type clustersListOptions struct {
 	output string
 }
 
-func newClustersListCommand() *cobra.Command {
-	o := &clustersListOptions{}
+func newClustersListCommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &clustersListOptions{kube: kubeFlags{flags: kube}}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
@@ -227,7 +234,6 @@ func newClustersListCommand() *cobra.Command {
 			return printMembers(cmd.OutOrStdout(), list.Items, o.output, time.Now())
 		},
 	}
-	o.kube.addConnectionFlags(cmd.Flags())
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "Output format: json|yaml (default: a table)")
 	return cmd
 }
@@ -266,7 +272,7 @@ func printMembers(w io.Writer, members []v1alpha1.MemberCluster, format string, 
 		}
 		cpu, memory := freeOf(m.Status.Capacity.Tiers)
 		var labels []string
-		for _, k := range sortedKeys(m.Labels) {
+		for _, k := range slices.Sorted(maps.Keys(m.Labels)) {
 			labels = append(labels, k+"="+m.Labels[k])
 		}
 		state := string(m.Status.State)
@@ -310,8 +316,8 @@ func freeOf(tiers []v1alpha1.TierCapacity) (cpu, memory string) {
 	return cpu, memory
 }
 
-func newClustersDrainCommand(drain bool) *cobra.Command {
-	var kube kubeFlags
+func newClustersDrainCommand(configFlags *genericclioptions.ConfigFlags, drain bool) *cobra.Command {
+	kube := kubeFlags{flags: configFlags}
 	use, short, done := "drain NAME", "Stop placing new applications on a member (placed ones run to their end)", "drained"
 	if !drain {
 		use, short, done = "uncordon NAME", "Let the hub place new applications on a drained member again", "uncordoned"
@@ -338,7 +344,6 @@ func newClustersDrainCommand(drain bool) *cobra.Command {
 			return nil
 		},
 	}
-	kube.addConnectionFlags(cmd.Flags())
 	return cmd
 }
 
@@ -366,8 +371,8 @@ func memberNotFound(err error, name string) error {
 	return err
 }
 
-func newClustersRemoveCommand() *cobra.Command {
-	var kube kubeFlags
+func newClustersRemoveCommand(configFlags *genericclioptions.ConfigFlags) *cobra.Command {
+	kube := kubeFlags{flags: configFlags}
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "remove NAME",
@@ -421,7 +426,6 @@ spec.restartPolicy). Drain the member first to let them finish.`,
 			return nil
 		},
 	}
-	kube.addConnectionFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&force, "force", false, "Remove even while applications are placed there (the hub moves them as from a Lost member)")
 	return cmd
 }

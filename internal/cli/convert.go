@@ -18,8 +18,6 @@ type convertOptions struct {
 	errs     io.Writer
 }
 
-func init() { register(newConvertCommand) }
-
 func newConvertCommand() *cobra.Command {
 	o := &convertOptions{}
 	cmd := &cobra.Command{

@@ -39,8 +39,6 @@ type demoOptions struct {
 	out       io.Writer
 }
 
-func init() { register(newDemoCommand) }
-
 func newDemoCommand() *cobra.Command {
 	o := &demoOptions{}
 	cmd := &cobra.Command{

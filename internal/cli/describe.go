@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -13,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
@@ -36,10 +39,8 @@ type describeOptions struct {
 	errs   io.Writer
 }
 
-func init() { register(newDescribeCommand) }
-
-func newDescribeCommand() *cobra.Command {
-	o := &describeOptions{}
+func newDescribeCommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &describeOptions{kube: kubeFlags{flags: kube}}
 	cmd := &cobra.Command{
 		Use:   "describe NAME [NAME...]",
 		Short: "Show a SparkApplication in detail: spec summary, status, conditions, pods and events",
@@ -52,24 +53,30 @@ condition with its reason and message, the application's pods (the first
 
   # In another namespace
   sparkplane describe spark-pi -n spark`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			o.out, o.errs, o.names = cmd.OutOrStdout(), cmd.ErrOrStderr(), args
-			if len(o.names) == 0 {
-				return errors.New("you must specify the name of a SparkApplication; use \"sparkplane list\" to see them all")
-			}
-			if err := o.kube.complete(); err != nil {
-				return err
-			}
-			var err error
-			if o.client, err = newClient(o.kube.config); err != nil {
-				return err
-			}
-			return o.run(cmd.Context())
-		},
+		ValidArgsFunction: completeApplicationNames(kube),
+		RunE:              runE(o),
 	}
-	o.kube.addConnectionFlags(cmd.Flags())
-	o.kube.addNamespaceFlag(cmd.Flags())
 	return cmd
+}
+
+func (o *describeOptions) complete(cmd *cobra.Command, args []string) error {
+	o.out, o.errs, o.names = cmd.OutOrStdout(), cmd.ErrOrStderr(), args
+	if len(o.names) == 0 {
+		return nil // validate says what is missing
+	}
+	if err := o.kube.complete(); err != nil {
+		return err
+	}
+	var err error
+	o.client, err = newClient(o.kube.config)
+	return err
+}
+
+func (o *describeOptions) validate() error {
+	if len(o.names) == 0 {
+		return errors.New("you must specify the name of a SparkApplication; use \"sparkplane list\" to see them all")
+	}
+	return nil
 }
 
 func (o *describeOptions) run(ctx context.Context) error {
@@ -287,7 +294,7 @@ func mapLine(m map[string]string) string {
 		return "<none>"
 	}
 	parts := make([]string, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, k+"="+m[k])
 	}
 	return strings.Join(parts, ", ")

@@ -11,13 +11,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/sparkplane/sparkplane/internal/devcluster"
 )
 
-func init() { register(newDevCommand) }
-
-func newDevCommand() *cobra.Command {
+func newDevCommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run a real local Kubernetes cluster with simulated nodes",
@@ -28,10 +27,18 @@ zone, driver nodes and a system node; with --karpenter, Karpenter's kwok
 provider adds and removes nodes with demand. Each cluster's state lives in
 ` + "`" + `~/.cache/sparkplane/dev/<name>` + "`" + `; several clusters run side by side.`,
 	}
-	cmd.AddCommand(newDevUpCommand(), newDevStatusCommand(), newDevKubeconfigCommand(), newDevLogsCommand(), newDevDownCommand())
-	for _, newCommand := range devSubcommands {
-		cmd.AddCommand(newCommand())
-	}
+	cmd.AddCommand(
+		newDevUpCommand(),
+		newDevStatusCommand(),
+		newDevKubeconfigCommand(),
+		newDevLogsCommand(),
+		newDevDownCommand(),
+		newDevInterruptCommand(),
+		newDevDriverEmulatorCommand(kube),
+		newDevStopCommand(),
+		newDevStartCommand(),
+		newDevVolumeProvisionerCommand(kube),
+	)
 	return cmd
 }
 

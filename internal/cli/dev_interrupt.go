@@ -32,8 +32,6 @@ import (
 	"github.com/sparkplane/sparkplane/internal/spark"
 )
 
-func init() { devSubcommands = append(devSubcommands, newDevInterruptCommand) }
-
 // The ways `dev interrupt` delivers a notice, each as the real component does.
 const (
 	viaKarpenter  = "karpenter"
@@ -165,7 +163,7 @@ func (o *devInterruptOptions) complete() error {
 		}
 		kubeconfig, o.dir = c.Kubeconfig(), c.Dir
 	}
-	flags := kubeFlags{kubeconfig: kubeconfig}
+	flags := kubeFlagsFor(kubeconfig)
 	if err := flags.complete(); err != nil {
 		return err
 	}

@@ -9,10 +9,6 @@ import (
 	"github.com/sparkplane/sparkplane/internal/devcluster"
 )
 
-func init() {
-	devSubcommands = append(devSubcommands, newDevStopCommand, newDevStartCommand)
-}
-
 // newDevStopCommand is `dev stop NAME`: the API server of a local cluster
 // goes away (etcd and the rest keep running), as in a regional loss.
 func newDevStopCommand() *cobra.Command {

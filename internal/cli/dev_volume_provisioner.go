@@ -7,12 +7,11 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/sparkplane/sparkplane/internal/devcluster"
 )
-
-func init() { devSubcommands = append(devSubcommands, newDevVolumeProvisionerCommand) }
 
 type devVolumeProvisionerOptions struct {
 	kube kubeFlags
@@ -22,8 +21,8 @@ type devVolumeProvisionerOptions struct {
 // newDevVolumeProvisionerCommand is the component `dev up` starts: the
 // local cluster's provisioner of the shuffle StorageClass. It is hidden, as
 // kube-scheduler is not a command users run.
-func newDevVolumeProvisionerCommand() *cobra.Command {
-	o := &devVolumeProvisionerOptions{}
+func newDevVolumeProvisionerCommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &devVolumeProvisionerOptions{kube: kubeFlags{flags: kube}}
 	cmd := &cobra.Command{
 		Use:   "volume-provisioner",
 		Short: "Provision the local cluster's shuffle volumes (started by dev up)",
@@ -42,7 +41,6 @@ released ones. sparkplane dev up starts it; it runs until interrupted.`, devclus
 			return o.run(cmd.Context())
 		},
 	}
-	o.kube.addConnectionFlags(cmd.Flags())
 	return cmd
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -20,10 +21,8 @@ type doctorOptions struct {
 	out    io.Writer
 }
 
-func init() { register(newDoctorCommand) }
-
-func newDoctorCommand() *cobra.Command {
-	o := &doctorOptions{}
+func newDoctorCommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &doctorOptions{kube: kubeFlags{flags: kube}}
 	cmd := &cobra.Command{
 		Use:   "doctor [-n NAMESPACE] [-o text|json]",
 		Short: "Check a cluster for everything sparkplane relies on, and say how to fix what is missing",
@@ -59,8 +58,6 @@ It exits non-zero when any check fails. docs/install.md explains each ✗.`,
 			return o.run(cmd.Context())
 		},
 	}
-	o.kube.addConnectionFlags(cmd.Flags())
-	o.kube.addNamespaceFlag(cmd.Flags())
 	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
 	return cmd
 }

@@ -8,16 +8,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/sparkplane/sparkplane/internal/emulator"
 )
-
-// devSubcommands are constructors of commands under `sparkplane dev` that
-// live in their own files; each registers itself from an init function and
-// dev.go adds them.
-var devSubcommands []func() *cobra.Command
-
-func init() { devSubcommands = append(devSubcommands, newDevDriverEmulatorCommand) }
 
 type driverEmulatorOptions struct {
 	kube          kubeFlags
@@ -28,8 +22,8 @@ type driverEmulatorOptions struct {
 	out           io.Writer
 }
 
-func newDevDriverEmulatorCommand() *cobra.Command {
-	o := &driverEmulatorOptions{}
+func newDevDriverEmulatorCommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &driverEmulatorOptions{kube: kubeFlags{flags: kube}}
 	cmd := &cobra.Command{
 		Use:   "driver-emulator",
 		Short: "Play the Spark driver of every driver pod that runs on kwok nodes",
@@ -60,8 +54,6 @@ see docs/emulator.md.`,
 			return o.run(cmd.Context())
 		},
 	}
-	o.kube.addConnectionFlags(cmd.Flags())
-	o.kube.addNamespaceFlag(cmd.Flags())
 	cmd.Flags().BoolVarP(&o.allNamespaces, "all-namespaces", "A", false, "Emulate drivers in every namespace")
 	cmd.Flags().StringVar(&o.eventLogDir, "event-log-dir", "", "Directory for every application's event log (default: spark.eventLog.dir when spark.eventLog.enabled=true and the directory is local)")
 	cmd.Flags().Float64Var(&o.timeScale, "time-scale", 0, "Model seconds per real second, for every application (default: spark.sparkplane.emulator.timeScale, else 5)")

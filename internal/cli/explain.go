@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -34,10 +35,8 @@ type explainOptions struct {
 	out    io.Writer
 }
 
-func init() { register(newExplainCommand) }
-
-func newExplainCommand() *cobra.Command {
-	o := &explainOptions{}
+func newExplainCommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &explainOptions{kube: kubeFlags{flags: kube}}
 	cmd := &cobra.Command{
 		Use:   "explain NAME",
 		Short: "Show every effective setting of a SparkApplication, where it came from, its zone and its pods' placement",
@@ -56,6 +55,7 @@ Run it first when a job lands somewhere unexpected.`,
 
   # The same as JSON
   sparkplane explain spark-pi -n spark -o json`,
+		ValidArgsFunction: completeApplicationNames(kube),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.out = cmd.OutOrStdout()
 			if err := o.complete(args); err != nil {
@@ -67,9 +67,8 @@ Run it first when a job lands somewhere unexpected.`,
 			return o.run(cmd.Context())
 		},
 	}
-	o.kube.addConnectionFlags(cmd.Flags())
-	o.kube.addNamespaceFlag(cmd.Flags())
 	cmd.Flags().StringVarP(&o.output, "output", "o", "", "Output format: json (default: text)")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{outputJSON}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 

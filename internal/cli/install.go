@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -26,10 +27,8 @@ type installOptions struct {
 	out                    io.Writer
 }
 
-func init() { register(newInstallCommand) }
-
-func newInstallCommand() *cobra.Command {
-	o := &installOptions{}
+func newInstallCommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &installOptions{kube: kubeFlags{flags: kube}}
 	cmd := &cobra.Command{
 		Use:   "install",
 		Short: "Install or upgrade sparkplane's CRDs, namespace, RBAC, profiles and operator on a cluster",
@@ -79,7 +78,6 @@ your cluster's CSI driver. ` + "`sparkplane doctor`" + ` checks everything.`,
 			return o.run(cmd.Context())
 		},
 	}
-	o.kube.addConnectionFlags(cmd.Flags())
 	cmd.Flags().StringVar(&o.image, "image", install.DefaultImage(), "Operator image the Deployment runs (default: this binary's version tag)")
 	cmd.Flags().BoolVar(&o.skipOperatorDeployment, "skip-operator-deployment", false, "Do not install the operator Deployment (run `sparkplane operator` elsewhere, e.g. on the host for the local cluster)")
 	cmd.Flags().BoolVar(&o.wait, "wait", true, "Wait until the operator Deployment is available")

@@ -6,35 +6,40 @@ import (
 	"os"
 
 	"github.com/spf13/pflag"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
-// kubeFlags are kubectl's connection flags: --kubeconfig, --context and, for
-// commands that work in a namespace, -n/--namespace and (for lists) -A.
-// Complete resolves them once; commands then read config and namespace.
+// newConfigFlags returns kubectl's connection flags (--kubeconfig, --context,
+// -n, --as, --token, --request-timeout, ...), from k8s.io/cli-runtime so they
+// mean exactly what they mean to kubectl. The root command adds them as
+// persistent flags, so `kubectl sparkplane --context prod list` works as a
+// plugin must.
+func newConfigFlags() *genericclioptions.ConfigFlags {
+	return genericclioptions.NewConfigFlags(true).WithDiscoveryQPS(50)
+}
+
+// kubeFlags is a command's view of the connection flags: complete resolves
+// them once into the REST config and the namespace in use.
 type kubeFlags struct {
-	kubeconfig    string
-	context       string
-	namespace     string
+	flags         *genericclioptions.ConfigFlags
 	allNamespaces bool
 
 	// Set by complete.
 	config         *rest.Config
 	namespaceInUse string
+	// enforceNamespace is true when -n was given: a manifest naming another
+	// namespace is then an error, as with kubectl.
+	enforceNamespace bool
 }
 
-// addConnectionFlags adds --kubeconfig and --context.
-func (f *kubeFlags) addConnectionFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "Path to the kubeconfig file to use (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account)")
-	fs.StringVar(&f.context, "context", "", "The name of the kubeconfig context to use")
-}
-
-// addNamespaceFlag adds -n/--namespace.
-func (f *kubeFlags) addNamespaceFlag(fs *pflag.FlagSet) {
-	fs.StringVarP(&f.namespace, "namespace", "n", "", "If present, the namespace scope for this request (default: the context's namespace, else \"default\")")
+// kubeFlagsFor returns flags that use the given kubeconfig file, for commands
+// that find their cluster themselves (the local cluster's dev commands).
+func kubeFlagsFor(kubeconfig string) kubeFlags {
+	flags := newConfigFlags()
+	flags.KubeConfig = &kubeconfig
+	return kubeFlags{flags: flags}
 }
 
 // addAllNamespacesFlag adds -A/--all-namespaces.
@@ -42,28 +47,17 @@ func (f *kubeFlags) addAllNamespacesFlag(fs *pflag.FlagSet) {
 	fs.BoolVarP(&f.allNamespaces, "all-namespaces", "A", false, "If present, list across all namespaces. The namespace in the current context is ignored even if given with --namespace")
 }
 
-// clientConfig is client-go's loader with kubectl's precedence: --kubeconfig,
-// else $KUBECONFIG, else ~/.kube/config; in a pod with none of those, the
-// in-cluster service account.
-func (f *kubeFlags) clientConfig() clientcmd.ClientConfig {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = f.kubeconfig
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: f.context}
-	if f.namespace != "" {
-		overrides.Context.Namespace = f.namespace
-	}
-	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
-}
-
 // complete loads the REST config and the namespace in use.
 func (f *kubeFlags) complete() error {
-	if f.kubeconfig != "" {
-		if _, err := os.Stat(f.kubeconfig); err != nil {
-			return fmt.Errorf("--kubeconfig %s: %w", f.kubeconfig, errors.Unwrap(err))
+	if f.flags == nil {
+		f.flags = newConfigFlags()
+	}
+	if path := ptrValue(f.flags.KubeConfig); path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("--kubeconfig %s: %w", path, errors.Unwrap(err))
 		}
 	}
-	cc := f.clientConfig()
-	cfg, err := cc.ClientConfig()
+	cfg, err := f.flags.ToRESTConfig()
 	if err != nil {
 		if clientcmd.IsEmptyConfig(err) {
 			return errors.New("no Kubernetes configuration found: pass --kubeconfig, set $KUBECONFIG, or create ~/.kube/config (for the local cluster: `sparkplane dev kubeconfig`)")
@@ -77,14 +71,14 @@ func (f *kubeFlags) complete() error {
 	}
 	cfg.UserAgent = "sparkplane"
 	f.config = cfg
-	ns, _, err := cc.Namespace()
+	ns, explicit, err := f.flags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
 		return fmt.Errorf("reading the namespace from the kubeconfig: %w", err)
 	}
 	if ns == "" {
 		ns = "default"
 	}
-	f.namespaceInUse = ns
+	f.namespaceInUse, f.enforceNamespace = ns, explicit && ptrValue(f.flags.Namespace) != ""
 	return nil
 }
 
@@ -96,31 +90,9 @@ func (f *kubeFlags) listNamespace() string {
 	return f.namespaceInUse
 }
 
-// FormatError renders err the way kubectl does: a failure the API server
-// reported reads `Error from server (NotFound): ...`; anything else
-// `error: ...`.
-func FormatError(err error) string {
-	var status apierrors.APIStatus
-	if errors.As(err, &status) {
-		s := status.Status()
-		reason := string(s.Reason)
-		if reason == "" {
-			reason = fmt.Sprintf("%d", s.Code)
-		}
-		// err.Error() keeps the context a command added (the file and
-		// document), as kubectl does for `apply -f`.
-		return fmt.Sprintf("Error from server (%s): %s", reason, err.Error())
+func ptrValue(s *string) string {
+	if s == nil {
+		return ""
 	}
-	return "error: " + err.Error()
+	return *s
 }
-
-// parseSelector parses a -l label selector, naming the flag on error.
-func parseSelector(s string) (labels.Selector, error) {
-	sel, err := labels.Parse(s)
-	if err != nil {
-		return nil, fmt.Errorf("-l/--selector %q: %w", s, err)
-	}
-	return sel, nil
-}
-
-func isNotFound(err error) bool { return apierrors.IsNotFound(err) }

@@ -1,16 +1,14 @@
 package cli
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/resource"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 )
@@ -26,79 +24,90 @@ type manifest struct {
 	object *unstructured.Unstructured
 }
 
-// readManifests reads every SparkApplication in the files (YAML or JSON, one
-// or many documents, "-" for standard input). Anything else in them is an
-// error that says what to do, so a typo in apiVersion never silently drops an
-// application.
-func readManifests(files []string, stdin io.Reader) ([]manifest, error) {
-	var out []manifest
-	for _, file := range files {
-		var data []byte
-		var err error
-		if file == "-" {
-			data, err = io.ReadAll(stdin)
-		} else {
-			data, err = os.ReadFile(file)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", file, err)
-		}
-		name := file
-		if file == "-" {
-			name = "STDIN" // as kubectl names it
-		}
-		docs, err := parseManifests(name, data)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, docs...)
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no SparkApplication found in %s", strings.Join(files, ", "))
-	}
-	return out, nil
+// manifestFlags are kubectl's -f/--filename and -R/--recursive.
+type manifestFlags struct {
+	filenames []string
+	recursive bool
 }
 
-// parseManifests splits data into documents and checks each is a
-// SparkApplication of sparkplane.io/v1alpha1 (a List of them is expanded).
-func parseManifests(file string, data []byte) ([]manifest, error) {
-	decoder := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
-	var out []manifest
-	for doc := 1; ; doc++ {
-		content := map[string]any{}
-		if err := decoder.Decode(&content); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
-			}
-			return nil, fmt.Errorf("%s: document %d: %w", file, doc, err)
-		}
-		if len(content) == 0 {
-			doc-- // an empty document (a stray "---") is not counted
+func (f *manifestFlags) addFlags(cmd *cobra.Command, usage string) {
+	cmd.Flags().StringSliceVarP(&f.filenames, "filename", "f", nil, usage+` (files, folders of .yaml/.yml/.json files, URLs, "-" for standard input); repeat for several`)
+	cmd.Flags().BoolVarP(&f.recursive, "recursive", "R", false, "Process the folders given with -f recursively")
+	_ = cmd.MarkFlagFilename("filename", "yaml", "yml", "json")
+}
+
+// readManifests reads every SparkApplication named by -f (YAML or JSON, one
+// or many documents per file, folders with -R, "-" for stdin) through
+// cli-runtime's resource.Builder, locally: nothing is sent to the server.
+// Anything that is not a SparkApplication of ours is an error that says what
+// to do, so a typo in apiVersion never silently drops an application.
+func readManifests(getter genericclioptions.RESTClientGetter, f manifestFlags, stdin io.Reader) ([]manifest, error) {
+	builder := resource.NewBuilder(getter).Unstructured().Local()
+	var paths []string
+	for _, name := range f.filenames {
+		if name == "-" {
+			builder = builder.Stream(stdin, "STDIN") // as kubectl names it
 			continue
 		}
-		obj := &unstructured.Unstructured{Object: content}
-		source := fmt.Sprintf("%s: document %d", file, doc)
-		if obj.IsList() {
-			err := obj.EachListItem(func(item runtime.Object) error {
-				u := item.(*unstructured.Unstructured)
-				m, err := checkManifest(source+" item "+u.GetName(), u)
+		paths = append(paths, name)
+	}
+	if len(paths) > 0 {
+		builder = builder.FilenameParam(false, &resource.FilenameOptions{Filenames: paths, Recursive: f.recursive})
+	}
+	result := builder.Do()
+	if err := result.Err(); err != nil {
+		return nil, err
+	}
+	var out []manifest
+	documents := map[string]int{} // per source, for messages
+	err := result.Visit(func(info *resource.Info, err error) error {
+		source := "STDIN"
+		if info != nil {
+			source = info.Source
+		}
+		documents[source]++
+		where := fmt.Sprintf("%s: document %d", source, documents[source])
+		if err != nil {
+			return fmt.Errorf("%s: %w", where, missingTypeError(err))
+		}
+		switch obj := info.Object.(type) {
+		case *unstructured.UnstructuredList:
+			for i := range obj.Items {
+				m, err := checkManifest(where+" item "+obj.Items[i].GetName(), &obj.Items[i])
 				if err != nil {
 					return err
 				}
 				out = append(out, m)
-				return nil
-			})
-			if err != nil {
-				return nil, err
 			}
-			continue
+		case *unstructured.Unstructured:
+			m, err := checkManifest(where, obj)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		default:
+			return fmt.Errorf("%s: unexpected object %T", where, info.Object)
 		}
-		m, err := checkManifest(source, obj)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
+		return nil
+	})
+	if err != nil {
+		return nil, missingTypeError(err)
 	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no SparkApplication found in %s", strings.Join(f.filenames, ", "))
+	}
+	return out, nil
+}
+
+// missingTypeError says what to write when a document lacks apiVersion or
+// kind; the decoder's error only arrives as text ("Object 'Kind' is missing
+// in '{...}'").
+func missingTypeError(err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "Object 'Kind' is missing") || strings.Contains(msg, "Object 'apiVersion' is missing") {
+		return fmt.Errorf("%s: apiVersion and kind must be set (apiVersion: %s, kind: SparkApplication)", strings.SplitN(msg, ": Object", 2)[0], v1alpha1.GroupVersion)
+	}
+	return err
 }
 
 func checkManifest(source string, obj *unstructured.Unstructured) (manifest, error) {
@@ -127,9 +136,9 @@ func namespaceFor(m manifest, kube *kubeFlags) (string, error) {
 	switch {
 	case docNamespace == "":
 		return kube.namespaceInUse, nil
-	case kube.namespace != "" && kube.namespace != docNamespace:
+	case kube.enforceNamespace && kube.namespaceInUse != docNamespace:
 		return "", fmt.Errorf("%s: the namespace from the provided object %q does not match the namespace %q. You must pass '--namespace=%s' to perform this operation",
-			m.source, docNamespace, kube.namespace, docNamespace)
+			m.source, docNamespace, kube.namespaceInUse, docNamespace)
 	}
 	return docNamespace, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -50,10 +51,8 @@ type operatorOptions struct {
 	hub                 hubOperatorOptions
 }
 
-func init() { register(newOperatorCommand) }
-
-func newOperatorCommand() *cobra.Command {
-	o := &operatorOptions{}
+func newOperatorCommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &operatorOptions{kube: kubeFlags{flags: kube}}
 	cmd := &cobra.Command{
 		Use:   "operator",
 		Short: "Run the sparkplane operator (every controller in one manager)",
@@ -90,7 +89,6 @@ application twice.`,
 			return o.run(ctx)
 		},
 	}
-	o.kube.addConnectionFlags(cmd.Flags())
 	cmd.Flags().StringVar(&o.metricsAddr, "metrics-bind-address", "127.0.0.1:8080", "Address the Prometheus metrics endpoint binds to; \"0\" turns it off")
 	cmd.Flags().StringVar(&o.probeAddr, "health-probe-bind-address", "127.0.0.1:8081", "Address the /healthz and /readyz probes bind to; \"0\" turns them off")
 	cmd.Flags().BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader among replicas so one works at a time (the Lease "+install.LeaderElectionID+")")

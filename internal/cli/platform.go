@@ -12,8 +12,6 @@ import (
 	"github.com/sparkplane/sparkplane/internal/platform"
 )
 
-func init() { register(newPlatformCommand) }
-
 func newPlatformCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "platform",

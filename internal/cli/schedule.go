@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
@@ -19,16 +20,14 @@ import (
 // scheduleOptions are shared by the schedule subcommands.
 type scheduleOptions struct {
 	kube  kubeFlags
-	print printFlags
+	print *printFlags
 
 	client client.Client
 	out    io.Writer
 	errs   io.Writer
 }
 
-func init() { register(newScheduleCommand) }
-
-func newScheduleCommand() *cobra.Command {
+func newScheduleCommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "schedule",
 		Short: "List, show, suspend, resume and trigger ScheduledSparkApplications",
@@ -37,17 +36,19 @@ cron schedule. Each run is an ordinary SparkApplication named
 <schedule>-<scheduled time in Unix seconds>, owned by its schedule ("sparkplane
 list -l sparkplane.io/scheduled-by=NAME" lists them).`,
 	}
-	cmd.AddCommand(newScheduleListCommand(), newScheduleGetCommand(),
-		newScheduleSuspendCommand(true), newScheduleSuspendCommand(false), newScheduleTriggerCommand())
+	cmd.AddCommand(newScheduleListCommand(kube), newScheduleGetCommand(kube),
+		newScheduleSuspendCommand(kube, true), newScheduleSuspendCommand(kube, false), newScheduleTriggerCommand(kube))
 	return cmd
+}
+
+func newScheduleOptions(kube *genericclioptions.ConfigFlags) *scheduleOptions {
+	return &scheduleOptions{kube: kubeFlags{flags: kube}, print: newPrintFlags()}
 }
 
 // bind wires the flags every subcommand has and completes them before run.
 func (o *scheduleOptions) bind(cmd *cobra.Command, withPrint bool, run func(ctx context.Context, args []string) error) {
-	o.kube.addConnectionFlags(cmd.Flags())
-	o.kube.addNamespaceFlag(cmd.Flags())
 	if withPrint {
-		o.print.addFlags(cmd.Flags())
+		o.print.addFlags(cmd)
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		o.out, o.errs = cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -69,8 +70,8 @@ func (o *scheduleOptions) bind(cmd *cobra.Command, withPrint bool, run func(ctx 
 	}
 }
 
-func newScheduleListCommand() *cobra.Command {
-	o := &scheduleOptions{}
+func newScheduleListCommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := newScheduleOptions(kube)
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List ScheduledSparkApplications",
@@ -97,7 +98,7 @@ func newScheduleListCommand() *cobra.Command {
 			}
 			return items[i].Name < items[j].Name
 		})
-		if len(items) == 0 && (o.print.output == outputTable || o.print.output == outputWide) {
+		if len(items) == 0 && o.print.human() {
 			if o.kube.allNamespaces {
 				fmt.Fprintln(o.errs, "No resources found")
 			} else {
@@ -105,14 +106,14 @@ func newScheduleListCommand() *cobra.Command {
 			}
 			return nil
 		}
-		return printSchedules(o.out, items, o.print.output, o.kube.allNamespaces, false, time.Now())
+		return printSchedules(o.out, items, o.print, o.kube.allNamespaces, false)
 	})
 	o.kube.addAllNamespacesFlag(cmd.Flags())
 	return cmd
 }
 
-func newScheduleGetCommand() *cobra.Command {
-	o := &scheduleOptions{}
+func newScheduleGetCommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := newScheduleOptions(kube)
 	cmd := &cobra.Command{
 		Use:   "get NAME [NAME...]",
 		Short: "Show one or more ScheduledSparkApplications",
@@ -135,7 +136,7 @@ func newScheduleGetCommand() *cobra.Command {
 			items = append(items, s)
 		}
 		if len(items) > 0 {
-			if err := printSchedules(o.out, items, o.print.output, false, len(names) == 1, time.Now()); err != nil {
+			if err := printSchedules(o.out, items, o.print, false, len(names) == 1); err != nil {
 				return err
 			}
 		}
@@ -146,8 +147,8 @@ func newScheduleGetCommand() *cobra.Command {
 
 // newScheduleSuspendCommand is `schedule suspend` (suspend true) or
 // `schedule resume` (false): a merge patch of spec.suspend.
-func newScheduleSuspendCommand(suspend bool) *cobra.Command {
-	o := &scheduleOptions{}
+func newScheduleSuspendCommand(kube *genericclioptions.ConfigFlags, suspend bool) *cobra.Command {
+	o := newScheduleOptions(kube)
 	verb, done, example := "suspend", "suspended", "  # No further runs of nightly until it is resumed\n  sparkplane schedule suspend nightly"
 	short := "Start no further runs of a schedule (runs already started go on)"
 	if !suspend {
@@ -177,8 +178,8 @@ func newScheduleSuspendCommand(suspend bool) *cobra.Command {
 	return cmd
 }
 
-func newScheduleTriggerCommand() *cobra.Command {
-	o := &scheduleOptions{}
+func newScheduleTriggerCommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := newScheduleOptions(kube)
 	cmd := &cobra.Command{
 		Use:   "trigger NAME",
 		Short: "Start a run of a schedule now",

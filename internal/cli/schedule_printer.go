@@ -1,15 +1,14 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
-	"text/tabwriter"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 )
@@ -17,49 +16,37 @@ import (
 // scheduleResourceName is how kubectl names the kind in messages.
 var scheduleResourceName = "scheduledsparkapplication." + v1alpha1.GroupVersion.Group
 
-// printSchedules writes schedules in the chosen format. single is true for
-// `schedule get NAME`: json and yaml then print the object, not a List.
-func printSchedules(w io.Writer, items []v1alpha1.ScheduledSparkApplication, format string, withNamespace, single bool, now time.Time) error {
-	switch format {
-	case outputJSON, outputYAML:
-		out := make([]*v1alpha1.ScheduledSparkApplication, len(items))
+// scheduleColumns are the schedule table's columns; Priority 1 ones show
+// with -o wide only.
+var scheduleColumns = []metav1.TableColumnDefinition{
+	{Name: "Name", Type: "string", Format: "name"},
+	{Name: "Schedule", Type: "string"},
+	{Name: "Suspend", Type: "boolean"},
+	{Name: "State", Type: "string"},
+	{Name: "Last Run", Type: "string"},
+	{Name: "Last Run Name", Type: "string"},
+	{Name: "Age", Type: "string"},
+	{Name: "Next Run", Type: "string", Priority: 1},
+	{Name: "Time Zone", Type: "string", Priority: 1},
+	{Name: "Concurrency", Type: "string", Priority: 1},
+	{Name: "Reason", Type: "string", Priority: 1},
+}
+
+// printSchedules writes schedules as -o asks: the table (cli-runtime's table
+// printer, -o wide adding columns) or any of kubectl's formats. single is
+// true for `schedule get NAME`: the object itself rather than a List.
+func printSchedules(w io.Writer, items []v1alpha1.ScheduledSparkApplication, print *printFlags, withNamespace, single bool) error {
+	if !print.human() {
+		objs := make([]runtime.Object, len(items))
 		for i := range items {
-			out[i] = items[i].DeepCopy()
-			out[i].APIVersion, out[i].Kind, out[i].ManagedFields = v1alpha1.GroupVersion.String(), "ScheduledSparkApplication", nil
+			objs[i] = &items[i]
 		}
-		var doc any = map[string]any{"apiVersion": "v1", "kind": "List", "metadata": map[string]any{"resourceVersion": ""}, "items": out}
-		if single && len(out) == 1 {
-			doc = out[0]
-		}
-		var data []byte
-		var err error
-		if format == outputJSON {
-			data, err = json.MarshalIndent(doc, "", "    ")
-			data = append(data, '\n')
-		} else {
-			data, err = yaml.Marshal(doc)
-		}
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(data)
-		return err
-	case outputName:
-		for _, s := range items {
-			fmt.Fprintf(w, "%s/%s\n", scheduleResourceName, s.Name)
-		}
-		return nil
+		return print.printObjects(w, objs, single)
 	}
-	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	header := []string{"NAME", "SCHEDULE", "SUSPEND", "STATE", "LAST RUN", "LAST RUN NAME", "AGE"}
-	if withNamespace {
-		header = append([]string{"NAMESPACE"}, header...)
-	}
-	if format == outputWide {
-		header = append(header, "NEXT RUN", "TIME ZONE", "CONCURRENCY", "REASON")
-	}
-	fmt.Fprintln(tw, strings.Join(header, "\t"))
-	for _, s := range items {
+	now := time.Now()
+	table := &metav1.Table{ColumnDefinitions: scheduleColumns}
+	for i := range items {
+		s := &items[i]
 		state := string(s.Status.ScheduleState)
 		if state == "" {
 			state = "New"
@@ -68,22 +55,22 @@ func printSchedules(w io.Writer, items []v1alpha1.ScheduledSparkApplication, for
 		if s.Status.LastRun != nil {
 			lastRun = age(*s.Status.LastRun, now) + " ago"
 		}
-		row := []string{s.Name, s.Spec.Schedule, fmt.Sprint(ptr.Deref(s.Spec.Suspend, false)), state, lastRun, orNone(s.Status.LastRunName), age(s.CreationTimestamp, now)}
-		if withNamespace {
-			row = append([]string{s.Namespace}, row...)
+		next := "<none>"
+		if s.Status.NextRun != nil {
+			next = s.Status.NextRun.UTC().Format(time.RFC3339)
 		}
-		if format == outputWide {
-			next := "<none>"
-			if s.Status.NextRun != nil {
-				next = s.Status.NextRun.UTC().Format(time.RFC3339)
-			}
-			policy := string(s.Spec.ConcurrencyPolicy)
-			if policy == "" {
-				policy = string(v1alpha1.ConcurrencyAllow)
-			}
-			row = append(row, next, ptr.Deref(s.Spec.TimeZone, "UTC"), policy, orNone(s.Status.Reason))
+		policy := string(s.Spec.ConcurrencyPolicy)
+		if policy == "" {
+			policy = string(v1alpha1.ConcurrencyAllow)
 		}
-		fmt.Fprintln(tw, strings.Join(row, "\t"))
+		table.Rows = append(table.Rows, metav1.TableRow{
+			Object: runtime.RawExtension{Object: s},
+			Cells: []any{
+				s.Name, s.Spec.Schedule, fmt.Sprint(ptr.Deref(s.Spec.Suspend, false)), state, lastRun, orNone(s.Status.LastRunName), age(s.CreationTimestamp, now),
+				next, ptr.Deref(s.Spec.TimeZone, "UTC"), policy, orNone(s.Status.Reason),
+			},
+		})
 	}
-	return tw.Flush()
+	printer := printers.NewTablePrinter(printers.PrintOptions{WithNamespace: withNamespace, Wide: print.format() == outputWide, NoHeaders: print.noHeaders})
+	return printer.PrintObj(table, w)
 }

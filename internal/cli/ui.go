@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
@@ -31,10 +32,8 @@ type uiOptions struct {
 	errs   io.Writer
 }
 
-func init() { register(newUICommand) }
-
-func newUICommand() *cobra.Command {
-	o := &uiOptions{}
+func newUICommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &uiOptions{kube: kubeFlags{flags: kube}}
 	cmd := &cobra.Command{
 		Use:   "ui APP",
 		Short: "Port-forward to an application's Spark UI and print its local URL",
@@ -48,7 +47,8 @@ printed too.`,
 
   # On another local port
   sparkplane ui spark-pi --port 8080`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeApplicationNames(kube),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.out, o.errs, o.name = cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0]
 			if o.localPort < 0 || o.localPort > 65535 {
@@ -66,8 +66,6 @@ printed too.`,
 			return o.run(ctx)
 		},
 	}
-	o.kube.addConnectionFlags(cmd.Flags())
-	o.kube.addNamespaceFlag(cmd.Flags())
 	cmd.Flags().IntVar(&o.localPort, "port", submit.DefaultUIPort, "Local port to listen on (0 picks a free one)")
 	cmd.Flags().StringVar(&o.address, "address", "127.0.0.1", "Local address to listen on")
 	return cmd

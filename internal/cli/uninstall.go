@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/sparkplane/sparkplane/internal/install"
 )
@@ -17,10 +18,8 @@ type uninstallOptions struct {
 	out  io.Writer
 }
 
-func init() { register(newUninstallCommand) }
-
-func newUninstallCommand() *cobra.Command {
-	o := &uninstallOptions{}
+func newUninstallCommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
+	o := &uninstallOptions{kube: kubeFlags{flags: kube}}
 	cmd := &cobra.Command{
 		Use:   "uninstall",
 		Short: "Remove what sparkplane install created, keeping CRDs and applications unless --crds",
@@ -44,7 +43,6 @@ kept and named.`,
 			return o.run(cmd.Context())
 		},
 	}
-	o.kube.addConnectionFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.crds, "crds", false, "Also delete the CRDs, and with them every SparkApplication and SparkProfile (needs --yes)")
 	cmd.Flags().BoolVar(&o.yes, "yes", false, "Confirm --crds")
 	return cmd

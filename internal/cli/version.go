@@ -15,8 +15,6 @@ type versionOptions struct {
 	out    io.Writer
 }
 
-func init() { register(newVersionCommand) }
-
 func newVersionCommand() *cobra.Command {
 	o := &versionOptions{}
 	cmd := &cobra.Command{

@@ -211,6 +211,7 @@ func (a *app) start(ctx context.Context) error {
 	a.engine = NewEngine(NewWorkload(params), time.Now().UnixMilli(), EngineOptions{
 		MigrationBytesPerSecond: migration, FallbackStorage: spec.Conf.String("", ConfFallbackStoragePath) != "", BlockManagerPort: max(a.factory.blockPort, defaultBlockManagerPort),
 		ExecutorStorageMemory: int64(float64((res.MemoryMiB-300)<<20) * 0.6),
+		SparkVersion:          a.driverPod.Labels[LabelSparkVersion],
 	})
 	if dir := a.eventLogDir(); dir != "" {
 		if a.log, err = NewEventLogWriter(dir, spec.AppID); err != nil {

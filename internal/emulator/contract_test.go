@@ -13,15 +13,16 @@ import (
 
 func TestLabelsAgreeWithOperator(t *testing.T) {
 	for name, pair := range map[string][2]string{
-		"role":         {LabelSparkRole, spark.LabelRole},
-		"app selector": {LabelAppSelector, spark.LabelAppSelector},
-		"executor id":  {LabelExecutorID, spark.LabelExecID},
-		"app name":     {LabelAppName, spark.LabelAppName},
-		"application":  {LabelApplication, v1alpha1.LabelApplication},
-		"driver":       {RoleDriver, spark.RoleDriver},
-		"executor":     {RoleExecutor, spark.RoleExecutor},
-		"driver name":  {defaultDriverName, spark.DriverContainerName},
-		"exec name":    {defaultExecutorName, spark.ExecutorContainerName},
+		"role":          {LabelSparkRole, spark.LabelRole},
+		"app selector":  {LabelAppSelector, spark.LabelAppSelector},
+		"spark version": {LabelSparkVersion, spark.LabelVersion},
+		"executor id":   {LabelExecutorID, spark.LabelExecID},
+		"app name":      {LabelAppName, spark.LabelAppName},
+		"application":   {LabelApplication, v1alpha1.LabelApplication},
+		"driver":        {RoleDriver, spark.RoleDriver},
+		"executor":      {RoleExecutor, spark.RoleExecutor},
+		"driver name":   {defaultDriverName, spark.DriverContainerName},
+		"exec name":     {defaultExecutorName, spark.ExecutorContainerName},
 	} {
 		if pair[0] != pair[1] {
 			t.Errorf("%s: emulator %q, operator %q", name, pair[0], pair[1])

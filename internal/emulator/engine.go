@@ -50,6 +50,10 @@ type EngineOptions struct {
 	BlockManagerPort int
 	// ExecutorStorageMemory is the block manager memory each executor reports.
 	ExecutorStorageMemory int64
+	// SparkVersion is the version the event log claims (SparkVersion when
+	// empty): the driver pod's spark-version label, as a real driver logs
+	// its own version.
+	SparkVersion string
 }
 
 // EngineStats are the totals of one application.
@@ -183,6 +187,9 @@ func NewEngine(w *Workload, startMs int64, opts EngineOptions) *Engine {
 	if opts.MigrationBytesPerSecond <= 0 {
 		opts.MigrationBytesPerSecond = DefaultMigrationBytesPerSecond
 	}
+	if opts.SparkVersion == "" {
+		opts.SparkVersion = SparkVersion
+	}
 	e := &Engine{w: w, opts: opts, startMs: startMs, execs: map[string]*engineExecutor{}, stages: map[int]*stageState{}, nextPeer: map[string]int{}}
 	for j := range w.Jobs {
 		for s := range w.Jobs[j].Stages {
@@ -219,7 +226,7 @@ func (e *Engine) Stats() EngineStats { return e.stats }
 
 // Start records the events a driver logs when its SparkContext starts.
 func (e *Engine) Start(appName, appID, user, driverHost string, cores int, memoryMiB int64, props Conf) {
-	e.emit(logStartEvent{Event: "SparkListenerLogStart", SparkVersion: SparkVersion})
+	e.emit(logStartEvent{Event: "SparkListenerLogStart", SparkVersion: e.opts.SparkVersion})
 	e.emit(resourceProfileAddedEvent{
 		Event:             "SparkListenerResourceProfileAdded",
 		ResourceProfileID: 0,

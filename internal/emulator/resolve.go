@@ -18,6 +18,7 @@ const (
 	LabelExecutorID        = "spark-exec-id"
 	LabelResourceProfileID = "spark-resource-profile-id"
 	LabelAppName           = "spark-app-name"
+	LabelSparkVersion      = "spark-version"
 	LabelApplication       = "sparkplane.io/application"
 	RoleDriver             = "driver"
 	RoleExecutor           = "executor"
