@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"syscall"
 
@@ -174,7 +175,10 @@ func where(flags *genericclioptions.ConfigFlags, host string) string {
 	ctx, ok := raw.Contexts[name]
 	if !ok {
 		if len(raw.Contexts) == 0 {
-			return " (from the in-cluster service account: no kubeconfig found)"
+			if os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+				return " (from the in-cluster service account: no kubeconfig found)"
+			}
+			return " (no kubeconfig context found, so client-go's default address: pass --kubeconfig or set $KUBECONFIG)"
 		}
 		return ""
 	}
