@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,14 +12,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
-	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/devcluster"
 	"github.com/sparkplane/sparkplane/internal/emulator"
+	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/submit"
 	"github.com/sparkplane/sparkplane/internal/testenv"
@@ -39,7 +41,30 @@ func TestDriverAccountOnLocalCluster(t *testing.T) {
 		t.Skip("starts a local cluster")
 	}
 	c := framework.Up(t, devcluster.Options{Zones: 1})
-	cl := operatorOn(t, c, sparkprofile.ResolverOptions{})
+	installSparkplane(t, c)
+	cl := sparkplaneClient(t, c)
+	// The operator runs as its own ServiceAccount with exactly the RBAC
+	// install grants: creating the drivers' Role and RoleBinding passes the
+	// API server's escalation check only because it holds every permission
+	// in them.
+	startOperator(t, impersonatingKubeconfig(t, c.Kubeconfig()))
+	// The default profile keeps shuffle on claims of the shuffle class; the
+	// local cluster has no provisioner, so volumes stand ready.
+	for i := range 8 {
+		pv := &corev1.PersistentVolume{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("driver-identity-shuffle-%d", i)},
+			Spec: corev1.PersistentVolumeSpec{
+				StorageClassName:              profile.DefaultShuffleStorageClass,
+				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Ti")},
+				AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimDelete,
+				PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: fmt.Sprintf("/mnt/shuffle-%d", i)}},
+			},
+		}
+		if err := cl.Create(context.Background(), pv); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ns := c.Namespace(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
