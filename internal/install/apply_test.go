@@ -198,7 +198,6 @@ func TestOperatorRBACIsLeastPrivilege(t *testing.T) {
 		{"create", "", "serviceaccounts", "token", "team-a"},
 		{"create", "scheduling.k8s.io", "priorityclasses", "", ""},
 		{"update", "", "resourcequotas", "", "team-a"},
-		{"list", "", "persistentvolumeclaims", "", ""},
 	}
 	check := func(a access, want bool) {
 		t.Helper()
