@@ -181,6 +181,11 @@ type phase func(ctx context.Context, s *scope) (result reconcile.Result, done bo
 // placement (or re-placement off a Lost member), then the copy on its
 // member: created, lease granted when asked for, status mirrored back.
 func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	if ctx.Err() != nil {
+		// The hub is stopping: the workqueue still hands out what was
+		// queued, and every call this reconcile makes would fail anyway.
+		return reconcile.Result{}, nil
+	}
 	app := &v1alpha1.SparkApplication{}
 	if err := c.client.Get(ctx, req.NamespacedName, app); err != nil {
 		if apierrors.IsNotFound(err) {

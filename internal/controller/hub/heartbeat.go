@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -44,7 +45,8 @@ func (c *Controller) registerMembers(mgr manager.Manager) error {
 		Named(ControllerName+"-members").
 		For(&v1alpha1.MemberCluster{}, builder.WithPredicates(generationChanged())).
 		// A member that does not answer must not delay the others' heartbeats.
-		WithOptions(controller.Options{MaxConcurrentReconciles: 8}).
+		// The workqueue, not the priority queue: see registerApplications.
+		WithOptions(controller.Options{MaxConcurrentReconciles: 8, UsePriorityQueue: ptr.To(false)}).
 		Complete(&memberReconciler{hub: c})
 }
 

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -23,6 +24,16 @@ const indexPlacedOn = "status.placement.cluster"
 // registerApplications watches the hub's SparkApplications (spec changes),
 // the copies on every member (through members.copyEvents) and reconciles
 // the hub application behind each.
+//
+// The hub's controllers use client-go's rate-limited workqueue, not
+// controller-runtime's priority queue (its default): in controller-runtime
+// v0.23 that queue can deadlock on shutdown (kubernetes-sigs/controller-runtime
+// issue 3538, fixed only in v0.25, which needs client-go v0.37). A worker
+// that returns on shutdown leaves the queue's handout goroutine blocked
+// sending it an item while holding the queue's locks; the other workers'
+// Done calls then wait on those locks forever and the manager gives up
+// after its grace period. With hundreds of applications queued it happened
+// on nearly every stop of a busy hub.
 func (c *Controller) registerApplications(mgr manager.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.SparkApplication{}, indexPlacedOn, func(obj client.Object) []string {
 		app := obj.(*v1alpha1.SparkApplication)
@@ -40,7 +51,7 @@ func (c *Controller) registerApplications(mgr manager.Manager) error {
 		Named(ControllerName).
 		For(&v1alpha1.SparkApplication{}, builder.WithPredicates(generationChanged())).
 		WatchesRawSource(source.Channel(c.members.copyEvents, &handler.TypedEnqueueRequestForObject[*v1alpha1.SparkApplication]{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: c.opts.MaxConcurrentReconciles}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: c.opts.MaxConcurrentReconciles, UsePriorityQueue: ptr.To(false)}).
 		Complete(c)
 }
 
