@@ -27,3 +27,8 @@ const (
 	BatchSchedulerYuniKorn      = "yunikorn"
 	BatchSchedulerKubeScheduler = "kube-scheduler"
 )
+
+// LabelKueueQueueName puts an application in a Kueue LocalQueue: with
+// spec.suspend unset it is held (as if suspended) until Kueue admits its
+// Workload, which sets spec.suspend to false.
+const LabelKueueQueueName = "kueue.x-k8s.io/queue-name"

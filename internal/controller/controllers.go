@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/sparkplane/sparkplane/internal/controller/interruption"
+	"github.com/sparkplane/sparkplane/internal/controller/queue"
 	"github.com/sparkplane/sparkplane/internal/controller/scheduled"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
@@ -44,13 +45,20 @@ func New(mgr manager.Manager, opts Options) ([]Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Controller{
+	// Kueue admission only where Kueue serves Workloads: elsewhere a queue
+	// label would hold an application for an admission that never comes.
+	var queued []Controller
+	if queue.Available(mgr.GetRESTMapper()) {
+		opts.SparkApplication.QueueAdmission = true
+		queued = append(queued, queue.NewController())
+	}
+	return append([]Controller{
 		resolver,
 		sparkapplication.NewController(mgr.GetClient(), mgr.GetAPIReader(), opts.SparkApplication),
 		sparkprofile.NewController(),
 		interruptions,
 		scheduled.NewController(mgr.GetClient(), opts.Scheduled),
-	}, nil
+	}, queued...), nil
 }
 
 // Register creates every controller and registers it with mgr. The manager's

@@ -209,6 +209,10 @@ func OperatorRules() []rbacv1.PolicyRule {
 		{APIGroups: []string{""}, Resources: []string{"pods/finalizers"}, Verbs: []string{"update"}},
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: verbs(readVerbs, []string{"create", "delete"})},
 		{APIGroups: []string{""}, Resources: []string{"services", "configmaps"}, Verbs: []string{"get", "create"}},
+		// Kueue's Workload of a queued application (kueue.x-k8s.io/queue-name).
+		{APIGroups: []string{"kueue.x-k8s.io"}, Resources: []string{"workloads"}, Verbs: verbs(readVerbs, []string{"create", "delete"})},
+		// Spec.suspend of a queued application follows Kueue's admission.
+		{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"sparkapplications"}, Verbs: []string{"patch"}},
 		// Volcano's PodGroup of an application (spec.batchScheduler volcano).
 		{APIGroups: []string{"scheduling.volcano.sh"}, Resources: []string{"podgroups"}, Verbs: []string{"get", "create"}},
 		// The Spark UI's Ingress (--ingress-url-format, spec.driverIngressOptions).

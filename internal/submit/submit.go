@@ -113,6 +113,10 @@ type Objects struct {
 	UIService    *corev1.Service
 	UIIngress    *networkingv1.Ingress
 	UIIngressURL string
+	// GangExecutors is how many executors a gang (Volcano, YuniKorn, Kueue)
+	// holds room for: executor.instances, or with dynamic allocation the
+	// larger of minExecutors and initialExecutors.
+	GangExecutors int64
 	// PodGroup is Volcano's PodGroup (spec.batchScheduler volcano), owned
 	// by the application: create it before the driver pod. Nil otherwise.
 	PodGroup *unstructured.Unstructured
@@ -201,6 +205,7 @@ func Build(app *v1alpha1.SparkApplication, opts Options) (*Objects, error) {
 	objs.MetricsConfigMap = b.withMonitoring(objs.DriverPod, objs.ExecutorTemplate)
 	b.exposures(objs)
 	objs.PodGroup = b.batchScheduling(objs.DriverPod, objs.ExecutorTemplate)
+	objs.GangExecutors = b.gangExecutors()
 	objs.DriverService = b.driverService()
 	objs.ConfConfigMap = b.confConfigMap()
 	size := 0

@@ -21,6 +21,7 @@ const (
 	KarpenterVersion = "v1.8.0"
 	ControllerTools  = "v0.20.1"
 	HelmVersion      = "v4.3.2"
+	KueueVersion     = "v0.10.0"
 )
 
 // Tool names a binary and the folder (under the cache's bin/) that holds it.
@@ -39,6 +40,7 @@ var (
 	KarpenterKwok         = Tool{"kwok", "karpenter-kwok-" + KarpenterVersion}
 	ControllerGen         = Tool{"controller-gen", "controller-tools-" + ControllerTools}
 	Helm                  = Tool{"helm", "helm-" + HelmVersion}
+	Kueue                 = Tool{"kueue", "kueue-" + KueueVersion}
 )
 
 // CacheDir is where sparkplane keeps what it builds and the state of local

@@ -19,6 +19,7 @@ func TestVersionsMatchToolsModules(t *testing.T) {
 		"karpenter":        {"karpenter-kwok/go.mod", "sigs.k8s.io/karpenter", KarpenterVersion},
 		"controller-tools": {"codegen/go.mod", "sigs.k8s.io/controller-tools", ControllerTools},
 		"helm":             {"helm/go.mod", "helm.sh/helm/v4", HelmVersion},
+		"kueue":            {"kueue/go.mod", "sigs.k8s.io/kueue", KueueVersion},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

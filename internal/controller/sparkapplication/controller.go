@@ -78,6 +78,10 @@ type Options struct {
 	Master string
 	// SparkUser is SPARK_USER when an application sets no proxyUser.
 	SparkUser string
+	// QueueAdmission holds applications labelled kueue.x-k8s.io/queue-name
+	// whose spec.suspend is unset until Kueue admits them (set when the queue
+	// controller runs: Kueue is installed).
+	QueueAdmission bool
 	// IngressURLFormat gives every application a UI Service and Ingress at
 	// this address (--ingress-url-format; submit.ValidateIngressURLFormat).
 	IngressURLFormat string

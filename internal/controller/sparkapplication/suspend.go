@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -25,7 +24,7 @@ import (
 // (NotFound is done).
 func (c *Controller) suspension(ctx context.Context, s *scope) (reconcile.Result, bool, error) {
 	st := &s.app.Status
-	if !ptr.Deref(s.app.Spec.Suspend, false) {
+	if !c.suspended(s.app) {
 		return reconcile.Result{}, false, nil
 	}
 	if st.State == v1alpha1.StateSuspended {
@@ -48,11 +47,21 @@ func (c *Controller) suspension(ctx context.Context, s *scope) (reconcile.Result
 	st.State = v1alpha1.StateSuspended
 	st.Executors = v1alpha1.ExecutorCounts{}
 	c.setCondition(s, v1alpha1.ConditionSuspended, metav1.ConditionTrue, v1alpha1.ReasonSuspended,
-		"spec.suspend is true: no driver runs; set it to false to start a new attempt")
+		suspendReason(s.app))
 	c.setCondition(s, v1alpha1.ConditionCompleted, metav1.ConditionFalse, v1alpha1.ReasonSuspended, "The application is suspended")
 	log.FromContext(ctx).V(1).Info("Suspended", "deletedDriver", deleted)
 	s.then(func() { c.events.suspended(s.app, deleted) })
 	return reconcile.Result{}, true, nil
+}
+
+// suspended is spec.suspend, or, with Kueue admission on (Options.QueueAdmission),
+// an application labelled for a Kueue queue whose spec.suspend is unset: it
+// waits for Kueue to admit it (the queue controller then sets spec.suspend).
+func (c *Controller) suspended(app *v1alpha1.SparkApplication) bool {
+	if app.Spec.Suspend != nil {
+		return *app.Spec.Suspend
+	}
+	return c.opts.QueueAdmission && app.Labels[v1alpha1.LabelKueueQueueName] != ""
 }
 
 // resumed records, on the attempt submitAttempt just started, that it ends
@@ -64,4 +73,11 @@ func (c *Controller) resumed(s *scope, wasSuspended bool, attempt int32) {
 	c.setCondition(s, v1alpha1.ConditionSuspended, metav1.ConditionFalse, v1alpha1.ReasonResumed,
 		fmt.Sprintf("spec.suspend is false: attempt %d started", attempt))
 	s.then(func() { c.events.resumed(s.app, attempt) })
+}
+
+func suspendReason(app *v1alpha1.SparkApplication) string {
+	if app.Spec.Suspend == nil {
+		return "waiting for Kueue to admit the application's Workload (queue " + app.Labels[v1alpha1.LabelKueueQueueName] + ")"
+	}
+	return "spec.suspend is true: no driver runs; set it to false to start a new attempt"
 }

@@ -1,6 +1,7 @@
 package sparkapplication_test
 
 import (
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,5 +95,33 @@ func TestSuspendRunningDeletesDriver(t *testing.T) {
 	h.reconcile("busy")
 	if st := h.get("busy").Status.State; st != v1alpha1.StateSucceeded {
 		t.Errorf("a finished application must ignore spec.suspend; state %q", st)
+	}
+}
+
+// TestQueueAdmissionHolds: with Kueue admission on, an application labelled
+// for a queue with spec.suspend unset waits Suspended; the queue controller's
+// spec.suspend=false submits it. Without the label nothing is held.
+func TestQueueAdmissionHolds(t *testing.T) {
+	h := newHarness(t, sparkapplication.Options{QueueAdmission: true})
+	app := scalaApp(h.ns, "queued")
+	app.Labels = map[string]string{v1alpha1.LabelKueueQueueName: "team"}
+	h.create(app)
+	h.reconcile("queued")
+	got := h.get("queued")
+	if got.Status.State != v1alpha1.StateSuspended || len(h.driverPods("queued")) != 0 {
+		t.Fatalf("queued, not admitted: state %q, %d drivers", got.Status.State, len(h.driverPods("queued")))
+	}
+	if c := condition(got, v1alpha1.ConditionSuspended); !strings.Contains(c.Message, "Kueue") {
+		t.Errorf("Suspended condition = %+v, want it to say it waits for Kueue", c)
+	}
+	h.setSuspend("queued", false)
+	h.reconcile("queued")
+	if got := h.get("queued"); got.Status.Attempts != 1 {
+		t.Fatalf("admitted: attempts %d, want 1", got.Status.Attempts)
+	}
+	h.create(scalaApp(h.ns, "plain"))
+	h.reconcile("plain")
+	if got := h.get("plain"); got.Status.Attempts != 1 {
+		t.Fatalf("an unlabelled application is not held: attempts %d", got.Status.Attempts)
 	}
 }
