@@ -49,7 +49,6 @@ etcd_version=$(version etcd go.etcd.io/etcd/server/v3)
 kwok_version=$(version kwok sigs.k8s.io/kwok)
 karpenter_version=$(version karpenter-kwok sigs.k8s.io/karpenter)
 controllertools_version=$(version codegen sigs.k8s.io/controller-tools)
-kueue_version=$(version kueue sigs.k8s.io/kueue)
 helm_version=$(version helm helm.sh/helm/v4)
 
 if [[ ${1:-} == --print-dirs ]]; then
@@ -58,7 +57,6 @@ if [[ ${1:-} == --print-dirs ]]; then
   echo "kwok=$bindir/kwok-$kwok_version"
   echo "karpenter=$bindir/karpenter-kwok-$karpenter_version"
   echo "codegen=$bindir/controller-tools-$controllertools_version"
-  echo "kueue=$bindir/kueue-$kueue_version"
   echo "helm=$bindir/helm-$helm_version"
   exit 0
 fi
@@ -68,7 +66,6 @@ build "kwok-$kwok_version" kwok sigs.k8s.io/kwok/cmd/kwok
 build "karpenter-kwok-$karpenter_version" karpenter-kwok sigs.k8s.io/karpenter/kwok
 build "controller-tools-$controllertools_version" codegen sigs.k8s.io/controller-tools/cmd/controller-gen
 build "helm-$helm_version" helm helm.sh/helm/v4/cmd/helm
-build "kueue-$kueue_version" kueue sigs.k8s.io/kueue/cmd/kueue
 build "kube-$kube_version" kube \
   k8s.io/kubernetes/cmd/kube-apiserver \
   k8s.io/kubernetes/cmd/kube-controller-manager \
