@@ -629,8 +629,9 @@ const (
 	ConditionCompleted = "Completed"
 	// ConditionDriverNodeInterrupted is set True (reason DriverNodeInterrupted)
 	// by the interruption controller when the current attempt's driver runs on
-	// a node that got an interruption notice; its message names the driver
-	// pod and the node. The application controller then deletes that driver,
+	// a node that got an interruption notice; status.interruptions.driver
+	// names the driver pod, the node and the notice, in the same write. The
+	// application controller then deletes that driver,
 	// ends the attempt with reason DriverNodeInterrupted and retries per
 	// spec.restartPolicy; when the next attempt starts it sets the condition
 	// False with reason NextAttemptStarted.
@@ -795,6 +796,13 @@ type SparkApplicationStatus struct {
 	// with the ExecutorsPending condition, removed when it turns False.
 	// +optional
 	ExecutorsPending *PendingPods `json:"executorsPending,omitempty"`
+
+	// Resolution is the profile resolver's decision for the current attempt:
+	// how the profile was picked, the zone and why, the zones' scores and the
+	// priority classes. Written with the attempt's submission; what
+	// `sparkplane explain` shows as decided.
+	// +optional
+	Resolution *Resolution `json:"resolution,omitempty"`
 }
 
 // PendingPods is what blocks pods that wait too long to run.
@@ -815,6 +823,50 @@ type PendingPods struct {
 	Pods []string `json:"pods,omitempty"`
 	// Since is when the longest-waiting of them was created.
 	Since metav1.Time `json:"since"`
+}
+
+// Resolution records how the current attempt was resolved against its
+// profile. (status.placement is reserved for the hub's choice of cluster.)
+type Resolution struct {
+	// ProfileVia says how the profile (status.profile) was picked: spec.profile,
+	// the namespace's default, the cluster default, or none.
+	// +optional
+	ProfileVia string `json:"profileVia,omitempty"`
+	// Zone the driver and executors are pinned to (the same as status.zone);
+	// empty when none.
+	// +optional
+	Zone string `json:"zone,omitempty"`
+	// ZoneReason says why that zone, or why none.
+	// +optional
+	ZoneReason string `json:"zoneReason,omitempty"`
+	// ZoneScores are the zones that were compared, best first.
+	// +optional
+	// +listType=atomic
+	ZoneScores []ZoneScore `json:"zoneScores,omitempty"`
+	// DriverPriorityClass and ExecutorPriorityClass are the pods' priority
+	// classes after resolution; empty when none.
+	// +optional
+	DriverPriorityClass string `json:"driverPriorityClass,omitempty"`
+	// +optional
+	ExecutorPriorityClass string `json:"executorPriorityClass,omitempty"`
+	// Warnings are profile settings resolution had to leave out, and why.
+	// +optional
+	// +listType=atomic
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// ZoneScore is one zone as zone choice compared it.
+type ZoneScore struct {
+	Zone string `json:"zone"`
+	// FreeExecutors is how many of the application's executors fit in the
+	// zone's free capacity when the choice was made; absent when nodes are
+	// created on demand (free capacity was not consulted).
+	// +optional
+	FreeExecutors *int64 `json:"freeExecutors,omitempty"`
+	// Applications is how many unfinished applications were pinned to the
+	// zone.
+	// +optional
+	Applications int32 `json:"applications,omitempty"`
 }
 
 // DriverInfo locates the driver of the current attempt.
@@ -872,6 +924,26 @@ type InterruptionStatus struct {
 	// LastNoticeTime is when the last notice was seen.
 	// +optional
 	LastNoticeTime *metav1.Time `json:"lastNoticeTime,omitempty"`
+	// Driver is set, together with the DriverNodeInterrupted condition, when
+	// a driver of the application ran on a node that got a notice. It names
+	// that driver pod, so a report about an earlier attempt's driver does not
+	// end the current one.
+	// +optional
+	Driver *DriverInterruption `json:"driver,omitempty"`
+}
+
+// DriverInterruption is a notice on the node of an application's driver.
+type DriverInterruption struct {
+	// Pod is the driver pod's name.
+	Pod string `json:"pod"`
+	// Node is the node that got the notice.
+	Node string `json:"node"`
+	// Signal names the signal that gave the notice (e.g. spot-itn,
+	// karpenter-disrupted).
+	// +optional
+	Signal string `json:"signal,omitempty"`
+	// NoticeTime is when the notice was first seen.
+	NoticeTime metav1.Time `json:"noticeTime"`
 }
 
 // SparkApplication is a Spark application run natively on Kubernetes.

@@ -20,8 +20,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
-	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
-	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/submit"
 )
@@ -104,13 +102,15 @@ type Explanation struct {
 	Recorded   *v1alpha1.ProfileReference `json:"recordedProfile,omitempty"`
 	Zone       string                     `json:"zone,omitempty"`
 	ZoneReason string                     `json:"zoneReason"`
-	// Resolved is the resolution note of the operator's Submitted event of
-	// the latest submission: the profile, zone and reason as decided then.
-	Resolved string            `json:"resolvedAtSubmission,omitempty"`
-	Warnings []string          `json:"warnings,omitempty"`
-	Settings []profile.Setting `json:"settings"`
-	Driver   profile.Placement `json:"driver"`
-	Executor profile.Placement `json:"executor"`
+	// Resolved says what the operator decided at the current attempt's
+	// submission: the profile, zone and reason (status.resolution).
+	Resolved string `json:"resolvedAtSubmission,omitempty"`
+	// Resolution is status.resolution as the operator wrote it.
+	Resolution *v1alpha1.Resolution `json:"resolution,omitempty"`
+	Warnings   []string             `json:"warnings,omitempty"`
+	Settings   []profile.Setting    `json:"settings"`
+	Driver     profile.Placement    `json:"driver"`
+	Executor   profile.Placement    `json:"executor"`
 }
 
 func (o *explainOptions) run(ctx context.Context) error {
@@ -181,8 +181,9 @@ func (o *explainOptions) explain(ctx context.Context, app *v1alpha1.SparkApplica
 			rec.Name, rec.Generation, current))
 	}
 
-	if app.Status.Zone != "" {
-		ex.Resolved = o.resolvedEvent(ctx, app)
+	if r := app.Status.Resolution; r != nil {
+		ex.Resolution = r
+		ex.Resolved = profile.ResolutionNote(app.Status.Profile, r, app.Name)
 	}
 	ex.Driver = profile.EffectivePlacement(res.Application, "driver")
 	ex.Executor = profile.EffectivePlacement(res.Application, "executor")
@@ -192,30 +193,6 @@ func (o *explainOptions) explain(ctx context.Context, app *v1alpha1.SparkApplica
 		}
 	}
 	return ex, nil
-}
-
-// resolvedEvent returns the resolution note ("Resolved with ...") of the
-// latest Submitted event of app, or "" when there is none (events expire
-// after an hour).
-func (o *explainOptions) resolvedEvent(ctx context.Context, app *v1alpha1.SparkApplication) string {
-	events := &corev1.EventList{}
-	if err := o.client.List(ctx, events, client.InNamespace(app.Namespace),
-		client.MatchingFields{"involvedObject.name": app.Name, "reason": sparkapplication.EventSubmitted}); err != nil {
-		return ""
-	}
-	var latest *corev1.Event
-	for i := range events.Items {
-		e := &events.Items[i]
-		if e.InvolvedObject.UID == app.UID && strings.Contains(e.Message, sparkprofile.ResolvedPrefix) &&
-			(latest == nil || eventTime(*e).After(eventTime(*latest))) {
-			latest = e
-		}
-	}
-	if latest == nil {
-		return ""
-	}
-	_, note, _ := strings.Cut(latest.Message, sparkprofile.ResolvedPrefix)
-	return sparkprofile.ResolvedPrefix + note
 }
 
 // submittedPlacement reads the placement from the driver pod and the

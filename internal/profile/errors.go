@@ -3,6 +3,8 @@ package profile
 import (
 	"fmt"
 	"strings"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
 )
 
 // NotFoundError says the profile an application asks for does not exist.
@@ -69,3 +71,14 @@ func (e *ConflictError) Error() string {
 	}
 	return fmt.Sprintf("the application conflicts with %s: %s", subject, strings.Join(parts, "; "))
 }
+
+// RejectionReason is the condition reason an application that cannot be
+// resolved ends with (status.conditions Accepted=False): the profile it
+// names does not exist.
+func (e *NotFoundError) RejectionReason() string { return v1alpha1.ReasonProfileNotFound }
+
+// RejectionReason: no single cluster default profile.
+func (e *AmbiguousDefaultError) RejectionReason() string { return v1alpha1.ReasonProfileNotFound }
+
+// RejectionReason: the application contradicts its profile.
+func (e *ConflictError) RejectionReason() string { return v1alpha1.ReasonInvalidSpec }

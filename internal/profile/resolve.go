@@ -48,6 +48,9 @@ type ResolveResult struct {
 	Zone string `json:"zone,omitempty"`
 	// ZoneReason says why that zone (or why none).
 	ZoneReason string `json:"zoneReason"`
+	// ZoneScores are the zones compared, best first; nil when there was no
+	// choice to make.
+	ZoneScores []v1alpha1.ZoneScore `json:"zoneScores,omitempty"`
 	// Settings are the effective settings resolution decided or kept, with
 	// their sources, sorted by field.
 	Settings []Setting `json:"settings"`
@@ -92,7 +95,7 @@ func Resolve(in ResolveInput) (ResolveResult, error) {
 		return ResolveResult{}, &ConflictError{Profile: profileName, Conflicts: r.conflicts}
 	}
 	result.Application = r.app
-	result.Zone, result.ZoneReason = r.zone.zone, r.zone.reason
+	result.Zone, result.ZoneReason, result.ZoneScores = r.zone.zone, r.zone.reason, r.zone.scores
 	result.Settings = r.prov.settings()
 	result.Warnings = r.warnings
 	return result, nil
@@ -753,4 +756,35 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// Resolution is the decision as status.resolution records it.
+func (r ResolveResult) Resolution() *v1alpha1.Resolution {
+	out := &v1alpha1.Resolution{
+		ProfileVia: r.ProfileVia, Zone: r.Zone, ZoneReason: r.ZoneReason,
+		ZoneScores: r.ZoneScores, Warnings: r.Warnings,
+	}
+	if app := r.Application; app != nil {
+		out.DriverPriorityClass = ptr.Deref(app.Spec.Driver.PriorityClassName, "")
+		out.ExecutorPriorityClass = ptr.Deref(app.Spec.Executor.PriorityClassName, "")
+	}
+	return out
+}
+
+// ResolvedPrefix starts a resolution note.
+const ResolvedPrefix = "Resolved with "
+
+// ResolutionNote says which profile and zone a resolution chose, and why:
+// the note of the Submitted event and what `sparkplane explain` shows as
+// decided at submission (from status.profile and status.resolution).
+func ResolutionNote(prof *v1alpha1.ProfileReference, res *v1alpha1.Resolution, application string) string {
+	profileText := "built-in defaults only (no profile named or cluster default)"
+	if prof != nil {
+		profileText = fmt.Sprintf("profile %s at generation %d (%s)", prof.Name, prof.Generation, res.ProfileVia)
+	}
+	zone := "no zone pinned"
+	if res.Zone != "" {
+		zone = "zone " + res.Zone
+	}
+	return fmt.Sprintf("%s%s; %s: %s. `sparkplane explain %s` shows every setting and its source.", ResolvedPrefix, profileText, zone, res.ZoneReason, application)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/ptr"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/spark"
@@ -52,6 +53,9 @@ type NodeCapacity struct {
 // zoneChoice is the outcome of chooseZone.
 type zoneChoice struct {
 	zone, reason string
+	// scores are the zones compared, best first; nil when there was no
+	// choice to make.
+	scores []v1alpha1.ZoneScore
 }
 
 // executorRequest is one executor's CPU (milli) and memory (bytes) requests
@@ -260,10 +264,15 @@ func bestFit(in ZoneInput, req zoneRequest, zones []string) (zoneChoice, bool) {
 	for _, s := range ranked[1:] {
 		others = append(others, fmt.Sprintf("%s: %s", s.zone, describe(s)))
 	}
+	scores := make([]v1alpha1.ZoneScore, len(ranked))
+	for i, s := range ranked {
+		scores[i] = v1alpha1.ZoneScore{Zone: s.zone, FreeExecutors: ptr.To(s.total), Applications: int32(in.ApplicationsPerZone[s.zone])}
+	}
 	return zoneChoice{
 		zone: ranked[0].zone,
 		reason: fmt.Sprintf("the application's %d executors fit best there now (%s; %s)",
 			wanted, describe(ranked[0]), strings.Join(others, "; ")),
+		scores: scores,
 	}, true
 }
 
@@ -292,8 +301,13 @@ func spread(in ZoneInput, app *v1alpha1.SparkApplication, zones []string, prefix
 	for _, z := range zones {
 		loads = append(loads, fmt.Sprintf("%s: %d", z, in.ApplicationsPerZone[z]))
 	}
+	scores := make([]v1alpha1.ZoneScore, len(sorted))
+	for i, z := range sorted {
+		scores[i] = v1alpha1.ZoneScore{Zone: z, Applications: int32(in.ApplicationsPerZone[z])}
+	}
 	return zoneChoice{
-		zone: chosen,
+		zone:   chosen,
+		scores: scores,
 		reason: fmt.Sprintf("%s, so applications are spread: least-loaded allowed zone (running applications %s), ties broken by a stable hash of %s",
 			prefix, strings.Join(loads, ", "), key),
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/cli"
-	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/submit"
@@ -158,27 +156,18 @@ func TestExplainAfterSubmission(t *testing.T) {
 	if err := env.Client.Create(ctx, objs.PodTemplateConfigMap); err != nil {
 		t.Fatal(err)
 	}
+	// What the operator writes at submission, status.resolution included.
 	patch := client.MergeFrom(app.DeepCopy())
 	app.Status.Attempts = 1
 	app.Status.Zone = res.Zone
 	app.Status.Profile = res.Profile
+	app.Status.Resolution = res.Resolution()
 	app.Status.DriverInfo.PodName = objs.DriverPod.Name
 	if err := env.Client.Status().Patch(ctx, app, patch); err != nil {
 		t.Fatal(err)
 	}
-	// The operator's event for the submission, with the resolver's note.
+	// The Submitted event carries the same note; explain no longer reads events.
 	note := sparkprofile.ResolvedNote(res)
-	event := &corev1.Event{
-		ObjectMeta:     metav1.ObjectMeta{Namespace: ns, Name: "submitted.resolved"},
-		InvolvedObject: corev1.ObjectReference{Kind: "SparkApplication", APIVersion: v1alpha1.GroupVersion.String(), Namespace: ns, Name: app.Name, UID: app.UID},
-		Reason:         sparkapplication.EventSubmitted,
-		Message:        "Created driver pod " + objs.DriverPod.Name + " (attempt 1). " + note,
-		Type:           corev1.EventTypeNormal,
-		FirstTimestamp: metav1.Now(), LastTimestamp: metav1.Now(),
-	}
-	if err := env.Client.Create(ctx, event); err != nil {
-		t.Fatal(err)
-	}
 	// The profile is edited after submission.
 	ppatch := client.MergeFrom(prof.DeepCopy())
 	prof.Spec.Executor.PriorityClassName = "edited-later"
@@ -201,6 +190,9 @@ func TestExplainAfterSubmission(t *testing.T) {
 	}
 	if ex.Resolved != note || !strings.Contains(note, "zone "+res.Zone+": "+res.ZoneReason) {
 		t.Errorf("resolvedAtSubmission = %q, want the Submitted event's resolution note %q", ex.Resolved, note)
+	}
+	if ex.Resolution == nil || ex.Resolution.Zone != res.Zone || len(ex.Resolution.ZoneScores) != 2 || ex.Resolution.ExecutorPriorityClass != v1alpha1.PriorityClassExecutor {
+		t.Errorf("resolution = %+v, want status.resolution as written at submission", ex.Resolution)
 	}
 	if ex.Driver.Source != "driver pod "+objs.DriverPod.Name || !strings.HasPrefix(ex.Executor.Source, "executor pod template in ConfigMap") {
 		t.Errorf("placement sources = %q, %q; want the driver pod and the template", ex.Driver.Source, ex.Executor.Source)

@@ -2,36 +2,22 @@ package interruption
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
-
-// ApplicationGVK is the SparkApplication the controller reports to. It is
-// read and patched as unstructured data, touching only status.interruptions
-// and (for an interrupted driver) the DriverNodeInterrupted condition, so this
-// package does not depend on the rest of the type.
-var ApplicationGVK = schema.GroupVersionKind{Group: "sparkplane.io", Version: "v1alpha1", Kind: "SparkApplication"}
-
-// ConditionDriverNodeInterrupted is the condition type (and reason) set True
-// on a SparkApplication whose driver runs on a node that got an interruption
-// notice. The application controller treats it like a failed driver for the
-// restartPolicy.
-const ConditionDriverNodeInterrupted = "DriverNodeInterrupted"
 
 // appTally is what one reconcile did to one application's pods on one node.
 type appTally struct {
@@ -191,19 +177,20 @@ func (p *pendingRecord) merge(q *pendingRecord) {
 // write patches the application's status; it returns the application as
 // read (nil when it does not exist, or the cluster lacks the CRD: the pods
 // are decommissioned regardless).
-func (a *applications) write(ctx context.Context, key types.NamespacedName, p *pendingRecord) (*unstructured.Unstructured, error) {
-	var app *unstructured.Unstructured
+func (a *applications) write(ctx context.Context, key types.NamespacedName, p *pendingRecord) (*v1alpha1.SparkApplication, error) {
+	var app *v1alpha1.SparkApplication
 	err := retry.OnError(conflictBackoff, apierrors.IsConflict, func() error {
-		app = &unstructured.Unstructured{}
-		app.SetGroupVersionKind(ApplicationGVK)
+		app = &v1alpha1.SparkApplication{}
 		if err := a.apiReader.Get(ctx, key, app); err != nil {
 			return err
 		}
-		patch, changed, err := interruptionsPatch(app, p)
-		if err != nil || !changed {
-			return err
+		base := app.DeepCopy()
+		if !recordInterruption(&app.Status, app.Generation, p) {
+			return nil
 		}
-		return a.client.Status().Patch(ctx, app, client.RawPatch(types.MergePatchType, patch))
+		// The patch carries the resourceVersion read, so a concurrent
+		// writer conflicts and the counts are added again to what it wrote.
+		return a.client.Status().Patch(ctx, app, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 	})
 	if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
 		a.log.V(1).Info("SparkApplication not found; interruption not recorded on it", "application", key)
@@ -212,57 +199,46 @@ func (a *applications) write(ctx context.Context, key types.NamespacedName, p *p
 	return app, err
 }
 
-// interruptionsPatch is the merge patch that adds decommissioned executors
-// (and a notice) to app's status.interruptions and, for an interrupted
-// driver, sets the DriverNodeInterrupted condition. changed is false when
-// there is nothing to write. The patch carries app's resourceVersion.
-func interruptionsPatch(app *unstructured.Unstructured, p *pendingRecord) (patch []byte, changed bool, err error) {
-	status := map[string]any{}
+// recordInterruption adds decommissioned executors (and a notice) to
+// status.interruptions and, for an interrupted driver, names it in
+// status.interruptions.driver and sets the DriverNodeInterrupted condition.
+// It reports whether anything changed.
+func recordInterruption(st *v1alpha1.SparkApplicationStatus, generation int64, p *pendingRecord) bool {
+	changed := false
+	if p.decommissioned > 0 || p.driver != nil {
+		if st.Interruptions == nil {
+			st.Interruptions = &v1alpha1.InterruptionStatus{}
+		}
+	}
 	if p.decommissioned > 0 {
-		notices, _, _ := unstructured.NestedInt64(app.Object, "status", "interruptions", "notices")
-		done, _, _ := unstructured.NestedInt64(app.Object, "status", "interruptions", "executorsDecommissioned")
-		lastNotice := p.lastNotice
-		if s, ok, _ := unstructured.NestedString(app.Object, "status", "interruptions", "lastNoticeTime"); ok {
-			if prev, err := time.Parse(time.RFC3339, s); err == nil && prev.After(lastNotice) {
-				lastNotice = prev
-			}
+		in := st.Interruptions
+		in.Notices += int32(p.notices)
+		in.ExecutorsDecommissioned += int32(p.decommissioned)
+		// Seconds, as the API server keeps them.
+		last := metav1.NewTime(p.lastNotice.Truncate(time.Second))
+		if in.LastNoticeTime == nil || last.After(in.LastNoticeTime.Time) {
+			in.LastNoticeTime = &last
 		}
-		status["interruptions"] = map[string]any{
-			"notices":                 notices + int64(p.notices),
-			"executorsDecommissioned": done + int64(p.decommissioned),
-			"lastNoticeTime":          metav1.NewTime(lastNotice).UTC().Format(time.RFC3339),
-		}
+		changed = true
 	}
 	if driver := p.driver; driver != nil {
-		raw, _, _ := unstructured.NestedSlice(app.Object, "status", "conditions")
-		var conditions []metav1.Condition
-		if len(raw) > 0 {
-			data, err := json.Marshal(raw)
-			if err != nil {
-				return nil, false, err
-			}
-			if err := json.Unmarshal(data, &conditions); err != nil {
-				return nil, false, fmt.Errorf("reading status.conditions: %w", err)
-			}
+		report := &v1alpha1.DriverInterruption{Pod: driver.Name, Node: p.driverNode, Signal: p.driverNotice.Signal,
+			NoticeTime: metav1.NewTime(p.driverNotice.Time.Truncate(time.Second))}
+		if prev := st.Interruptions.Driver; prev == nil || prev.Pod != report.Pod || prev.Node != report.Node || prev.Signal != report.Signal || !prev.NoticeTime.Equal(&report.NoticeTime) {
+			st.Interruptions.Driver = report
+			changed = true
 		}
-		if meta.SetStatusCondition(&conditions, metav1.Condition{
-			Type:               ConditionDriverNodeInterrupted,
+		if meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+			Type:               v1alpha1.ConditionDriverNodeInterrupted,
 			Status:             metav1.ConditionTrue,
-			Reason:             ConditionDriverNodeInterrupted,
+			Reason:             v1alpha1.ReasonDriverNodeInterrupted,
 			Message:            fmt.Sprintf("Driver pod %s is on node %s, which got a %s notice at %s and is going away.", driver.Name, p.driverNode, p.driverNotice.Signal, p.driverNotice.Time.UTC().Format(time.RFC3339)),
-			ObservedGeneration: app.GetGeneration(),
+			ObservedGeneration: generation,
 		}) {
-			status["conditions"] = conditions
+			changed = true
 		}
 	}
-	if len(status) == 0 {
-		return nil, false, nil
-	}
-	patch, err = json.Marshal(map[string]any{
-		"metadata": map[string]any{"resourceVersion": app.GetResourceVersion()},
-		"status":   status,
-	})
-	return patch, err == nil, err
+	return changed
 }
 
 // markCountedLocked remembers a counted notice; a.mu is held.

@@ -2,6 +2,7 @@ package interruption
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -224,9 +225,20 @@ func TestDriverOnInterruptedNode(t *testing.T) {
 	startController(t, Options{})
 	c.taint("doomed", corev1.Taint{Key: TaintKarpenterDisrupted, Effect: corev1.TaintEffectNoSchedule})
 	c.waitDecommissioned("exec-1")
-	testenv.Eventually(t, 10*time.Second, "the DriverNodeInterrupted condition", func() bool {
-		cond := meta.FindStatusCondition(c.getApplication("app").Status.Conditions, ConditionDriverNodeInterrupted)
-		return cond != nil && cond.Status == metav1.ConditionTrue && cond.Reason == ConditionDriverNodeInterrupted
+	testenv.Eventually(t, 10*time.Second, "the DriverNodeInterrupted condition and status.interruptions.driver", func() string {
+		st := c.getApplication("app").Status
+		cond := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionDriverNodeInterrupted)
+		if cond == nil || cond.Status != metav1.ConditionTrue || cond.Reason != v1alpha1.ReasonDriverNodeInterrupted {
+			return fmt.Sprintf("condition %+v", cond)
+		}
+		if st.Interruptions == nil || st.Interruptions.Driver == nil {
+			return "no status.interruptions.driver"
+		}
+		d := st.Interruptions.Driver
+		if d.Pod != "app-driver" || d.Node != c.nodeName("doomed") || d.Signal == "" || d.NoticeTime.IsZero() {
+			return fmt.Sprintf("status.interruptions.driver %+v", *d)
+		}
+		return ""
 	})
 	waitForEvent(t, c.ns, "app-driver", ReasonDriverNodeInterrupted)
 	waitForEvent(t, c.ns, "app", ReasonDriverNodeInterrupted)

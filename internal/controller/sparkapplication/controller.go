@@ -57,7 +57,8 @@ const (
 // status.zone and status.profile set on the returned copy are recorded in the
 // application's status. Returning a *Rejection ends the application Failed
 // (condition Accepted=False with its reason and message); any other error is
-// retried. The note, when not empty, says what was resolved (profile, zone
+// retried; so is any error with a RejectionReason method (profile's errors).
+// The note, when not empty, says what was resolved (profile, zone
 // and why) and is appended to the attempt's Submitted event, the one event a
 // submission writes. The default resolver returns the application unchanged.
 type Resolver func(ctx context.Context, app *v1alpha1.SparkApplication) (effective *v1alpha1.SparkApplication, note string, err error)
@@ -71,6 +72,30 @@ type Rejection struct {
 }
 
 func (r *Rejection) Error() string { return r.Reason + ": " + r.Message }
+
+// RejectionReason makes a Rejection a rejecter.
+func (r *Rejection) RejectionReason() string { return r.Reason }
+
+// rejecter is any Resolver error that is a verdict, not a failure to retry:
+// its RejectionReason is the condition reason the application ends Failed
+// with, its message names the field and the fix (*Rejection, and the
+// profile package's NotFoundError, AmbiguousDefaultError and ConflictError).
+type rejecter interface {
+	error
+	RejectionReason() string
+}
+
+// rejectionOf returns the verdict in err, if any, and its message.
+func rejectionOf(err error) (reason, message string, ok bool) {
+	var r rejecter
+	if !errors.As(err, &r) {
+		return "", "", false
+	}
+	if rej, isRejection := r.(*Rejection); isRejection {
+		return rej.Reason, rej.Message, true
+	}
+	return r.RejectionReason(), r.Error(), true
+}
 
 // Options configure the controller; zero values mean the defaults.
 type Options struct {
@@ -331,9 +356,8 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 		return reconcile.Result{}, true, nil
 	}
 	effective, note, err := c.opts.Resolve(ctx, s.app.DeepCopy())
-	var rejection *Rejection
-	if errors.As(err, &rejection) {
-		c.reject(s, rejection.Reason, rejection.Message)
+	if reason, message, ok := rejectionOf(err); ok {
+		c.reject(s, reason, message)
 		return reconcile.Result{}, true, nil
 	}
 	if err != nil {
@@ -444,6 +468,9 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 	st.State = v1alpha1.StatePending
 	if effective.Status.Zone != "" {
 		st.Zone = effective.Status.Zone
+	}
+	if effective.Status.Resolution != nil {
+		st.Resolution = effective.Status.Resolution.DeepCopy()
 	}
 	if effective.Status.Profile != nil {
 		st.Profile = effective.Status.Profile.DeepCopy()
@@ -599,7 +626,7 @@ func (c *Controller) observeDriver(ctx context.Context, s *scope) (reconcile.Res
 	if err != nil {
 		return reconcile.Result{}, true, err
 	}
-	interrupted := driverNodeInterrupted(st.Conditions, names.DriverPod)
+	interrupted := driverNodeInterrupted(st, names.DriverPod)
 	if driver == nil {
 		if interrupted != nil {
 			return c.endInterrupted(ctx, s, names.DriverPod, nil, interrupted)
@@ -666,45 +693,32 @@ func (c *Controller) observeDriver(ctx context.Context, s *scope) (reconcile.Res
 	}
 }
 
-// driverNodeInterrupted returns the DriverNodeInterrupted condition when it
-// is True for the current attempt's driver pod. The interruption controller's
-// message names the pod ("Driver pod <name> is on node <node>, ..."), and pod
-// names carry the attempt number, so a report about an earlier attempt's
-// driver (which that controller may repeat after a restart while the old pod
-// still runs) does not end this attempt.
-func driverNodeInterrupted(conds []metav1.Condition, driverPod string) *metav1.Condition {
-	cond := meta.FindStatusCondition(conds, v1alpha1.ConditionDriverNodeInterrupted)
+// interruptedDriver is what the interruption controller reported for the
+// current attempt's driver pod: the DriverNodeInterrupted condition when it
+// is True and status.interruptions.driver names driverPod (nil report: an
+// older operator set the condition alone). Pod names carry the attempt
+// number, so a report about an earlier attempt's driver (which that
+// controller may repeat after a restart while the old pod still runs) does
+// not end this attempt.
+type interruptedDriver struct {
+	condition *metav1.Condition
+	// report is nil when only the condition was written.
+	report *v1alpha1.DriverInterruption
+}
+
+func driverNodeInterrupted(st *v1alpha1.SparkApplicationStatus, driverPod string) *interruptedDriver {
+	cond := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionDriverNodeInterrupted)
 	if cond == nil || cond.Status != metav1.ConditionTrue {
 		return nil
 	}
-	if named := interruptedPod(cond.Message); named != "" && named != driverPod {
+	var report *v1alpha1.DriverInterruption
+	if st.Interruptions != nil {
+		report = st.Interruptions.Driver
+	}
+	if report != nil && report.Pod != driverPod {
 		return nil
 	}
-	return cond
-}
-
-// interruptedPod is the driver pod a DriverNodeInterrupted message names, or
-// "" when the message does not follow the interruption controller's form.
-func interruptedPod(message string) string {
-	rest, ok := strings.CutPrefix(message, "Driver pod ")
-	if !ok {
-		return ""
-	}
-	name, _, ok := strings.Cut(rest, " ")
-	if !ok {
-		return ""
-	}
-	return name
-}
-
-// interruptedNode is the node a DriverNodeInterrupted message names, or "".
-func interruptedNode(message string) string {
-	_, rest, ok := strings.Cut(message, " is on node ")
-	if !ok {
-		return ""
-	}
-	node, _, _ := strings.Cut(rest, ",")
-	return strings.TrimSpace(node)
+	return &interruptedDriver{condition: cond, report: report}
 }
 
 // endInterrupted ends the current attempt because its driver's node got an
@@ -715,8 +729,11 @@ func interruptedNode(message string) string {
 // terminating pods, so it does not report this driver again. The delete comes
 // before the status write, so an operator killed in between finds the
 // condition still True and repeats the same decision (NotFound is done).
-func (c *Controller) endInterrupted(ctx context.Context, s *scope, podName string, driver *corev1.Pod, cond *metav1.Condition) (reconcile.Result, bool, error) {
-	node := interruptedNode(cond.Message)
+func (c *Controller) endInterrupted(ctx context.Context, s *scope, podName string, driver *corev1.Pod, interrupted *interruptedDriver) (reconcile.Result, bool, error) {
+	node := ""
+	if interrupted.report != nil {
+		node = interrupted.report.Node
+	}
 	if driver != nil {
 		if driver.Spec.NodeName != "" {
 			node = driver.Spec.NodeName
@@ -736,7 +753,7 @@ func (c *Controller) endInterrupted(ctx context.Context, s *scope, podName strin
 	}
 	message := fmt.Sprintf("driver pod %s was on node %s, which got an interruption notice, and was deleted (%s); "+
 		"drivers belong on nodes that are not reclaimed: set spec.driver.capacityType: on-demand (the default) in %s and keep its driver placement from allowing spot nodes",
-		podName, node, strings.TrimSuffix(cond.Message, "."), profile)
+		podName, node, strings.TrimSuffix(interrupted.condition.Message, "."), profile)
 	st := &s.app.Status
 	attempt := st.Attempts
 	s.then(func() { c.events.driverNodeInterrupted(s.app, attempt, podName, node) })

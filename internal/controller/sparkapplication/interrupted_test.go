@@ -23,8 +23,8 @@ import (
 )
 
 // reportInterruptedDriver writes what the interruption controller writes for
-// a driver on a node with a notice: DriverNodeInterrupted=True with its
-// message form, as a merge patch of status.conditions guarded by the
+// a driver on a node with a notice: status.interruptions.driver and
+// DriverNodeInterrupted=True, as a merge patch guarded by the
 // resourceVersion it read.
 func reportInterruptedDriver(t *testing.T, ctx context.Context, ns, app, driver, node string) {
 	t.Helper()
@@ -34,9 +34,15 @@ func reportInterruptedDriver(t *testing.T, ctx context.Context, ns, app, driver,
 			t.Fatal(err)
 		}
 		base := got.DeepCopy()
+		if got.Status.Interruptions == nil {
+			got.Status.Interruptions = &v1alpha1.InterruptionStatus{}
+		}
+		got.Status.Interruptions.Driver = &v1alpha1.DriverInterruption{Pod: driver, Node: node, Signal: "spot-itn", NoticeTime: metav1.NewTime(time.Now().Truncate(time.Second))}
 		meta.SetStatusCondition(&got.Status.Conditions, metav1.Condition{
 			Type: v1alpha1.ConditionDriverNodeInterrupted, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonDriverNodeInterrupted,
-			Message:            fmt.Sprintf("Driver pod %s is on node %s, which got a spot-itn notice at %s and is going away.", driver, node, time.Now().UTC().Format(time.RFC3339)),
+			// The node is named in status.interruptions.driver only: the
+			// message is for people, not for the application controller.
+			Message:            fmt.Sprintf("The driver's node got a spot-itn notice at %s and is going away.", time.Now().UTC().Format(time.RFC3339)),
 			ObservedGeneration: got.Generation,
 		})
 		err := env.Client.Status().Patch(ctx, got, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
@@ -97,10 +98,20 @@ func (interruptedChanged) Update(e event.UpdateEvent) bool {
 	if !ok1 || !ok2 {
 		return false
 	}
+	if !equality.Semantic.DeepEqual(interruptedReport(&oldApp.Status), interruptedReport(&newApp.Status)) {
+		return true
+	}
 	before := meta.FindStatusCondition(oldApp.Status.Conditions, v1alpha1.ConditionDriverNodeInterrupted)
 	after := meta.FindStatusCondition(newApp.Status.Conditions, v1alpha1.ConditionDriverNodeInterrupted)
 	if before == nil || after == nil {
 		return (before == nil) != (after == nil)
 	}
 	return before.Status != after.Status || before.Message != after.Message
+}
+
+func interruptedReport(st *v1alpha1.SparkApplicationStatus) *v1alpha1.DriverInterruption {
+	if st.Interruptions == nil {
+		return nil
+	}
+	return st.Interruptions.Driver
 }

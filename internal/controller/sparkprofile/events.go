@@ -1,8 +1,6 @@
 package sparkprofile
 
 import (
-	"fmt"
-
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/events"
 
@@ -31,23 +29,14 @@ func (r eventRecorder) invalidProfile(p *v1alpha1.SparkProfile, err error) {
 // setting could not be applied (a PriorityClass the cluster lacks).
 const ReasonProfileSettingSkipped = "ProfileSettingSkipped"
 
-// ResolvedPrefix starts the resolution note of a Submitted event, which
-// `sparkplane explain` looks for.
-const ResolvedPrefix = "Resolved with "
+// ResolvedPrefix starts the resolution note of a Submitted event.
+const ResolvedPrefix = profile.ResolvedPrefix
 
 // ResolvedNote says which profile and zone a resolution chose, and why. The
 // operator appends it to the attempt's Submitted event rather than writing
 // an event of its own: one event per submission, not two.
 func ResolvedNote(res profile.ResolveResult) string {
-	prof := "built-in defaults only (no profile named or cluster default)"
-	if res.Profile != nil {
-		prof = fmt.Sprintf("profile %s at generation %d (%s)", res.Profile.Name, res.Profile.Generation, res.ProfileVia)
-	}
-	zone := "no zone pinned"
-	if res.Zone != "" {
-		zone = "zone " + res.Zone
-	}
-	return fmt.Sprintf("%s%s; %s: %s. `sparkplane explain %s` shows every setting and its source.", ResolvedPrefix, prof, zone, res.ZoneReason, res.Application.Name)
+	return profile.ResolutionNote(res.Profile, res.Resolution(), res.Application.Name)
 }
 
 // skipped reports the profile settings resolution had to leave out.

@@ -17,7 +17,6 @@ import (
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller/clusterstate"
-	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/profile"
 )
 
@@ -37,7 +36,7 @@ type ResolverOptions struct {
 }
 
 // Resolver is the sparkapplication controller's profile hook (its Resolve
-// method is a sparkapplication.Resolver). It reads SparkProfiles,
+// method is the controller's Resolver; this package does not import it). It reads SparkProfiles,
 // namespaces and PriorityClasses from the manager's cache, nodes and their
 // free capacity from the operator's shared cluster state (which, unless
 // NodesOnDemand, holds every pod), keeps the count of unfinished
@@ -83,10 +82,11 @@ func (r *Resolver) Register(mgr manager.Manager) error {
 	return nil
 }
 
-// Resolve returns the effective application with status.profile and
-// status.zone set and a note saying which profile and zone and why (for the
-// Submitted event), or a *sparkapplication.Rejection naming what is wrong
-// (ProfileNotFound, or InvalidSpec with the conflicts field by field).
+// Resolve returns the effective application with status.profile,
+// status.zone and status.resolution set and a note saying which profile and zone and why (for the
+// Submitted event), or the profile package's error naming what is wrong
+// (ProfileNotFound, or InvalidSpec with the conflicts field by field; its
+// RejectionReason method says which).
 func (r *Resolver) Resolve(ctx context.Context, app *v1alpha1.SparkApplication) (*v1alpha1.SparkApplication, string, error) {
 	if r.reader == nil {
 		return nil, "", errors.New("the profile resolver is not registered with the manager")
@@ -96,20 +96,15 @@ func (r *Resolver) Resolve(ctx context.Context, app *v1alpha1.SparkApplication) 
 		return nil, "", err
 	}
 	res, err := profile.Resolve(in)
-	var notFound *profile.NotFoundError
-	var ambiguous *profile.AmbiguousDefaultError
-	var conflict *profile.ConflictError
-	switch {
-	case errors.As(err, &notFound), errors.As(err, &ambiguous):
-		return nil, "", &sparkapplication.Rejection{Reason: v1alpha1.ReasonProfileNotFound, Message: err.Error()}
-	case errors.As(err, &conflict):
-		return nil, "", &sparkapplication.Rejection{Reason: v1alpha1.ReasonInvalidSpec, Message: err.Error()}
-	case err != nil:
+	if err != nil {
+		// The profile package's errors carry the condition reason the
+		// application ends with (RejectionReason).
 		return nil, "", err
 	}
 	effective := res.Application
 	effective.Status.Zone = res.Zone
 	effective.Status.Profile = res.Profile
+	effective.Status.Resolution = res.Resolution()
 	r.events.skipped(app, res)
 	return effective, ResolvedNote(res), nil
 }
