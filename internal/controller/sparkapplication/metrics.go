@@ -5,7 +5,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
-// Metrics of the sparkapplication controller. Label values come from fixed
+// Metrics of the sparkapplication controller. Like events, what a reconcile
+// decided is counted in its after-patch hooks (scope.then): a status patch
+// lost to a conflict is decided again by the next reconcile and must not be
+// counted twice. Deletions (TTL) are counted when the delete succeeded. Label values come from fixed
 // sets (results, condition reasons), never from names, so cardinality is
 // bounded whatever the number of applications.
 var (
@@ -42,4 +45,10 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(submissionsTotal, submissionLatency, attemptsFinishedTotal, retriesTotal, ttlDeletionsTotal, executorsPendingTotal, driverPendingTotal)
+}
+
+// countSubmission counts a submission result once the status recording it
+// is written.
+func (c *Controller) countSubmission(s *scope, result string) {
+	s.then(submissionsTotal.WithLabelValues(result).Inc)
 }

@@ -27,11 +27,11 @@ func (c *Controller) suspension(ctx context.Context, s *scope) (reconcile.Result
 	if !c.suspended(s.app) {
 		return reconcile.Result{}, false, nil
 	}
-	if st.State == v1alpha1.StateSuspended {
+	if s.state() == v1alpha1.StateSuspended {
 		return reconcile.Result{}, true, nil
 	}
 	deleted := ""
-	if st.Attempts > 0 && (st.State == v1alpha1.StatePending || st.State == v1alpha1.StateRunning) {
+	if state := s.state(); st.Attempts > 0 && (state == v1alpha1.StatePending || state == v1alpha1.StateRunning) {
 		name := submit.NamesFor(s.app, st.Attempts).DriverPod
 		driver := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: s.app.Namespace, Name: name}}
 		if err := c.client.Delete(ctx, driver, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
@@ -44,7 +44,6 @@ func (c *Controller) suspension(ctx context.Context, s *scope) (reconcile.Result
 		c.setCondition(s, v1alpha1.ConditionSubmitted, metav1.ConditionFalse, v1alpha1.ReasonSuspended,
 			fmt.Sprintf("Attempt %d was stopped by spec.suspend", st.Attempts))
 	}
-	st.State = v1alpha1.StateSuspended
 	st.Executors = v1alpha1.ExecutorCounts{}
 	c.setCondition(s, v1alpha1.ConditionSuspended, metav1.ConditionTrue, v1alpha1.ReasonSuspended,
 		suspendReason(s.app))

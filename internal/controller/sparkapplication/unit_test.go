@@ -5,6 +5,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
@@ -74,5 +75,37 @@ func TestRetryPolicy(t *testing.T) {
 	}
 	if got := c.retryDelay(app(v1alpha1.RestartPolicy{}, 3), 3, false); got != DefaultRetryInterval {
 		t.Errorf("rerun after success waits %s, want the plain interval %s", got, DefaultRetryInterval)
+	}
+}
+
+func TestStateOf(t *testing.T) {
+	cond := func(typ string, status metav1.ConditionStatus, reason string) metav1.Condition {
+		return metav1.Condition{Type: typ, Status: status, Reason: reason}
+	}
+	T, F := metav1.ConditionTrue, metav1.ConditionFalse
+	cases := map[string]struct {
+		attempts int32
+		recorded v1alpha1.ApplicationState
+		conds    []metav1.Condition
+		want     v1alpha1.ApplicationState
+	}{
+		"new":                        {want: ""},
+		"submission failing":         {conds: []metav1.Condition{cond(v1alpha1.ConditionSubmitted, F, v1alpha1.ReasonSubmissionFailed)}, want: ""},
+		"rejected":                   {conds: []metav1.Condition{cond(v1alpha1.ConditionAccepted, F, v1alpha1.ReasonInvalidSpec), cond(v1alpha1.ConditionCompleted, T, v1alpha1.ReasonInvalidSpec)}, want: v1alpha1.StateFailed},
+		"submitted":                  {attempts: 1, conds: []metav1.Condition{cond(v1alpha1.ConditionSubmitted, T, v1alpha1.ReasonDriverCreated), cond(v1alpha1.ConditionRunning, F, v1alpha1.ReasonDriverPending), cond(v1alpha1.ConditionCompleted, F, v1alpha1.ReasonInProgress)}, want: v1alpha1.StatePending},
+		"running":                    {attempts: 1, conds: []metav1.Condition{cond(v1alpha1.ConditionSubmitted, T, v1alpha1.ReasonDriverCreated), cond(v1alpha1.ConditionRunning, T, v1alpha1.ReasonDriverRunning)}, want: v1alpha1.StateRunning},
+		"waiting to retry":           {attempts: 1, conds: []metav1.Condition{cond(v1alpha1.ConditionSubmitted, F, v1alpha1.ReasonWaitingForRetry), cond(v1alpha1.ConditionRunning, F, v1alpha1.ReasonDriverFailed), cond(v1alpha1.ConditionCompleted, F, v1alpha1.ReasonInProgress)}, want: v1alpha1.StateRetrying},
+		"retry's submission failing": {attempts: 1, conds: []metav1.Condition{cond(v1alpha1.ConditionSubmitted, F, v1alpha1.ReasonSubmissionFailed)}, want: v1alpha1.StateRetrying},
+		"succeeded":                  {attempts: 2, conds: []metav1.Condition{cond(v1alpha1.ConditionCompleted, T, v1alpha1.ReasonSucceeded)}, want: v1alpha1.StateSucceeded},
+		"failed":                     {attempts: 1, conds: []metav1.Condition{cond(v1alpha1.ConditionCompleted, T, v1alpha1.ReasonDriverNodeInterrupted)}, want: v1alpha1.StateFailed},
+		"older status kept":          {attempts: 1, recorded: v1alpha1.StateRunning, want: v1alpha1.StateRunning},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			st := &v1alpha1.SparkApplicationStatus{Attempts: tc.attempts, State: tc.recorded, Conditions: tc.conds}
+			if got := stateOf(st); got != tc.want {
+				t.Errorf("stateOf = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

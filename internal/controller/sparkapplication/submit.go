@@ -1,0 +1,319 @@
+package sparkapplication
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/submit"
+)
+
+// submitAttempt starts the next attempt when none is running: validate,
+// resolve, build, create the driver pod, then its ConfigMaps and Service,
+// and record the attempt in the status.
+func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Result, bool, error) {
+	st := &s.app.Status
+	wasSuspended := s.state() == v1alpha1.StateSuspended
+	if st.Attempts > 0 && s.state() != v1alpha1.StateRetrying && !wasSuspended {
+		return reconcile.Result{}, false, nil
+	}
+	attempt := st.Attempts + 1
+	if last, ok := c.submitted.Load(s.app.UID); ok && last.(int32) >= attempt {
+		// This process already submitted the attempt; the cache lags.
+		return reconcile.Result{RequeueAfter: cacheLagRequeue}, true, nil
+	}
+	effective, objs, note, result, done, err := c.buildAttempt(ctx, s, attempt)
+	if done || err != nil {
+		return result, done, err
+	}
+	driver, created, result, done, err := c.createAttempt(ctx, s, attempt, objs)
+	if done || err != nil {
+		return result, done, err
+	}
+	c.recordAttempt(s, attempt, effective, objs, driver, created)
+	c.resumed(s, wasSuspended, attempt)
+	if created {
+		log.FromContext(ctx).V(1).Info("Submitted", "attempt", attempt, "driver", objs.Names.DriverPod)
+		s.then(func() { c.events.submitted(s.app, attempt, objs.Names.DriverPod, note, true) })
+		// The new pod is Pending; its own events bring the next reconcile.
+		// Observing it now would only miss the cache and cost a read.
+		return c.pendingRequeue(driver, s.now), true, nil
+	}
+	// The attempt is recorded only now (an earlier run created the driver
+	// and did not get to write the status): its event too.
+	s.then(func() { c.events.submitted(s.app, attempt, objs.Names.DriverPod, note, false) })
+	return reconcile.Result{}, false, nil
+}
+
+// buildAttempt validates what the user wrote (so errors name their fields),
+// resolves the profile and builds the attempt's objects. done with a nil
+// error means the application was rejected.
+func (c *Controller) buildAttempt(ctx context.Context, s *scope, attempt int32) (effective *v1alpha1.SparkApplication, objs *submit.Objects, note string, result reconcile.Result, done bool, err error) {
+	if _, err := submit.Build(s.app, c.buildOptions(attempt)); err != nil {
+		c.reject(s, v1alpha1.ReasonInvalidSpec, err.Error())
+		c.countSubmission(s, "invalid")
+		return nil, nil, "", reconcile.Result{}, true, nil
+	}
+	effective, note, err = c.opts.Resolve(ctx, s.app.DeepCopy())
+	if reason, message, ok := rejectionOf(err); ok {
+		c.reject(s, reason, message)
+		return nil, nil, "", reconcile.Result{}, true, nil
+	}
+	if err != nil {
+		return nil, nil, "", reconcile.Result{}, true, fmt.Errorf("resolving the application's profile: %w", err)
+	}
+	opts := c.buildOptions(attempt)
+	err = c.driverAccount(ctx, s.app, effective)
+	if err == nil {
+		opts.SparkConfFiles, err = c.sparkConfFiles(ctx, effective)
+	}
+	if reason, message, ok := rejectionOf(err); ok {
+		c.reject(s, reason, message)
+		return nil, nil, "", reconcile.Result{}, true, nil
+	}
+	if err != nil {
+		return nil, nil, "", reconcile.Result{}, true, err
+	}
+	objs, err = submit.Build(effective, opts)
+	if err != nil {
+		c.reject(s, v1alpha1.ReasonInvalidSpec, "after applying the profile: "+err.Error())
+		c.countSubmission(s, "invalid")
+		return nil, nil, "", reconcile.Result{}, true, nil
+	}
+	if missing, err := c.missingPrerequisite(ctx, objs); err != nil {
+		return nil, nil, "", reconcile.Result{}, true, err
+	} else if missing != "" {
+		c.reject(s, v1alpha1.ReasonMissingPrerequisite, missing)
+		c.countSubmission(s, "invalid")
+		return nil, nil, "", reconcile.Result{}, true, nil
+	}
+	return effective, objs, note, reconcile.Result{}, false, nil
+}
+
+// createAttempt removes the previous attempt's driver and creates this
+// attempt's driver pod, then its ConfigMaps and Service. created is false
+// when an earlier run had created the driver. done with a nil error means
+// the submission ended (refused, or waiting to be tried again).
+func (c *Controller) createAttempt(ctx context.Context, s *scope, attempt int32, objs *submit.Objects) (driver *corev1.Pod, created bool, result reconcile.Result, done bool, err error) {
+	if attempt > 1 {
+		// The previous driver is done; deleting it removes its executors,
+		// ConfigMaps and Service through their owner references.
+		prev := submit.NamesFor(s.app, attempt-1)
+		old := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: s.app.Namespace, Name: prev.DriverPod}}
+		if err := c.client.Delete(ctx, old, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+			return nil, false, reconcile.Result{}, true, fmt.Errorf("deleting the driver pod of attempt %d: %w", attempt-1, err)
+		}
+	}
+	if done, err := c.createPodGroup(ctx, s, objs); done || err != nil {
+		return nil, false, reconcile.Result{}, true, err
+	}
+	driver, created = objs.DriverPod, true
+	if err := c.client.Create(ctx, driver); err != nil {
+		switch {
+		case apierrors.IsAlreadyExists(err):
+			created = false
+			if driver, err = c.existingDriver(ctx, objs.DriverPod); err != nil {
+				return nil, false, reconcile.Result{}, true, err
+			}
+		case apierrors.IsInvalid(err):
+			c.reject(s, v1alpha1.ReasonSubmissionFailed, fmt.Sprintf("the API server refused driver pod %s: %v", objs.DriverPod.Name, err))
+			c.countSubmission(s, "invalid")
+			s.then(func() { c.events.submissionFailed(s.app, err.Error()) })
+			return nil, false, reconcile.Result{}, true, nil
+		default:
+			result, done, err = c.submissionFailed(ctx, s, nil, fmt.Errorf("creating driver pod %s: %w", objs.DriverPod.Name, err))
+			return nil, false, result, done, err
+		}
+	}
+	result, done, err = c.createDependents(ctx, s, objs, driver)
+	return driver, created, result, done, err
+}
+
+// createDependents creates the driver's ConfigMaps and Service, owned by it.
+func (c *Controller) createDependents(ctx context.Context, s *scope, objs *submit.Objects, driver *corev1.Pod) (reconcile.Result, bool, error) {
+	objs.OwnByDriver(driver)
+	var dependents []client.Object
+	for _, obj := range objs.Dependents() {
+		dependents = append(dependents, obj.(client.Object))
+	}
+	errs := c.createAll(ctx, dependents)
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		obj := dependents[i]
+		if apierrors.IsInvalid(err) {
+			// Never leave a half-created application: remove the driver
+			// (its owner references take the dependents that were created).
+			if derr := c.client.Delete(ctx, driver); client.IgnoreNotFound(derr) != nil {
+				return reconcile.Result{}, true, fmt.Errorf("removing driver pod %s after %s was refused: %w", driver.Name, obj.GetName(), derr)
+			}
+			c.reject(s, v1alpha1.ReasonSubmissionFailed, fmt.Sprintf("the API server refused %s: %v", obj.GetName(), err))
+			return reconcile.Result{}, true, nil
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			return c.submissionFailed(ctx, s, driver, fmt.Errorf("creating %s: %w", dependents[i].GetName(), err))
+		}
+	}
+	return reconcile.Result{}, false, nil
+}
+
+// recordAttempt writes the attempt that now exists into the status. A
+// re-run that found the driver keeps the driver's creation time as the
+// submission time.
+func (c *Controller) recordAttempt(s *scope, attempt int32, effective *v1alpha1.SparkApplication, objs *submit.Objects, driver *corev1.Pod, created bool) {
+	st := &s.app.Status
+	// Remembered only once the status recording the attempt is written: a
+	// failed (e.g. conflicting) patch must let the next reconcile record it.
+	s.then(func() { c.submitted.Store(s.app.UID, attempt) })
+	submittedAt := metav1.NewTime(s.now)
+	if !created {
+		submittedAt = driver.CreationTimestamp
+	}
+	if attempt > 1 && st.Attempts < attempt {
+		s.then(retriesTotal.Inc)
+	}
+	if created {
+		c.countSubmission(s, "created")
+		if attempt == 1 {
+			latency := s.now.Sub(s.app.CreationTimestamp.Time).Seconds()
+			s.then(func() { submissionLatency.Observe(latency) })
+		}
+	} else {
+		c.countSubmission(s, "already_exists")
+	}
+	st.Attempts = attempt
+	st.SubmissionAttempts = 0
+	st.SparkApplicationID = objs.Names.AppID
+	st.DriverInfo = objs.DriverInfo()
+	st.Executors = v1alpha1.ExecutorCounts{}
+	st.LastSubmissionAttemptTime = &submittedAt
+	st.StartTime, st.TerminationTime = nil, nil
+	if effective.Status.Zone != "" {
+		st.Zone = effective.Status.Zone
+	}
+	if effective.Status.Resolution != nil {
+		st.Resolution = effective.Status.Resolution.DeepCopy()
+	}
+	if effective.Status.Profile != nil {
+		st.Profile = effective.Status.Profile.DeepCopy()
+	}
+	c.setCondition(s, v1alpha1.ConditionAccepted, metav1.ConditionTrue, v1alpha1.ReasonValid, "The spec is valid")
+	c.setCondition(s, v1alpha1.ConditionSubmitted, metav1.ConditionTrue, v1alpha1.ReasonDriverCreated,
+		fmt.Sprintf("Attempt %d: driver pod %s, service %s", attempt, objs.Names.DriverPod, objs.Names.DriverService))
+	// The same message observeDriver derives from a fresh pod, so the next
+	// reconcile finds nothing to write.
+	c.setCondition(s, v1alpha1.ConditionRunning, metav1.ConditionFalse, v1alpha1.ReasonDriverPending, driverPendingMessage(driver))
+	clearExecutorsPending(s)
+	c.setCondition(s, v1alpha1.ConditionCompleted, metav1.ConditionFalse, v1alpha1.ReasonInProgress, fmt.Sprintf("Attempt %d is in progress", attempt))
+	// An interruption of the previous attempt's driver must not end this one.
+	if cond := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionDriverNodeInterrupted); cond != nil && cond.Status == metav1.ConditionTrue {
+		c.setCondition(s, v1alpha1.ConditionDriverNodeInterrupted, metav1.ConditionFalse, v1alpha1.ReasonNextAttemptStarted,
+			fmt.Sprintf("Attempt %d started; the previous one ended with DriverNodeInterrupted: %s", attempt, cond.Message))
+	}
+}
+
+// createAll creates objs at once (the driver's ConfigMaps and Service need
+// only the driver, not each other: three round trips in the time of one)
+// and returns each create's error; AlreadyExists counts as done.
+func (c *Controller) createAll(ctx context.Context, objs []client.Object) []error {
+	errs := make([]error, len(objs))
+	var wg sync.WaitGroup
+	for i, obj := range objs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.client.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+				errs[i] = err
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// submissionFailed handles an API error other than AlreadyExists or Invalid
+// while creating an attempt's objects (a missing PriorityClass, an exhausted
+// quota, a timeout): the Submitted condition shows it, and
+// spec.restartPolicy.onSubmissionFailureRetries, when set, bounds the tries
+// (spaced by onSubmissionFailureRetryInterval); otherwise the error is
+// retried with the controller's backoff until it clears. driver is the
+// attempt's driver pod when it was created (nil otherwise): giving up removes
+// it, and through its owner references what was created of the rest, so no
+// half-submitted attempt is left waiting for a ConfigMap that never comes.
+func (c *Controller) submissionFailed(ctx context.Context, s *scope, driver *corev1.Pod, err error) (reconcile.Result, bool, error) {
+	c.countSubmission(s, "error")
+	st := &s.app.Status
+	rp := s.app.Spec.RestartPolicy
+	st.SubmissionAttempts++
+	if rp.OnSubmissionFailureRetries != nil && st.SubmissionAttempts > *rp.OnSubmissionFailureRetries {
+		if driver != nil {
+			if derr := c.client.Delete(ctx, driver, client.Preconditions{UID: &driver.UID}); client.IgnoreNotFound(derr) != nil {
+				return reconcile.Result{}, true, fmt.Errorf("removing driver pod %s after giving up on the submission: %w", driver.Name, derr)
+			}
+		}
+		msg := fmt.Sprintf("%v (gave up after %d tries, spec.restartPolicy.onSubmissionFailureRetries=%d)", err, st.SubmissionAttempts, *rp.OnSubmissionFailureRetries)
+		c.reject(s, v1alpha1.ReasonSubmissionFailed, msg)
+		s.then(func() { c.events.submissionFailed(s.app, err.Error()) })
+		return reconcile.Result{}, true, nil
+	}
+	c.setCondition(s, v1alpha1.ConditionSubmitted, metav1.ConditionFalse, v1alpha1.ReasonSubmissionFailed,
+		fmt.Sprintf("try %d: %v", st.SubmissionAttempts, err))
+	if rp.OnSubmissionFailureRetryInterval != nil && rp.OnSubmissionFailureRetries != nil {
+		return reconcile.Result{RequeueAfter: time.Duration(*rp.OnSubmissionFailureRetryInterval) * time.Second}, true, nil
+	}
+	return reconcile.Result{}, true, err
+}
+
+func (c *Controller) buildOptions(attempt int32) submit.Options {
+	return submit.Options{Attempt: attempt, Master: c.opts.Master, SparkUser: c.opts.SparkUser, IngressURLFormat: c.opts.IngressURLFormat}
+}
+
+// existingDriver returns the driver pod a previous run created, and refuses a
+// pod of that name that belongs to something else.
+func (c *Controller) existingDriver(ctx context.Context, want *corev1.Pod) (*corev1.Pod, error) {
+	pod := &corev1.Pod{}
+	if err := c.apiReader.Get(ctx, client.ObjectKeyFromObject(want), pod); err != nil {
+		return nil, fmt.Errorf("reading existing driver pod %s: %w", want.Name, err)
+	}
+	owner := metav1.GetControllerOf(pod)
+	if owner == nil || owner.UID != want.OwnerReferences[0].UID {
+		return nil, reconcile.TerminalError(fmt.Errorf("pod %s exists but does not belong to this SparkApplication; delete it or rename the application", want.Name))
+	}
+	return pod, nil
+}
+
+// reject ends the application before (or instead of) submission.
+func (c *Controller) reject(s *scope, reason, message string) {
+	st := &s.app.Status
+	wasRejected := conditionReason(st.Conditions, v1alpha1.ConditionAccepted) == reason && s.state() == v1alpha1.StateFailed
+	if st.TerminationTime == nil {
+		st.TerminationTime = &metav1.Time{Time: s.now}
+	}
+	accepted := metav1.ConditionFalse
+	if reason == v1alpha1.ReasonSubmissionFailed {
+		accepted = metav1.ConditionTrue
+		c.setCondition(s, v1alpha1.ConditionSubmitted, metav1.ConditionFalse, reason, message)
+	} else {
+		c.setCondition(s, v1alpha1.ConditionAccepted, accepted, reason, message)
+	}
+	c.setCondition(s, v1alpha1.ConditionCompleted, metav1.ConditionTrue, reason, message)
+	if !wasRejected {
+		s.then(attemptsFinishedTotal.WithLabelValues("failed", reason).Inc)
+		if reason != v1alpha1.ReasonSubmissionFailed {
+			s.then(func() { c.events.invalidSpec(s.app, message) })
+		}
+	}
+}
