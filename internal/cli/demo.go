@@ -9,23 +9,16 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sparkplane/sparkplane/internal/controller"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/demo"
+	"github.com/sparkplane/sparkplane/internal/operator"
 )
 
 type demoOptions struct {
@@ -148,9 +141,7 @@ func (o *demoOptions) run(ctx context.Context) error {
 		Apps: o.apps, Seed: o.seed, ReportDir: o.reportDir, Keep: o.keep, ClusterName: o.name, Out: o.out, SparkplaneBinary: self,
 		NoticeVia: o.noticeVia, Ablate: o.ablate,
 		StartOperator: startDemoOperator,
-		NewInterrupter: func(cfg *rest.Config, via string) (demo.Interrupter, error) {
-			return newDemoInterrupter(cfg, via, logFile)
-		},
+		Log:           logFile,
 	})
 	if o.keep && res != nil && res.Kubeconfig != "" {
 		fmt.Fprintf(o.out, `
@@ -168,68 +159,18 @@ Stop the cluster with:       sparkplane dev down --name %[1]s
 	return err
 }
 
-// startDemoOperator runs every controller of internal/controller's list but
-// those opts.Without names in one manager against cfg until ctx ends, as
-// `sparkplane operator --nodes-on-demand --zones ...` would. The demo starts
-// one per run, so controller names may repeat within the process.
+// startDemoOperator runs the operator against cfg until ctx ends, as
+// `sparkplane operator --nodes-on-demand --zones ...` would, without the
+// controllers opts.Without names. The demo starts one per run, so controller
+// names may repeat within the process.
 func startDemoOperator(ctx context.Context, cfg *rest.Config, opts demo.OperatorOptions) error {
-	cfg = rest.CopyConfig(cfg)
-	cfg.QPS, cfg.Burst = 500, 1000
-	cfg.UserAgent = "sparkplane-operator"
-	mgr, err := ctrl.NewManager(cfg, manager.Options{
-		Scheme:                  Scheme(),
-		Metrics:                 metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress:  "0",
-		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
-		GracefulShutdownTimeout: ptrDuration(10 * time.Second),
-		Controller:              config.Controller{SkipNameValidation: ptr.To(true)},
+	op, err := operator.New(cfg, operator.Options{
+		Scheme: Scheme(), QPS: 500, Burst: 1000, SkipControllerNameValidation: true,
+		Controllers: controller.Options{Profiles: sparkprofile.ResolverOptions{NodesOnDemand: true, Zones: opts.Zones}},
+		Without:     opts.Without,
 	})
-	if err != nil {
-		return fmt.Errorf("creating the manager: %w", err)
-	}
-	controllers, err := controller.New(mgr, controller.Options{Profiles: sparkprofile.ResolverOptions{NodesOnDemand: true, Zones: opts.Zones}})
 	if err != nil {
 		return err
 	}
-	for _, c := range controllers {
-		if slices.Contains(opts.Without, c.Name()) {
-			continue
-		}
-		if err := c.Register(mgr); err != nil {
-			return fmt.Errorf("registering controller %s: %w", c.Name(), err)
-		}
-	}
-	return mgr.Start(ctx)
-}
-
-// demoInterrupter gives the demo `dev interrupt`'s code: the same choice of
-// spot nodes, notice and removal when it runs out.
-type demoInterrupter struct{ o *devInterruptOptions }
-
-// demoVias maps the demo's --notice-via to dev interrupt's --via.
-var demoVias = map[string]string{demo.NoticeViaKarpenter: viaKarpenter, demo.NoticeViaNTH: viaNTH, demo.NoticeViaSpotITN: viaSpotITN}
-
-func newDemoInterrupter(cfg *rest.Config, via string, log io.Writer) (demo.Interrupter, error) {
-	devVia, ok := demoVias[via]
-	if !ok {
-		return nil, fmt.Errorf("--notice-via %q is not known: use one of %s", via, strings.Join(demo.NoticeVias, ", "))
-	}
-	cl, err := client.New(cfg, client.Options{Scheme: clientgoscheme.Scheme})
-	if err != nil {
-		return nil, fmt.Errorf("connecting to the cluster: %w", err)
-	}
-	return demoInterrupter{o: &devInterruptOptions{via: devVia, c: cl, out: log}}, nil
-}
-
-func (d demoInterrupter) PickSpotNodes(ctx context.Context, n int, seed int64) ([]string, error) {
-	nodes, _, err := pickSpotNodes(ctx, d.o.c, n, seed)
-	return nodes, err
-}
-
-func (d demoInterrupter) Notify(ctx context.Context, node string) (string, error) {
-	return deliverNotice(ctx, d.o.c, node, d.o.via, time.Now())
-}
-
-func (d demoInterrupter) RemoveWhenDue(ctx context.Context, nodes []string, at time.Time) error {
-	return d.o.removeWhenDue(ctx, nodes, at)
+	return op.Start(ctx)
 }

@@ -5,46 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"syscall"
 	"time"
 
-	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
-
 	"github.com/spf13/cobra"
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/sparkplane/sparkplane/internal/controller/interruption"
 	"github.com/sparkplane/sparkplane/internal/devcluster"
-	"github.com/sparkplane/sparkplane/internal/spark"
+	"github.com/sparkplane/sparkplane/internal/devcluster/notice"
 )
-
-// The ways `dev interrupt` delivers a notice, each as the real component does.
-const (
-	viaKarpenter  = "karpenter"
-	viaNTH        = "nth"
-	viaAutoscaler = "autoscaler"
-	// viaSpotITN is the bare spot-itn taint, with no cordon: what an agent
-	// that only reports the EC2 Spot interruption warning leaves on a node.
-	viaSpotITN = "spot-itn"
-)
-
-// nodeClaimGVK is Karpenter's NodeClaim; deleting one makes Karpenter taint
-// (karpenter.sh/disrupted), drain and remove its node.
-var nodeClaimGVK = schema.GroupVersionKind{Group: "karpenter.sh", Version: "v1", Kind: "NodeClaim"}
 
 type devInterruptOptions struct {
 	name       string
@@ -111,7 +84,7 @@ once; that is how a demo or a chaos loop calls it.`,
 	}
 	addNameFlag(cmd, &o.name)
 	cmd.Flags().StringVar(&o.kubeconfig, "kubeconfig", "", "Kubeconfig of the cluster (default: the local cluster named by --name)")
-	cmd.Flags().StringVar(&o.via, "via", viaKarpenter, "How the notice is delivered: karpenter, nth, spot-itn or autoscaler")
+	cmd.Flags().StringVar(&o.via, "via", notice.ViaKarpenter, "How the notice is delivered: karpenter, nth, spot-itn or autoscaler")
 	cmd.Flags().DurationVar(&o.notice, "notice", 120*time.Second, "Time from the notice to the node's removal (a Spot notice is 120s)")
 	cmd.Flags().IntVar(&o.random, "random", 0, "Pick this many spot nodes that run executors instead of naming nodes")
 	cmd.Flags().Int64Var(&o.seed, "seed", 0, "Seed of --random's choice (0: pick one and print it)")
@@ -123,7 +96,7 @@ once; that is how a demo or a chaos loop calls it.`,
 
 func (o *devInterruptOptions) validate() error {
 	switch o.via {
-	case viaKarpenter, viaNTH, viaAutoscaler, viaSpotITN:
+	case notice.ViaKarpenter, notice.ViaNTH, notice.ViaAutoscaler, notice.ViaSpotITN:
 	default:
 		return fmt.Errorf("--via %q is not known: use karpenter, nth, spot-itn or autoscaler", o.via)
 	}
@@ -178,7 +151,7 @@ func (o *devInterruptOptions) complete() error {
 func (o *devInterruptOptions) run(ctx context.Context) error {
 	if o.removeAt != "" {
 		at, _ := time.Parse(time.RFC3339Nano, o.removeAt)
-		return o.removeWhenDue(ctx, o.nodes, at)
+		return notice.RemoveWhenDue(ctx, o.c, o.nodes, at, o.out)
 	}
 	nodes := o.nodes
 	if o.random > 0 {
@@ -186,7 +159,7 @@ func (o *devInterruptOptions) run(ctx context.Context) error {
 		if seed == 0 {
 			seed = time.Now().UnixNano()%1_000_000 + 1
 		}
-		picked, candidates, err := pickSpotNodes(ctx, o.c, o.random, seed)
+		picked, candidates, err := notice.PickSpotNodes(ctx, o.c, o.random, seed)
 		if err != nil {
 			return err
 		}
@@ -195,7 +168,7 @@ func (o *devInterruptOptions) run(ctx context.Context) error {
 	}
 	noticeAt := time.Now()
 	for _, node := range nodes {
-		how, err := deliverNotice(ctx, o.c, node, o.via, noticeAt)
+		how, err := notice.Deliver(ctx, o.c, node, o.via, noticeAt)
 		if err != nil {
 			return err
 		}
@@ -208,29 +181,7 @@ func (o *devInterruptOptions) run(ctx context.Context) error {
 	fmt.Fprintf(o.out, "removing %d node(s) at %s, when the %s notice runs out (Ctrl-C leaves them tainted)\n", len(nodes), removeAt.UTC().Format(time.RFC3339), o.notice)
 	ctx, stop := untilInterrupted(ctx)
 	defer stop()
-	return o.removeWhenDue(ctx, nodes, removeAt)
-}
-
-// removeWhenDue waits until at and deletes the nodes still there.
-func (o *devInterruptOptions) removeWhenDue(ctx context.Context, nodes []string, at time.Time) error {
-	select {
-	case <-ctx.Done():
-		return fmt.Errorf("stopped before the notice ran out; nodes %v keep their notice and stay", nodes)
-	case <-time.After(time.Until(at)):
-	}
-	var errs []error
-	for _, node := range nodes {
-		err := o.c.Delete(context.WithoutCancel(ctx), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: node}})
-		switch {
-		case apierrors.IsNotFound(err):
-			fmt.Fprintf(o.out, "node %s: already gone\n", node)
-		case err != nil:
-			errs = append(errs, fmt.Errorf("removing node %s: %w", node, err))
-		default:
-			fmt.Fprintf(o.out, "node %s: removed at %s\n", node, time.Now().UTC().Format(time.RFC3339))
-		}
-	}
-	return errors.Join(errs...)
+	return notice.RemoveWhenDue(ctx, o.c, nodes, removeAt, o.out)
 }
 
 // startWaiter starts this program again in the background, in its own
@@ -267,116 +218,4 @@ func (o *devInterruptOptions) startWaiter(nodes []string, removeAt time.Time) er
 	}
 	fmt.Fprintf(o.out, "removing %d node(s) at %s from background process %d (log: %s)\n", len(nodes), removeAt.UTC().Format(time.RFC3339), cmd.Process.Pid, logPath)
 	return cmd.Process.Release()
-}
-
-// deliverNotice gives node its notice the way via's component does and says
-// what it did.
-func deliverNotice(ctx context.Context, c client.Client, node, via string, at time.Time) (string, error) {
-	var taint corev1.Taint
-	cordon := false
-	switch via {
-	case viaKarpenter:
-		claim, err := nodeClaimOf(ctx, c, node)
-		if err != nil {
-			return "", err
-		}
-		if claim != "" {
-			err := c.Delete(ctx, &unstructured.Unstructured{Object: map[string]any{
-				"apiVersion": nodeClaimGVK.GroupVersion().String(), "kind": nodeClaimGVK.Kind,
-				"metadata": map[string]any{"name": claim},
-			}})
-			if err != nil && !apierrors.IsNotFound(err) {
-				return "", fmt.Errorf("deleting NodeClaim %s of node %s: %w", claim, node, err)
-			}
-			return fmt.Sprintf("deleted NodeClaim %s (Karpenter taints %s and drains)", claim, interruption.TaintKarpenterDisrupted), nil
-		}
-		taint = corev1.Taint{Key: interruption.TaintKarpenterDisrupted, Effect: corev1.TaintEffectNoSchedule}
-	case viaNTH:
-		taint = corev1.Taint{Key: interruption.TaintNTHSpotITN, Value: "dev-interrupt-" + strconv.FormatInt(at.Unix(), 10), Effect: corev1.TaintEffectNoSchedule}
-		cordon = true
-	case viaSpotITN:
-		taint = corev1.Taint{Key: interruption.TaintNTHSpotITN, Value: "dev-interrupt-" + strconv.FormatInt(at.Unix(), 10), Effect: corev1.TaintEffectNoSchedule}
-	case viaAutoscaler:
-		taint = corev1.Taint{Key: interruption.TaintClusterAutoscaler, Value: strconv.FormatInt(at.Unix(), 10), Effect: corev1.TaintEffectNoSchedule}
-	default:
-		return "", fmt.Errorf("--via %q is not known: use karpenter, nth, spot-itn or autoscaler", via)
-	}
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		n := &corev1.Node{}
-		if err := c.Get(ctx, client.ObjectKey{Name: node}, n); err != nil {
-			return err
-		}
-		if !slices.ContainsFunc(n.Spec.Taints, func(t corev1.Taint) bool { return t.Key == taint.Key }) {
-			n.Spec.Taints = append(n.Spec.Taints, taint)
-		}
-		if cordon {
-			n.Spec.Unschedulable = true
-		}
-		return c.Update(ctx, n)
-	})
-	if apierrors.IsNotFound(err) {
-		return "", fmt.Errorf("node %q not found: list nodes with `kubectl get nodes` or pick with --random N", node)
-	}
-	if err != nil {
-		return "", fmt.Errorf("tainting node %s: %w", node, err)
-	}
-	how := "tainted " + taint.Key + ":" + string(taint.Effect)
-	if cordon {
-		how += " and cordoned"
-	}
-	return how, nil
-}
-
-// nodeClaimOf returns the name of the Karpenter NodeClaim behind node, or ""
-// when Karpenter is not installed or does not own the node.
-func nodeClaimOf(ctx context.Context, c client.Client, node string) (string, error) {
-	var claims unstructured.UnstructuredList
-	claims.SetGroupVersionKind(nodeClaimGVK.GroupVersion().WithKind("NodeClaimList"))
-	if err := c.List(ctx, &claims); err != nil {
-		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
-			return "", nil
-		}
-		return "", fmt.Errorf("listing Karpenter NodeClaims: %w", err)
-	}
-	for _, claim := range claims.Items {
-		if name, _, _ := unstructured.NestedString(claim.Object, "status", "nodeName"); name == node {
-			return claim.GetName(), nil
-		}
-	}
-	return "", nil
-}
-
-// pickSpotNodes picks up to n spot nodes that run executors and have no
-// interruption notice yet, reproducibly for a seed. It returns the names and
-// how many candidates there were.
-func pickSpotNodes(ctx context.Context, c client.Client, n int, seed int64) ([]string, int, error) {
-	var nodes corev1.NodeList
-	if err := c.List(ctx, &nodes, client.MatchingLabels{karpv1.CapacityTypeLabelKey: karpv1.CapacityTypeSpot}); err != nil {
-		return nil, 0, fmt.Errorf("listing spot nodes: %w", err)
-	}
-	var executors corev1.PodList
-	if err := c.List(ctx, &executors, client.MatchingLabels{spark.LabelRole: spark.RoleExecutor}); err != nil {
-		return nil, 0, fmt.Errorf("listing executor pods: %w", err)
-	}
-	running := map[string]bool{}
-	for _, pod := range executors.Items {
-		if pod.DeletionTimestamp == nil && pod.Spec.NodeName != "" && pod.Status.Phase != corev1.PodSucceeded && pod.Status.Phase != corev1.PodFailed {
-			running[pod.Spec.NodeName] = true
-		}
-	}
-	signals := interruption.DefaultSignals()
-	var candidates []string
-	for i := range nodes.Items {
-		node := &nodes.Items[i]
-		if _, noticed := interruption.DetectNotice(node, signals, time.Now()); running[node.Name] && !noticed {
-			candidates = append(candidates, node.Name)
-		}
-	}
-	if len(candidates) == 0 {
-		return nil, 0, fmt.Errorf("--random %d: no spot node (label %s=%s) runs executors without a notice already; submit an application first", n, karpv1.CapacityTypeLabelKey, karpv1.CapacityTypeSpot)
-	}
-	slices.Sort(candidates)
-	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
-	rng.Shuffle(len(candidates), func(i, j int) { candidates[i], candidates[j] = candidates[j], candidates[i] })
-	return candidates[:min(n, len(candidates))], len(candidates), nil
 }

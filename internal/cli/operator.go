@@ -5,26 +5,21 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/sparkplane/sparkplane/internal/controller"
 	"github.com/sparkplane/sparkplane/internal/controller/interruption"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/install"
+	"github.com/sparkplane/sparkplane/internal/operator"
 	"github.com/sparkplane/sparkplane/internal/submit"
 )
 
@@ -143,10 +138,6 @@ func (o *operatorOptions) run(ctx context.Context) error {
 	ctrl.SetLogger(klog.NewKlogr())
 	log := ctrl.Log.WithName("operator")
 
-	cfg := o.kube.config
-	cfg.QPS, cfg.Burst = o.qps, o.burst
-	cfg.UserAgent = "sparkplane-operator"
-
 	leaseNamespace := o.leaderElectionNamespace
 	if leaseNamespace == "" {
 		leaseNamespace = os.Getenv("POD_NAMESPACE")
@@ -154,100 +145,32 @@ func (o *operatorOptions) run(ctx context.Context) error {
 	if leaseNamespace == "" {
 		leaseNamespace = install.Namespace
 	}
-	mgr, err := ctrl.NewManager(cfg, manager.Options{
-		Scheme:                        Scheme(),
-		Metrics:                       metricsserver.Options{BindAddress: o.metricsAddr},
-		HealthProbeBindAddress:        o.probeAddr,
-		PprofBindAddress:              o.pprofAddr,
-		LeaderElection:                o.leaderElect,
-		LeaderElectionID:              leaderElectionID(o.hub.enabled),
-		LeaderElectionNamespace:       leaseNamespace,
-		LeaderElectionReleaseOnCancel: true,
-		// Managed fields are a third of a typical object and no controller
-		// reads them: dropping them from every informer keeps the operator
-		// small at tens of thousands of pods.
-		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields(), DefaultNamespaces: watchedNamespaces(o.watchNamespaces)},
-		GracefulShutdownTimeout: ptrDuration(10 * time.Second),
-	})
-	if err != nil {
-		return fmt.Errorf("creating the manager: %w", err)
-	}
-	names, err := o.registerControllers(mgr)
-	if err != nil {
-		return err
-	}
-	var synced atomic.Bool
-	if err := mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
-		if mgr.GetCache().WaitForCacheSync(ctx) {
-			synced.Store(true)
-		}
-		return nil
-	})); err != nil {
-		return err
-	}
-	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
-		return err
-	}
-	if err := mgr.AddReadyzCheck("informers", func(*http.Request) error {
-		if !synced.Load() {
-			return errors.New("informer caches not synced yet")
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	log.Info("Starting operator", "apiServer", cfg.Host, "controllers", names, "metrics", o.metricsAddr,
-		"probes", o.probeAddr, "leaderElection", o.leaderElect, "qps", o.qps, "burst", o.burst)
-	if err := mgr.Start(ctx); err != nil {
-		return fmt.Errorf("running the manager: %w", err)
-	}
-	return nil
-}
-
-func ptrDuration(d time.Duration) *time.Duration { return &d }
-
-// watchedNamespaces is the cache's namespace restriction: none (every
-// namespace) when names is empty.
-func watchedNamespaces(names []string) map[string]cache.Config {
-	if len(names) == 0 {
-		return nil
-	}
-	out := map[string]cache.Config{}
-	for _, ns := range names {
-		out[ns] = cache.Config{}
-	}
-	return out
-}
-
-// registerControllers adds every controller of internal/controller's list
-// to mgr and returns their names.
-func (o *operatorOptions) registerControllers(mgr manager.Manager) ([]string, error) {
-	if o.hub.enabled {
-		return o.hub.register(mgr)
-	}
 	signals, err := interruption.ParseSignals(o.interruptionSignals)
 	if err != nil {
-		return nil, fmt.Errorf("--interruption-signals: %w", err)
+		return fmt.Errorf("--interruption-signals: %w", err)
 	}
-	controllers, err := controller.New(mgr, controller.Options{
-		SparkApplication: sparkapplication.Options{
-			MaxConcurrentReconciles: o.workers,
-			DriverPendingTimeout:    o.driverPendingTimeout,
-			IngressURLFormat:        o.ingressURLFormat,
-			PendingThreshold:        o.pendingThreshold,
+	op, err := operator.New(o.kube.config, operator.Options{
+		Scheme:      Scheme(),
+		MetricsAddr: o.metricsAddr, ProbeAddr: o.probeAddr, PprofAddr: o.pprofAddr,
+		LeaderElection: o.leaderElect, LeaderElectionID: leaderElectionID(o.hub.enabled), LeaderElectionNamespace: leaseNamespace,
+		Hub: o.hub.options(),
+		QPS: o.qps, Burst: o.burst,
+		WatchNamespaces: o.watchNamespaces,
+		Controllers: controller.Options{
+			SparkApplication: sparkapplication.Options{
+				MaxConcurrentReconciles: o.workers,
+				DriverPendingTimeout:    o.driverPendingTimeout,
+				IngressURLFormat:        o.ingressURLFormat,
+				PendingThreshold:        o.pendingThreshold,
+			},
+			Profiles:     sparkprofile.ResolverOptions{NodesOnDemand: o.nodesOnDemand, Zones: o.zones},
+			Interruption: interruption.Options{Signals: signals},
 		},
-		Profiles:     sparkprofile.ResolverOptions{NodesOnDemand: o.nodesOnDemand, Zones: o.zones},
-		Interruption: interruption.Options{Signals: signals},
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var names []string
-	for _, c := range controllers {
-		if err := c.Register(mgr); err != nil {
-			return nil, fmt.Errorf("registering controller %s: %w", c.Name(), err)
-		}
-		names = append(names, c.Name())
-	}
-	return names, nil
+	log.Info("Starting operator", "apiServer", o.kube.config.Host, "controllers", op.Controllers, "metrics", o.metricsAddr,
+		"probes", o.probeAddr, "leaderElection", o.leaderElect, "qps", o.qps, "burst", o.burst)
+	return op.Start(ctx)
 }

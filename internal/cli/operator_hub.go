@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/sparkplane/sparkplane/internal/controller/hub"
 	"github.com/sparkplane/sparkplane/internal/install"
@@ -40,23 +39,17 @@ func (h *hubOperatorOptions) validate() error {
 	return h.opts.Validate()
 }
 
-// register adds the controllers a hub runs to mgr: the hub, and the
-// schedules' controller, whose runs the hub places like any application.
-func (h *hubOperatorOptions) register(mgr manager.Manager) ([]string, error) {
-	h.opts.OperatorNamespace = install.Namespace
-	h.opts.OperatorLease = install.LeaderElectionID
-	controllers, err := hub.Controllers(mgr, h.opts)
-	if err != nil {
-		return nil, err
+// options are the hub's options for operator.New, nil without --hub. A hub
+// runs the hub controller and the schedules' controller, whose runs it
+// places like any application.
+func (h *hubOperatorOptions) options() *hub.Options {
+	if !h.enabled {
+		return nil
 	}
-	var names []string
-	for _, c := range controllers {
-		if err := c.Register(mgr); err != nil {
-			return nil, fmt.Errorf("registering controller %s: %w", c.Name(), err)
-		}
-		names = append(names, c.Name())
-	}
-	return names, nil
+	opts := h.opts
+	opts.OperatorNamespace = install.Namespace
+	opts.OperatorLease = install.LeaderElectionID
+	return &opts
 }
 
 func leaderElectionID(hubMode bool) string {

@@ -28,6 +28,7 @@ import (
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/devcluster"
+	"github.com/sparkplane/sparkplane/internal/devcluster/notice"
 	"github.com/sparkplane/sparkplane/internal/emulator"
 	"github.com/sparkplane/sparkplane/internal/install"
 	"github.com/sparkplane/sparkplane/internal/platform"
@@ -52,17 +53,17 @@ const (
 	// NoticeViaKarpenter deletes the node's NodeClaim, so Karpenter taints
 	// the node (karpenter.sh/disrupted) and drains it itself, as on EKS with
 	// Karpenter's interruption queue: sparkplane races Karpenter's eviction.
-	NoticeViaKarpenter = "karpenter"
+	NoticeViaKarpenter = notice.ViaKarpenter
 	// NoticeViaNTH taints and cordons the node as aws-node-termination-handler
 	// in IMDS mode does (aws-node-termination-handler/spot-itn), and nothing
 	// drains it: the action is sparkplane's alone.
-	NoticeViaNTH = "nth"
+	NoticeViaNTH = notice.ViaNTH
 	// NoticeViaSpotITN only taints the node with the Spot interruption
 	// taint (aws-node-termination-handler/spot-itn, no cordon), as an agent
 	// that just reports the EC2 warning would; again nothing else acts on
 	// it. (A node condition would need a condition signal in the
 	// interruption controller, which watches taints and node deletion.)
-	NoticeViaSpotITN = "spot-itn"
+	NoticeViaSpotITN = notice.ViaSpotITN
 )
 
 // NoticeVias lists the deliveries; the first is the default.
@@ -81,8 +82,8 @@ type OperatorOptions struct {
 	Without []string
 }
 
-// Interrupter delivers Spot interruption notices; the CLI gives the demo the
-// code of `sparkplane dev interrupt` for the chosen delivery.
+// Interrupter delivers Spot interruption notices; notice.Interrupter is the
+// default; tests may give the demo another.
 type Interrupter interface {
 	// PickSpotNodes picks up to n spot nodes that run executors and have no
 	// notice yet, reproducibly for seed.
@@ -114,8 +115,12 @@ type Options struct {
 	// It is started once per run and stopped at the run's end.
 	StartOperator func(ctx context.Context, cfg *rest.Config, opts OperatorOptions) error
 	// NewInterrupter returns the notice deliverer for the cluster at cfg,
-	// delivering the way via names (one of NoticeVias).
+	// delivering the way via names (one of NoticeVias); when nil, notices
+	// come as `sparkplane dev interrupt --via <via>` gives them
+	// (notice.Interrupter), reporting node removals to Log.
 	NewInterrupter func(cfg *rest.Config, via string) (Interrupter, error)
+	// Log gets the default notice deliverer's report; discarded when nil.
+	Log io.Writer
 	// NoticeVia is how notices are delivered; NoticeViaKarpenter when empty.
 	NoticeVia string
 	// Ablate names components to switch off in a second chaos run of the
@@ -175,8 +180,8 @@ func (o *Options) complete() error {
 		return fmt.Errorf("apps: %d is out of range; run at least 1 application", o.Apps)
 	case o.ReportDir == "":
 		return errors.New("report dir: empty; name a folder for report.json and report.html")
-	case o.StartOperator == nil || o.NewInterrupter == nil:
-		return errors.New("demo: StartOperator and NewInterrupter are required")
+	case o.StartOperator == nil:
+		return errors.New("demo: StartOperator is required")
 	}
 	return devcluster.ValidateName(o.ClusterName)
 }
@@ -286,7 +291,7 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", priceFile, err)
 	}
-	if r.intr, err = r.opts.NewInterrupter(cfg, r.opts.NoticeVia); err != nil {
+	if r.intr, err = r.newInterrupter(cfg); err != nil {
 		return nil, err
 	}
 
@@ -888,4 +893,18 @@ func sourceTotal(by map[string]SourceReport) int {
 		n += s.Executors
 	}
 	return n
+}
+
+// newInterrupter is Options.NewInterrupter, or the notice package's
+// deliverer, delivering the way Options.NoticeVia says (the demo's vias are
+// named as `dev interrupt`'s).
+func (r *runner) newInterrupter(cfg *rest.Config) (Interrupter, error) {
+	if r.opts.NewInterrupter != nil {
+		return r.opts.NewInterrupter(cfg, r.opts.NoticeVia)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: clientgoscheme.Scheme})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the cluster: %w", err)
+	}
+	return notice.Interrupter{Client: c, Via: r.opts.NoticeVia, Out: r.opts.Log}, nil
 }

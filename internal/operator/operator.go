@@ -1,0 +1,206 @@
+// Package operator builds sparkplane's operator: one controller-runtime
+// manager with every controller of internal/controller's list registered,
+// health and readiness probes, and the client settings the operator runs
+// with. `sparkplane operator`, `sparkplane demo` and tests build it here, so
+// the three run the same thing (Karpenter's pkg/operator).
+package operator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/controller"
+	"github.com/sparkplane/sparkplane/internal/controller/hub"
+)
+
+// UserAgent is the operator's user agent towards the API server.
+const UserAgent = "sparkplane-operator"
+
+// Options configure the operator. The zero value runs every controller with
+// its defaults, no metrics, probe or pprof listener, and no leader election.
+type Options struct {
+	// Scheme of the manager's clients; Scheme() when nil.
+	Scheme *runtime.Scheme
+	// MetricsAddr, ProbeAddr and PprofAddr are where the Prometheus metrics,
+	// the /healthz and /readyz probes and Go's /debug/pprof listen; "" or
+	// "0" turns each off.
+	MetricsAddr, ProbeAddr, PprofAddr string
+	// LeaderElection elects one working replica among several, through the
+	// Lease LeaderElectionID in LeaderElectionNamespace.
+	LeaderElection          bool
+	LeaderElectionID        string
+	LeaderElectionNamespace string
+	// QPS and Burst limit the client; the config's own values when 0.
+	QPS   float32
+	Burst int
+	// WatchNamespaces restricts the cache to these namespaces; every
+	// namespace when empty.
+	WatchNamespaces []string
+	// Controllers configure the controllers.
+	Controllers controller.Options
+	// Without names controllers of the list to leave out (the demo's
+	// --ablate).
+	Without []string
+	// Hub, when set, runs the hub's controllers (hub.Controllers) instead of
+	// the list: `sparkplane operator --hub`.
+	Hub *hub.Options
+	// SkipControllerNameValidation lets several operators run in one process
+	// (tests).
+	SkipControllerNameValidation bool
+}
+
+// Operator is a manager with every controller registered.
+type Operator struct {
+	manager.Manager
+	// Controllers are the names of the registered controllers, in order.
+	Controllers []string
+	synced      *atomic.Bool
+}
+
+// Scheme holds core Kubernetes types and sparkplane's v1alpha1.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(v1alpha1.AddToScheme(s))
+	return s
+}
+
+func off(addr string) string {
+	if addr == "" {
+		return "0"
+	}
+	return addr
+}
+
+// New builds the manager against cfg (not modified) and registers every
+// controller and the probes. Start runs it.
+func New(cfg *rest.Config, opts Options) (*Operator, error) {
+	cfg = rest.CopyConfig(cfg)
+	if opts.QPS > 0 {
+		cfg.QPS = opts.QPS
+	}
+	if opts.Burst > 0 {
+		cfg.Burst = opts.Burst
+	}
+	cfg.UserAgent = UserAgent
+	if opts.Scheme == nil {
+		opts.Scheme = Scheme()
+	}
+	mgr, err := ctrl.NewManager(cfg, manager.Options{
+		Scheme:                        opts.Scheme,
+		Metrics:                       metricsserver.Options{BindAddress: off(opts.MetricsAddr)},
+		HealthProbeBindAddress:        off(opts.ProbeAddr),
+		PprofBindAddress:              off(opts.PprofAddr),
+		LeaderElection:                opts.LeaderElection,
+		LeaderElectionID:              opts.LeaderElectionID,
+		LeaderElectionNamespace:       opts.LeaderElectionNamespace,
+		LeaderElectionReleaseOnCancel: true,
+		// Managed fields are a third of a typical object and no controller
+		// reads them: dropping them from every informer keeps the operator
+		// small at tens of thousands of pods.
+		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		GracefulShutdownTimeout: ptr.To(10 * time.Second),
+		Controller:              config.Controller{SkipNameValidation: ptr.To(opts.SkipControllerNameValidation)},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the manager: %w", err)
+	}
+	op := &Operator{Manager: mgr, synced: &atomic.Bool{}}
+	controllers, err := controllersFor(mgr, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range controllers {
+		if slices.Contains(opts.Without, c.Name()) {
+			continue
+		}
+		if err := c.Register(mgr); err != nil {
+			return nil, fmt.Errorf("registering controller %s: %w", c.Name(), err)
+		}
+		op.Controllers = append(op.Controllers, c.Name())
+	}
+	if err := op.addProbes(); err != nil {
+		return nil, err
+	}
+	return op, nil
+}
+
+// watchedNamespaces is the cache's namespace restriction: none (every
+// namespace) when names is empty.
+func watchedNamespaces(names []string) map[string]cache.Config {
+	if len(names) == 0 {
+		return nil
+	}
+	out := map[string]cache.Config{}
+	for _, ns := range names {
+		out[ns] = cache.Config{}
+	}
+	return out
+}
+
+// controllersFor is internal/controller's list, or the hub's.
+func controllersFor(mgr manager.Manager, opts Options) ([]controller.Controller, error) {
+	if opts.Hub == nil {
+		return controller.New(mgr, opts.Controllers)
+	}
+	registrars, err := hub.Controllers(mgr, *opts.Hub)
+	if err != nil {
+		return nil, err
+	}
+	controllers := make([]controller.Controller, len(registrars))
+	for i, r := range registrars {
+		controllers[i] = r
+	}
+	return controllers, nil
+}
+
+// addProbes serves /healthz (the process answers) and /readyz (the
+// informer caches have synced).
+func (o *Operator) addProbes() error {
+	if err := o.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		if o.GetCache().WaitForCacheSync(ctx) {
+			o.synced.Store(true)
+		}
+		return nil
+	})); err != nil {
+		return err
+	}
+	if err := o.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	return o.AddReadyzCheck("informers", func(*http.Request) error { return o.Ready() })
+}
+
+// Ready returns nil once the informer caches have synced.
+func (o *Operator) Ready() error {
+	if !o.synced.Load() {
+		return errors.New("informer caches not synced yet")
+	}
+	return nil
+}
+
+// Start runs the operator until ctx ends.
+func (o *Operator) Start(ctx context.Context) error {
+	if err := o.Manager.Start(ctx); err != nil {
+		return fmt.Errorf("running the manager: %w", err)
+	}
+	return nil
+}
