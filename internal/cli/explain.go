@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/submit"
 )
@@ -141,36 +142,20 @@ func (o *explainOptions) run(ctx context.Context) error {
 func (o *explainOptions) explain(ctx context.Context, app *v1alpha1.SparkApplication) (*Explanation, error) {
 	ex := &Explanation{Namespace: app.Namespace, Application: app.Name, Recorded: app.Status.Profile}
 
-	var annotations map[string]string
-	nsObj := &corev1.Namespace{}
-	if err := o.client.Get(ctx, client.ObjectKey{Name: app.Namespace}, nsObj); err == nil {
-		annotations = nsObj.Annotations
-	} else {
-		ex.Warnings = append(ex.Warnings, fmt.Sprintf("could not read namespace %s (%v): its %s annotation is not considered", app.Namespace, err, v1alpha1.NamespaceDefaultProfileAnnotation))
+	// The resolver's own input: the recorded zone is kept, as the operator
+	// keeps it; before submission the zone is the one an operator would
+	// pick now (nodes on demand when Karpenter's NodePools exist).
+	in, err := sparkprofile.Input(ctx, o.client, sparkprofile.APIView{Reader: o.client}, sparkprofile.GuessOptions(ctx, o.client), app)
+	if err != nil {
+		return nil, fmt.Errorf("reading what %s/%s resolves against: %w", app.Namespace, app.Name, err)
 	}
-	profiles := &v1alpha1.SparkProfileList{}
-	if err := o.client.List(ctx, profiles); err != nil {
-		return nil, fmt.Errorf("listing SparkProfiles: %w", err)
-	}
-
-	// The recorded zone is kept, as the operator keeps it; before
-	// submission the zone is the one the operator would pick from the
-	// nodes' allocatable capacity now.
-	zones := profile.ZoneInput{Chosen: app.Status.Zone}
-	if zones.Chosen == "" {
-		nodes := &corev1.NodeList{}
-		if err := o.client.List(ctx, nodes); err == nil {
-			zones.Nodes = profile.NodeCapacities(nodes.Items, nil)
-		}
-	}
-	res, err := profile.Resolve(profile.ResolveInput{
-		Application: app, NamespaceAnnotations: annotations, Profiles: profiles.Items, Zones: zones,
-	})
+	res, err := profile.Resolve(in)
 	if err != nil {
 		return nil, fmt.Errorf("resolving %s/%s: %w", app.Namespace, app.Name, err)
 	}
 	ex.Profile, ex.ProfileVia = res.Profile, res.ProfileVia
 	ex.Zone, ex.ZoneReason, ex.Settings = res.Zone, res.ZoneReason, res.Settings
+	ex.Warnings = append(ex.Warnings, res.Warnings...)
 	if rec, now := app.Status.Profile, res.Profile; rec != nil && (now == nil || rec.Name != now.Name || rec.Generation != now.Generation) {
 		current := "no profile"
 		if now != nil {

@@ -9,7 +9,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
@@ -69,7 +68,9 @@ func TestZoneFromFreeCapacity(t *testing.T) {
 			}
 			got = profile.ResolveResult{Zone: eff.Status.Zone}
 			want = fromScratch(t, app)
-			ok := got.Zone == want.Zone && note == sparkprofile.ResolvedNote(want)
+			ok := got.Zone == want.Zone && note == sparkprofile.ResolvedNote(want) &&
+				eff.Status.Resolution.ExecutorPriorityClass == want.Resolution().ExecutorPriorityClass &&
+				eff.Status.Resolution.DriverPriorityClass == want.Resolution().DriverPriorityClass
 			return ok, fmt.Sprintf("resolver: %q; from scratch: zone %s (%s)", note, want.Zone, want.ZoneReason)
 		})
 		return got.Zone
@@ -103,22 +104,15 @@ func TestZoneFromFreeCapacity(t *testing.T) {
 	}
 }
 
-// fromScratch resolves app over everything the API server holds, as the
-// resolver did before it kept running totals.
+// fromScratch resolves app over everything the API server holds, the way
+// `sparkplane explain` does (sparkprofile.Input over an APIView).
 func fromScratch(t *testing.T, app *v1alpha1.SparkApplication) profile.ResolveResult {
 	t.Helper()
-	ctx := context.Background()
-	nodes, pods, profiles := &corev1.NodeList{}, &corev1.PodList{}, &v1alpha1.SparkProfileList{}
-	for _, l := range []client.ObjectList{nodes, pods, profiles} {
-		if err := env.Client.List(ctx, l); err != nil {
-			t.Fatal(err)
-		}
+	in, err := sparkprofile.Input(context.Background(), env.Client, sparkprofile.APIView{Reader: env.Client}, sparkprofile.ResolverOptions{}, app)
+	if err != nil {
+		t.Fatal(err)
 	}
-	res, err := profile.Resolve(profile.ResolveInput{
-		Application: app, Profiles: profiles.Items,
-		Zones:               profile.ZoneInputFor("", nodes.Items, pods.Items, nil, false),
-		PriorityClassExists: func(string) bool { return true },
-	})
+	res, err := profile.Resolve(in)
 	if err != nil {
 		t.Fatal(err)
 	}

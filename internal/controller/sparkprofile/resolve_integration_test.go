@@ -30,13 +30,53 @@ import (
 var testZones = []string{"zone-a", "zone-b"}
 
 // startOperator runs the operator's controllers as `sparkplane operator`
-// does, with nodes on demand in testZones (envtest has no nodes).
+// does, with nodes on demand in testZones (envtest has no nodes). Every
+// resolution the operator makes is also made the way `sparkplane explain`
+// makes it (sparkprofile.Input over the API server), and the two must agree
+// on the zone and the priority classes.
 func startOperator(t *testing.T) {
 	t.Helper()
 	env.ShuffleStorageClass(t, profile.DefaultShuffleStorageClass)
+	opts := sparkprofile.ResolverOptions{NodesOnDemand: true, Zones: testZones}
+	resolver := sparkprofile.NewResolver(opts)
 	env.StartManager(t, func(mgr manager.Manager) error {
-		return controller.Register(mgr, controller.Options{Profiles: sparkprofile.ResolverOptions{NodesOnDemand: true, Zones: testZones}})
+		if err := resolver.Register(mgr); err != nil {
+			return err
+		}
+		resolve := func(ctx context.Context, app *v1alpha1.SparkApplication) (*v1alpha1.SparkApplication, string, error) {
+			explained := app.DeepCopy()
+			effective, note, err := resolver.Resolve(ctx, app)
+			explainAgrees(t, ctx, opts, explained, effective, err)
+			return effective, note, err
+		}
+		return controller.Register(mgr, controller.Options{Profiles: opts, SparkApplication: sparkapplication.Options{Resolve: resolve}})
 	})
+}
+
+// explainAgrees resolves app the way `sparkplane explain` does and fails the
+// test unless it agrees with what the operator's resolver decided
+// (effective, or the error opErr).
+func explainAgrees(t *testing.T, ctx context.Context, opts sparkprofile.ResolverOptions, app, effective *v1alpha1.SparkApplication, opErr error) {
+	t.Helper()
+	in, err := sparkprofile.Input(ctx, env.Client, sparkprofile.APIView{Reader: env.Client}, opts, app)
+	if err != nil {
+		t.Errorf("explain's input for %s: %v", app.Name, err)
+		return
+	}
+	res, err := profile.Resolve(in)
+	if (err == nil) != (opErr == nil) {
+		t.Errorf("%s: explain resolves with error %v, the operator with %v", app.Name, err, opErr)
+		return
+	}
+	if err != nil {
+		return
+	}
+	got := res.Resolution()
+	want := effective.Status.Resolution
+	if got.Zone != want.Zone || got.DriverPriorityClass != want.DriverPriorityClass || got.ExecutorPriorityClass != want.ExecutorPriorityClass {
+		t.Errorf("%s: explain says zone %q, priority classes %q/%q; the operator chose %q, %q/%q",
+			app.Name, got.Zone, got.DriverPriorityClass, got.ExecutorPriorityClass, want.Zone, want.DriverPriorityClass, want.ExecutorPriorityClass)
+	}
 }
 
 // installProfile creates a copy of a built-in profile under name, and the
@@ -102,6 +142,10 @@ func TestDefaultProfileSubmission(t *testing.T) {
 	zone := got.Status.Zone
 	if zone != "zone-a" && zone != "zone-b" {
 		t.Fatalf("status.zone = %q, want one of %v", zone, testZones)
+	}
+	if r := got.Status.Resolution; r == nil || r.Zone != zone || r.DriverPriorityClass != v1alpha1.PriorityClassDriver ||
+		r.ExecutorPriorityClass != v1alpha1.PriorityClassExecutor || len(r.ZoneScores) != len(testZones) {
+		t.Errorf("status.resolution = %+v, want zone %s, the built-in priority classes and a score per zone", r, zone)
 	}
 	// The submission's one event carries the resolution, as explain reads it.
 	testenv.Eventually(t, testenv.Timeout, "the Submitted event with the resolution", func() (bool, string) {

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"sync"
 
-	corev1 "k8s.io/api/core/v1"
-	schedulingv1 "k8s.io/api/scheduling/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -111,52 +108,7 @@ func (r *Resolver) Resolve(ctx context.Context, app *v1alpha1.SparkApplication) 
 
 // input gathers what resolution looks at from the caches.
 func (r *Resolver) input(ctx context.Context, app *v1alpha1.SparkApplication) (profile.ResolveInput, error) {
-	in := profile.ResolveInput{Application: app}
-	profiles := &v1alpha1.SparkProfileList{}
-	if err := r.reader.List(ctx, profiles); err != nil {
-		return in, fmt.Errorf("listing SparkProfiles: %w", err)
-	}
-	in.Profiles = profiles.Items
-	ns := &corev1.Namespace{}
-	if err := r.reader.Get(ctx, client.ObjectKey{Name: app.Namespace}, ns); err != nil && !apierrors.IsNotFound(err) {
-		return in, fmt.Errorf("reading namespace %s: %w", app.Namespace, err)
-	}
-	in.NamespaceAnnotations = ns.Annotations
-	classes := &schedulingv1.PriorityClassList{}
-	if err := r.reader.List(ctx, classes, client.UnsafeDisableDeepCopy); err != nil {
-		return in, fmt.Errorf("listing PriorityClasses: %w", err)
-	}
-	existing := make(map[string]bool, len(classes.Items))
-	for i := range classes.Items {
-		existing[classes.Items[i].Name] = true
-	}
-	in.PriorityClassExists = func(name string) bool { return existing[name] }
-
-	if app.Status.Zone != "" {
-		// A retry keeps the zone of the first attempt.
-		in.Zones = profile.ZoneInput{Chosen: app.Status.Zone}
-		return in, nil
-	}
-	perZone, err := r.load.perZone()
-	if err != nil {
-		return in, err
-	}
-	in.Zones = profile.ZoneInput{NodesOnDemand: r.opts.NodesOnDemand, ApplicationsPerZone: perZone}
-	if r.opts.NodesOnDemand {
-		nodes, err := r.state.Nodes(ctx)
-		if err != nil {
-			return in, err
-		}
-		in.Zones.Zones = profile.ZonesOf(nodes)
-	} else {
-		nodes, err := r.state.NodeCapacities(ctx)
-		if err != nil {
-			return in, err
-		}
-		in.Zones.Nodes = nodes
-	}
-	in.Zones.Zones = append(in.Zones.Zones, r.opts.Zones...)
-	return in, nil
+	return Input(ctx, r.reader, resolverView{r}, r.opts, app)
 }
 
 // zoneLoad counts unfinished applications per recorded zone (status.zone),
