@@ -69,11 +69,7 @@ func SizingConf(spec *v1alpha1.SparkApplicationSpec) map[string]string {
 // fields. Invalid values count as zero here; submission refuses them with an
 // error naming the field.
 func ExecutorResources(spec *v1alpha1.SparkApplicationSpec) PodResources {
-	conf := maps.Clone(spec.SparkConf)
-	if conf == nil {
-		conf = map[string]string{}
-	}
-	maps.Copy(conf, SizingConf(spec))
+	conf := sizingView(spec)
 	factor, _ := DefaultOverheadFactor(conf, spec.Type.IsJVM())
 	r, _ := Resources(conf, ExecutorKeys, factor)
 	return r
@@ -82,10 +78,15 @@ func ExecutorResources(spec *v1alpha1.SparkApplicationSpec) PodResources {
 // WantedExecutors is InitialExecutors of the application (sparkConf
 // overridden by the typed fields), at least 1.
 func WantedExecutors(spec *v1alpha1.SparkApplicationSpec) int64 {
+	return max(InitialExecutors(sizingView(spec)), 1)
+}
+
+// sizingView is spec.sparkConf overridden by SizingConf: what sizing reads.
+func sizingView(spec *v1alpha1.SparkApplicationSpec) map[string]string {
 	conf := maps.Clone(spec.SparkConf)
 	if conf == nil {
 		conf = map[string]string{}
 	}
 	maps.Copy(conf, SizingConf(spec))
-	return max(InitialExecutors(conf), 1)
+	return conf
 }

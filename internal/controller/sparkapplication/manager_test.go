@@ -9,24 +9,41 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
-	"github.com/sparkplane/sparkplane/internal/controller"
+	"github.com/sparkplane/sparkplane/internal/operator"
 	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/submit"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 )
 
-// startRegisteredManager runs every controller the way the operator does (a
-// manager and controller.Register) until the test ends, and returns the
-// context it runs under. Skipping the controller-name check lets several
-// tests of this process each start their own manager.
+// startRegisteredManager runs the operator as `sparkplane operator` builds
+// it (operator.New) until the test ends, and returns the context it runs
+// under. Skipping the controller-name check lets several tests of this
+// process each start their own.
 func startRegisteredManager(t *testing.T) context.Context {
 	t.Helper()
 	env.ShuffleStorageClass(t, profile.DefaultShuffleStorageClass)
-	env.StartManager(t, func(mgr manager.Manager) error { return controller.Register(mgr, controller.Options{}) })
+	op, err := operator.New(env.Config, operator.Options{SkipControllerNameValidation: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- op.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("operator: %v", err)
+		}
+	})
+	testenv.Eventually(t, testenv.Timeout, "the operator's caches", func() string {
+		if err := op.Ready(); err != nil {
+			return err.Error()
+		}
+		return ""
+	})
 	return context.Background()
 }
 
