@@ -16,31 +16,35 @@
 // profiles and the platform bundle.
 package devcluster
 
-import karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+import (
+	"github.com/sparkplane/sparkplane/internal/platform"
+
+	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
+)
 
 // Node pool names: the values of the karpenter.sh/nodepool label on the local
 // cluster's nodes and the names of its Karpenter NodePools.
 const (
-	NodePoolArm64Spot     = "arm64-spot"
-	NodePoolAmd64Spot     = "amd64-spot"
-	NodePoolArm64OnDemand = "arm64-on-demand"
-	NodePoolAmd64OnDemand = "amd64-on-demand"
-	NodePoolDriver        = "driver"
-	NodePoolSystem        = "system"
+	NodePoolArm64Spot     = platform.NodePoolArm64Spot
+	NodePoolAmd64Spot     = platform.NodePoolAmd64Spot
+	NodePoolArm64OnDemand = platform.NodePoolArm64OnDemand
+	NodePoolAmd64OnDemand = platform.NodePoolAmd64OnDemand
+	NodePoolDriver        = platform.NodePoolDriver
+	NodePoolSystem        = platform.NodePoolSystem
 )
 
 // Labels, taints and values sparkplane puts on nodes, beside the well-known
 // Kubernetes and Karpenter ones.
 const (
 	// LabelNodeRole marks a node's role: NodeRoleDriver, NodeRoleExecutor or NodeRoleSystem.
-	LabelNodeRole    = "sparkplane.io/node-role"
-	NodeRoleDriver   = "driver"
-	NodeRoleExecutor = "executor"
-	NodeRoleSystem   = "system"
+	LabelNodeRole    = platform.LabelNodeRole
+	NodeRoleDriver   = platform.NodeRoleDriver
+	NodeRoleExecutor = platform.NodeRoleExecutor
+	NodeRoleSystem   = platform.NodeRoleSystem
 
 	// DriverTaintKey taints the driver pool's nodes (value "true", NoSchedule):
 	// only pods that tolerate it (Spark drivers) land there.
-	DriverTaintKey   = "sparkplane.io/driver"
+	DriverTaintKey   = platform.DriverTaintKey
 	DriverTaintValue = "true"
 
 	// SystemTaintKey taints the system node (value "true", NoSchedule), as EKS

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,22 +25,22 @@ const (
 	NodePoolSystem        = "system"
 
 	// LabelNodeRole marks every node of a sparkplane pool with its role.
-	LabelNodeRole    = "sparkplane.io/node-role"
-	NodeRoleDriver   = "driver"
+	LabelNodeRole    = v1alpha1.LabelNodeRole
+	NodeRoleDriver   = v1alpha1.NodeRoleDriver
 	NodeRoleExecutor = "executor"
 	NodeRoleSystem   = "system"
 	// DriverTaintKey taints the driver pool: value "true", effect NoSchedule.
-	DriverTaintKey = "sparkplane.io/driver"
+	DriverTaintKey = v1alpha1.DriverTaintKey
 	// CriticalAddonsOnlyTaintKey taints the system pool (value "true",
 	// NoSchedule): only the operator, CoreDNS and monitoring tolerate it.
 	CriticalAddonsOnlyTaintKey = "CriticalAddonsOnly"
 	// LabelLocalNVMe=LocalNVMeRAID0 marks nodes whose instance-store NVMe is
 	// one RAID0 volume.
-	LabelLocalNVMe = "sparkplane.io/local-nvme"
-	LocalNVMeRAID0 = "raid0"
+	LabelLocalNVMe = v1alpha1.LabelLocalNVMe
+	LocalNVMeRAID0 = v1alpha1.LocalNVMeRAID0
 
-	PriorityClassDriver   = "sparkplane-driver"
-	PriorityClassExecutor = "sparkplane-executor"
+	PriorityClassDriver   = v1alpha1.PriorityClassDriver
+	PriorityClassExecutor = v1alpha1.PriorityClassExecutor
 
 	ArchArm64 = "arm64"
 	ArchAmd64 = "amd64"
