@@ -49,9 +49,23 @@ func explainApp(t *testing.T, ns, name, profileName string) *v1alpha1.SparkAppli
 	return app
 }
 
+// builtinPriorityClasses creates the PriorityClasses the built-in profiles
+// name: the operator drops a profile's priority class the cluster lacks, and
+// explain, gathering the same input, says so too.
+func builtinPriorityClasses(t *testing.T) {
+	t.Helper()
+	for class, value := range map[string]int32{v1alpha1.PriorityClassDriver: 1000, v1alpha1.PriorityClassExecutor: 100} {
+		pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: class}, Value: value}
+		if err := env.Client.Create(context.Background(), pc); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestExplainBeforeSubmission(t *testing.T) {
 	ns := env.Namespace(t)
 	kc := kubeconfigFor(t, env.Config, ns)
+	builtinPriorityClasses(t)
 	explainProfile(t, "explain-before")
 	explainApp(t, ns, "pi", "explain-before")
 
@@ -132,12 +146,7 @@ func TestExplainAfterSubmission(t *testing.T) {
 	ctx := context.Background()
 	ns := env.Namespace(t)
 	kc := kubeconfigFor(t, env.Config, ns)
-	for class, value := range map[string]int32{v1alpha1.PriorityClassDriver: 1000, v1alpha1.PriorityClassExecutor: 100} {
-		pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: class}, Value: value}
-		if err := env.Client.Create(ctx, pc); err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatal(err)
-		}
-	}
+	builtinPriorityClasses(t)
 	prof := explainProfile(t, "explain-after")
 	app := explainApp(t, ns, "submitted", "explain-after")
 
