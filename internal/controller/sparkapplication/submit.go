@@ -220,8 +220,12 @@ func (c *Controller) recordAttempt(s *scope, attempt int32, effective *v1alpha1.
 	c.setCondition(s, v1alpha1.ConditionCompleted, metav1.ConditionFalse, v1alpha1.ReasonInProgress, fmt.Sprintf("Attempt %d is in progress", attempt))
 	// An interruption of the previous attempt's driver must not end this one.
 	if cond := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionDriverNodeInterrupted); cond != nil && cond.Status == metav1.ConditionTrue {
+		which := ""
+		if st.Interruptions != nil && st.Interruptions.Driver != nil {
+			which = fmt.Sprintf(" (driver pod %s on node %s)", st.Interruptions.Driver.Pod, st.Interruptions.Driver.Node)
+		}
 		c.setCondition(s, v1alpha1.ConditionDriverNodeInterrupted, metav1.ConditionFalse, v1alpha1.ReasonNextAttemptStarted,
-			fmt.Sprintf("Attempt %d started; the previous one ended with DriverNodeInterrupted: %s", attempt, cond.Message))
+			fmt.Sprintf("Attempt %d started; the previous one ended with DriverNodeInterrupted%s: %s", attempt, which, cond.Message))
 	}
 }
 
