@@ -214,7 +214,11 @@ func TestExplainAfterSubmission(t *testing.T) {
 	if len(ex.Executor.Required) != 1 || !strings.Contains(ex.Executor.Required[0], wantZone) {
 		t.Errorf("executor required = %v, want %s", ex.Executor.Required, wantZone)
 	}
-	if len(ex.Warnings) != 1 || !strings.Contains(ex.Warnings[0], "submitted with profile explain-after at generation 1") {
-		t.Errorf("warnings = %q, want one about the edited profile", ex.Warnings)
+	// Two warnings: the edited profile, and its executor PriorityClass the
+	// cluster lacks, which the operator would leave out too.
+	joined := strings.Join(ex.Warnings, "\n")
+	if len(ex.Warnings) != 2 || !strings.Contains(joined, "submitted with profile explain-after at generation 1") ||
+		!strings.Contains(joined, "PriorityClass edited-later (executor.priorityClassName) does not exist") {
+		t.Errorf("warnings = %q, want one about the edited profile and one about the missing PriorityClass", ex.Warnings)
 	}
 }
