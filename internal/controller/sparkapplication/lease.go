@@ -30,7 +30,7 @@ func (c *Controller) leaseGate(_ context.Context, s *scope) (reconcile.Result, b
 		return reconcile.Result{}, false, nil
 	}
 	st := &s.app.Status
-	if st.Attempts > 0 && st.State != v1alpha1.StateRetrying {
+	if st.Attempts > 0 && s.state() != v1alpha1.StateRetrying {
 		return reconcile.Result{}, false, nil // the driver exists: nothing to start
 	}
 	expires, ok := v1alpha1.LeaseExpiry(s.app)
