@@ -52,9 +52,17 @@ func TestPlaceMirrorFinish(t *testing.T) {
 		if cp.Labels[v1alpha1.LabelHubID] != f.id || cp.Labels[v1alpha1.LabelOriginUID] != string(app.UID) || cp.Labels[v1alpha1.LabelPlacementEpoch] != "1" {
 			t.Errorf("%s: copy labels %v, want hub %s, origin %s, epoch 1", n, cp.Labels, f.id, app.UID)
 		}
-		if got := condition(cp, v1alpha1.ConditionLeased); got != "True/LeaseValid" {
-			t.Errorf("%s: copy Leased %s, want True/LeaseValid", n, got)
-		}
+		// The member creates the driver before its status patch records the
+		// lease, so the condition is waited for rather than read once.
+		testenv.Eventually(t, 30*time.Second, n+"'s copy on "+p.Cluster, func() string {
+			if err := member.Client.Get(f.ctx, types.NamespacedName{Namespace: f.ns, Name: n}, cp); err != nil {
+				return err.Error()
+			}
+			if got := condition(cp, v1alpha1.ConditionLeased); got != "True/LeaseValid" {
+				return fmt.Sprintf("Leased %s, want True/LeaseValid", got)
+			}
+			return ""
+		})
 	}
 	f.finishDrivers(envA)
 	f.finishDrivers(envB)
