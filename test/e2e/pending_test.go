@@ -12,8 +12,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	storagev1 "k8s.io/api/storage/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -57,14 +55,13 @@ spec:
 }
 
 // TestExecutorsPendingWithoutStorageClass submits applications on the
-// default profile to a local cluster that lacks the shuffle StorageClass
-// (static dev up creates none): within 90 s the application says why its
-// executors wait — ExecutorsPending with the scheduler's reason, in list and
-// describe — and one with spec.executorStartTimeoutSeconds ends Failed with
-// that reason.
+// default profile whose shuffle StorageClass has no provisioner (the class
+// installSparkplane creates; a class that does not exist at all fails the
+// application at submission since d70390c, MissingPrerequisite): within
+// 90 s the application says why its executors wait — ExecutorsPending with
+// the scheduler's reason and the claim's class, in list and describe — and
+// one with spec.executorStartTimeoutSeconds ends Failed with that reason.
 func TestExecutorsPendingWithoutStorageClass(t *testing.T) {
-	t.Skip("conflicts with d70390c (an application whose shuffle StorageClass is missing now ends Failed at once, MissingPrerequisite, and installSparkplane creates the class): " +
-		"the ExecutorsPending path is covered by TestExecutorsPending (envtest) until this test is moved to a class without a provisioner; see the i23 report")
 	c := framework.Up(t, devcluster.Options{Zones: 1})
 	installSparkplane(t, c)
 	kubeconfig := c.Kubeconfig()
@@ -73,29 +70,26 @@ func TestExecutorsPendingWithoutStorageClass(t *testing.T) {
 	cl := sparkplaneClient(t, c)
 	ctx := context.Background()
 	ns := c.Namespace(t)
-	if err := cl.Get(ctx, client.ObjectKey{Name: profile.DefaultShuffleStorageClass}, &storagev1.StorageClass{}); !apierrors.IsNotFound(err) {
-		t.Fatalf("StorageClass %s should not exist on a static local cluster: %v", profile.DefaultShuffleStorageClass, err)
-	}
-
 	submitted := time.Now()
 	framework.MustRun(t, "submit", "--kubeconfig", kubeconfig, "-n", ns, "-f", writeManifest(t, "waits", ""))
 	framework.MustRun(t, "submit", "--kubeconfig", kubeconfig, "-n", ns, "-f", writeManifest(t, "gives-up", "  executorStartTimeoutSeconds: 30\n"))
 
-	cause := `StorageClass "` + profile.DefaultShuffleStorageClass + `" not found`
+	// installSparkplane's class has no provisioner: the claims never bind.
+	cause := `of StorageClass "` + profile.DefaultShuffleStorageClass + `" (provisioner kubernetes.io/no-provisioner) is not bound`
 	app := &v1alpha1.SparkApplication{}
-	testenv.Eventually(t, 90*time.Second, "ExecutorsPending=True (StorageClassNotFound) on waits", func() (bool, error) {
+	testenv.Eventually(t, 90*time.Second, "ExecutorsPending=True (PersistentVolumeClaimUnbound) on waits", func() (bool, error) {
 		if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: "waits"}, app); err != nil {
 			return false, err
 		}
 		cond := meta.FindStatusCondition(app.Status.Conditions, v1alpha1.ConditionExecutorsPending)
-		return cond != nil && cond.Status == "True" && cond.Reason == v1alpha1.ReasonStorageClassNotFound, nil
+		return cond != nil && cond.Status == "True" && cond.Reason == v1alpha1.ReasonClaimUnbound, nil
 	})
 	t.Logf("ExecutorsPending after %s: %s", time.Since(submitted).Round(time.Second), meta.FindStatusCondition(app.Status.Conditions, v1alpha1.ConditionExecutorsPending).Message)
-	if app.Status.ExecutorsPending == nil || len(app.Status.ExecutorsPending.Pods) == 0 || !strings.Contains(app.Status.ExecutorsPending.Message, "not found") {
+	if app.Status.ExecutorsPending == nil || len(app.Status.ExecutorsPending.Pods) == 0 || !strings.Contains(app.Status.ExecutorsPending.Message, "persistent volumes to bind") {
 		t.Errorf("status.executorsPending = %+v: want the pods and the scheduler's message", app.Status.ExecutorsPending)
 	}
 	list := framework.MustRun(t, "list", "--kubeconfig", kubeconfig, "-n", ns)
-	if !strings.Contains(list.Stdout, "(pending: "+cause+")") {
+	if !strings.Contains(list.Stdout, cause+")") {
 		t.Errorf("list does not say why the executors wait:\n%s", list.Stdout)
 	}
 	describe := framework.MustRun(t, "describe", "waits", "--kubeconfig", kubeconfig, "-n", ns)
