@@ -7,8 +7,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
@@ -17,20 +15,7 @@ import (
 
 var env *testenv.Env
 
-func TestMain(m *testing.M) {
-	crds, err := v1alpha1.CRDs()
-	if err != nil {
-		panic(err)
-	}
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		panic(err)
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		panic(err)
-	}
-	testenv.Main(m, testenv.Options{CRDs: crds, Scheme: scheme}, &env)
-}
+func TestMain(m *testing.M) { testenv.MainSparkplane(m, &env) }
 
 func validApp(ns string) *v1alpha1.SparkApplication {
 	return &v1alpha1.SparkApplication{

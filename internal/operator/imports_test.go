@@ -28,6 +28,7 @@ var allowedImports = map[string][]string{
 	"internal/devcluster":                  {"internal/platform", "internal/toolchain", "api/v1alpha1"},
 	"internal/devcluster/notice":           {"internal/controller/interruption", "internal/spark"},
 	"internal/emulator":                    {},
+	"internal/testenv":                     {"internal/toolchain", "api/v1alpha1"},
 	"internal/demo":                        {"internal/devcluster", "internal/devcluster/notice", "internal/emulator", "internal/platform", "internal/install", "internal/spark", "api/v1alpha1"},
 }
 

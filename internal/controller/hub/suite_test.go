@@ -17,7 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -38,20 +37,16 @@ import (
 // operator keeps working) and member B directly.
 var (
 	hubEnv, envA, envB *testenv.Env
-	scheme             = runtime.NewScheme()
+	scheme             *runtime.Scheme
 )
 
 func TestMain(m *testing.M) {
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
-		if err := add(scheme); err != nil {
-			panic(err)
-		}
-	}
-	crds, err := v1alpha1.CRDs()
+	opts, err := testenv.SparkplaneOptions()
 	if err != nil {
-		panic(err)
+		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
+		os.Exit(1)
 	}
-	opts := testenv.Options{CRDs: crds, Scheme: scheme}
+	scheme = opts.Scheme
 	envs := []**testenv.Env{&hubEnv, &envA, &envB}
 	for _, e := range envs {
 		started, err := testenv.Start(opts)

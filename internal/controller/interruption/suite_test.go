@@ -13,9 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -28,24 +26,23 @@ import (
 
 var (
 	env    *testenv.Env
-	scheme = runtime.NewScheme()
+	scheme *runtime.Scheme
 )
 
 func TestMain(m *testing.M) {
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(v1alpha1.AddToScheme(scheme))
 	log.SetLogger(logr.Discard())
-	crds, err := v1alpha1.CRDs()
+	opts, err := testenv.SparkplaneOptions()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	scheme = opts.Scheme
 	// A fuzzing worker runs only the fuzz target, which needs no cluster.
 	flag.Parse()
 	if f := flag.Lookup("test.fuzzworker"); f != nil && f.Value.String() == "true" {
 		os.Exit(m.Run())
 	}
-	testenv.Main(m, testenv.Options{CRDs: crds, Scheme: scheme}, &env)
+	testenv.Main(m, opts, &env)
 }
 
 // startController runs an interruption controller in its own manager until

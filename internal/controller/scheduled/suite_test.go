@@ -9,9 +9,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,20 +22,7 @@ import (
 
 var env *testenv.Env
 
-func TestMain(m *testing.M) {
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		panic(err)
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		panic(err)
-	}
-	crds, err := v1alpha1.CRDs()
-	if err != nil {
-		panic(err)
-	}
-	testenv.Main(m, testenv.Options{CRDs: crds, Scheme: scheme}, &env)
-}
+func TestMain(m *testing.M) { testenv.MainSparkplane(m, &env) }
 
 func template() v1alpha1.SparkApplicationSpec {
 	return v1alpha1.SparkApplicationSpec{

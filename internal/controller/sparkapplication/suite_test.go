@@ -13,9 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -30,24 +28,11 @@ import (
 )
 
 var (
-	env    *testenv.Env
-	scheme = runtime.NewScheme()
+	env *testenv.Env
 )
 
-func TestMain(m *testing.M) {
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		panic(err)
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		panic(err)
-	}
-	crds, err := v1alpha1.CRDs()
-	if err != nil {
-		panic(err)
-	}
-	// Volcano's PodGroup CRD, generated from Volcano's API module (hack/scheduler-crds.sh).
-	testenv.Main(m, testenv.Options{CRDs: crds, CRDPaths: []string{"../../submit/testdata/crds"}, Scheme: scheme}, &env)
-}
+// Volcano's PodGroup CRD, generated from Volcano's API module (hack/scheduler-crds.sh).
+func TestMain(m *testing.M) { testenv.MainSparkplane(m, &env, "../../submit/testdata/crds") }
 
 func scalaApp(ns, name string) *v1alpha1.SparkApplication {
 	return &v1alpha1.SparkApplication{
