@@ -29,6 +29,8 @@ var allowedImports = map[string][]string{
 	"internal/devcluster/notice":           {"internal/controller/interruption", "internal/spark"},
 	"internal/emulator":                    {},
 	"internal/testenv":                     {"internal/toolchain", "api/v1alpha1"},
+	"internal/imageplatforms":              {},
+	"internal/imageplatforms/registrytest": {},
 	"internal/demo":                        {"internal/devcluster", "internal/devcluster/notice", "internal/emulator", "internal/platform", "internal/install", "internal/spark", "api/v1alpha1"},
 }
 
