@@ -31,6 +31,7 @@ var allowedImports = map[string][]string{
 	"internal/testenv":                     {"internal/toolchain", "api/v1alpha1"},
 	"internal/imageplatforms":              {},
 	"internal/imageplatforms/registrytest": {},
+	"internal/crdgen":                      {},
 	"internal/demo":                        {"internal/devcluster", "internal/devcluster/notice", "internal/emulator", "internal/platform", "internal/install", "internal/spark", "api/v1alpha1"},
 }
 
