@@ -37,7 +37,9 @@ the CustomResourceDefinitions (waiting until the API server serves them), the
 built-in SparkProfiles and the PriorityClasses sparkplane-driver and
 sparkplane-executor they use, the ` + install.Namespace + ` namespace (Pod Security
 "restricted"), the operator's least-privilege RBAC (no access to secrets), roles
-that let namespace editors and viewers use SparkApplications, the metrics
+that let namespace editors and viewers use SparkApplications, the admission
+policy ` + install.SubmitterPolicy + ` (who creates a SparkApplication must be
+allowed to create its pods and use its ServiceAccount), the metrics
 Service, and the operator Deployment running this binary's own version of the
 image. It then waits until the operator is available (--wait, --timeout) and,
 when it is not, says why in one line: an image that cannot be pulled, a pod

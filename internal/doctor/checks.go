@@ -31,8 +31,10 @@ import (
 )
 
 // MinKubernetesMinor is the oldest Kubernetes 1.x sparkplane supports: the
-// CRDs' CEL validation rules need 1.29's.
-const MinKubernetesMinor = 29
+// CRDs' CEL validation rules need 1.29's, and install's
+// ValidatingAdmissionPolicy (install.SubmitterPolicy) admissionregistration.k8s.io/v1,
+// which 1.30 serves.
+const MinKubernetesMinor = 30
 
 const (
 	fixInstall  = "sparkplane install (installing again upgrades in place, CRDs included)"

@@ -41,11 +41,13 @@ func chartFiles(t *testing.T) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var profiles, rbac bytes.Buffer
+	var profiles, rbac, policy bytes.Buffer
 	for _, obj := range objs {
 		switch obj.GetObjectKind().GroupVersionKind().Kind {
 		case "SparkProfile", "PriorityClass":
 			writeTemplateDoc(t, &profiles, obj)
+		case "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
+			writeTemplateDoc(t, &policy, obj)
 		case "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
 			writeTemplateDoc(t, &rbac, obj)
 		}
@@ -53,6 +55,8 @@ func chartFiles(t *testing.T) map[string][]byte {
 	files["templates/generated-builtin-profiles.yaml"] = []byte(chartGeneratedHeader +
 		"{{- if .Values.builtinProfiles }}\n" + profiles.String() + "{{- end }}\n")
 	files["templates/generated-rbac.yaml"] = []byte(chartGeneratedHeader + rbac.String())
+	files["templates/generated-submitter-policy.yaml"] = []byte(chartGeneratedHeader +
+		"{{- if .Values.submitterPolicy }}\n" + policy.String() + "{{- end }}\n")
 	// The drivers' accounts in .Values.jobNamespaces, as install
 	// --job-namespaces creates them.
 	const nsPlaceholder = "job-namespace-placeholder"
@@ -68,11 +72,13 @@ func chartFiles(t *testing.T) map[string][]byte {
 }
 
 // writeTemplateDoc writes obj as one YAML document of a template, in the
-// release's namespace instead of Namespace.
+// release's namespace instead of Namespace (the operator's ServiceAccount
+// too, as the API server names it in SubmitterPolicy's exemption).
 func writeTemplateDoc(t *testing.T, out *bytes.Buffer, obj client.Object) {
 	t.Helper()
 	doc := string(mustYAML(t, obj))
 	doc = strings.ReplaceAll(doc, "namespace: "+Namespace+"\n", "namespace: {{ .Release.Namespace }}\n")
+	doc = strings.ReplaceAll(doc, OperatorUsername(), "system:serviceaccount:{{ .Release.Namespace }}:"+ServiceAccount)
 	out.WriteString("---\n" + doc)
 }
 
@@ -178,7 +184,7 @@ func TestChartRendersConfigDefault(t *testing.T) {
 func TestChartValues(t *testing.T) {
 	out, err := helm(t, "template", "sp", chartRoot, "--namespace", "spark-ops",
 		"--set", "image.tag=v1.2.3,replicas=2,logLevel=2,controller.maxConcurrentReconciles=50,controller.nodesOnDemand=true,watchNamespaces={spark-a,spark-b}",
-		"--set", "controller.zones={us-east-1a,us-east-1b},metrics.podMonitor.enabled=true,builtinProfiles=false,namespace.create=false",
+		"--set", "controller.zones={us-east-1a,us-east-1b},metrics.podMonitor.enabled=true,builtinProfiles=false,namespace.create=false,submitterPolicy=false",
 		"--set", "nodeSelector.sparkplane\\.io/node-role=system,tolerations[0].key=CriticalAddonsOnly,tolerations[0].operator=Exists")
 	if err != nil {
 		t.Fatalf("helm template: %v\n%s", err, out)
@@ -210,7 +216,11 @@ func TestChartValues(t *testing.T) {
 			t.Errorf("no %s in namespace %s:\n%s", submit.DriverServiceAccount, ns, drivers)
 		}
 	}
-	for _, absent := range []string{"kind: SparkProfile", "kind: Namespace", "namespace: " + Namespace + "\n"} {
+	// The policy's exemption names the operator's account in the release's namespace.
+	if want := "'system:serviceaccount:default:" + ServiceAccount + "'"; !strings.Contains(drivers, want) {
+		t.Errorf("rendered chart's %s does not exempt %s", SubmitterPolicy, want)
+	}
+	for _, absent := range []string{"kind: SparkProfile", "kind: Namespace", "namespace: " + Namespace + "\n", "kind: ValidatingAdmissionPolicy"} {
 		if strings.Contains(out, absent) {
 			t.Errorf("rendered chart has %q", absent)
 		}

@@ -68,7 +68,7 @@ func configFiles(t *testing.T) map[string][]byte {
 	for folder, names := range folders {
 		files[folder+"/kustomization.yaml"] = kustomization(names)
 	}
-	files["default/kustomization.yaml"] = kustomization([]string{"../crd", "../manager", "../profiles", "../rbac"})
+	files["default/kustomization.yaml"] = kustomization([]string{"../crd", "../manager", "../policy", "../profiles", "../rbac"})
 	return files
 }
 
@@ -88,6 +88,8 @@ func configPlace(obj client.Object) (folder, file string) {
 		return "profiles", "priorityclass_" + strings.TrimPrefix(obj.GetName(), "sparkplane-") + ".yaml"
 	case "Service":
 		return "manager", "service_metrics.yaml"
+	case "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
+		return "policy", strings.ToLower(kind) + "_" + strings.TrimPrefix(obj.GetName(), "sparkplane-") + ".yaml"
 	}
 	return "rbac", strings.ToLower(kind) + "_" + strings.TrimPrefix(obj.GetName(), "sparkplane-") + ".yaml"
 }

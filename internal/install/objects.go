@@ -86,8 +86,9 @@ func labels(component string) map[string]string {
 // Objects returns everything install applies, in apply order: CRDs first (so
 // nothing refers to a kind that does not exist yet), the built-in
 // SparkProfiles and the PriorityClasses they name, then the namespace, RBAC,
-// the metrics Service, the drivers' accounts in the job namespaces, and the
-// Deployment last.
+// the admission policy SubmitterPolicy with its binding, the metrics
+// Service, the drivers' accounts in the job namespaces, and the Deployment
+// last.
 //
 // The PriorityClasses are here, not only in the platform bundle, so that the
 // default profile works after install alone: they depend on nothing the
@@ -111,7 +112,8 @@ func Objects(opts Options) ([]client.Object, error) {
 		objs = append(objs, pc)
 	}
 	objs = append(objs, namespace(), serviceAccount(), operatorClusterRole(), operatorClusterRoleBinding(),
-		leaderElectionRole(), leaderElectionRoleBinding(), editClusterRole(), viewClusterRole(), metricsService())
+		leaderElectionRole(), leaderElectionRoleBinding(), editClusterRole(), viewClusterRole(),
+		submitterPolicy(), submitterPolicyBinding(), metricsService())
 	for _, ns := range opts.JobNamespaces {
 		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
 			return nil, fmt.Errorf("job namespace %q is not a namespace name: %s", ns, strings.Join(errs, "; "))
