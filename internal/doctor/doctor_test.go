@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -136,11 +137,21 @@ func TestDoctor(t *testing.T) {
 	if err := env.Client.Get(ctx, client.ObjectKey{Name: ns}, restricted); err != nil {
 		t.Fatal(err)
 	}
-	restricted.Labels["pod-security.kubernetes.io/enforce"] = "restricted"
+	restricted.Labels[submit.LabelPodSecurityEnforce] = submit.PodSecurityRestricted
 	if err := env.Client.Update(ctx, restricted); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, results(t, ns), CheckPodSecurity, Fail, "PodSecurity", "pod-security.kubernetes.io/enforce")
+	// The operator makes its pods meet restricted where it is enforced.
+	expect(t, results(t, ns), CheckPodSecurity, OK, "admitted", ns+": restricted")
+	// Another admission refusal (here a LimitRange smaller than a driver)
+	// fails the check, naming it.
+	tiny := &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tiny"},
+		Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{Type: corev1.LimitTypeContainer,
+			Max: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Mi")}}}}}
+	if err := env.Client.Create(ctx, tiny); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, results(t, ns), CheckPodSecurity, Fail, "would be refused", "maximum memory")
 }
 
 func resultsList(m map[string]Result) []Result {

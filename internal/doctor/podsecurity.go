@@ -17,9 +17,10 @@ import (
 )
 
 // samplePods are the pods sparkplane would create for a SparkPi in
-// namespace: its driver and the executor template, exactly as native
-// submission builds them, and the operator's own pod in install.Namespace.
-func samplePods(namespace string) ([]*corev1.Pod, error) {
+// namespace, which enforces Pod Security level: its driver and the executor
+// template, exactly as native submission builds them there, and the
+// operator's own pod in install.Namespace.
+func samplePods(namespace, level string) ([]*corev1.Pod, error) {
 	app := &v1alpha1.SparkApplication{
 		ObjectMeta: metav1.ObjectMeta{Name: "doctor-spark-pi", Namespace: namespace, UID: types.UID("00000000-0000-4000-8000-000000000000")},
 		Spec: v1alpha1.SparkApplicationSpec{
@@ -32,7 +33,7 @@ func samplePods(namespace string) ([]*corev1.Pod, error) {
 			Executor:            v1alpha1.ExecutorSpec{SparkPodSpec: v1alpha1.SparkPodSpec{Cores: ptr.To[int32](1), Memory: ptr.To[v1alpha1.MemorySize]("512m")}, Instances: ptr.To[int32](1)},
 		},
 	}
-	objs, err := submit.Build(app, submit.Options{Attempt: 1})
+	objs, err := submit.Build(app, submit.Options{Attempt: 1, PodSecurity: level})
 	if err != nil {
 		return nil, fmt.Errorf("building a sample driver pod: %w", err)
 	}
@@ -60,7 +61,11 @@ func samplePods(namespace string) ([]*corev1.Pod, error) {
 // creates: a refusal is what Pod Security admission (or another admission
 // policy) would do to real ones.
 func (r *run) checkPodSecurity() Result {
-	pods, err := samplePods(r.opts.Namespace)
+	jobNamespace := &corev1.Namespace{}
+	if err := r.c.Get(r.ctx, client.ObjectKey{Name: r.opts.Namespace}, jobNamespace); client.IgnoreNotFound(err) != nil {
+		return fail(CheckPodSecurity, "", "reading namespace %s: %v", r.opts.Namespace, err)
+	}
+	pods, err := samplePods(r.opts.Namespace, jobNamespace.Labels[submit.LabelPodSecurityEnforce])
 	if err != nil {
 		return fail(CheckPodSecurity, "", "%v", err)
 	}
@@ -75,7 +80,7 @@ func (r *run) checkPodSecurity() Result {
 		}
 		if !seen[pod.Namespace] {
 			seen[pod.Namespace] = true
-			level := ns.Labels["pod-security.kubernetes.io/enforce"]
+			level := ns.Labels[submit.LabelPodSecurityEnforce]
 			if level == "" {
 				level = "none"
 			}

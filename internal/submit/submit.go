@@ -84,6 +84,13 @@ type Options struct {
 	// directory, and its spark-defaults.conf entries join the conf below
 	// spec.sparkConf. Nil when the application names none.
 	SparkConfFiles map[string]string
+	// PodSecurity is the Pod Security level the application's namespace
+	// enforces (its pod-security.kubernetes.io/enforce label; the
+	// controller reads it). PodSecurityRestricted makes the driver pod and
+	// the executor template meet that level where the application leaves
+	// the fields unset (restrict); other levels ask nothing spark-submit's
+	// pods lack.
+	PodSecurity string
 }
 
 // Objects are what one attempt consists of. Create DriverPod first, then call
@@ -205,6 +212,10 @@ func Build(app *v1alpha1.SparkApplication, opts Options) (*Objects, error) {
 	objs.MetricsConfigMap = b.withMonitoring(objs.DriverPod, objs.ExecutorTemplate)
 	b.exposures(objs)
 	objs.PodGroup = b.batchScheduling(objs.DriverPod, objs.ExecutorTemplate)
+	if b.opts.PodSecurity == PodSecurityRestricted {
+		restrict(&objs.DriverPod.Spec)
+		restrict(&objs.ExecutorTemplate.Spec)
+	}
 	objs.GangExecutors = b.gangExecutors()
 	objs.DriverService = b.driverService()
 	objs.ConfConfigMap = b.confConfigMap()

@@ -77,6 +77,9 @@ func (c *Controller) buildAttempt(ctx context.Context, s *scope, attempt int32) 
 	if err == nil {
 		opts.SparkConfFiles, err = c.sparkConfFiles(ctx, effective)
 	}
+	if err == nil {
+		opts.PodSecurity, err = c.podSecurityLevel(ctx, effective.Namespace)
+	}
 	if reason, message, ok := rejectionOf(err); ok {
 		c.reject(s, reason, message)
 		return nil, nil, "", reconcile.Result{}, true, nil
@@ -125,8 +128,12 @@ func (c *Controller) createAttempt(ctx context.Context, s *scope, attempt int32,
 			if driver, err = c.existingDriver(ctx, objs.DriverPod); err != nil {
 				return nil, false, reconcile.Result{}, true, err
 			}
-		case apierrors.IsInvalid(err):
-			c.reject(s, v1alpha1.ReasonSubmissionFailed, fmt.Sprintf("the API server refused driver pod %s: %v", objs.DriverPod.Name, err))
+		case apierrors.IsInvalid(err), refusedByPodSecurity(err):
+			msg := fmt.Sprintf("the API server refused driver pod %s: %v", objs.DriverPod.Name, err)
+			if refusedByPodSecurity(err) {
+				msg += fmt.Sprintf("; namespace %s enforces that Pod Security level (label %s): drop what it names from spec.driver (securityContext, podSecurityContext, hostNetwork, volumes), or run in a namespace of another level", s.app.Namespace, submit.LabelPodSecurityEnforce)
+			}
+			c.reject(s, v1alpha1.ReasonSubmissionFailed, msg)
 			c.countSubmission(s, "invalid")
 			s.then(func() { c.events.submissionFailed(s.app, err.Error()) })
 			return nil, false, reconcile.Result{}, true, nil
