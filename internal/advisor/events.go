@@ -270,25 +270,59 @@ func parseLine(line []byte, rec *record, scratch []byte) {
 // The parsers below walk one object each: known keys are decoded, all others
 // skipped. Each returns the position after the object, or -1.
 
+// Keys of the hot events, in the order Spark 2.x and 3.x write them (see
+// keySet). Only the indexes named below are read; the others are there so
+// that the guess of the next key stays right.
+var (
+	taskEndKeys = newKeySet("Event", "Stage ID", "Stage Attempt ID", "Task Type", "Task End Reason",
+		"Task Info", "Task Executor Metrics", "Task Metrics")
+	taskEndReasonKeys = newKeySet("Reason", "Class Name", "Description", "Stack Trace", "Full Stack Trace",
+		"Accumulator Updates")
+	taskInfoKeys = newKeySet("Task ID", "Index", "Attempt", "Partition ID", "Launch Time", "Executor ID",
+		"Host", "Locality", "Speculative", "Getting Result Time", "Finish Time", "Failed", "Killed", "Accumulables")
+	executorMetricsKeys = newKeySet("JVMHeapMemory", "JVMOffHeapMemory", "OnHeapExecutionMemory",
+		"OffHeapExecutionMemory", "OnHeapStorageMemory", "OffHeapStorageMemory", "OnHeapUnifiedMemory",
+		"OffHeapUnifiedMemory", "DirectPoolMemory", "MappedPoolMemory", "ProcessTreeJVMVMemory",
+		"ProcessTreeJVMRSSMemory", "ProcessTreePythonVMemory", "ProcessTreePythonRSSMemory",
+		"ProcessTreeOtherVMemory", "ProcessTreeOtherRSSMemory", "MinorGCCount", "MinorGCTime", "MajorGCCount",
+		"MajorGCTime", "TotalGCTime", "ConcurrentGCCount", "ConcurrentGCTime")
+	taskMetricsKeys = newKeySet("Host Name", "Executor Deserialize Time", "Executor Deserialize CPU Time",
+		"Executor Run Time", "Executor CPU Time", "Peak Execution Memory", "Peak On Heap Execution Memory",
+		"Peak Off Heap Execution Memory", "Result Size", "JVM GC Time", "Result Serialization Time",
+		"Memory Bytes Spilled", "Disk Bytes Spilled", "Shuffle Read Metrics", "Shuffle Write Metrics",
+		"Input Metrics", "Output Metrics", "Updated Blocks")
+	shuffleReadKeys = newKeySet("Remote Blocks Fetched", "Local Blocks Fetched", "Fetch Wait Time",
+		"Remote Bytes Read", "Remote Bytes Read To Disk", "Local Bytes Read", "Total Records Read", "Remote Requests Duration",
+		"Push Based Shuffle")
+	shuffleWriteKeys = newKeySet("Shuffle Bytes Written", "Shuffle Write Time", "Shuffle Records Written")
+	inputKeys        = newKeySet("Data Read Method", "Bytes Read", "Records Read")
+	outputKeys       = newKeySet("Bytes Written", "Records Written")
+	stageKeys        = newKeySet("Event", "Stage Info", "Properties")
+	stageInfoKeys    = newKeySet("Stage ID", "Stage Attempt ID", "Stage Name", "Number of Tasks", "RDD Info",
+		"Parent IDs", "Details", "Submission Time", "Completion Time", "Failure Reason", "Accumulables", "Resource Profile Id",
+		"Shuffle Push Enabled", "Shuffle Push Mergers Count")
+	stageExecutorMetricsKeys = newKeySet("Event", "Executor ID", "Stage ID", "Stage Attempt ID", "Executor Metrics")
+)
+
 func parseTaskEnd(b []byte, r *record, scratch []byte) int {
 	i := objectStart(b, 0)
-	for {
-		key, j, more := objectKey(b, i, scratch)
+	for guess := 0; ; {
+		id, j, more := taskEndKeys.next(b, i, &guess, scratch)
 		if !more {
 			return j
 		}
-		switch string(key) {
-		case "Stage ID":
+		switch id {
+		case 1: // Stage ID
 			r.stageID, j = readInt(b, j)
-		case "Stage Attempt ID":
+		case 2: // Stage Attempt ID
 			r.stageAttempt, j = readInt(b, j)
-		case "Task End Reason":
+		case 4: // Task End Reason
 			j = parseTaskEndReason(b, j, r, scratch)
-		case "Task Info":
+		case 5: // Task Info
 			j = parseTaskInfo(b, j, r, scratch)
-		case "Task Executor Metrics":
+		case 6: // Task Executor Metrics
 			j = parseExecutorMetrics(b, j, r, scratch)
-		case "Task Metrics":
+		case 7: // Task Metrics
 			j = parseTaskMetrics(b, j, r, scratch)
 		default:
 			j = skipValue(b, j)
@@ -306,12 +340,12 @@ func parseTaskEndReason(b []byte, i int, r *record, scratch []byte) int {
 		return skipValue(b, i)
 	}
 	i = objectStart(b, i)
-	for {
-		key, j, more := objectKey(b, i, scratch)
+	for guess := 0; ; {
+		id, j, more := taskEndReasonKeys.next(b, i, &guess, scratch)
 		if !more {
 			return j
 		}
-		if string(key) == "Reason" {
+		if id == 0 { // Reason
 			var v []byte
 			v, j = readString(b, j, scratch)
 			r.success = string(v) == "Success"
@@ -328,23 +362,23 @@ func parseTaskInfo(b []byte, i int, r *record, scratch []byte) int {
 		return skipValue(b, i)
 	}
 	i = objectStart(b, i)
-	for {
-		key, j, more := objectKey(b, i, scratch)
+	for guess := 0; ; {
+		id, j, more := taskInfoKeys.next(b, i, &guess, scratch)
 		if !more {
 			return j
 		}
-		switch string(key) {
-		case "Launch Time":
+		switch id {
+		case 4: // Launch Time
 			r.timestamp, j = readInt(b, j)
-		case "Finish Time":
+		case 10: // Finish Time
 			r.finish, j = readInt(b, j)
-		case "Executor ID":
+		case 5: // Executor ID
 			var v []byte
 			v, j = readString(b, j, scratch)
 			r.isDriver = string(v) == "driver"
-		case "Failed":
+		case 11: // Failed
 			r.failed, j = readBool(b, j)
-		case "Killed":
+		case 12: // Killed
 			r.killed, j = readBool(b, j)
 		default:
 			j = skipValue(b, j)
@@ -360,17 +394,17 @@ func parseExecutorMetrics(b []byte, i int, r *record, scratch []byte) int {
 	}
 	r.hasMetrics = true
 	i = objectStart(b, i)
-	for {
-		key, j, more := objectKey(b, i, scratch)
+	for guess := 0; ; {
+		id, j, more := executorMetricsKeys.next(b, i, &guess, scratch)
 		if !more {
 			return j
 		}
-		switch string(key) {
-		case "JVMHeapMemory":
+		switch id {
+		case 0: // JVMHeapMemory
 			r.memory.heap, j = readInt(b, j)
-		case "JVMOffHeapMemory":
+		case 1: // JVMOffHeapMemory
 			r.memory.offHeap, j = readInt(b, j)
-		case "ProcessTreeJVMRSSMemory":
+		case 11: // ProcessTreeJVMRSSMemory
 			r.memory.rss, j = readInt(b, j)
 		default:
 			j = skipValue(b, j)
@@ -388,37 +422,37 @@ func parseTaskMetrics(b []byte, i int, r *record, scratch []byte) int {
 	}
 	r.hasTaskMetrics = true
 	i = objectStart(b, i)
-	for {
-		key, j, more := objectKey(b, i, scratch)
+	for guess := 0; ; {
+		id, j, more := taskMetricsKeys.next(b, i, &guess, scratch)
 		if !more {
 			return j
 		}
-		switch string(key) {
-		case "Executor Run Time":
+		switch id {
+		case 3: // Executor Run Time
 			r.runTimeMs, j = readInt(b, j)
-		case "Executor CPU Time":
+		case 4: // Executor CPU Time
 			r.cpuTimeNs, j = readInt(b, j)
 			r.hasCPU = true
-		case "JVM GC Time":
+		case 9: // JVM GC Time
 			r.gcTimeMs, j = readInt(b, j)
-		case "Memory Bytes Spilled":
+		case 11: // Memory Bytes Spilled
 			r.memorySpilled, j = readInt(b, j)
-		case "Disk Bytes Spilled":
+		case 12: // Disk Bytes Spilled
 			r.diskSpilled, j = readInt(b, j)
-		case "Peak Execution Memory":
+		case 5: // Peak Execution Memory
 			r.peakExecutionMemory, j = readInt(b, j)
-		case "Shuffle Read Metrics":
+		case 13: // Shuffle Read Metrics
 			r.remoteRead, r.localRead, r.fetchWaitMs = 0, 0, 0
-			j = parseMetricGroup(b, j, scratch, r, metricsShuffleRead)
-		case "Shuffle Write Metrics":
+			j = parseMetricGroup(b, j, scratch, shuffleReadKeys, [6]*int64{3: &r.remoteRead, 5: &r.localRead, 2: &r.fetchWaitMs})
+		case 14: // Shuffle Write Metrics
 			r.shuffleWrite = 0
-			j = parseMetricGroup(b, j, scratch, r, metricsShuffleWrite)
-		case "Input Metrics":
+			j = parseMetricGroup(b, j, scratch, shuffleWriteKeys, [6]*int64{0: &r.shuffleWrite})
+		case 15: // Input Metrics
 			r.inputBytes = 0
-			j = parseMetricGroup(b, j, scratch, r, metricsInput)
-		case "Output Metrics":
+			j = parseMetricGroup(b, j, scratch, inputKeys, [6]*int64{1: &r.inputBytes})
+		case 16: // Output Metrics
 			r.outputBytes = 0
-			j = parseMetricGroup(b, j, scratch, r, metricsOutput)
+			j = parseMetricGroup(b, j, scratch, outputKeys, [6]*int64{0: &r.outputBytes})
 		default:
 			j = skipValue(b, j)
 		}
@@ -426,50 +460,23 @@ func parseTaskMetrics(b []byte, i int, r *record, scratch []byte) int {
 	}
 }
 
-type metricGroup uint8
-
-const (
-	metricsShuffleRead metricGroup = iota
-	metricsShuffleWrite
-	metricsInput
-	metricsOutput
-)
-
-// parseMetricGroup reads one of the task metrics' nested groups. Members that
-// are not numbers are skipped (older Spark versions write strings in some).
-func parseMetricGroup(b []byte, i int, scratch []byte, r *record, group metricGroup) int {
+// parseMetricGroup reads one of the task metrics' nested groups: the member
+// whose key has index n in keys goes to targets[n] when that is set. Members
+// that are not numbers are skipped (older Spark versions write strings in
+// some).
+func parseMetricGroup(b []byte, i int, scratch []byte, keys *keySet, targets [6]*int64) int {
 	if i < len(b) && b[i] != '{' {
 		return skipValue(b, i)
 	}
 	i = objectStart(b, i)
-	for {
-		key, j, more := objectKey(b, i, scratch)
+	for guess := 0; ; {
+		id, j, more := keys.next(b, i, &guess, scratch)
 		if !more {
 			return j
 		}
 		var target *int64
-		switch group {
-		case metricsShuffleRead:
-			switch string(key) {
-			case "Remote Bytes Read":
-				target = &r.remoteRead
-			case "Local Bytes Read":
-				target = &r.localRead
-			case "Fetch Wait Time":
-				target = &r.fetchWaitMs
-			}
-		case metricsShuffleWrite:
-			if string(key) == "Shuffle Bytes Written" {
-				target = &r.shuffleWrite
-			}
-		case metricsInput:
-			if string(key) == "Bytes Read" {
-				target = &r.inputBytes
-			}
-		case metricsOutput:
-			if string(key) == "Bytes Written" {
-				target = &r.outputBytes
-			}
+		if id >= 0 && id < len(targets) {
+			target = targets[id]
 		}
 		if target != nil {
 			if j < len(b) && (b[j] == '-' || (b[j] >= '0' && b[j] <= '9')) {
@@ -510,12 +517,12 @@ func parseInts(b []byte, i int, scratch []byte, set func(key []byte, v int64)) i
 
 func parseStage(b []byte, r *record, scratch []byte) int {
 	i := objectStart(b, 0)
-	for {
-		key, j, more := objectKey(b, i, scratch)
+	for guess := 0; ; {
+		id, j, more := stageKeys.next(b, i, &guess, scratch)
 		if !more {
 			return j
 		}
-		if string(key) == "Stage Info" {
+		if id == 1 { // Stage Info
 			j = parseStageInfo(b, j, r, scratch)
 		} else {
 			j = skipValue(b, j)
@@ -529,23 +536,23 @@ func parseStageInfo(b []byte, i int, r *record, scratch []byte) int {
 		return skipValue(b, i)
 	}
 	i = objectStart(b, i)
-	for {
-		key, j, more := objectKey(b, i, scratch)
+	for guess := 0; ; {
+		id, j, more := stageInfoKeys.next(b, i, &guess, scratch)
 		if !more {
 			return j
 		}
-		switch string(key) {
-		case "Stage ID":
+		switch id {
+		case 0: // Stage ID
 			r.stageID, j = readInt(b, j)
-		case "Stage Attempt ID":
+		case 1: // Stage Attempt ID
 			r.stageAttempt, j = readInt(b, j)
-		case "Number of Tasks":
+		case 3: // Number of Tasks
 			r.count, j = readInt(b, j)
-		case "Submission Time":
+		case 7: // Submission Time
 			r.timestamp, j = readInt(b, j)
-		case "Completion Time":
+		case 8: // Completion Time
 			r.finish, j = readInt(b, j)
-		case "Failure Reason":
+		case 9: // Failure Reason
 			r.failureReason = true
 			j = skipValue(b, j)
 		default:
@@ -557,21 +564,21 @@ func parseStageInfo(b []byte, i int, r *record, scratch []byte) int {
 
 func parseStageExecutorMetrics(b []byte, r *record, scratch []byte) int {
 	i := objectStart(b, 0)
-	for {
-		key, j, more := objectKey(b, i, scratch)
+	for guess := 0; ; {
+		id, j, more := stageExecutorMetricsKeys.next(b, i, &guess, scratch)
 		if !more {
 			return j
 		}
-		switch string(key) {
-		case "Executor ID":
+		switch id {
+		case 1: // Executor ID
 			var v []byte
 			v, j = readString(b, j, scratch)
 			r.isDriver = string(v) == "driver"
-		case "Stage ID":
+		case 2: // Stage ID
 			r.stageID, j = readInt(b, j)
-		case "Stage Attempt ID":
+		case 3: // Stage Attempt ID
 			r.stageAttempt, j = readInt(b, j)
-		case "Executor Metrics":
+		case 4: // Executor Metrics
 			j = parseExecutorMetrics(b, j, r, scratch)
 		default:
 			j = skipValue(b, j)

@@ -17,7 +17,8 @@ import (
 
 // ws skips JSON whitespace.
 func ws(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	// Spark writes none: one comparison tells most bytes are not whitespace.
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i
@@ -176,11 +177,7 @@ func skipValue(b []byte, i int) int {
 		return skipContainer(b, i)
 	default:
 		j := i
-		for j < len(b) {
-			c := b[j]
-			if c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r' {
-				break
-			}
+		for j < len(b) && !literalEnd[b[j]] {
 			j++
 		}
 		if j == i {
@@ -190,32 +187,75 @@ func skipValue(b []byte, i int) int {
 	}
 }
 
+// literalEnd holds the bytes that end a number or a literal.
+var literalEnd = [256]bool{',': true, '}': true, ']': true, ' ': true, '\t': true, '\n': true, '\r': true}
+
 // skipContainer skips the object or array opening at b[i], counting brackets
 // outside strings. It checks nesting, not the grammar inside: the values the
-// advisor skips are never interpreted.
+// advisor skips are never interpreted. It is the parser's hottest loop (a
+// task's accumulables are most of its line), so strings are scanned inline,
+// eight bytes at a time, and other bytes are told apart by one table lookup.
 func skipContainer(b []byte, i int) int {
+	const (
+		lo = 0x0101010101010101
+		hi = 0x8080808080808080
+	)
 	depth := 0
 	for i < len(b) {
-		switch b[i] {
-		case '"':
-			end, _ := stringEnd(b, i+1)
-			if end < 0 {
+		switch skipClass[b[i]] {
+		case 0:
+			i++
+			continue
+		case classOpen:
+			depth++
+			i++
+			continue
+		case classClose:
+			depth--
+			i++
+			if depth == 0 {
+				return i
+			}
+			continue
+		}
+		// A string: find its closing quote, stepping over escapes.
+		i++
+		for {
+			for i+8 <= len(b) {
+				x := binary.LittleEndian.Uint64(b[i:])
+				q := x ^ (lo * '"')
+				s := x ^ (lo * '\\')
+				if t := ((q-lo)&^q | (s-lo)&^s) & hi; t != 0 {
+					i += bits.TrailingZeros64(t) >> 3
+					goto found
+				}
+				i += 8
+			}
+			for i < len(b) && b[i] != '"' && b[i] != '\\' {
+				i++
+			}
+			if i >= len(b) {
 				return -1
 			}
-			i = end + 1
-			continue
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-			if depth == 0 {
-				return i + 1
+		found:
+			if b[i] == '"' {
+				i++
+				break
 			}
+			i += 2
 		}
-		i++
 	}
 	return -1
 }
+
+const (
+	classQuote = 1
+	classOpen  = 2
+	classClose = 3
+)
+
+// skipClass tells the bytes skipContainer acts on from all others (zero).
+var skipClass = [256]uint8{'"': classQuote, '{': classOpen, '[': classOpen, '}': classClose, ']': classClose}
 
 // objectStart expects '{' at b[i] (after whitespace) and returns the position
 // of the first key or of the closing brace.
@@ -239,13 +279,9 @@ func objectKey(b []byte, i int, scratch []byte) (key []byte, next int, more bool
 	if b[i] != '"' {
 		return nil, -1, false
 	}
-	// Keys are short and plain: read them here, falling back to readString
-	// on an escape.
-	j := i + 1
-	for j < len(b) && b[j] != '"' && b[j] != '\\' {
-		j++
-	}
-	if j < len(b) && b[j] == '"' {
+	// Keys are plain: read them here, eight bytes at a time, falling back to
+	// readString on an escape.
+	if j, escaped := stringEnd(b, i+1); j >= 0 && !escaped {
 		key, i = b[i+1:j], j+1
 	} else if key, i = readString(b, i, scratch); i < 0 {
 		return nil, -1, false
@@ -269,6 +305,9 @@ func objectKey(b []byte, i int, scratch []byte) (key []byte, next int, more bool
 func objectNext(b []byte, i int) int {
 	if i < 0 {
 		return -1
+	}
+	if i+1 < len(b) && b[i] == ',' && b[i+1] == '"' {
+		return i + 1 // the next member, as Spark writes it
 	}
 	i = ws(b, i)
 	if i >= len(b) {
@@ -372,4 +411,71 @@ func readBool(b []byte, i int) (bool, int) {
 		return false, i + 4
 	}
 	return false, -1
+}
+
+// keySet is the keys of one kind of object in the order Spark's JsonProtocol
+// writes them. A parser walking such an object checks first whether the member
+// is one of the few keys after the previous one (Spark versions add and drop
+// keys, never reorder them), comparing its first eight bytes as one word,
+// instead of scanning for the key's end and looking it up: on the hot events
+// (task ends, stages) that is nearly every key. Keys written in another order,
+// or unknown, take the general path, so the result does not depend on the
+// order.
+type keySet struct {
+	names  []string
+	quoted []string // `"name":`
+	heads  []uint64 // the first eight bytes of quoted (fewer when shorter) ...
+	masks  []uint64 // ... and which of them count
+}
+
+// keyLookahead is how many keys past the expected one are tried: a version
+// of Spark may leave out up to three consecutive keys of another's.
+const keyLookahead = 4
+
+func newKeySet(names ...string) *keySet {
+	ks := &keySet{names: names}
+	for _, n := range names {
+		q := `"` + n + `":`
+		var word [8]byte
+		copy(word[:], q)
+		ks.quoted = append(ks.quoted, q)
+		ks.heads = append(ks.heads, binary.LittleEndian.Uint64(word[:]))
+		ks.masks = append(ks.masks, ^uint64(0)>>(64-8*min(len(q), 8)))
+	}
+	return ks
+}
+
+// next reads the key of the member at b[i], as objectKey does, and returns
+// its index in ks (-1 for a key not in it). The keys from index *guess on are
+// tried first; *guess then moves past the key found. Callers start it at 0.
+func (ks *keySet) next(b []byte, i int, guess *int, scratch []byte) (id, next int, more bool) {
+	if i >= 0 && i+8 <= len(b) {
+		head := binary.LittleEndian.Uint64(b[i:])
+		for g := *guess; g < len(ks.quoted) && g < *guess+keyLookahead; g++ {
+			if head&ks.masks[g] != ks.heads[g] {
+				continue
+			}
+			q := ks.quoted[g]
+			if len(q) > 8 && (len(b)-i < len(q) || string(b[i+8:i+len(q)]) != q[8:]) {
+				continue
+			}
+			i += len(q)
+			if i < len(b) && b[i] <= ' ' {
+				i = ws(b, i)
+			}
+			*guess = g + 1
+			return g, i, true
+		}
+	}
+	key, next, more := objectKey(b, i, scratch)
+	if !more {
+		return -1, next, false
+	}
+	for n, name := range ks.names {
+		if name == string(key) {
+			*guess = n + 1
+			return n, next, true
+		}
+	}
+	return -1, next, true
 }
