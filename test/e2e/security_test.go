@@ -1,0 +1,220 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/devcluster"
+	"github.com/sparkplane/sparkplane/internal/emulator"
+	"github.com/sparkplane/sparkplane/internal/install"
+	"github.com/sparkplane/sparkplane/internal/profile"
+	"github.com/sparkplane/sparkplane/internal/spark"
+	"github.com/sparkplane/sparkplane/internal/submit"
+	"github.com/sparkplane/sparkplane/internal/testenv"
+	"github.com/sparkplane/sparkplane/test/e2e/framework"
+)
+
+// TestNoConfusedDeputyOnLocalCluster: on the local cluster (RBAC
+// authorization, the API server's ValidatingAdmissionPolicy and
+// PodSecurity admission), with sparkplane installed by the CLI, the
+// operator running as its own ServiceAccount and the driver emulator, in a
+// namespace that enforces Pod Security "restricted" (a pod without a
+// security context is refused there):
+//   - a user bound only to SparkApplication create is refused, for an
+//     application and for a schedule, with a message that names the missing
+//     permission (create pods);
+//   - with pods create the driver's ServiceAccount is asked for (get
+//     serviceaccounts sparkplane-spark), and with that too the application
+//     is admitted and runs to Succeeded: its driver pod and executor pods
+//     (created by the emulated driver from the template) are admitted by
+//     Pod Security restricted.
+func TestNoConfusedDeputyOnLocalCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a local cluster")
+	}
+	c := framework.Up(t, devcluster.Options{Zones: 1})
+	installSparkplane(t, c)
+	cl := sparkplaneClient(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	startOperator(t, impersonatingKubeconfig(t, c.Kubeconfig()))
+	for i := range 4 {
+		pv := &corev1.PersistentVolume{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("confused-deputy-shuffle-%d", i)},
+			Spec: corev1.PersistentVolumeSpec{
+				StorageClassName:              profile.DefaultShuffleStorageClass,
+				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Ti")},
+				AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimDelete,
+				PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: fmt.Sprintf("/mnt/shuffle-%d", i)}},
+			},
+		}
+		if err := cl.Create(ctx, pv); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ns := c.Namespace(t)
+	namespace := &corev1.Namespace{}
+	if err := cl.Get(ctx, client.ObjectKey{Name: ns}, namespace); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range install.PodSecurityLabels(submit.PodSecurityRestricted) {
+		namespace.Labels[k] = v
+	}
+	if err := cl.Update(ctx, namespace); err != nil {
+		t.Fatal(err)
+	}
+
+	// Pod Security admission is on and enforcing there: a pod as
+	// spark-submit makes it (no security context) is refused.
+	plain := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "plain"},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "spark", Image: "spark:3.5.3"}}},
+	}
+	testenv.Eventually(t, 30*time.Second, "Pod Security to refuse a pod without a security context", func() (bool, string) {
+		err := cl.Create(ctx, plain.DeepCopy(), client.DryRunAll)
+		return apierrors.IsForbidden(err) && strings.Contains(err.Error(), "violates PodSecurity"), fmt.Sprint(err)
+	})
+
+	em, err := emulator.New(c.Config, emulator.Options{Namespace: ns, EventLogDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emCtx, stopEmulator := context.WithCancel(ctx)
+	emDone := make(chan error, 1)
+	go func() { emDone <- em.Run(emCtx) }()
+	t.Cleanup(func() { stopEmulator(); <-emDone })
+
+	const user = "tenant-alice"
+	grantUser := func(name string, rule rbacv1.PolicyRule) {
+		t.Helper()
+		for _, obj := range []client.Object{
+			&rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Rules: []rbacv1.PolicyRule{rule}},
+			&rbacv1.RoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
+				Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
+			},
+		} {
+			if err := cl.Create(ctx, obj); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	grantUser("submit", rbacv1.PolicyRule{APIGroups: []string{v1alpha1.GroupVersion.Group},
+		Resources: []string{"sparkapplications", "scheduledsparkapplications"}, Verbs: []string{"create", "get"}})
+	cfg := rest.CopyConfig(c.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: []string{"system:authenticated"}}
+	alice, err := client.New(cfg, client.Options{Scheme: sparkplaneScheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	newApp := func(name string) *v1alpha1.SparkApplication {
+		app := &v1alpha1.SparkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		app.Spec.Type = v1alpha1.SparkApplicationTypeScala
+		app.Spec.SparkVersion = "3.5.3"
+		app.Spec.Image = ptr.To("spark:3.5.3")
+		app.Spec.MainClass = ptr.To("org.apache.spark.examples.SparkPi")
+		app.Spec.MainApplicationFile = ptr.To("local:///opt/spark/examples/jars/spark-examples.jar")
+		app.Spec.Executor.Instances = ptr.To[int32](2)
+		app.Spec.Executor.Cores = ptr.To[int32](1)
+		app.Spec.Executor.Memory = ptr.To(v1alpha1.MemorySize("1g"))
+		app.Spec.SparkConf = map[string]string{
+			"spark.sparkplane.emulator.workload":      "small",
+			"spark.sparkplane.emulator.tasksPerStage": "8",
+			"spark.sparkplane.emulator.taskDuration":  "1s",
+			"spark.sparkplane.emulator.timeScale":     "4",
+		}
+		return app
+	}
+	// refusedUntil creates obj as the user until the refusal names want (RBAC
+	// reaches the authorizer through informers, a moment after a grant).
+	refusedUntil := func(obj client.Object, want string) {
+		t.Helper()
+		var last error
+		testenv.Eventually(t, 30*time.Second, "a refusal naming "+want, func() (bool, string) {
+			last = alice.Create(ctx, obj)
+			return apierrors.IsForbidden(last) && strings.Contains(last.Error(), want), fmt.Sprint(last)
+		})
+		t.Logf("refused: %v", last)
+		for _, w := range []string{install.SubmitterPolicy, user, ns} {
+			if !strings.Contains(last.Error(), w) {
+				t.Errorf("refusal does not name %q: %v", w, last)
+			}
+		}
+	}
+
+	refusedUntil(newApp("pi"), "missing permission: create pods")
+	schedule := &v1alpha1.ScheduledSparkApplication{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "nightly"},
+		Spec:       v1alpha1.ScheduledSparkApplicationSpec{Schedule: "0 3 * * *", Template: newApp("nightly").Spec},
+	}
+	refusedUntil(schedule, "missing permission: create pods")
+
+	grantUser("pods", rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"create"}})
+	refusedUntil(newApp("pi"), "missing permission: get serviceaccounts "+submit.DriverServiceAccount)
+
+	grantUser("driver-account", rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"serviceaccounts"},
+		Verbs: []string{"get"}, ResourceNames: []string{submit.DriverServiceAccount}})
+	app := newApp("pi")
+	testenv.Eventually(t, 30*time.Second, "the application to be admitted", func() (bool, string) {
+		err := alice.Create(ctx, app)
+		return err == nil, fmt.Sprint(err)
+	})
+
+	// Executor pods, as the emulated driver creates them from the template,
+	// must get through Pod Security: watch for them while the application runs.
+	var executor *corev1.Pod
+	testenv.Eventually(t, 4*time.Minute, "the application in the restricted namespace to end", func() (bool, error) {
+		if executor == nil && app.Status.SparkApplicationID != "" {
+			pods := &corev1.PodList{}
+			if err := cl.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{
+				spark.LabelAppSelector: app.Status.SparkApplicationID, spark.LabelRole: spark.RoleExecutor,
+			}); err != nil {
+				return false, err
+			}
+			if len(pods.Items) > 0 {
+				executor = &pods.Items[0]
+			}
+		}
+		if err := cl.Get(ctx, client.ObjectKeyFromObject(app), app); err != nil {
+			return false, err
+		}
+		return app.Status.State.IsTerminal(), nil
+	})
+	if app.Status.State != v1alpha1.StateSucceeded {
+		t.Fatalf("application in the restricted namespace: %s %+v; want Succeeded", app.Status.State, app.Status.Conditions)
+	}
+	driver := &corev1.Pod{}
+	if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: app.Status.DriverInfo.PodName}, driver); err != nil {
+		t.Fatal(err)
+	}
+	if sc := driver.Spec.SecurityContext; sc == nil || !ptr.Deref(sc.RunAsNonRoot, false) || ptr.Deref(sc.RunAsUser, 0) != submit.SparkUID {
+		t.Errorf("driver pod security context %+v: want runAsNonRoot as Spark's user", sc)
+	}
+	if executor == nil {
+		t.Fatal("no executor pod was seen while the application ran")
+	}
+	if sc := executor.Spec.Containers[0].SecurityContext; sc == nil || ptr.Deref(sc.AllowPrivilegeEscalation, true) {
+		t.Errorf("executor %s container security context %+v", executor.Name, sc)
+	}
+	t.Logf("in a restricted namespace: driver %s and executor %s admitted; application %s", driver.Name, executor.Name, app.Status.State)
+}
