@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -649,6 +651,27 @@ const (
 	// carries the scheduler's or kubelet's words; status.executorsPending
 	// names the pods. False (reason ExecutorsStarted) once they run.
 	ConditionExecutorsPending = "ExecutorsPending"
+	// ConditionImagePlatformsUnknown is True when the platforms of the
+	// driver's or the executors' image could not be read from its registry
+	// at the current attempt's submission: the reason is the lookup's
+	// (RegistryTimeout, RegistryUnreachable, RegistryUnauthorized,
+	// ImageNotFound, InvalidImageReference, NotAnImage, RegistryError), the
+	// message names the image and the error, and the pods got the profile's
+	// placement unchanged. False (reason PlatformsFound) once a later
+	// attempt read them. Absent when the platforms were always known or
+	// not looked up.
+	ConditionImagePlatformsUnknown = "ImagePlatformsUnknown"
+)
+
+// Reasons about image platforms.
+const (
+	// ReasonPlatformsFound: ImagePlatformsUnknown=False, the registry answered.
+	ReasonPlatformsFound = "PlatformsFound"
+	// ReasonImagePlatformMismatch: the application failed at submission
+	// because an image has no platform the profile's tiers and
+	// architectures offer; the message names the image, its platforms and
+	// the tiers.
+	ReasonImagePlatformMismatch = "ImagePlatformMismatch"
 )
 
 // Reasons of the ExecutorsPending condition (the first eight also describe
@@ -853,6 +876,61 @@ type Resolution struct {
 	// +optional
 	// +listType=atomic
 	Warnings []string `json:"warnings,omitempty"`
+	// Images are the driver's and the executors' images with the platforms
+	// their registry gave at submission; placement allows only the
+	// architectures they have. Empty when images are not looked up.
+	// +optional
+	// +listType=atomic
+	Images []ImagePlatforms `json:"images,omitempty"`
+	// ExcludedTiers are the profile's executor tiers left out because the
+	// executor image lacks their architecture.
+	// +optional
+	// +listType=atomic
+	ExcludedTiers []string `json:"excludedTiers,omitempty"`
+}
+
+// ImagePlatforms is what an image's registry said about it at submission.
+type ImagePlatforms struct {
+	// Roles are the pods that run the image: driver, executor.
+	// +listType=atomic
+	Roles []string `json:"roles"`
+	// Image is the reference as the pods name it.
+	Image string `json:"image"`
+	// Digest of the manifest or index the reference named; empty when unknown.
+	// +optional
+	Digest string `json:"digest,omitempty"`
+	// Platforms found, os/architecture[/variant], sorted; empty when unknown.
+	// +optional
+	// +listType=atomic
+	Platforms []string `json:"platforms,omitempty"`
+	// UnknownReason says why the platforms are unknown (the
+	// ImagePlatformsUnknown condition's reason); empty when they are known.
+	// +optional
+	UnknownReason string `json:"unknownReason,omitempty"`
+	// Message is the lookup's error when they are unknown.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// Architectures are the linux architectures among Platforms (the values of
+// the kubernetes.io/arch node label the image runs on), in order; nil when
+// the platforms are unknown.
+func (i ImagePlatforms) Architectures() []string {
+	var out []string
+	for _, p := range i.Platforms {
+		parts := strings.SplitN(p, "/", 3)
+		if len(parts) < 2 || parts[0] != "linux" {
+			continue
+		}
+		seen := false
+		for _, a := range out {
+			seen = seen || a == parts[1]
+		}
+		if !seen {
+			out = append(out, parts[1])
+		}
+	}
+	return out
 }
 
 // ZoneScore is one zone as zone choice compared it.

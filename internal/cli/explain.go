@@ -21,6 +21,7 @@ import (
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
+	"github.com/sparkplane/sparkplane/internal/imageplatforms"
 	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/submit"
 )
@@ -109,9 +110,14 @@ type Explanation struct {
 	// Resolution is status.resolution as the operator wrote it.
 	Resolution *v1alpha1.Resolution `json:"resolution,omitempty"`
 	Warnings   []string             `json:"warnings,omitempty"`
-	Settings   []profile.Setting    `json:"settings"`
-	Driver     profile.Placement    `json:"driver"`
-	Executor   profile.Placement    `json:"executor"`
+	// Images are the driver's and executors' images with the platforms
+	// their registry gives now; ExcludedTiers the executor tiers left out
+	// for an architecture the executor image lacks.
+	Images        []v1alpha1.ImagePlatforms `json:"images,omitempty"`
+	ExcludedTiers []string                  `json:"excludedTiers,omitempty"`
+	Settings      []profile.Setting         `json:"settings"`
+	Driver        profile.Placement         `json:"driver"`
+	Executor      profile.Placement         `json:"executor"`
 }
 
 func (o *explainOptions) run(ctx context.Context) error {
@@ -145,7 +151,15 @@ func (o *explainOptions) explain(ctx context.Context, app *v1alpha1.SparkApplica
 	// The resolver's own input: the recorded zone is kept, as the operator
 	// keeps it; before submission the zone is the one an operator would
 	// pick now (nodes on demand when Karpenter's NodePools exist).
-	in, err := sparkprofile.Input(ctx, o.client, sparkprofile.APIView{Reader: o.client}, sparkprofile.GuessOptions(ctx, o.client), app)
+	opts := sparkprofile.GuessOptions(ctx, o.client)
+	// The images' platforms, read as the operator reads them, with the
+	// user's own credentials (docker config, AWS) and, where the user may
+	// read them, the application's pull secrets.
+	opts.Images = sparkprofile.ImageOptions{
+		Lookup:  imageplatforms.New(imageplatforms.Options{Keychain: imageplatforms.DefaultKeychain()}),
+		Secrets: o.client,
+	}
+	in, err := sparkprofile.Input(ctx, o.client, sparkprofile.APIView{Reader: o.client}, opts, app)
 	if err != nil {
 		return nil, fmt.Errorf("reading what %s/%s resolves against: %w", app.Namespace, app.Name, err)
 	}
@@ -156,6 +170,16 @@ func (o *explainOptions) explain(ctx context.Context, app *v1alpha1.SparkApplica
 	ex.Profile, ex.ProfileVia = res.Profile, res.ProfileVia
 	ex.Zone, ex.ZoneReason, ex.Settings = res.Zone, res.ZoneReason, res.Settings
 	ex.Warnings = append(ex.Warnings, res.Warnings...)
+	ex.Images, ex.ExcludedTiers = res.Images, res.ExcludedTiers
+	if rec := app.Status.Resolution; rec != nil {
+		for _, was := range rec.Images {
+			for _, now := range res.Images {
+				if was.Image == now.Image && was.Digest != "" && now.Digest != "" && was.Digest != now.Digest {
+					ex.Warnings = append(ex.Warnings, fmt.Sprintf("image %s was %s at submission and is %s now; the pods keep the placement of the digest they were submitted with", now.Image, was.Digest, now.Digest))
+				}
+			}
+		}
+	}
 	if rec, now := app.Status.Profile, res.Profile; rec != nil && (now == nil || rec.Name != now.Name || rec.Generation != now.Generation) {
 		current := "no profile"
 		if now != nil {
@@ -247,6 +271,7 @@ func writeExplanation(w io.Writer, ex *Explanation) error {
 	if ex.Resolved != "" {
 		fmt.Fprintf(tw, "At submission:\t%s\n", ex.Resolved)
 	}
+	writeImages(tw, ex)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -331,4 +356,21 @@ func sortedMapKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// writeImages prints each image with the platforms its registry gave and
+// the executor tiers its architectures rule out.
+func writeImages(tw io.Writer, ex *Explanation) {
+	for _, img := range ex.Images {
+		fmt.Fprintf(tw, "Image (%s):\t%s\n", strings.Join(img.Roles, ", "), img.Image)
+		if img.UnknownReason != "" {
+			fmt.Fprintf(tw, "  platforms:\tunknown (%s): %s; placement is the profile's unchanged\n", img.UnknownReason, img.Message)
+			continue
+		}
+		fmt.Fprintf(tw, "  digest:\t%s\n", img.Digest)
+		fmt.Fprintf(tw, "  platforms:\t%s\n", strings.Join(img.Platforms, " "))
+	}
+	if len(ex.ExcludedTiers) > 0 {
+		fmt.Fprintf(tw, "Tiers left out:\t%s (the executor image lacks their architecture)\n", strings.Join(ex.ExcludedTiers, ", "))
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/sparkplane/sparkplane/internal/controller/interruption"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
+	"github.com/sparkplane/sparkplane/internal/imageplatforms"
 	"github.com/sparkplane/sparkplane/internal/install"
 	"github.com/sparkplane/sparkplane/internal/operator"
 	"github.com/sparkplane/sparkplane/internal/submit"
@@ -36,6 +37,9 @@ type operatorOptions struct {
 	driverPendingTimeout    time.Duration
 	ingressURLFormat        string
 	pendingThreshold        time.Duration
+	imagePlatformTimeout    time.Duration
+	imagePlatformTTL        time.Duration
+	readImagePullSecrets    bool
 	pprofAddr               string
 	// Zone choice of the profile resolver.
 	nodesOnDemand bool
@@ -100,6 +104,9 @@ application twice.`,
 	o.hub.addFlags(cmd.Flags())
 	cmd.Flags().DurationVar(&o.pendingThreshold, "pending-threshold", sparkapplication.DefaultPendingThreshold, "Say why (condition ExecutorsPending, event, metric) once executors or the driver have waited this long to run")
 	cmd.Flags().StringSliceVar(&o.watchNamespaces, "watch-namespaces", nil, "Namespaces whose SparkApplications and pods the operator watches (default: all); nodes and profiles are cluster-wide either way")
+	cmd.Flags().DurationVar(&o.imagePlatformTimeout, "image-platform-timeout", imageplatforms.DefaultTimeout, "Longest a submission waits for an image's registry to say which platforms the image has (placement then leaves out architectures it lacks); on timeout the application is submitted with its profile's placement and condition ImagePlatformsUnknown. 0 turns the lookups off")
+	cmd.Flags().DurationVar(&o.imagePlatformTTL, "image-platform-cache-ttl", imageplatforms.DefaultTTL, "How long a tag's digest is trusted before its registry is asked again (a digest's platforms are kept for good)")
+	cmd.Flags().BoolVar(&o.readImagePullSecrets, "read-image-pull-secrets", false, "Read each application's spec.imagePullSecrets to look its images up in private registries (needs get on secrets, which the installed role does not grant; see docs/profiles.md)")
 	cmd.Flags().IntVarP(&o.verbosity, "v", "v", 0, "Log verbosity (klog levels: 0 quiet, 2 per-application, 4 per-reconcile)")
 	return cmd
 }
@@ -163,7 +170,7 @@ func (o *operatorOptions) run(ctx context.Context) error {
 				IngressURLFormat:        o.ingressURLFormat,
 				PendingThreshold:        o.pendingThreshold,
 			},
-			Profiles:     sparkprofile.ResolverOptions{NodesOnDemand: o.nodesOnDemand, Zones: o.zones},
+			Profiles:     sparkprofile.ResolverOptions{NodesOnDemand: o.nodesOnDemand, Zones: o.zones, Images: o.imageOptions()},
 			Interruption: interruption.Options{Signals: signals},
 		},
 	})
@@ -173,4 +180,17 @@ func (o *operatorOptions) run(ctx context.Context) error {
 	log.Info("Starting operator", "apiServer", o.kube.config.Host, "controllers", op.Controllers, "metrics", o.metricsAddr,
 		"probes", o.probeAddr, "leaderElection", o.leaderElect, "qps", o.qps, "burst", o.burst)
 	return op.Start(ctx)
+}
+
+// imageOptions are the image platform lookups the flags ask for.
+func (o *operatorOptions) imageOptions() sparkprofile.ImageOptions {
+	if o.imagePlatformTimeout <= 0 {
+		return sparkprofile.ImageOptions{}
+	}
+	return sparkprofile.ImageOptions{
+		Lookup: imageplatforms.New(imageplatforms.Options{
+			Timeout: o.imagePlatformTimeout, TTL: o.imagePlatformTTL, Keychain: imageplatforms.DefaultKeychain(),
+		}),
+		ReadPullSecrets: o.readImagePullSecrets,
+	}
 }

@@ -159,3 +159,8 @@ func (k *ecrKeychain) ResolveContext(ctx context.Context, target authn.Resource)
 	k.tokens[host] = t
 	return authn.FromConfig(t.auth), nil
 }
+
+// DefaultKeychain is a process's own credentials: the docker config
+// ($DOCKER_CONFIG or ~/.docker/config.json, with its credential helpers),
+// then Amazon ECR through the AWS default credential chain.
+func DefaultKeychain() authn.Keychain { return chain{authn.DefaultKeychain, ECRKeychain()} }

@@ -22,7 +22,7 @@ var allowedImports = map[string][]string{
 	"internal/controller/clusterstate":     {"internal/profile", "internal/spark", "api/v1alpha1"},
 	"internal/controller/sparkapplication": {"internal/controller/clusterstate", "internal/submit", "internal/profile", "internal/spark", "api/v1alpha1"},
 	"internal/controller/interruption":     {"internal/controller/clusterstate", "internal/spark", "api/v1alpha1"},
-	"internal/controller/sparkprofile":     {"internal/controller/clusterstate", "internal/profile", "internal/spark", "api/v1alpha1"},
+	"internal/controller/sparkprofile":     {"internal/controller/clusterstate", "internal/profile", "internal/spark", "internal/imageplatforms", "api/v1alpha1"},
 	"internal/controller":                  {"internal/controller/"},
 	"internal/operator":                    {"internal/controller", "internal/controller/hub", "api/v1alpha1"},
 	"internal/devcluster":                  {"internal/platform", "internal/toolchain", "api/v1alpha1"},

@@ -21,13 +21,18 @@ type Source struct {
 	// Profile and Generation name the SparkProfile when Kind is profile.
 	Profile    string `json:"profile,omitempty"`
 	Generation int64  `json:"generation,omitempty"`
+	// Image names the image (reference@digest) when Kind is image.
+	Image string `json:"image,omitempty"`
 }
 
 // String renders the source as explain prints it: "application",
 // "profile cost-optimized at generation 3" or "built-in default".
 func (s Source) String() string {
-	if s.Kind == SourceProfile {
+	switch s.Kind {
+	case SourceProfile:
 		return fmt.Sprintf("profile %s at generation %d", s.Profile, s.Generation)
+	case SourceImage:
+		return "image " + s.Image
 	}
 	return string(s.Kind)
 }

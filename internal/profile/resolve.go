@@ -32,6 +32,11 @@ type ResolveInput struct {
 	// a warning) instead of making the API server refuse every pod; an
 	// application's own priority class is always kept.
 	PriorityClassExists func(name string) bool
+	// Images are the driver's and the executors' images with the platforms
+	// their registry gave (nil: not looked up). Placement is narrowed to
+	// the architectures an image has; an image whose platforms are unknown
+	// leaves the policy's placement unchanged.
+	Images []v1alpha1.ImagePlatforms
 }
 
 // ResolveResult is the effective application and how it came about.
@@ -56,13 +61,19 @@ type ResolveResult struct {
 	Settings []Setting `json:"settings"`
 	// Warnings are policy settings resolution had to leave out, and why.
 	Warnings []string `json:"warnings,omitempty"`
+	// Images are ResolveInput.Images, as recorded in status.resolution.
+	Images []v1alpha1.ImagePlatforms `json:"images,omitempty"`
+	// ExcludedTiers are executor tiers left out because the executor image
+	// lacks their architecture.
+	ExcludedTiers []string `json:"excludedTiers,omitempty"`
 }
 
 // Resolve picks the application's profile and computes the effective
 // application: built-in defaults < profile < the application's own fields.
 // Errors: *NotFoundError (the named profile does not exist),
 // *AmbiguousDefaultError, *ConflictError (application fields that contradict
-// the profile, each named).
+// the profile, each named), *ImagePlatformError (an image with no platform
+// the profile offers).
 func Resolve(in ResolveInput) (ResolveResult, error) {
 	sel, err := Select(in.Application, in.NamespaceAnnotations, in.Profiles)
 	if err != nil {
@@ -89,15 +100,21 @@ func Resolve(in ResolveInput) (ResolveResult, error) {
 		pol:                 mergePolicy(builtin, spec, src),
 		prov:                newProvenance(),
 		profile:             profileName,
+		images:              in.Images,
 	}
 	r.resolve(in.Zones)
 	if len(r.conflicts) > 0 {
 		return ResolveResult{}, &ConflictError{Profile: profileName, Conflicts: r.conflicts}
 	}
+	if len(r.imageMismatches) > 0 {
+		return ResolveResult{}, &ImagePlatformError{Mismatches: r.imageMismatches}
+	}
 	result.Application = r.app
 	result.Zone, result.ZoneReason, result.ZoneScores = r.zone.zone, r.zone.reason, r.zone.scores
 	result.Settings = r.prov.settings()
 	result.Warnings = r.warnings
+	result.Images = in.Images
+	result.ExcludedTiers = r.excludedTiers
 	return result, nil
 }
 
@@ -113,6 +130,11 @@ type resolver struct {
 	ownSparkConf        map[string]string
 	priorityClassExists func(string) bool
 	warnings            []string
+	// images are the images' platforms; excludedTiers and
+	// imageMismatches what they ruled out.
+	images          []v1alpha1.ImagePlatforms
+	excludedTiers   []string
+	imageMismatches []string
 }
 
 // policyName names a policy field with the layer it came from, for
@@ -193,7 +215,7 @@ func (r *resolver) resolve(zones ZoneInput) {
 		}
 	}
 	executorCapacity := r.pins(karpv1.CapacityTypeLabelKey, "executor")
-	tiers := r.effectiveTiers(executorArch, executorCapacity)
+	tiers := r.imageTiers(r.effectiveTiers(executorArch, executorCapacity))
 
 	// Driver capacity type: the application may not contradict it.
 	ct := p.driverCapacityType
@@ -578,8 +600,8 @@ func (r *resolver) chooseZone(in ZoneInput, tiers []v1alpha1.PlacementTier) {
 			selector[k] = v
 		}
 		var required []corev1.NodeSelectorRequirement
-		if len(p.architectures.v) > 0 {
-			required = append(required, corev1.NodeSelectorRequirement{Key: corev1.LabelArchStable, Operator: corev1.NodeSelectorOpIn, Values: p.architectures.v})
+		if arch, ok := r.archRequirement(RoleExecutor); ok {
+			required = append(required, arch.req)
 		}
 		r.zone = chooseZone(in, zoneRequest{
 			app: r.app, tiers: tiers, nodeSelector: selector, required: required,
@@ -597,14 +619,11 @@ type requiredExpression struct {
 	policy string
 }
 
-func (r *resolver) commonRequired() []requiredExpression {
+func (r *resolver) commonRequired(role string) []requiredExpression {
 	p := r.pol
 	var out []requiredExpression
-	if len(p.architectures.v) > 0 {
-		out = append(out, requiredExpression{
-			req: corev1.NodeSelectorRequirement{Key: corev1.LabelArchStable, Operator: corev1.NodeSelectorOpIn, Values: p.architectures.v},
-			src: p.architectures.src, policy: "executor.architectures",
-		})
+	if arch, ok := r.archRequirement(role); ok {
+		out = append(out, arch)
 	}
 	if r.zone.zone != "" {
 		src := p.zoneMode.src
@@ -631,7 +650,7 @@ func (r *resolver) driverAffinity() {
 	for _, e := range p.driverRequired.v {
 		required = append(required, requiredExpression{req: e, src: p.driverRequired.src, policy: "driver.matchExpressions"})
 	}
-	required = append(required, r.commonRequired()...)
+	required = append(required, r.commonRequired(RoleDriver)...)
 	pod := &r.app.Spec.Driver.SparkPodSpec
 	r.addRequired("spec.driver", pod, required)
 	var preferred []corev1.PreferredSchedulingTerm
@@ -643,7 +662,7 @@ func (r *resolver) driverAffinity() {
 
 func (r *resolver) executorAffinity(tiers []v1alpha1.PlacementTier) {
 	pod := &r.app.Spec.Executor.SparkPodSpec
-	r.addRequired("spec.executor", pod, r.commonRequired())
+	r.addRequired("spec.executor", pod, r.commonRequired(RoleExecutor))
 	weights := TierWeights(len(tiers))
 	preferred := make([]corev1.PreferredSchedulingTerm, len(tiers))
 	names := make([]string, len(tiers))
@@ -652,6 +671,10 @@ func (r *resolver) executorAffinity(tiers []v1alpha1.PlacementTier) {
 		names[i] = t.Name
 	}
 	r.setPreferred("spec.executor", pod, preferred, names, r.pol.tiers.src, "executor.tiers")
+	if img := r.imageFor(RoleExecutor); img != nil && len(r.excludedTiers) > 0 {
+		r.prov.record("status.resolution.excludedTiers", strings.Join(r.excludedTiers, " "), imageSource(img),
+			"executor.tiers whose architecture the image ["+strings.Join(img.Platforms, " ")+"] lacks")
+	}
 }
 
 // TierWeights returns n strictly decreasing preferred-affinity weights in
@@ -763,6 +786,7 @@ func (r ResolveResult) Resolution() *v1alpha1.Resolution {
 	out := &v1alpha1.Resolution{
 		ProfileVia: r.ProfileVia, Zone: r.Zone, ZoneReason: r.ZoneReason,
 		ZoneScores: r.ZoneScores, Warnings: r.Warnings,
+		Images: r.Images, ExcludedTiers: r.ExcludedTiers,
 	}
 	if app := r.Application; app != nil {
 		out.DriverPriorityClass = ptr.Deref(app.Spec.Driver.PriorityClassName, "")

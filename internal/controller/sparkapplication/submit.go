@@ -224,6 +224,7 @@ func (c *Controller) recordAttempt(s *scope, attempt int32, effective *v1alpha1.
 	// reconcile finds nothing to write.
 	c.setCondition(s, v1alpha1.ConditionRunning, metav1.ConditionFalse, v1alpha1.ReasonDriverPending, driverPendingMessage(driver))
 	clearExecutorsPending(s)
+	c.imagePlatformsCondition(s, st.Resolution)
 	c.setCondition(s, v1alpha1.ConditionCompleted, metav1.ConditionFalse, v1alpha1.ReasonInProgress, fmt.Sprintf("Attempt %d is in progress", attempt))
 	// An interruption of the previous attempt's driver must not end this one.
 	if cond := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionDriverNodeInterrupted); cond != nil && cond.Status == metav1.ConditionTrue {

@@ -1,6 +1,8 @@
 package sparkprofile
 
 import (
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/events"
 
@@ -46,5 +48,24 @@ func (r eventRecorder) skipped(app *v1alpha1.SparkApplication, res profile.Resol
 	}
 	for _, w := range res.Warnings {
 		r.Eventf(app, nil, corev1.EventTypeWarning, ReasonProfileSettingSkipped, "Resolve", "%s.", w)
+	}
+}
+
+// ReasonImagePlatformsUnknown is on a SparkApplication whose image's
+// platforms could not be read from its registry at submission.
+const ReasonImagePlatformsUnknown = v1alpha1.ConditionImagePlatformsUnknown
+
+// imagePlatformsUnknown reports the images whose platforms are unknown.
+func (r eventRecorder) imagePlatformsUnknown(app *v1alpha1.SparkApplication, res profile.ResolveResult) {
+	if r.EventRecorder == nil {
+		return
+	}
+	for _, img := range res.Images {
+		if img.UnknownReason == "" {
+			continue
+		}
+		r.Eventf(app, nil, corev1.EventTypeWarning, ReasonImagePlatformsUnknown, "Resolve",
+			"Platforms of image %s (%s) unknown (%s): %s. Submitted with the profile's placement unchanged; if the image lacks an architecture the tiers offer, its pods fail there with exec format error: check the registry, the imagePullSecrets and the operator's --image-platform-timeout.",
+			img.Image, strings.Join(img.Roles, ", "), img.UnknownReason, img.Message)
 	}
 }

@@ -56,6 +56,7 @@ func Input(ctx context.Context, reader client.Reader, view ClusterView, opts Res
 		existing[classes.Items[i].Name] = true
 	}
 	in.PriorityClassExists = func(name string) bool { return existing[name] }
+	in.Images = imagesInput(ctx, opts.Images, app)
 
 	if app.Status.Zone != "" {
 		// A retry keeps the zone of the first attempt.

@@ -3,8 +3,13 @@ package sparkprofile_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
 
@@ -36,8 +41,14 @@ var testZones = []string{"zone-a", "zone-b"}
 // on the zone and the priority classes.
 func startOperator(t *testing.T) {
 	t.Helper()
+	startOperatorWith(t, sparkprofile.ResolverOptions{NodesOnDemand: true, Zones: testZones}, nil)
+}
+
+// startOperatorWith is startOperator with opts; took, when set, is told how
+// long each resolution took.
+func startOperatorWith(t *testing.T, opts sparkprofile.ResolverOptions, took func(app string, d time.Duration)) {
+	t.Helper()
 	env.ShuffleStorageClass(t, profile.DefaultShuffleStorageClass)
-	opts := sparkprofile.ResolverOptions{NodesOnDemand: true, Zones: testZones}
 	resolver := sparkprofile.NewResolver(opts)
 	env.StartManager(t, func(mgr manager.Manager) error {
 		if err := resolver.Register(mgr); err != nil {
@@ -45,7 +56,11 @@ func startOperator(t *testing.T) {
 		}
 		resolve := func(ctx context.Context, app *v1alpha1.SparkApplication) (*v1alpha1.SparkApplication, string, error) {
 			explained := app.DeepCopy()
+			start := time.Now()
 			effective, note, err := resolver.Resolve(ctx, app)
+			if took != nil {
+				took(app.Name, time.Since(start))
+			}
 			explainAgrees(t, ctx, opts, explained, effective, err)
 			return effective, note, err
 		}
@@ -76,6 +91,9 @@ func explainAgrees(t *testing.T, ctx context.Context, opts sparkprofile.Resolver
 	if got.Zone != want.Zone || got.DriverPriorityClass != want.DriverPriorityClass || got.ExecutorPriorityClass != want.ExecutorPriorityClass {
 		t.Errorf("%s: explain says zone %q, priority classes %q/%q; the operator chose %q, %q/%q",
 			app.Name, got.Zone, got.DriverPriorityClass, got.ExecutorPriorityClass, want.Zone, want.DriverPriorityClass, want.ExecutorPriorityClass)
+	}
+	if diff := cmp.Diff(want.Images, got.Images, cmpopts.IgnoreFields(v1alpha1.ImagePlatforms{}, "Message")); diff != "" || !slices.Equal(want.ExcludedTiers, got.ExcludedTiers) {
+		t.Errorf("%s: explain finds images %+v excluding tiers %v; the operator %+v excluding %v", app.Name, got.Images, got.ExcludedTiers, want.Images, want.ExcludedTiers)
 	}
 }
 

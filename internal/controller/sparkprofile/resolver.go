@@ -30,6 +30,9 @@ type ResolverOptions struct {
 	NodesOnDemand bool
 	// Zones the cluster can create nodes in, besides the zones of its nodes.
 	Zones []string
+	// Images says how the platforms of the applications' images are read
+	// (zero: they are not).
+	Images ImageOptions
 }
 
 // Resolver is the sparkapplication controller's profile hook (its Resolve
@@ -74,6 +77,9 @@ func (r *Resolver) Register(mgr manager.Manager) error {
 	if err != nil {
 		return fmt.Errorf("watching SparkApplications for the zone load: %w", err)
 	}
+	if r.opts.Images.ReadPullSecrets && r.opts.Images.Secrets == nil {
+		r.opts.Images.Secrets = mgr.GetAPIReader()
+	}
 	r.reader, r.state, r.load = mgr.GetClient(), state, load
 	r.events = eventRecorder{mgr.GetEventRecorder("sparkplane-" + ControllerName)}
 	return nil
@@ -103,6 +109,7 @@ func (r *Resolver) Resolve(ctx context.Context, app *v1alpha1.SparkApplication) 
 	effective.Status.Profile = res.Profile
 	effective.Status.Resolution = res.Resolution()
 	r.events.skipped(app, res)
+	r.events.imagePlatformsUnknown(app, res)
 	return effective, ResolvedNote(res), nil
 }
 

@@ -1,7 +1,8 @@
 // Package registrytest serves container images of known platforms from an
 // in-process OCI registry on loopback (go-containerregistry's pkg/registry),
 // for the tests, the e2e suite and the demo: a two-platform index, an
-// amd64-only and an arm64-only image, and an index behind basic auth.
+// amd64-only, an arm64-only and an s390x-only image, and an index behind
+// basic auth.
 package registrytest
 
 import (
@@ -31,6 +32,7 @@ const (
 	MultiArchRepo = "spark:3.5.3-multiarch" // index: linux/amd64, linux/arm64 (and an attestation)
 	AMD64Repo     = "spark:3.5.3-amd64"     // one manifest: linux/amd64
 	ARM64Repo     = "spark:3.5.3-arm64"     // one manifest: linux/arm64
+	S390XRepo     = "spark:3.5.3-s390x"     // one manifest: linux/s390x, which no tier offers
 	PrivateRepo   = "private/spark:3.5.3"   // index as MultiArchRepo, basic auth required
 	// Username and Password open PrivateRepo.
 	Username = "spark"
@@ -166,7 +168,7 @@ func (r *Registry) push() error {
 			return fmt.Errorf("pushing %s: %w", ref, err)
 		}
 	}
-	for repo, arch := range map[string]string{AMD64Repo: "amd64", ARM64Repo: "arm64"} {
+	for repo, arch := range map[string]string{AMD64Repo: "amd64", ARM64Repo: "arm64", S390XRepo: "s390x"} {
 		img, err := image(arch)
 		if err != nil {
 			return err
