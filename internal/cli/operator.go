@@ -30,6 +30,9 @@ type operatorOptions struct {
 	probeAddr               string
 	leaderElect             bool
 	leaderElectionNamespace string
+	leaseDuration           time.Duration
+	renewDeadline           time.Duration
+	retryPeriod             time.Duration
 	qps                     float32
 	burst                   int
 	verbosity               int
@@ -92,6 +95,9 @@ application twice.`,
 	cmd.Flags().StringVar(&o.probeAddr, "health-probe-bind-address", "127.0.0.1:8081", "Address the /healthz and /readyz probes bind to; \"0\" turns them off")
 	cmd.Flags().BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader among replicas so one works at a time (the Lease "+install.LeaderElectionID+")")
 	cmd.Flags().StringVar(&o.leaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's namespace in a cluster, else "+install.Namespace+")")
+	cmd.Flags().DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "How long a standby waits after the leader's last renewal before it takes over")
+	cmd.Flags().DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "How long the leader keeps trying to renew before it stops working (less than the lease duration)")
+	cmd.Flags().DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "How often replicas try to acquire or renew the lease")
 	cmd.Flags().Float32Var(&o.qps, "kube-api-qps", 500, "Queries per second the operator may send the API server (client-side limit)")
 	cmd.Flags().IntVar(&o.burst, "kube-api-burst", 1000, "Burst of queries above --kube-api-qps the operator may send")
 	cmd.Flags().IntVar(&o.workers, "max-concurrent-reconciles", 0, "SparkApplications reconciled at once (0: the controller's default)")
@@ -132,6 +138,9 @@ func (o *operatorOptions) validate() error {
 	if o.driverPendingTimeout == 0 {
 		return errors.New("--driver-pending-timeout must not be 0: give a duration (e.g. 10m), or a negative one to never fail pending drivers")
 	}
+	if o.retryPeriod <= 0 || float64(o.renewDeadline) <= 1.2*float64(o.retryPeriod) || o.leaseDuration <= o.renewDeadline {
+		return fmt.Errorf("leader election: want --leader-elect-lease-duration (%s) > --leader-elect-renew-deadline (%s) > 1.2 × --leader-elect-retry-period (%s) > 0", o.leaseDuration, o.renewDeadline, o.retryPeriod)
+	}
 	if o.burst < int(o.qps) {
 		return fmt.Errorf("--kube-api-burst (%d) must be at least --kube-api-qps (%v)", o.burst, o.qps)
 	}
@@ -160,6 +169,7 @@ func (o *operatorOptions) run(ctx context.Context) error {
 		Scheme:      Scheme(),
 		MetricsAddr: o.metricsAddr, ProbeAddr: o.probeAddr, PprofAddr: o.pprofAddr,
 		LeaderElection: o.leaderElect, LeaderElectionID: leaderElectionID(o.hub.enabled), LeaderElectionNamespace: leaseNamespace,
+		LeaseDuration: o.leaseDuration, RenewDeadline: o.renewDeadline, RetryPeriod: o.retryPeriod,
 		Hub: o.hub.options(),
 		QPS: o.qps, Burst: o.burst,
 		WatchNamespaces: o.watchNamespaces,

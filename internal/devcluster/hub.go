@@ -35,21 +35,43 @@ func (u *upper) finishHub(ctx context.Context, cfg *rest.Config) error {
 // StopAPIServer stops cluster name's API server and waits until its port is
 // closed; etcd and every other component keep running, as in the loss of a
 // region's control plane seen from outside. StartAPIServer brings it back.
-func StopAPIServer(name string) error {
+func StopAPIServer(name string) error { return StopComponent(name, ComponentAPIServer) }
+
+// StartAPIServer starts cluster name's API server again, with the command
+// line it was first started with, and waits until it is ready (at most timeout).
+func StartAPIServer(ctx context.Context, name string, timeout time.Duration) error {
+	return StartComponent(ctx, name, ComponentAPIServer, timeout)
+}
+
+// StopComponent stops one component of cluster name (ComponentAPIServer or
+// ComponentEtcd: a control-plane restart) and waits until its ports are
+// closed; the others keep running. StartComponent brings it back.
+func StopComponent(name, component string) error {
 	c, unlock, err := loadLocked(name)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := stopStage("/proc", c.Dir, []string{ComponentAPIServer}, 10*time.Second); err != nil {
-		return fmt.Errorf("stopping the API server of %q: %w", name, err)
+	var ports []int
+	switch component {
+	case ComponentAPIServer:
+		ports = []int{c.Ports.APIServer}
+	case ComponentEtcd:
+		ports = []int{c.Ports.EtcdClient, c.Ports.EtcdPeer}
+	default:
+		return fmt.Errorf("stopping %s: only %s and %s can be stopped and started again", component, ComponentAPIServer, ComponentEtcd)
 	}
-	return waitPortsClosed([]int{c.Ports.APIServer}, 10*time.Second)
+	if err := stopStage("/proc", c.Dir, []string{component}, 10*time.Second); err != nil {
+		return fmt.Errorf("stopping the %s of %q: %w", component, name, err)
+	}
+	return waitPortsClosed(ports, 10*time.Second)
 }
 
-// StartAPIServer starts cluster name's API server again, with the command
-// line it was first started with, and waits until it is ready (at most timeout).
-func StartAPIServer(ctx context.Context, name string, timeout time.Duration) error {
+// StartComponent starts a component StopComponent stopped again, with the
+// command line it was first started with, and waits until the API server
+// is ready again (at most timeout): for etcd, that is the API server
+// serving from it again.
+func StartComponent(ctx context.Context, name, component string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c, unlock, err := loadLocked(name)
@@ -61,12 +83,12 @@ func StartAPIServer(ctx context.Context, name string, timeout time.Duration) err
 	if err != nil {
 		return err
 	}
-	if slices.ContainsFunc(procs, func(p Process) bool { return p.Binary == ComponentAPIServer }) {
-		return fmt.Errorf("the API server of %q is running already", name)
+	if slices.ContainsFunc(procs, func(p Process) bool { return p.Binary == component }) {
+		return fmt.Errorf("the %s of %q is running already", component, name)
 	}
-	i := slices.IndexFunc(c.Components, func(ci ComponentInfo) bool { return ci.Name == ComponentAPIServer })
+	i := slices.IndexFunc(c.Components, func(ci ComponentInfo) bool { return ci.Name == component })
 	if i < 0 || len(c.Components[i].Command) == 0 {
-		return fmt.Errorf("cluster %q records no API server command line (started by an older sparkplane?): recreate it with sparkplane dev down and up", name)
+		return fmt.Errorf("cluster %q records no %s command line (started by an older sparkplane?): recreate it with sparkplane dev down and up", name, component)
 	}
 	info := &c.Components[i]
 	logFile, err := os.OpenFile(info.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
@@ -80,7 +102,7 @@ func StartAPIServer(ctx context.Context, name string, timeout time.Duration) err
 	cmd.Env = append(os.Environ(), info.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting the API server of %q: %w", name, err)
+		return fmt.Errorf("starting the %s of %q: %w", component, name, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -102,9 +124,9 @@ func StartAPIServer(ctx context.Context, name string, timeout time.Duration) err
 	for !httpOK(ctx, readyz, c.APIServerURL+"/readyz") {
 		select {
 		case err := <-exited:
-			return componentError(ComponentAPIServer, fmt.Sprintf("exited (%v) while starting again", err), info.Log)
+			return componentError(component, fmt.Sprintf("exited (%v) while starting again", err), info.Log)
 		case <-ctx.Done():
-			return errors.Join(fmt.Errorf("the API server of %q is not ready", name), ctx.Err())
+			return errors.Join(fmt.Errorf("the API server of %q is not ready after starting %s again", name, component), ctx.Err())
 		case <-ticker.C:
 		}
 	}

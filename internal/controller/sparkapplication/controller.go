@@ -262,6 +262,11 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err != nil {
 		return reconcile.Result{}, err
 	}
+	if result.IsZero() {
+		// The status patch that ends an application wakes nothing (status
+		// changes pass no predicate), so its TTL is scheduled here.
+		result = ttlRequeue(s)
+	}
 	return result, nil
 }
 

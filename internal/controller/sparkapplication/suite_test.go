@@ -277,7 +277,11 @@ func TestStatusFollowsDriverAndTTL(t *testing.T) {
 	}
 
 	h.setPodStatus(names.DriverPod, succeeded)
-	h.reconcile("follow")
+	// The reconcile that ends the application schedules its TTL: the status
+	// patch it makes wakes nothing.
+	if res := h.reconcile("follow"); res.RequeueAfter < 59*time.Second || res.RequeueAfter > 61*time.Second {
+		t.Errorf("the reconcile that ended the application: requeue after %s, want the 60s TTL", res.RequeueAfter)
+	}
 	got = h.get("follow")
 	if got.Status.State != v1alpha1.StateSucceeded || got.Status.TerminationTime == nil {
 		t.Fatalf("after the driver succeeded: state %q", got.Status.State)

@@ -36,3 +36,14 @@ func (c *Controller) finished(ctx context.Context, s *scope) (reconcile.Result, 
 	s.deleted = true
 	return reconcile.Result{}, true, nil
 }
+
+// ttlRequeue is when to delete an application that has ended for good and
+// has a TTL; zero otherwise.
+func ttlRequeue(s *scope) reconcile.Result {
+	st := &s.app.Status
+	ttl := s.app.Spec.TimeToLiveSeconds
+	if !stateOf(st).IsTerminal() || ttl == nil || st.TerminationTime == nil {
+		return reconcile.Result{}
+	}
+	return reconcile.Result{RequeueAfter: max(st.TerminationTime.Add(time.Duration(*ttl)*time.Second).Sub(s.now), time.Millisecond)}
+}
