@@ -224,6 +224,9 @@ func Build(app *v1alpha1.SparkApplication, opts Options) (*Objects, error) {
 		size += len(k) + len(v)
 	}
 	if size > maxConfigMapBytes {
+		if b.spec.SparkConfigMap == nil {
+			return nil, fmt.Errorf("spec.sparkConf: spark.properties is %d bytes, over the 1 MiB ConfigMap limit; set fewer or shorter properties", size)
+		}
 		return nil, fmt.Errorf("spec.sparkConfigMap: spark.properties and the ConfigMap's files are %d bytes, over the 1 MiB ConfigMap limit; move large files to a volume", size)
 	}
 	var err error
@@ -303,6 +306,7 @@ func (b *builder) validate() {
 		}
 	}
 	b.validateKubernetesConf()
+	b.validateArguments()
 	b.driverVolumes = b.podVolumes(specPath.Child("driver"), &s.Driver.SparkPodSpec)
 	b.executorVolume = b.podVolumes(specPath.Child("executor"), &s.Executor.SparkPodSpec)
 }
