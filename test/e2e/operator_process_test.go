@@ -40,7 +40,9 @@ type operatorProcess struct {
 	cmd     *exec.Cmd
 	logPath string
 	probe   string
-	done    chan struct{}
+	// metricsAddr is where /metrics answers; "" when started without.
+	metricsAddr string
+	done        chan struct{}
 }
 
 // sparkplaneScheme knows core kinds and sparkplane's.

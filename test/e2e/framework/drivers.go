@@ -59,7 +59,10 @@ func RunDrivers(t testing.TB, cfg *rest.Config, namespace string, runFor time.Du
 		}))
 	inf := factory.Core().V1().Pods().Informer()
 	d := &DriverRunner{cs: cs, runFor: runFor, pods: inf.GetIndexer(),
-		queue: workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[types.NamespacedName]())}
+		queue: workqueue.NewTypedRateLimitingQueue(
+			// Per pod only (no overall bucket): after an API server outage
+			// every pod retries at once, and all must go on promptly.
+			workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](50*time.Millisecond, 5*time.Second))}
 	enqueue := func(obj any) {
 		if pod, ok := obj.(*corev1.Pod); ok {
 			d.queue.Add(types.NamespacedName{Namespace: pod.Namespace, Name: pod.Name})

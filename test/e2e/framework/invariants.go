@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
@@ -19,11 +20,14 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 )
+
+var quietLogs sync.Once
 
 // Tracker watches one namespace's SparkApplications and driver pods for the
 // whole of a scenario, so that the invariants every reliability scenario
@@ -57,6 +61,9 @@ type AppRecord struct {
 // Track starts watching namespace until the test ends.
 func Track(t testing.TB, cfg *rest.Config, namespace string) *Tracker {
 	t.Helper()
+	// controller-runtime's cache logs through its global logger, which
+	// prints a stack when nothing set it.
+	quietLogs.Do(func() { ctrllog.SetLogger(logr.Discard()) })
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))
