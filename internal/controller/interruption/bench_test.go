@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -84,6 +86,7 @@ func BenchmarkInterruption(b *testing.B) {
 		}
 
 		// Interrupt every node at once.
+		reactionBefore := histogramValue(b, SignalKarpenterDisrupted)
 		noticeAt := make([]time.Time, nodes)
 		for n := range nodes {
 			wg.Go(func() {
@@ -114,12 +117,19 @@ func BenchmarkInterruption(b *testing.B) {
 			}
 		}
 		misses := counterValue(b, deadlineMissesTotal.WithLabelValues(SignalKarpenterDisrupted)) - missesBefore
+		reaction := histogramValue(b, SignalKarpenterDisrupted)
+		reactionCount := reaction.GetSampleCount() - reactionBefore.GetSampleCount()
+		reactionMean := time.Duration(0)
+		if reactionCount > 0 {
+			reactionMean = time.Duration((reaction.GetSampleSum() - reactionBefore.GetSampleSum()) / float64(reactionCount) * float64(time.Second))
+		}
 
 		p50, p99, worst := percentiles(latencies)
 		r50, r99, rworst := percentiles(refLatencies)
 		b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
 		b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 		b.ReportMetric(misses, "deadline-misses")
+		b.ReportMetric(p99.Seconds()/r99.Seconds(), "x-direct-p99")
 		b.Logf("interruption: %d nodes x %d executors interrupted at once (%s)", nodes, executorsPerNode, where)
 		b.Logf("  notice -> decommission visible: p50 %v  p99 %v  max %v  (%.2f%% of the 120s budget at p99; target p99 <= 1s)",
 			p50.Round(time.Millisecond), p99.Round(time.Millisecond), worst.Round(time.Millisecond), 100*p99.Seconds()/120)
@@ -127,6 +137,9 @@ func BenchmarkInterruption(b *testing.B) {
 		b.Logf("  of which taint written -> seen by the controller (per node): p50 %v  p99 %v", s50.Round(time.Millisecond), s99.Round(time.Millisecond))
 		b.Logf("  reference, %d graceful deletes issued directly: p50 %v  p99 %v  max %v", len(refLatencies),
 			r50.Round(time.Millisecond), r99.Round(time.Millisecond), rworst.Round(time.Millisecond))
+		b.Logf("  p99 / reference p99: %.2f (target <= %.1f: %s)", p99.Seconds()/r99.Seconds(), targetRatioToDirect, metOrNotRatio(p99, r99))
+		b.Logf("  the operator's own sparkplane_interruption_reaction_seconds (notice's arrival -> delete accepted): mean %v over %d executors",
+			reactionMean.Round(time.Millisecond), reactionCount)
 		b.Logf("  deadline misses: %v (target 0); smallest grace given: %ds of the 120s notice", misses, graceMin)
 		// The target is judged against what this API server can do at all:
 		// on a loaded machine the direct deletes alone can take over a
@@ -140,6 +153,27 @@ func BenchmarkInterruption(b *testing.B) {
 			b.Errorf("p99 %v is %v above the direct-delete reference (fail above %v), %v deadline misses (want 0)", p99, overhead, maxOverhead, misses)
 		}
 	}
+}
+
+// targetRatioToDirect is issue 20's target: the p99 from notice to
+// delete visible at most this many times the direct deletes' p99.
+const targetRatioToDirect = 1.2
+
+func metOrNotRatio(p99, referenceP99 time.Duration) string {
+	if p99.Seconds() <= targetRatioToDirect*referenceP99.Seconds() {
+		return "met"
+	}
+	return "NOT met"
+}
+
+// histogramValue reads the reaction histogram of signal.
+func histogramValue(b testing.TB, signal string) *dto.Histogram {
+	b.Helper()
+	var m dto.Metric
+	if err := reactionSeconds.WithLabelValues(signal).(prometheus.Histogram).Write(&m); err != nil {
+		b.Fatal(err)
+	}
+	return m.GetHistogram()
 }
 
 // maxOverhead is the controller's p99 overhead over the direct-delete

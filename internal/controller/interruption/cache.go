@@ -3,6 +3,7 @@ package interruption
 import (
 	"context"
 	"maps"
+	"time"
 
 	"github.com/sparkplane/sparkplane/internal/spark"
 	corev1 "k8s.io/api/core/v1"
@@ -23,7 +24,10 @@ func isSparkPod(pod *corev1.Pod) bool {
 }
 
 // nodeSource enqueues a node when it appears, goes, or its taints, deletion
-// or persisted notice change; status heartbeats are ignored.
+// or persisted notice change; status heartbeats are ignored. It notes when
+// the event that first shows a node's notice (or its deletion) arrived: the
+// clock of a notice that carries no time of its own starts there, so the
+// reaction time includes the wait in the work queue.
 func (c *Controller) nodeSource() source.Source {
 	changed := predicate.TypedFuncs[*corev1.Node]{
 		UpdateFunc: func(e event.TypedUpdateEvent[*corev1.Node]) bool {
@@ -33,7 +37,49 @@ func (c *Controller) nodeSource() source.Source {
 				!maps.Equal(o.Annotations, n.Annotations)
 		},
 	}
-	return source.Kind(c.cache, &corev1.Node{}, &handler.TypedEnqueueRequestForObject[*corev1.Node]{}, changed)
+	enqueue := func(node *corev1.Node, gone bool, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		c.noteArrival(node, gone)
+		q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: node.Name}})
+	}
+	return source.Kind(c.cache, &corev1.Node{}, handler.TypedFuncs[*corev1.Node, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[*corev1.Node], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, false, q)
+		},
+		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[*corev1.Node], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.ObjectNew, false, q)
+		},
+		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[*corev1.Node], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, true, q)
+		},
+		GenericFunc: func(_ context.Context, e event.TypedGenericEvent[*corev1.Node], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, false, q)
+		},
+	}, changed)
+}
+
+// noteArrival records now as when node's notice was first seen, if the node
+// carries one (or is gone, when node deletion is a signal) and none is
+// recorded yet. Reconcile forgets it once the notice is withdrawn.
+func (c *Controller) noteArrival(node *corev1.Node, gone bool) {
+	now := c.clock.Now()
+	if gone && c.deletion == nil {
+		return
+	}
+	if !gone {
+		if _, ok := DetectNotice(node, c.signals, now); !ok {
+			return
+		}
+	}
+	c.arrivals.LoadOrStore(node.Name, now)
+}
+
+// firstSeen is when node's notice was first seen: the arrival of the event
+// that showed it, else now (a restarted operator's first look).
+func (c *Controller) firstSeen(node string, now time.Time) time.Time {
+	if at, ok := c.arrivals.Load(node); ok && at.(time.Time).Before(now) {
+		return at.(time.Time)
+	}
+	return now
 }
 
 // podSource enqueues a Spark pod's node when the pod appears on it (which,

@@ -87,6 +87,10 @@ type Controller struct {
 	// goneSince holds when a node was first found missing while executors
 	// still pointed at it; a node that is gone cannot carry an annotation.
 	goneSince sync.Map // node name → time.Time
+	// arrivals holds when the watch event that first showed a node's notice
+	// (or its deletion) arrived, until the notice is withdrawn or the node
+	// and its Spark pods are gone; see nodeSource.
+	arrivals sync.Map // node name → time.Time
 	// driversReported holds the UIDs of drivers already reported.
 	driversReported sync.Map // types.UID → struct{}
 }
@@ -169,8 +173,9 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return c.reconcileGoneNode(ctx, req.Name, now)
 	}
 	c.goneSince.Delete(req.Name)
-	notice, ok := DetectNotice(node, c.signals, now)
+	notice, ok := DetectNotice(node, c.signals, c.firstSeen(req.Name, now))
 	if !ok {
+		c.arrivals.Delete(req.Name)
 		if _, persisted := node.Annotations[NoticeAnnotation]; persisted {
 			return reconcile.Result{}, c.withdrawNotice(ctx, node)
 		}
@@ -185,6 +190,7 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 // the notice.
 func (c *Controller) reconcileGoneNode(ctx context.Context, nodeName string, now time.Time) (reconcile.Result, error) {
 	if c.deletion == nil {
+		c.arrivals.Delete(nodeName)
 		return reconcile.Result{}, nil
 	}
 	pods, err := c.podsOn(ctx, nodeName)
@@ -193,6 +199,7 @@ func (c *Controller) reconcileGoneNode(ctx context.Context, nodeName string, now
 	}
 	if len(pods) == 0 {
 		c.goneSince.Delete(nodeName)
+		c.arrivals.Delete(nodeName)
 		return reconcile.Result{}, nil
 	}
 	if !slices.ContainsFunc(pods, needsAction) {
@@ -207,7 +214,7 @@ func (c *Controller) reconcileGoneNode(ctx context.Context, nodeName string, now
 	} else if !apierrors.IsNotFound(err) {
 		return reconcile.Result{}, err
 	}
-	first, seen := c.goneSince.LoadOrStore(nodeName, now)
+	first, seen := c.goneSince.LoadOrStore(nodeName, c.firstSeen(nodeName, now))
 	if !seen {
 		noticesTotal.WithLabelValues(c.deletion.Name).Inc()
 		ctrl.LoggerFrom(ctx).Info("Node is gone while Spark pods still run on it", "node", nodeName, "pods", len(pods))

@@ -19,7 +19,7 @@ var (
 	}, []string{"signal"})
 	reactionSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "sparkplane_interruption_reaction_seconds",
-		Help:    "Time from an interruption notice to the executor's graceful delete being issued, by signal.",
+		Help:    "Time from an interruption notice to the executor's graceful delete being accepted, by signal. The clock starts at the notice's time on the node (a taint's timeAdded, cluster-autoscaler's value, the deletion timestamp) or, when the node carries none, at the arrival of the watch event that showed it: watch and work-queue delay count.",
 		Buckets: []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120},
 	}, []string{"signal"})
 	deadlineMissesTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
