@@ -38,6 +38,7 @@ import (
 //   - a user bound only to SparkApplication create is refused, for an
 //     application and for a schedule, with a message that names the missing
 //     permission (create pods);
+//   - a namespace editor (built-in edit) is admitted;
 //   - with pods create the driver's ServiceAccount is asked for (get
 //     serviceaccounts sparkplane-spark), and with that too the application
 //     is admitted and runs to Succeeded: its driver pod and executor pods
@@ -161,6 +162,28 @@ func TestNoConfusedDeputyOnLocalCluster(t *testing.T) {
 			}
 		}
 	}
+
+	// A namespace editor (the built-in edit role, into which install
+	// aggregates sparkplane-edit) holds create pods and get serviceaccounts:
+	// admitted as before the policy.
+	editBinding := &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "editor"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "edit"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "tenant-editor"}},
+	}
+	if err := cl.Create(ctx, editBinding); err != nil {
+		t.Fatal(err)
+	}
+	editorCfg := rest.CopyConfig(c.Config)
+	editorCfg.Impersonate = rest.ImpersonationConfig{UserName: "tenant-editor", Groups: []string{"system:authenticated"}}
+	editor, err := client.New(editorCfg, client.Options{Scheme: sparkplaneScheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 30*time.Second, "a namespace editor's application to be admitted (dry run)", func() (bool, string) {
+		err := editor.Create(ctx, newApp("by-editor"), client.DryRunAll)
+		return err == nil, fmt.Sprint(err)
+	})
 
 	refusedUntil(newApp("pi"), "missing permission: create pods")
 	schedule := &v1alpha1.ScheduledSparkApplication{
