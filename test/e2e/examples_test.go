@@ -12,14 +12,12 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/devcluster"
 	"github.com/sparkplane/sparkplane/internal/emulator"
-	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 	"github.com/sparkplane/sparkplane/internal/toolchain"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
@@ -42,21 +40,7 @@ func TestExamplesSucceed(t *testing.T) {
 	ctx := context.Background()
 	ns := c.Namespace(t)
 
-	for i := range 40 {
-		pv := &corev1.PersistentVolume{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("shuffle-%02d", i)},
-			Spec: corev1.PersistentVolumeSpec{
-				StorageClassName:              profile.DefaultShuffleStorageClass,
-				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Ti")},
-				AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimDelete,
-				PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: fmt.Sprintf("/mnt/shuffle-%02d", i)}},
-			},
-		}
-		if err := cl.Create(ctx, pv); err != nil {
-			t.Fatal(err)
-		}
-	}
+	shuffleVolumes(t, cl, "shuffle", 40)
 	var nodes corev1.NodeList
 	if err := cl.List(ctx, &nodes, client.MatchingLabels{devcluster.LabelNodeRole: devcluster.NodeRoleExecutor}); err != nil {
 		t.Fatal(err)
