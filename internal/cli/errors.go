@@ -99,7 +99,9 @@ func explainError(err error, flags *genericclioptions.ConfigFlags) error {
 		return &nextStepError{fmt.Sprintf("cannot resolve the API server's host %s%s: check the server address in the kubeconfig", dns.Name, where(flags, host)), err}
 	case errors.As(err, &unknownAuthority), errors.As(err, &hostname), errors.As(err, &invalid), errors.As(err, &verification):
 		return &nextStepError{fmt.Sprintf("the API server at %s presented a certificate this kubeconfig does not trust (%v)%s: check certificate-authority-data for the cluster, or use the kubeconfig the cluster's installer wrote", host, rootCause(err), where(flags, host)), err}
-	case errors.As(err, &recordHeader):
+	case errors.As(err, &recordHeader), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		// net/http turns the TLS record error of a plain-HTTP answer into
+		// an unexported error with this message.
 		return &nextStepError{fmt.Sprintf("the API server address %s does not speak TLS%s: check the server URL's scheme and port", host, where(flags, host)), err}
 	case apierrors.IsUnauthorized(err):
 		return &nextStepError{fmt.Sprintf("the API server%s rejected the credentials (Unauthorized): log in again or renew the token/client certificate of the context's user", where(flags, "")), err}
