@@ -144,8 +144,9 @@ func operatorOn(t *testing.T, c *framework.Cluster, profiles sparkprofile.Resolv
 // submitThroughOperator creates an application that names no profile (so it
 // gets the cluster default, cost-optimized) and waits until the operator has
 // submitted it; it returns the application and its template ConfigMap's
-// executor pod.
-func submitThroughOperator(t *testing.T, cl client.Client, ns string, executors, cores int32) (*v1alpha1.SparkApplication, *submit.Objects) {
+// executor pod. mutate, if any, changes the application before it is
+// created (its name is "placed" unless mutate renames it).
+func submitThroughOperator(t *testing.T, cl client.Client, ns string, executors, cores int32, mutate ...func(*v1alpha1.SparkApplication)) (*v1alpha1.SparkApplication, *submit.Objects) {
 	t.Helper()
 	ctx := context.Background()
 	app := &v1alpha1.SparkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "placed"}}
@@ -157,6 +158,9 @@ func submitThroughOperator(t *testing.T, cl client.Client, ns string, executors,
 	app.Spec.Executor.Instances = ptr.To(executors)
 	app.Spec.Executor.Cores = ptr.To(cores)
 	app.Spec.Executor.Memory = ptr.To(v1alpha1.MemorySize("2g"))
+	for _, m := range mutate {
+		m(app)
+	}
 	if err := cl.Create(ctx, app); err != nil {
 		t.Fatal(err)
 	}
