@@ -18,6 +18,7 @@ import (
 	"github.com/sparkplane/sparkplane/internal/controller"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/demo"
+	"github.com/sparkplane/sparkplane/internal/imageplatforms"
 	"github.com/sparkplane/sparkplane/internal/operator"
 )
 
@@ -166,11 +167,19 @@ Stop the cluster with:       sparkplane dev down --name %[1]s
 func startDemoOperator(ctx context.Context, cfg *rest.Config, opts demo.OperatorOptions) error {
 	op, err := operator.New(cfg, operator.Options{
 		Scheme: Scheme(), QPS: 500, Burst: 1000, SkipControllerNameValidation: true,
-		Controllers: controller.Options{Profiles: sparkprofile.ResolverOptions{NodesOnDemand: true, Zones: opts.Zones}},
+		Controllers: controller.Options{Profiles: sparkprofile.ResolverOptions{NodesOnDemand: true, Zones: opts.Zones, Images: demoImages(opts)}},
 		Without:     opts.Without,
 	})
 	if err != nil {
 		return err
 	}
 	return op.Start(ctx)
+}
+
+// demoImages looks the demo's images up in its local registry.
+func demoImages(opts demo.OperatorOptions) sparkprofile.ImageOptions {
+	if !opts.ImagePlatforms {
+		return sparkprofile.ImageOptions{}
+	}
+	return sparkprofile.ImageOptions{Lookup: imageplatforms.New(imageplatforms.Options{})}
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/imageplatforms/registrytest"
 )
 
 // Sizes of the application mix.
@@ -45,6 +46,14 @@ type AppSpec struct {
 	// Workload is the emulator's workload conf; the same in both runs, so the
 	// runs compare like with like.
 	Workload map[string]string
+	// ImageRepo is the repository and tag the application's image has in
+	// the demo's registry (registrytest): the two-platform index, or, for
+	// the second application, the amd64-only image, whose executors the
+	// operator keeps off arm64.
+	ImageRepo string
+	// Image is the full reference, set once the registry runs; the public
+	// Spark image when empty.
+	Image string
 }
 
 // workloads of the two sizes. Model time runs timeScale times faster than
@@ -71,6 +80,10 @@ func workload(size string, seed uint64) map[string]string {
 	}
 	return w
 }
+
+// AMD64OnlyApplication is the index in the mix of the application whose
+// image is built for amd64 only.
+const AMD64OnlyApplication = 1
 
 // Mix returns n applications drawn reproducibly from seed: about a third
 // large, the rest small; Scala and Python alike. The same n and seed always
@@ -99,6 +112,10 @@ func Mix(n int, seed int64) []AppSpec {
 		}
 		spec.Name = fmt.Sprintf("%s-%s-%02d", spec.Size, lang, i+1)
 		spec.Workload = workload(spec.Size, rng.Uint64()%1_000_000)
+		spec.ImageRepo = registrytest.MultiArchRepo
+		if i == AMD64OnlyApplication {
+			spec.ImageRepo = registrytest.AMD64Repo
+		}
 		out = append(out, spec)
 	}
 	return out
@@ -117,6 +134,9 @@ func Application(spec AppSpec, namespace, profile string) *v1alpha1.SparkApplica
 	s.SparkVersion = sparkVersion
 	s.Profile = profile
 	s.Image = ptr.To(sparkImage)
+	if spec.Image != "" {
+		s.Image = ptr.To(spec.Image)
+	}
 	if spec.Type == v1alpha1.SparkApplicationTypePython {
 		s.MainApplicationFile = ptr.To("local:///opt/spark/examples/src/main/python/pi.py")
 		s.PythonVersion = ptr.To("3")

@@ -2,11 +2,13 @@ package demo
 
 import (
 	"math"
-
-	"github.com/sparkplane/sparkplane/internal/emulator"
 	"slices"
 	"sort"
 	"time"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/devcluster"
+	"github.com/sparkplane/sparkplane/internal/emulator"
 )
 
 // Run names: the two runs of a demo.
@@ -160,6 +162,11 @@ type AppResult struct {
 	MigratedBytes           int64     `json:"migratedBytes"`
 	RecomputedBytes         int64     `json:"recomputedBytes"`
 	FallbackBytes           int64     `json:"fallbackBytes"`
+	// Images are the application's images with the platforms the registry
+	// gave at submission (status.resolution.images); ExcludedTiers the
+	// executor tiers left out for an architecture the image lacks.
+	Images        []v1alpha1.ImagePlatforms `json:"images,omitempty"`
+	ExcludedTiers []string                  `json:"excludedTiers,omitempty"`
 }
 
 // Notice is one interruption notice the demo delivered to a node.
@@ -200,6 +207,34 @@ type Report struct {
 	Nodes map[string]map[string]TierUsage `json:"nodes"`
 	// Ablation compares the optimized run with the ablated one (--ablate).
 	Ablation *AblationReport `json:"ablation,omitempty"`
+	// Images lists, per run and application, the platforms the registry
+	// gave for its images at submission and the architectures of the nodes
+	// its executors ran on (measured).
+	Images ImagesReport `json:"images"`
+}
+
+// ImagesReport is where the applications' images allowed their pods to run
+// and where they ran.
+type ImagesReport struct {
+	Applications []ApplicationImages `json:"applications"`
+	// ExecutorsOnMissingArchitecture counts executors that ran on a node
+	// pool of an architecture their application's executor image lacks
+	// (measured from the executors' nodes; 0 is the point).
+	ExecutorsOnMissingArchitecture int `json:"executorsOnMissingArchitecture"`
+}
+
+// ApplicationImages is one application's images in one run.
+type ApplicationImages struct {
+	Run         string `json:"run"`
+	Application string `json:"application"`
+	// Images as status.resolution.images recorded them.
+	Images []v1alpha1.ImagePlatforms `json:"images"`
+	// ExcludedTiers are the executor tiers left out for an architecture
+	// the executor image lacks.
+	ExcludedTiers []string `json:"excludedTiers,omitempty"`
+	// ExecutorArchitectures counts the application's executors by the
+	// architecture of the node pool they ran on.
+	ExecutorArchitectures map[string]int `json:"executorArchitectures"`
 }
 
 // AblationReport puts the optimized run and the same run with components
@@ -401,6 +436,9 @@ func BuildReport(d Demo) Report {
 	}
 	var optimized []RunResult
 	for _, r := range d.Runs {
+		apps, missing := applicationImages(r)
+		rep.Images.Applications = append(rep.Images.Applications, apps...)
+		rep.Images.ExecutorsOnMissingArchitecture += missing
 		for _, a := range r.Apps {
 			rep.Applications.Total++
 			rep.Applications.ByProfile[a.Profile]++
@@ -471,4 +509,46 @@ func Figures(name string, runs []RunResult) RunFigures {
 	f.ReactionP99Seconds = round(Percentile(reactions, 99), 3)
 	f.BySource = BySource(runs)
 	return f
+}
+
+// applicationImages lists the run's applications' images and where their
+// executors ran, and counts the executors that ran on an architecture their
+// image lacks.
+func applicationImages(r RunResult) ([]ApplicationImages, int) {
+	arch := map[string]string{}
+	for _, t := range devcluster.ExecutorTiers {
+		arch[t.NodePool] = t.Arch
+	}
+	byApp := map[string]map[string]int{}
+	for _, e := range r.Executors {
+		if byApp[e.App] == nil {
+			byApp[e.App] = map[string]int{}
+		}
+		a := arch[e.NodePool]
+		if a == "" {
+			a = "other pool " + e.NodePool
+		}
+		byApp[e.App][a]++
+	}
+	out := make([]ApplicationImages, 0, len(r.Apps))
+	missing := 0
+	for _, a := range r.Apps {
+		execs := byApp[a.Name]
+		if execs == nil {
+			execs = map[string]int{}
+		}
+		for _, img := range a.Images {
+			if !slices.Contains(img.Roles, "executor") || img.UnknownReason != "" {
+				continue
+			}
+			has := img.Architectures()
+			for archName, n := range execs {
+				if !slices.Contains(has, archName) {
+					missing += n
+				}
+			}
+		}
+		out = append(out, ApplicationImages{Run: r.Name, Application: a.Name, Images: a.Images, ExcludedTiers: a.ExcludedTiers, ExecutorArchitectures: execs})
+	}
+	return out, missing
 }

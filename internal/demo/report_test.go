@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -37,9 +38,10 @@ func fixture() Demo {
 		},
 		Apps: []AppResult{
 			{Name: "small-py-01", Profile: "cost-optimized", Type: "Python", Size: "small", State: "Succeeded", AppID: "spark-1", EventLog: "eventlogs/spark-1",
-				Submitted: at(1), Finished: at(101), ExecutorsCreated: 3, ExecutorsDecommissioned: 1, MigratedBytes: 3 << 30},
+				Submitted: at(1), Finished: at(101), ExecutorsCreated: 3, ExecutorsDecommissioned: 1, MigratedBytes: 3 << 30, Images: multiArch},
 			{Name: "large-scala-02", Profile: "cost-optimized", Type: "Scala", Size: "large", State: "Failed", AppID: "spark-2",
-				Submitted: at(2), Finished: at(90), ExecutorsCreated: 4, ExecutorsLost: 1, RecomputedBytes: 512 << 20},
+				Submitted: at(2), Finished: at(90), ExecutorsCreated: 4, ExecutorsLost: 1, RecomputedBytes: 512 << 20,
+				Images: amd64Only, ExcludedTiers: []string{"arm64-spot", "arm64-on-demand"}},
 		},
 		Notices: []Notice{
 			{Node: "arm-1", NodePool: "arm64-spot", At: at(60), Executors: []Decommission{{Pod: "a-exec-1", Reaction: 150 * time.Millisecond, Decommissioned: true, Source: SourceSparkplane}}},
@@ -67,6 +69,11 @@ func fixture() Demo {
 		NoticeVia: NoticeViaKarpenter, SpotPriceFactor: 0.35, ShuffleModel: DefaultShuffleModel()}
 }
 
+var (
+	multiArch = []v1alpha1.ImagePlatforms{{Roles: []string{"driver", "executor"}, Image: "127.0.0.1:5000/spark:3.5.3-multiarch", Digest: "sha256:aa", Platforms: []string{"linux/amd64", "linux/arm64"}}}
+	amd64Only = []v1alpha1.ImagePlatforms{{Roles: []string{"driver", "executor"}, Image: "127.0.0.1:5000/spark:3.5.3-amd64", Digest: "sha256:bb", Platforms: []string{"linux/amd64"}}}
+)
+
 func TestBuildReport(t *testing.T) {
 	got := BuildReport(fixture())
 	// Costs by hand: hours × price.
@@ -85,6 +92,12 @@ func TestBuildReport(t *testing.T) {
 			NoticedNodes: ShuffleAccount{Executors: 3, HeldBytes: 3<<30 + 512<<20, MigratedBytes: 3 << 30, RecomputedBytes: 512 << 20}},
 		Cost: CostReport{Optimized: round(optimized, 4), Baseline: round(baseline, 4), Ratio: round(optimized/baseline, 3),
 			Currency: "USD", PriceSource: "internal/devcluster/instance-types.json", SpotPriceFactor: 0.35, Source: SourceModel},
+		Images: ImagesReport{Applications: []ApplicationImages{
+			{Run: RunOptimized, Application: "small-py-01", Images: multiArch, ExecutorArchitectures: map[string]int{"arm64": 2, "amd64": 1}},
+			{Run: RunOptimized, Application: "large-scala-02", Images: amd64Only, ExcludedTiers: []string{"arm64-spot", "arm64-on-demand"}, ExecutorArchitectures: map[string]int{}},
+			{Run: RunBaseline, Application: "small-py-01", ExecutorArchitectures: map[string]int{"amd64": 1}},
+			{Run: RunBaseline, Application: "large-scala-02", ExecutorArchitectures: map[string]int{}},
+		}},
 		Nodes: map[string]map[string]TierUsage{
 			RunOptimized: {
 				"arm64-spot": {Count: 2, NodeHours: round(174.0/3600, 4)},
@@ -119,6 +132,7 @@ func TestReportJSONFields(t *testing.T) {
 		"shuffle":       {"fallbackBytes", "migratedBytes", "model", "noticedNodes", "recomputedBytes", "source"},
 		"cost":          {"baseline", "currency", "optimized", "priceSource", "ratio", "source", "spotPriceFactor"},
 		"nodes":         {RunBaseline, RunOptimized},
+		"images":        {"applications", "executorsOnMissingArchitecture"},
 	}
 	keys := map[string][]string{}
 	for section, fields := range got {
@@ -333,5 +347,25 @@ func TestReportHTMLSelfContained(t *testing.T) {
 	}
 	if n := strings.Count(html, "<svg"); n != 6 {
 		t.Errorf("report.html has %d charts, want 6 (nodes and executors per run, timeline, cost)", n)
+	}
+}
+
+// TestExecutorsOnMissingArchitecture: an executor of an amd64-only image on
+// an arm64 pool is counted; one of a two-platform image is not.
+func TestExecutorsOnMissingArchitecture(t *testing.T) {
+	r := RunResult{Name: RunOptimized,
+		Executors: []ExecutorLife{
+			{Pod: "x-1", App: "amd64", NodePool: "arm64-spot"},
+			{Pod: "x-2", App: "amd64", NodePool: "amd64-spot"},
+			{Pod: "y-1", App: "multi", NodePool: "arm64-spot"},
+		},
+		Apps: []AppResult{{Name: "amd64", Images: amd64Only}, {Name: "multi", Images: multiArch}},
+	}
+	apps, missing := applicationImages(r)
+	if missing != 1 {
+		t.Errorf("executors on a missing architecture = %d, want 1 (x-1)", missing)
+	}
+	if got := apps[0].ExecutorArchitectures; got["arm64"] != 1 || got["amd64"] != 1 {
+		t.Errorf("amd64 app's executor architectures = %v", got)
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/sparkplane/sparkplane/internal/devcluster"
 	"github.com/sparkplane/sparkplane/internal/devcluster/notice"
 	"github.com/sparkplane/sparkplane/internal/emulator"
+	"github.com/sparkplane/sparkplane/internal/imageplatforms/registrytest"
 	"github.com/sparkplane/sparkplane/internal/install"
 	"github.com/sparkplane/sparkplane/internal/platform"
 	"github.com/sparkplane/sparkplane/internal/spark"
@@ -80,6 +81,9 @@ type OperatorOptions struct {
 	Zones []string
 	// Without names controllers to leave out (AblateInterruption).
 	Without []string
+	// ImagePlatforms: look the applications' images up in their registry
+	// at submission (the demo's applications use its local registry).
+	ImagePlatforms bool
 }
 
 // Interrupter delivers Spot interruption notices; notice.Interrupter is the
@@ -320,6 +324,19 @@ func (r *runner) runAll(ctx context.Context) (*Result, error) {
 	demo := Demo{Seed: r.opts.Seed, Apps: r.opts.Apps, Currency: Currency, PriceSource: PriceSource, StartedAt: r.start,
 		NoticeVia: r.opts.NoticeVia, Ablated: r.opts.Ablate, SpotPriceFactor: prices.SpotFactor(), ShuffleModel: DefaultShuffleModel()}
 	mix := Mix(r.opts.Apps, r.opts.Seed)
+	// The applications' images come from a registry in this process, as
+	// they would from a team's registry: one of them is built for amd64
+	// only, and the operator reads that at submission.
+	reg, err := registrytest.Start()
+	if err != nil {
+		return nil, fmt.Errorf("starting the demo's image registry: %w", err)
+	}
+	defer reg.Close()
+	for i := range mix {
+		mix[i].Image = reg.Image(mix[i].ImageRepo)
+	}
+	r.printf("image registry on %s: %s (linux/amd64 + linux/arm64) for every application but %s, whose image is %s (linux/amd64 only)",
+		reg.Host, registrytest.MultiArchRepo, mixName(mix, AMD64OnlyApplication), registrytest.AMD64Repo)
 	for _, spec := range r.runSpecs() {
 		run, err := r.runWithOperator(bgCtx, spec, mix)
 		if err != nil {
@@ -450,7 +467,7 @@ func (r *runner) runWithOperator(ctx context.Context, spec runSpec, mix []AppSpe
 	opCtx, stop := context.WithCancel(ctx)
 	operatorErr := make(chan error, 1)
 	go func() {
-		operatorErr <- r.opts.StartOperator(opCtx, r.cfg, OperatorOptions{Zones: r.zones, Without: spec.without})
+		operatorErr <- r.opts.StartOperator(opCtx, r.cfg, OperatorOptions{Zones: r.zones, Without: spec.without, ImagePlatforms: true})
 	}()
 	defer func() {
 		stop()
@@ -780,6 +797,9 @@ func (r *runner) appResults(ctx context.Context, ns, profile string) ([]AppResul
 		if a.Status.TerminationTime != nil {
 			res.Finished = a.Status.TerminationTime.Time
 		}
+		if rr := a.Status.Resolution; rr != nil {
+			res.Images, res.ExcludedTiers = rr.Images, rr.ExcludedTiers
+		}
 		for _, s := range byApp[a.Name] {
 			res.ExecutorsCreated += s.ExecutorsCreated
 			res.ExecutorsDecommissioned += s.ExecutorsDecommissioned
@@ -907,4 +927,11 @@ func (r *runner) newInterrupter(cfg *rest.Config) (Interrupter, error) {
 		return nil, fmt.Errorf("connecting to the cluster: %w", err)
 	}
 	return notice.Interrupter{Client: c, Via: r.opts.NoticeVia, Out: r.opts.Log}, nil
+}
+
+func mixName(mix []AppSpec, i int) string {
+	if i < len(mix) {
+		return mix[i].Name
+	}
+	return "(none: fewer applications)"
 }

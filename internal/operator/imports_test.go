@@ -32,7 +32,7 @@ var allowedImports = map[string][]string{
 	"internal/imageplatforms":              {},
 	"internal/imageplatforms/registrytest": {},
 	"internal/crdgen":                      {},
-	"internal/demo":                        {"internal/devcluster", "internal/devcluster/notice", "internal/emulator", "internal/platform", "internal/install", "internal/spark", "api/v1alpha1"},
+	"internal/demo":                        {"internal/devcluster", "internal/devcluster/notice", "internal/emulator", "internal/platform", "internal/install", "internal/spark", "internal/imageplatforms/registrytest", "api/v1alpha1"},
 }
 
 // TestImportRules: no package imports outside its row of the table, so the

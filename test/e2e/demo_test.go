@@ -97,6 +97,25 @@ func TestDemoReport(t *testing.T) {
 	if opt := rep.Nodes[demo.RunOptimized]; opt["arm64-spot"].Count == 0 {
 		t.Errorf("optimized nodes %+v: want arm64 spot nodes", opt)
 	}
+	// Every application's images were read from the demo's registry; the
+	// amd64-only one kept its executors off arm64, and none ran where its
+	// image cannot.
+	amd64Only := demo.Mix(4, 7)[demo.AMD64OnlyApplication].Name
+	for _, a := range rep.Images.Applications {
+		if len(a.Images) != 1 || a.Images[0].Digest == "" || len(a.Images[0].Platforms) == 0 {
+			t.Errorf("%s run %s: images %+v, want one image with its digest and platforms", a.Application, a.Run, a.Images)
+			continue
+		}
+		if a.Application == amd64Only && (a.Run == demo.RunOptimized) != (len(a.ExcludedTiers) == 2) {
+			t.Errorf("%s run %s (amd64-only image): excluded tiers %v, want the two arm64 tiers on cost-optimized", a.Application, a.Run, a.ExcludedTiers)
+		}
+		if a.Application == amd64Only && a.ExecutorArchitectures["arm64"] != 0 {
+			t.Errorf("%s run %s (amd64-only image): executors by architecture %v, want none on arm64", a.Application, a.Run, a.ExecutorArchitectures)
+		}
+	}
+	if rep.Images.ExecutorsOnMissingArchitecture != 0 || len(rep.Images.Applications) != 8 {
+		t.Errorf("images: %d applications, %d executors on an architecture their image lacks; want 8 and 0", len(rep.Images.Applications), rep.Images.ExecutorsOnMissingArchitecture)
+	}
 	for pool := range rep.Nodes[demo.RunBaseline] {
 		if pool != "amd64-on-demand" && pool != "driver" {
 			t.Errorf("the baseline used node pool %s: want amd64-on-demand (and the driver pool) only", pool)
