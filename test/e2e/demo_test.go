@@ -156,19 +156,23 @@ func TestDemoReport(t *testing.T) {
 	shot := filepath.Join(artifacts, "demo-report.png")
 	_ = os.Remove(shot)
 	runChromium(t, chromium, "--window-size=1000,2400", "--screenshot="+shot, url)
-	checkScreenshot(t, shot, 1000, 2400)
+	checkScreenshot(t, shot, 1000, 2400, map[string]color.RGBA{"arm64-spot": {0x2e, 0x7d, 0x32, 0xff}, "driver": {0xff, 0x8f, 0x00, 0xff}})
 	t.Logf("screenshot: %s", shot)
 }
 
 // installChromium runs hack/chromium.sh (apt-get only when /usr/bin/chromium
-// is missing) and returns the browser's path.
+// is missing) and returns the browser's path; the test is skipped, saying
+// why, when Chromium cannot be installed (no apt repository reachable).
 func installChromium(t *testing.T, root string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, filepath.Join(root, "hack", "chromium.sh")).Output()
+	cmd := exec.CommandContext(ctx, filepath.Join(root, "hack", "chromium.sh"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("hack/chromium.sh: %v", err)
+		t.Skipf("no headless Chromium: hack/chromium.sh (Debian's chromium through apt-get) failed: %v\n%s", err, stderr.String())
 	}
 	return strings.TrimSpace(string(out))
 }
@@ -193,9 +197,9 @@ func runChromium(t *testing.T, chromium string, args ...string) string {
 }
 
 // checkScreenshot: a PNG of the asked size that shows the report's charts,
-// i.e. holds pixels of the arm64-spot and driver tier colours, not a blank or
-// error page.
-func checkScreenshot(t *testing.T, path string, width, height int) {
+// i.e. holds at least 20 pixels of each wanted colour (the charts' fills),
+// not a blank or error page.
+func checkScreenshot(t *testing.T, path string, width, height int, want map[string]color.RGBA) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -209,7 +213,6 @@ func checkScreenshot(t *testing.T, path string, width, height int) {
 	if b := img.Bounds(); b.Dx() != width || b.Dy() != height {
 		t.Errorf("screenshot is %dx%d, want %dx%d", b.Dx(), b.Dy(), width, height)
 	}
-	want := map[string]color.RGBA{"arm64-spot": {0x2e, 0x7d, 0x32, 0xff}, "driver": {0xff, 0x8f, 0x00, 0xff}}
 	found := map[string]int{}
 	b := img.Bounds()
 	for y := b.Min.Y; y < b.Max.Y; y++ {
