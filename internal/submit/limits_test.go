@@ -1,6 +1,7 @@
 package submit
 
 import (
+	"k8s.io/utils/ptr"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,6 +29,21 @@ func TestArgumentLimits(t *testing.T) {
 				t.Fatalf("error = %.300v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestImageAndClassLimits(t *testing.T) {
+	app := scalaApp()
+	app.Spec.Image = ptr.To(strings.Repeat("x", 200<<10))
+	app.Spec.MainClass = ptr.To(strings.Repeat("C", 100<<10))
+	_, err := Build(app, Options{Attempt: 1})
+	if err == nil || !strings.Contains(err.Error(), "spec.image: Invalid value") || !strings.Contains(err.Error(), "spec.mainClass: Invalid value") {
+		t.Fatalf("error = %.500v, want spec.image and spec.mainClass refused", err)
+	}
+	app = scalaApp()
+	app.Spec.MainClass = ptr.To(strings.Repeat("C", 200<<10))
+	if _, err := Build(app, Options{Attempt: 1}); err == nil || strings.Count(err.Error(), "spec.mainClass") != 1 {
+		t.Fatalf("a 200 KiB mainClass: error = %.500v, want it refused once", err)
 	}
 }
 

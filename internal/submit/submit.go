@@ -306,7 +306,7 @@ func (b *builder) validate() {
 		}
 	}
 	b.validateKubernetesConf()
-	b.validateArguments()
+	b.validateLimits()
 	b.driverVolumes = b.podVolumes(specPath.Child("driver"), &s.Driver.SparkPodSpec)
 	b.executorVolume = b.podVolumes(specPath.Child("executor"), &s.Executor.SparkPodSpec)
 }
