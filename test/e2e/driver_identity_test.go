@@ -17,7 +17,6 @@ import (
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/devcluster"
-	"github.com/sparkplane/sparkplane/internal/emulator"
 	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/submit"
 	"github.com/sparkplane/sparkplane/internal/testenv"
@@ -52,14 +51,7 @@ func TestDriverAccountOnLocalCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
-	em, err := emulator.New(c.Config, emulator.Options{Namespace: ns, EventLogDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	emCtx, stopEmulator := context.WithCancel(ctx)
-	emDone := make(chan error, 1)
-	go func() { emDone <- em.Run(emCtx) }()
-	t.Cleanup(func() { stopEmulator(); <-emDone })
+	runEmulator(t, ctx, c, ns)
 
 	// An account with every permission of a driver but creating pods.
 	rules := submit.DriverRules()
@@ -80,22 +72,8 @@ func TestDriverAccountOnLocalCluster(t *testing.T) {
 	}
 
 	newApp := func(name string) *v1alpha1.SparkApplication {
-		app := &v1alpha1.SparkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
-		app.Spec.Type = v1alpha1.SparkApplicationTypeScala
-		app.Spec.SparkVersion = "3.5.3"
-		app.Spec.Image = ptr.To("spark:3.5.3")
-		app.Spec.MainClass = ptr.To("org.apache.spark.examples.SparkPi")
-		app.Spec.MainApplicationFile = ptr.To("local:///opt/spark/examples/jars/spark-examples.jar")
+		app := emulatedSparkPi(ns, name)
 		app.Spec.SparkConfigMap = ptr.To("spark-files")
-		app.Spec.Executor.Instances = ptr.To[int32](2)
-		app.Spec.Executor.Cores = ptr.To[int32](1)
-		app.Spec.Executor.Memory = ptr.To(v1alpha1.MemorySize("1g"))
-		app.Spec.SparkConf = map[string]string{
-			"spark.sparkplane.emulator.workload":      "small",
-			"spark.sparkplane.emulator.tasksPerStage": "8",
-			"spark.sparkplane.emulator.taskDuration":  "1s",
-			"spark.sparkplane.emulator.timeScale":     "4",
-		}
 		return app
 	}
 	restricted := newApp("restricted")

@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
@@ -20,9 +19,7 @@ import (
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/devcluster"
-	"github.com/sparkplane/sparkplane/internal/emulator"
 	"github.com/sparkplane/sparkplane/internal/install"
-	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/submit"
 	"github.com/sparkplane/sparkplane/internal/testenv"
@@ -55,22 +52,6 @@ func TestNoConfusedDeputyOnLocalCluster(t *testing.T) {
 	defer cancel()
 
 	startOperator(t, impersonatingKubeconfig(t, c.Kubeconfig()))
-	for i := range 4 {
-		pv := &corev1.PersistentVolume{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("confused-deputy-shuffle-%d", i)},
-			Spec: corev1.PersistentVolumeSpec{
-				StorageClassName:              profile.DefaultShuffleStorageClass,
-				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Ti")},
-				AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimDelete,
-				PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: fmt.Sprintf("/mnt/shuffle-%d", i)}},
-			},
-		}
-		if err := cl.Create(ctx, pv); err != nil {
-			t.Fatal(err)
-		}
-	}
-
 	ns := c.Namespace(t)
 	namespace := &corev1.Namespace{}
 	if err := cl.Get(ctx, client.ObjectKey{Name: ns}, namespace); err != nil {
@@ -94,14 +75,8 @@ func TestNoConfusedDeputyOnLocalCluster(t *testing.T) {
 		return apierrors.IsForbidden(err) && strings.Contains(err.Error(), "violates PodSecurity"), fmt.Sprint(err)
 	})
 
-	em, err := emulator.New(c.Config, emulator.Options{Namespace: ns, EventLogDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	emCtx, stopEmulator := context.WithCancel(ctx)
-	emDone := make(chan error, 1)
-	go func() { emDone <- em.Run(emCtx) }()
-	t.Cleanup(func() { stopEmulator(); <-emDone })
+	shuffleVolumes(t, cl, "confused-deputy-shuffle", 4)
+	runEmulator(t, ctx, c, ns)
 
 	const user = "tenant-alice"
 	grantUser := func(name string, rule rbacv1.PolicyRule) {
@@ -128,24 +103,7 @@ func TestNoConfusedDeputyOnLocalCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	newApp := func(name string) *v1alpha1.SparkApplication {
-		app := &v1alpha1.SparkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
-		app.Spec.Type = v1alpha1.SparkApplicationTypeScala
-		app.Spec.SparkVersion = "3.5.3"
-		app.Spec.Image = ptr.To("spark:3.5.3")
-		app.Spec.MainClass = ptr.To("org.apache.spark.examples.SparkPi")
-		app.Spec.MainApplicationFile = ptr.To("local:///opt/spark/examples/jars/spark-examples.jar")
-		app.Spec.Executor.Instances = ptr.To[int32](2)
-		app.Spec.Executor.Cores = ptr.To[int32](1)
-		app.Spec.Executor.Memory = ptr.To(v1alpha1.MemorySize("1g"))
-		app.Spec.SparkConf = map[string]string{
-			"spark.sparkplane.emulator.workload":      "small",
-			"spark.sparkplane.emulator.tasksPerStage": "8",
-			"spark.sparkplane.emulator.taskDuration":  "1s",
-			"spark.sparkplane.emulator.timeScale":     "4",
-		}
-		return app
-	}
+	newApp := func(name string) *v1alpha1.SparkApplication { return emulatedSparkPi(ns, name) }
 	// refusedUntil creates obj as the user until the refusal names want (RBAC
 	// reaches the authorizer through informers, a moment after a grant).
 	refusedUntil := func(obj client.Object, want string) {
