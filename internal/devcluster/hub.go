@@ -35,7 +35,10 @@ func (u *upper) finishHub(ctx context.Context, cfg *rest.Config) error {
 // StopAPIServer stops cluster name's API server and waits until its port is
 // closed; etcd and every other component keep running, as in the loss of a
 // region's control plane seen from outside. StartAPIServer brings it back.
-func StopAPIServer(name string) error { return StopComponent(name, ComponentAPIServer) }
+// The stop is abrupt (SIGKILL right after SIGTERM), as a region's loss is:
+// kube-apiserver's graceful shutdown would go on serving for seconds, so
+// clients would not see the loss at the moment it was asked for.
+func StopAPIServer(name string) error { return stopComponent(name, ComponentAPIServer, 0) }
 
 // StartAPIServer starts cluster name's API server again, with the command
 // line it was first started with, and waits until it is ready (at most timeout).
@@ -47,6 +50,11 @@ func StartAPIServer(ctx context.Context, name string, timeout time.Duration) err
 // ComponentEtcd: a control-plane restart) and waits until its ports are
 // closed; the others keep running. StartComponent brings it back.
 func StopComponent(name, component string) error {
+	return stopComponent(name, component, 10*time.Second)
+}
+
+// stopComponent sends SIGTERM, waits up to grace, then SIGKILL.
+func stopComponent(name, component string, grace time.Duration) error {
 	c, unlock, err := loadLocked(name)
 	if err != nil {
 		return err
@@ -61,7 +69,7 @@ func StopComponent(name, component string) error {
 	default:
 		return fmt.Errorf("stopping %s: only %s and %s can be stopped and started again", component, ComponentAPIServer, ComponentEtcd)
 	}
-	if err := stopStage("/proc", c.Dir, []string{component}, 10*time.Second); err != nil {
+	if err := stopStage("/proc", c.Dir, []string{component}, grace); err != nil {
 		return fmt.Errorf("stopping the %s of %q: %w", component, name, err)
 	}
 	return waitPortsClosed(ports, 10*time.Second)

@@ -310,6 +310,10 @@ func (u *upper) run(ctx context.Context) error {
 		return err
 	}
 	u.step("kube-apiserver ready at %s", c.APIServerURL)
+	u.client, err = client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
 	if u.opts.Hub {
 		return u.finishHub(ctx, cfg)
 	}
@@ -331,10 +335,6 @@ func (u *upper) run(ctx context.Context) error {
 		// would cost the API server two writes instead of one.
 		"--controllers=*,-endpoints-controller",
 	}, nil); err != nil {
-		return err
-	}
-	u.client, err = client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
 		return err
 	}
 
