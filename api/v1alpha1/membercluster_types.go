@@ -27,6 +27,11 @@ const (
 	// driver only before that instant; the hub writes it only after it has
 	// recorded status.placement.leaseGrantTime on its own application.
 	AnnotationLeaseExpires = "sparkplane.io/lease-expires"
+	// LabelOperatorVersion is on the member operator's leader-election
+	// Lease: the elected replica's version (a label value: characters
+	// outside [A-Za-z0-9_.-] become "-"). The hub reports it in
+	// status.capacity.operatorVersion.
+	LabelOperatorVersion = "sparkplane.io/operator-version"
 )
 
 // Condition types and reasons of a copy placed by the hub (on the member)
@@ -181,8 +186,9 @@ type MemberCapacity struct {
 	// PlacedApplications counts this hub's copies that have not ended.
 	// +optional
 	PlacedApplications int32 `json:"placedApplications,omitempty"`
-	// OperatorVersion is the member operator's version, from its leader
-	// lease's holder (empty when unknown).
+	// OperatorVersion is the member operator's version, from the label
+	// sparkplane.io/operator-version of its leader-election Lease (empty
+	// when the operator runs without leader election, or is older).
 	// +optional
 	OperatorVersion string `json:"operatorVersion,omitempty"`
 }

@@ -264,7 +264,7 @@ func printMembers(w io.Writer, members []v1alpha1.MemberCluster, format string, 
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATE\tHEARTBEAT\tFREE CPU\tFREE MEMORY\tRUNNING\tPLACED\tPENDING DRIVERS\tWEIGHT\tLABELS")
+	fmt.Fprintln(tw, "NAME\tSTATE\tHEARTBEAT\tFREE CPU\tFREE MEMORY\tRUNNING\tPLACED\tPENDING DRIVERS\tOPERATOR\tWEIGHT\tLABELS")
 	for _, m := range members {
 		heartbeat := "<never>"
 		if m.Status.LastHeartbeatTime != nil {
@@ -279,11 +279,18 @@ func printMembers(w io.Writer, members []v1alpha1.MemberCluster, format string, 
 		if state == "" {
 			state = "Unknown"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", m.Name, state, heartbeat, cpu, memory,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%d\t%s\n", m.Name, state, heartbeat, cpu, memory,
 			m.Status.Capacity.RunningApplications, m.Status.Capacity.PlacedApplications, m.Status.Capacity.PendingDrivers,
-			m.Spec.Weight, orNone(strings.Join(labels, ",")))
+			orUnknownVersion(m.Status.Capacity.OperatorVersion), m.Spec.Weight, orNone(strings.Join(labels, ",")))
 	}
 	return tw.Flush()
+}
+
+func orUnknownVersion(v string) string {
+	if v == "" {
+		return "<unknown>"
+	}
+	return v
 }
 
 // freeOf sums the free capacity over a member's tiers; "unlimited" when a

@@ -57,7 +57,7 @@ func TestPrintMembers(t *testing.T) {
 			Spec:       v1alpha1.MemberClusterSpec{Weight: 100},
 			Status: v1alpha1.MemberClusterStatus{State: v1alpha1.MemberLost, LastHeartbeatTime: &metav1.Time{Time: now.Add(-45 * time.Second)},
 				Capacity: v1alpha1.MemberCapacity{Tiers: []v1alpha1.TierCapacity{{Name: "spot/arm64", CPU: q("30"), Memory: q("100Gi")}, {Name: "on-demand/amd64", CPU: q("2")}},
-					PendingDrivers: 3, RunningApplications: 4, PlacedApplications: 9}},
+					PendingDrivers: 3, RunningApplications: 4, PlacedApplications: 9, OperatorVersion: "v0.3.0"}},
 		},
 		{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Spec: v1alpha1.MemberClusterSpec{Weight: 5}},
 	}
@@ -70,9 +70,9 @@ func TestPrintMembers(t *testing.T) {
 		t.Fatalf("want a header and two rows:\n%s", out.String())
 	}
 	for i, want := range [][]string{
-		{"NAME", "STATE", "HEARTBEAT", "FREE CPU", "RUNNING", "PLACED", "PENDING DRIVERS"},
-		{"a", "Unknown", "<never>", "unlimited", "5", "<none>"},
-		{"b", "Lost", "45s ago", "32", "unlimited", "4", "9", "3", "100", "env=prod,region=b"},
+		{"NAME", "STATE", "HEARTBEAT", "FREE CPU", "RUNNING", "PLACED", "PENDING DRIVERS", "OPERATOR"},
+		{"a", "Unknown", "<never>", "unlimited", "<unknown>", "5", "<none>"},
+		{"b", "Lost", "45s ago", "32", "unlimited", "4", "9", "3", "v0.3.0", "100", "env=prod,region=b"},
 	} {
 		for _, field := range want {
 			if !strings.Contains(lines[i], field) {

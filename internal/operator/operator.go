@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,7 @@ import (
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller"
 	"github.com/sparkplane/sparkplane/internal/controller/hub"
+	"github.com/sparkplane/sparkplane/internal/version"
 )
 
 // UserAgent is the operator's user agent towards the API server.
@@ -70,6 +72,17 @@ type Options struct {
 	// SkipControllerNameValidation lets several operators run in one process
 	// (tests).
 	SkipControllerNameValidation bool
+}
+
+// VersionLabel is v as a label value: characters outside [A-Za-z0-9_.-]
+// become "-", it starts and ends with a letter or digit, and it is at most
+// 63 characters long.
+func VersionLabel(v string) string {
+	v = version.ImageTag(v)
+	if len(v) > 63 {
+		v = v[:63]
+	}
+	return strings.TrimFunc(v, func(r rune) bool { return r == '-' || r == '_' || r == '.' })
 }
 
 // Operator is a manager with every controller registered.
@@ -130,6 +143,9 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		LeaseDuration:                 nonZero(opts.LeaseDuration),
 		RenewDeadline:                 nonZero(opts.RenewDeadline),
 		RetryPeriod:                   nonZero(opts.RetryPeriod),
+		// The Lease names the elected replica's version, which a hub reads
+		// (MemberCluster status.capacity.operatorVersion).
+		LeaderElectionLabels: map[string]string{v1alpha1.LabelOperatorVersion: VersionLabel(version.Get().Version)},
 		// Managed fields are a third of a typical object and no controller
 		// reads them: dropping them from every informer keeps the operator
 		// small at tens of thousands of pods.

@@ -219,6 +219,7 @@ func (c *Controller) probe(ctx context.Context, mc *v1alpha1.MemberCluster) (*v1
 			operatorHealthy.Status, operatorHealthy.Reason = metav1.ConditionFalse, v1alpha1.ReasonLeaseStale
 		}
 		operatorHealthy.Message = fmt.Sprintf("leader lease %s/%s held by %s", c.opts.OperatorNamespace, c.opts.OperatorLease, ptrString(lease.Spec.HolderIdentity))
+		capacity.OperatorVersion = lease.Labels[v1alpha1.LabelOperatorVersion]
 	} else if !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) {
 		return nil, nil, fmt.Errorf("reading the operator's lease: %w", err)
 	}
