@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,9 +17,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/sparkplane/sparkplane/internal/controller"
+	"github.com/sparkplane/sparkplane/internal/controller/hub"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkprofile"
 	"github.com/sparkplane/sparkplane/internal/demo"
 	"github.com/sparkplane/sparkplane/internal/imageplatforms"
+	"github.com/sparkplane/sparkplane/internal/install"
 	"github.com/sparkplane/sparkplane/internal/operator"
 )
 
@@ -30,6 +33,7 @@ type demoOptions struct {
 	reportDir string
 	keep      bool
 	name      string
+	clusters  int
 	out       io.Writer
 }
 
@@ -69,6 +73,10 @@ to sparkplane.log in the report folder.`,
   # A quick one, keeping the cluster to look around with kubectl
   sparkplane demo --apps 4 --keep --report-dir /tmp/demo
 
+  # A hub and two members: the fleet placed over both, one member's API
+  # server stopped mid-run and started again (detection, re-placement, duplicates)
+  sparkplane demo --clusters 2
+
   # What sparkplane adds over Karpenter's own drain, and over NTH's taint alone
   sparkplane demo --ablate interruption
   sparkplane demo --ablate interruption --notice-via nth`,
@@ -89,12 +97,24 @@ to sparkplane.log in the report folder.`,
 	cmd.Flags().BoolVar(&o.keep, "keep", false, "Leave the local cluster running at the end (and print how to reach it)")
 	cmd.Flags().StringVar(&o.noticeVia, "notice-via", demo.NoticeViaKarpenter, "How Spot notices are delivered: karpenter (delete the NodeClaim: Karpenter taints and drains the node itself, as on EKS), nth (taint aws-node-termination-handler/spot-itn and cordon, as NTH in IMDS mode) or spot-itn (the bare spot-itn taint); with nth and spot-itn only sparkplane acts before the node ends")
 	cmd.Flags().StringSliceVar(&o.ablate, "ablate", nil, "Run the optimized run again with this component switched off (interruption: the operator's interruption controller) instead of the baseline, and print both side by side")
+	cmd.Flags().IntVar(&o.clusters, "clusters", 0, "Run the multi-cluster demo instead: 2 starts a hub and two member clusters, places the fleet over both through the hub operator, stops one member's API server mid-run and starts it again, and reports detection, re-placement, resubmissions and duplicates (report.json \"clusters\", a timeline in report.html)")
 	cmd.Flags().StringVar(&o.name, "name", demo.DefaultClusterName, "Name of the local cluster the demo starts")
 	_ = cmd.Flags().MarkHidden("name")
 	return cmd
 }
 
 func (o *demoOptions) validate() error {
+	if o.clusters != 0 {
+		if o.clusters != 2 {
+			return fmt.Errorf("--clusters %d is not supported: use 2 (a hub and two members), or leave it out for the single-cluster demo", o.clusters)
+		}
+		if o.apps < 2 {
+			return fmt.Errorf("--apps %d is too few for --clusters 2: use at least 2 (some arrive before the outage, some during it)", o.apps)
+		}
+		if len(o.ablate) > 0 || o.noticeVia != demo.NoticeViaKarpenter {
+			return fmt.Errorf("--clusters 2 runs the multi-cluster demo, which delivers no Spot notices: drop --ablate and --notice-via")
+		}
+	}
 	if o.apps < 1 || o.apps > 200 {
 		return fmt.Errorf("--apps %d is out of range: use 1 to 200 (12 takes about 6 minutes on 2 cores)", o.apps)
 	}
@@ -133,6 +153,9 @@ func (o *demoOptions) run(ctx context.Context) error {
 	ctrl.SetLogger(klog.NewKlogr())
 	defer klog.Flush()
 
+	if o.clusters == 2 {
+		return o.runClusters(ctx, logPath)
+	}
 	fmt.Fprintf(o.out, "sparkplane demo: %d applications per run, seed %d, report in %s (logs: %s)\n", o.apps, o.seed, o.reportDir, logPath)
 	self, err := os.Executable()
 	if err != nil {
@@ -182,4 +205,38 @@ func demoImages(opts demo.OperatorOptions) sparkprofile.ImageOptions {
 		return sparkprofile.ImageOptions{}
 	}
 	return sparkprofile.ImageOptions{Lookup: imageplatforms.New(imageplatforms.Options{})}
+}
+
+// runClusters is demo --clusters 2: a hub and two members.
+func (o *demoOptions) runClusters(ctx context.Context, logPath string) error {
+	fmt.Fprintf(o.out, "sparkplane demo --clusters 2: %d applications through a hub onto two members, seed %d, report in %s (logs: %s)\n", o.apps, o.seed, o.reportDir, logPath)
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding the sparkplane binary for the volume provisioners: %w", err)
+	}
+	res, err := demo.RunClusters(ctx, demo.ClustersOptions{
+		Apps: o.apps, Seed: o.seed, ReportDir: o.reportDir, Keep: o.keep, Name: o.name, Out: o.out, SparkplaneBinary: self,
+		StartOperator: startDemoOperator,
+		StartHub:      startDemoHub,
+	})
+	if o.keep && res != nil && len(res.Kubeconfigs) > 0 {
+		fmt.Fprintf(o.out, "\nThe clusters are still running (--keep); the operators and emulators stopped with this command.\n")
+		for _, name := range slices.Sorted(maps.Keys(res.Kubeconfigs)) {
+			fmt.Fprintf(o.out, "  %-24s KUBECONFIG=%s   (stop: sparkplane dev down --name %s)\n", name, res.Kubeconfigs[name], name)
+		}
+	}
+	return err
+}
+
+// startDemoHub runs the hub operator against the hub at cfg until ctx
+// ends, as `sparkplane operator --hub --lease ... --lost-after ...` would.
+func startDemoHub(ctx context.Context, cfg *rest.Config, opts demo.HubOptions) error {
+	op, err := operator.New(cfg, operator.Options{
+		Scheme: Scheme(), QPS: 500, Burst: 1000, SkipControllerNameValidation: true,
+		Hub: &hub.Options{Lease: opts.Lease, LostAfter: opts.LostAfter, OperatorNamespace: install.Namespace, OperatorLease: install.LeaderElectionID},
+	})
+	if err != nil {
+		return err
+	}
+	return op.Start(ctx)
 }

@@ -198,19 +198,24 @@ func (d Decommission) Missed() bool { return !d.Decommissioned || d.Reaction > D
 
 // Report is report.json. Figures that come from a model rather than from the
 // cluster sit in sections with "source": "model".
+//
+// A multi-cluster demo (`demo --clusters 2`) fills Applications and
+// Clusters only; the single-cluster sections are then left out.
 type Report struct {
 	Applications  ApplicationsReport  `json:"applications"`
-	Interruptions InterruptionsReport `json:"interruptions"`
-	Shuffle       ShuffleReport       `json:"shuffle"`
-	Cost          CostReport          `json:"cost"`
+	Interruptions InterruptionsReport `json:"interruptions,omitzero"`
+	Shuffle       ShuffleReport       `json:"shuffle,omitzero"`
+	Cost          CostReport          `json:"cost,omitzero"`
 	// Nodes holds, for each run, each node pool's node count and node-hours.
-	Nodes map[string]map[string]TierUsage `json:"nodes"`
+	Nodes map[string]map[string]TierUsage `json:"nodes,omitempty"`
 	// Ablation compares the optimized run with the ablated one (--ablate).
 	Ablation *AblationReport `json:"ablation,omitempty"`
 	// Images lists, per run and application, the platforms the registry
 	// gave for its images at submission and the architectures of the nodes
 	// its executors ran on (measured).
-	Images ImagesReport `json:"images"`
+	Images ImagesReport `json:"images,omitzero"`
+	// Clusters is the multi-cluster demo's account (demo --clusters 2).
+	Clusters *ClustersReport `json:"clusters,omitempty"`
 }
 
 // ImagesReport is where the applications' images allowed their pods to run
