@@ -37,7 +37,11 @@ func (c *Controller) place(ctx context.Context, s *scope) (reconcile.Result, boo
 			return reconcile.Result{}, false, nil
 		}
 	}
-	demand, err := demandOf(s.app)
+	profiles := &v1alpha1.SparkProfileList{}
+	if err := c.client.List(ctx, profiles); err != nil {
+		return reconcile.Result{}, true, err
+	}
+	demand, err := demandOf(s.app, profiles.Items)
 	if err != nil {
 		// The member's operator gives the precise verdict; placing needs
 		// only a size, so an application that does not build is placed by
@@ -214,8 +218,11 @@ func selectorOf(app *v1alpha1.SparkApplication) (labels.Selector, error) {
 }
 
 // demandOf is the application's driver plus its initial executors, as the
-// pods sparkplane would create request them.
-func demandOf(app *v1alpha1.SparkApplication) (Demand, error) {
+// pods sparkplane would create request them, and the capacity its profile
+// allows each: the profile is picked as a member would pick it (spec.profile,
+// else the cluster default) among the hub's SparkProfiles and the built-in
+// ones, so a hub without profiles still knows the built-ins' tiers.
+func demandOf(app *v1alpha1.SparkApplication, profiles []v1alpha1.SparkProfile) (Demand, error) {
 	objs, err := submit.Build(app, submit.Options{Attempt: 1})
 	if err != nil {
 		return Demand{}, err
@@ -234,5 +241,40 @@ func demandOf(app *v1alpha1.SparkApplication) (Demand, error) {
 			instances = int64(*da.MinExecutors)
 		}
 	}
-	return Demand{MilliCPU: driver.MilliCPU + instances*executor.MilliCPU, Memory: driver.Memory + instances*executor.Memory}, nil
+	d := Demand{
+		Driver:    Resources{MilliCPU: driver.MilliCPU, Memory: driver.Memory},
+		Executors: Resources{MilliCPU: instances * executor.MilliCPU, Memory: instances * executor.Memory},
+	}
+	builtin := profile.BuiltinDefaults()
+	spec := &builtin
+	known := map[string]bool{}
+	for _, p := range profiles {
+		known[p.Name] = true
+	}
+	for _, p := range profile.BuiltinProfiles() {
+		if !known[p.Name] {
+			profiles = append(profiles, *p)
+		}
+	}
+	sel, err := profile.Select(app, nil, profiles)
+	if err != nil {
+		// A profile the hub does not know may exist on the members: any
+		// tier, and the member's operator gives the verdict.
+		return d, nil
+	}
+	if sel.Profile != nil {
+		spec = &sel.Profile.Spec
+	}
+	tiers := builtin.Executor.Tiers
+	if spec.Executor != nil && len(spec.Executor.Tiers) > 0 {
+		tiers = spec.Executor.Tiers
+	}
+	for _, t := range tiers {
+		d.ExecutorTiers = append(d.ExecutorTiers, TierRef{CapacityType: t.CapacityType, Architecture: t.Architecture})
+	}
+	d.DriverCapacityType = builtin.Driver.CapacityType
+	if spec.Driver != nil && spec.Driver.CapacityType != "" {
+		d.DriverCapacityType = spec.Driver.CapacityType
+	}
+	return d, nil
 }

@@ -4,16 +4,33 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 )
 
-// Demand is what one application asks of a member: its driver plus every
-// executor it starts with, CPU in millicores and memory in bytes.
-type Demand struct {
+// Resources are CPU in millicores and memory in bytes.
+type Resources struct {
 	MilliCPU, Memory int64
+}
+
+// TierRef names the capacity a profile tier allows: a karpenter.sh
+// capacity type and an architecture; "" allows any.
+type TierRef struct {
+	CapacityType, Architecture string
+}
+
+// Demand is what one application asks of a member: its driver and every
+// executor it starts with, and the capacity its resolved profile lets each
+// use (the driver's capacity type, the executors' tiers).
+type Demand struct {
+	Driver, Executors Resources
+	// DriverCapacityType is the capacity type the driver requires ("": any).
+	DriverCapacityType string
+	// ExecutorTiers are the profile's executor tiers; none: any tier.
+	ExecutorTiers []TierRef
 }
 
 // Candidate is one member as the placement sees it.
@@ -81,34 +98,122 @@ func Score(selector labels.Selector, demand Demand, candidates []Candidate, excl
 	return "", scores
 }
 
-// fits says why the tiers cannot hold demand ("" when they can). Tiers
-// without a CPU (memory) limit hold any CPU (memory); no tiers at all means
-// the member does not report limits and is not limited here.
+// fits says why the member's tiers cannot hold demand ("" when they can):
+// the driver needs one tier of its capacity type with room for it, and the
+// executors, after the driver, room in the tiers of the application's
+// profile taken together (Karpenter falls back from one to the next). A
+// tier without a CPU (memory) limit holds any CPU (memory); no tiers at all
+// means the member does not report limits and is not limited here.
 func fits(demand Demand, tiers []v1alpha1.TierCapacity) string {
 	if len(tiers) == 0 {
 		return ""
 	}
-	var freeCPU, freeMemory int64
-	cpuLimited, memoryLimited := true, true
-	for _, t := range tiers {
-		if t.CPU == nil {
-			cpuLimited = false
-		} else {
-			freeCPU += max(t.CPU.MilliValue(), 0)
-		}
-		if t.Memory == nil {
-			memoryLimited = false
-		} else {
-			freeMemory += max(t.Memory.Value(), 0)
-		}
+	free := make([]tierFree, len(tiers))
+	for i, t := range tiers {
+		free[i] = tierFreeOf(t)
 	}
-	if cpuLimited && freeCPU < demand.MilliCPU {
-		return fmt.Sprintf("%dm CPU free, %dm needed", freeCPU, demand.MilliCPU)
+	if demand.Driver != (Resources{}) {
+		best := -1
+		for i, t := range free {
+			if t.matches(TierRef{CapacityType: demand.DriverCapacityType}) && t.holds(demand.Driver) && (best < 0 || t.cpu > free[best].cpu) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return fmt.Sprintf("no %s tier has %dm CPU and %dMi memory free for the driver", orAny(demand.DriverCapacityType), demand.Driver.MilliCPU, demand.Driver.Memory>>20)
+		}
+		free[best].take(demand.Driver)
 	}
-	if memoryLimited && freeMemory < demand.Memory {
-		return fmt.Sprintf("%dMi memory free, %dMi needed", freeMemory>>20, demand.Memory>>20)
+	if demand.Executors == (Resources{}) {
+		return ""
+	}
+	var sum tierFree
+	var names []string
+	for _, t := range free {
+		if !t.allowedBy(demand.ExecutorTiers) {
+			continue
+		}
+		sum.add(t)
+		names = append(names, t.name)
+	}
+	if len(names) == 0 {
+		return "no tier of the application's profile (" + tierRefs(demand.ExecutorTiers) + ") for the executors"
+	}
+	if !sum.cpuUnlimited && sum.cpu < demand.Executors.MilliCPU {
+		return fmt.Sprintf("%dm CPU free in the profile's tiers (%s), %dm needed by the executors", sum.cpu, strings.Join(names, ", "), demand.Executors.MilliCPU)
+	}
+	if !sum.memoryUnlimited && sum.memory < demand.Executors.Memory {
+		return fmt.Sprintf("%dMi memory free in the profile's tiers (%s), %dMi needed by the executors", sum.memory>>20, strings.Join(names, ", "), demand.Executors.Memory>>20)
 	}
 	return ""
+}
+
+// tierFree is one member tier's free capacity during a fit.
+type tierFree struct {
+	name                          string
+	capacityTypes, architectures  []string // nil: any
+	cpu, memory                   int64
+	cpuUnlimited, memoryUnlimited bool
+}
+
+// tierFreeOf reads a tier named "<capacity types>/<architectures>" (each
+// "any" or values joined with "+", as the heartbeat writes them).
+func tierFreeOf(t v1alpha1.TierCapacity) tierFree {
+	f := tierFree{name: t.Name, cpuUnlimited: t.CPU == nil, memoryUnlimited: t.Memory == nil}
+	if t.CPU != nil {
+		f.cpu = max(t.CPU.MilliValue(), 0)
+	}
+	if t.Memory != nil {
+		f.memory = max(t.Memory.Value(), 0)
+	}
+	capacityTypes, architectures, _ := strings.Cut(t.Name, "/")
+	if capacityTypes != "any" && capacityTypes != "" {
+		f.capacityTypes = strings.Split(capacityTypes, "+")
+	}
+	if architectures != "any" && architectures != "" {
+		f.architectures = strings.Split(architectures, "+")
+	}
+	return f
+}
+
+func (f tierFree) matches(ref TierRef) bool {
+	in := func(values []string, v string) bool { return v == "" || values == nil || slices.Contains(values, v) }
+	return in(f.capacityTypes, ref.CapacityType) && in(f.architectures, ref.Architecture)
+}
+
+func (f tierFree) allowedBy(refs []TierRef) bool {
+	return len(refs) == 0 || slices.ContainsFunc(refs, f.matches)
+}
+
+func (f tierFree) holds(r Resources) bool {
+	return (f.cpuUnlimited || f.cpu >= r.MilliCPU) && (f.memoryUnlimited || f.memory >= r.Memory)
+}
+
+func (f *tierFree) take(r Resources) {
+	f.cpu -= r.MilliCPU
+	f.memory -= r.Memory
+}
+
+func (f *tierFree) add(o tierFree) {
+	f.cpu += o.cpu
+	f.memory += o.memory
+	f.cpuUnlimited = f.cpuUnlimited || o.cpuUnlimited
+	f.memoryUnlimited = f.memoryUnlimited || o.memoryUnlimited
+}
+
+func tierRefs(refs []TierRef) string {
+	out := make([]string, len(refs))
+	for i, r := range refs {
+		out[i] = orAny(r.CapacityType) + "/" + orAny(r.Architecture)
+	}
+	return strings.Join(out, ", ")
+}
+
+func orAny(s string) string {
+	if s == "" {
+		return "any"
+	}
+	return s
 }
 
 func orUnknown(s string) string {

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -12,6 +13,7 @@ import (
 	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/profile"
 )
 
 func TestScore(t *testing.T) {
@@ -20,7 +22,8 @@ func TestScore(t *testing.T) {
 		return Candidate{Name: name, State: v1alpha1.MemberHealthy, Weight: weight, Labels: map[string]string{"env": "prod"},
 			Capacity: v1alpha1.MemberCapacity{PendingDrivers: pending, OldestPendingDriverSeconds: oldest}}
 	}
-	demand := Demand{MilliCPU: 3000, Memory: 3 << 30}
+	demand := Demand{Driver: Resources{MilliCPU: 1000, Memory: 1 << 30}, Executors: Resources{MilliCPU: 2000, Memory: 2 << 30},
+		DriverCapacityType: "on-demand", ExecutorTiers: []TierRef{{"spot", "arm64"}, {"spot", "amd64"}, {"on-demand", "arm64"}, {"on-demand", "amd64"}}}
 	cases := map[string]struct {
 		selector   labels.Selector
 		candidates []Candidate
@@ -146,6 +149,92 @@ func TestTiersOf(t *testing.T) {
 	}
 }
 
+// TestFits: the driver needs one tier of its capacity type with room for
+// it; the executors, after it, room in the profile's tiers together.
+func TestFits(t *testing.T) {
+	q := func(s string) *resource.Quantity { v := resource.MustParse(s); return &v }
+	tier := func(name, cpu, memory string) v1alpha1.TierCapacity {
+		tc := v1alpha1.TierCapacity{Name: name}
+		if cpu != "" {
+			tc.CPU = q(cpu)
+		}
+		if memory != "" {
+			tc.Memory = q(memory)
+		}
+		return tc
+	}
+	costOptimized := []TierRef{{"spot", "arm64"}, {"spot", "amd64"}, {"on-demand", "arm64"}, {"on-demand", "amd64"}}
+	onDemand := []TierRef{{"on-demand", "arm64"}, {"on-demand", "amd64"}}
+	demand := func(tiers []TierRef) Demand {
+		return Demand{Driver: Resources{MilliCPU: 1000, Memory: 2 << 30}, Executors: Resources{MilliCPU: 8000, Memory: 16 << 30},
+			DriverCapacityType: "on-demand", ExecutorTiers: tiers}
+	}
+	cases := map[string]struct {
+		demand Demand
+		tiers  []v1alpha1.TierCapacity
+		want   string // "" fits; else a part of the reason
+	}{
+		"no tiers reported: not limited": {demand: demand(onDemand)},
+		"spot room serves a spot-first profile": {
+			demand: demand(costOptimized),
+			tiers:  []v1alpha1.TierCapacity{tier("spot/arm64", "64", "256Gi"), tier("on-demand/amd64", "2", "8Gi")},
+		},
+		"the same room is not the on-demand profile's": {
+			demand: demand(onDemand),
+			tiers:  []v1alpha1.TierCapacity{tier("spot/arm64", "64", "256Gi"), tier("on-demand/amd64", "2", "8Gi")},
+			want:   "1000m CPU free in the profile's tiers (on-demand/amd64), 8000m needed by the executors",
+		},
+		"the executors add up over the profile's tiers, after the driver": {
+			demand: demand(onDemand),
+			tiers:  []v1alpha1.TierCapacity{tier("on-demand/arm64", "5", "64Gi"), tier("on-demand/amd64", "4", "64Gi")},
+		},
+		"one CPU short once the driver took its share": {
+			demand: demand(onDemand),
+			tiers:  []v1alpha1.TierCapacity{tier("on-demand/arm64", "4", "64Gi"), tier("on-demand/amd64", "4", "64Gi")},
+			want:   "7000m CPU free",
+		},
+		"the driver needs its capacity type": {
+			demand: demand(costOptimized),
+			tiers:  []v1alpha1.TierCapacity{tier("spot/arm64", "64", "256Gi"), tier("on-demand/amd64", "0", "8Gi")},
+			want:   "no on-demand tier has 1000m CPU and 2048Mi memory free for the driver",
+		},
+		"memory counts too": {
+			demand: demand(costOptimized),
+			tiers:  []v1alpha1.TierCapacity{tier("spot/arm64", "64", "4Gi"), tier("on-demand/amd64", "8", "4Gi")},
+			want:   "memory free in the profile's tiers",
+		},
+		"an unlimited tier of the profile holds anything": {
+			demand: demand(onDemand),
+			tiers:  []v1alpha1.TierCapacity{tier("on-demand/amd64", "", "")},
+		},
+		"an unlimited tier outside the profile does not": {
+			demand: demand(onDemand),
+			tiers:  []v1alpha1.TierCapacity{tier("spot/amd64", "", ""), tier("on-demand/amd64", "2", "8Gi")},
+			want:   "needed by the executors",
+		},
+		"multi-value and any tiers match": {
+			demand: demand(onDemand),
+			tiers:  []v1alpha1.TierCapacity{tier("on-demand/amd64+arm64", "20", "64Gi"), tier("any/any", "", "")},
+		},
+		"no tier of the profile at all": {
+			demand: demand(onDemand),
+			tiers:  []v1alpha1.TierCapacity{tier("spot/arm64", "64", "256Gi"), tier("on-demand/amd64", "1", "2Gi")},
+			want:   "needed by the executors",
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := fits(tc.demand, tc.tiers)
+			switch {
+			case tc.want == "" && got != "":
+				t.Errorf("refused (%s), want it to fit", got)
+			case tc.want != "" && !strings.Contains(got, tc.want):
+				t.Errorf("reason %q, want one containing %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestDemandOf(t *testing.T) {
 	app := &v1alpha1.SparkApplication{
 		ObjectMeta: metav1.ObjectMeta{Name: "x", Namespace: "ns", UID: "uid"},
@@ -156,17 +245,43 @@ func TestDemandOf(t *testing.T) {
 			Executor: v1alpha1.ExecutorSpec{SparkPodSpec: v1alpha1.SparkPodSpec{Cores: ptr.To[int32](2), Memory: ptr.To[v1alpha1.MemorySize]("2g")}, Instances: ptr.To[int32](3)},
 		},
 	}
-	got, err := demandOf(app)
-	if err != nil {
-		t.Fatal(err)
+	custom := v1alpha1.SparkProfile{ObjectMeta: metav1.ObjectMeta{Name: "custom"}, Spec: v1alpha1.SparkProfileSpec{
+		Executor: &v1alpha1.ExecutorPolicy{Tiers: []v1alpha1.PlacementTier{{Name: "x86-spot", Architecture: "amd64", CapacityType: "spot"}}},
+		Driver:   &v1alpha1.DriverPolicy{CapacityType: "spot"},
+	}}
+	// 1 core, (1g + 384m); 3×2 cores, 3×(2g + 384m) (JVM overhead floor).
+	sizes := Demand{Driver: Resources{MilliCPU: 1000, Memory: (1024 + 384) << 20}, Executors: Resources{MilliCPU: 6000, Memory: 3 * (2048 + 384) << 20}}
+	withTiers := func(driver string, tiers ...TierRef) Demand {
+		d := sizes
+		d.DriverCapacityType, d.ExecutorTiers = driver, tiers
+		return d
 	}
-	// 1 + 3×2 cores; (1g + 384m) + 3×(2g + 384m) memory (JVM overhead floor).
-	want := Demand{MilliCPU: 7000, Memory: (1024 + 384 + 3*(2048+384)) << 20}
-	if got != want {
-		t.Errorf("demand %+v, want %+v", got, want)
+	costOptimized := withTiers("on-demand", TierRef{"spot", "arm64"}, TierRef{"spot", "amd64"}, TierRef{"on-demand", "arm64"}, TierRef{"on-demand", "amd64"})
+	cases := map[string]struct {
+		profile  string
+		profiles []v1alpha1.SparkProfile
+		want     Demand
+	}{
+		"no profile: the built-in cluster default (cost-optimized)": {want: costOptimized},
+		"a built-in profile the hub does not hold":                  {profile: profile.OnDemand, want: withTiers("on-demand", TierRef{"on-demand", "arm64"}, TierRef{"on-demand", "amd64"})},
+		"a profile on the hub":                                      {profile: "custom", profiles: []v1alpha1.SparkProfile{custom}, want: withTiers("spot", TierRef{"spot", "amd64"})},
+		"a profile only the members know: any tier":                 {profile: "elsewhere", want: sizes},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			app := app.DeepCopy()
+			app.Spec.Profile = tc.profile
+			got, err := demandOf(app, tc.profiles)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("demand (-want +got):\n%s", diff)
+			}
+		})
 	}
 	app.Spec.MainClass = nil
-	if _, err := demandOf(app); err == nil {
+	if _, err := demandOf(app, nil); err == nil {
 		t.Error("an application that does not build has a demand; want the build error")
 	}
 }
