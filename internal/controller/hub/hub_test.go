@@ -1,11 +1,15 @@
 package hub_test
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -349,6 +353,38 @@ func TestScheduledRunsArePlaced(t *testing.T) {
 	testenv.Eventually(t, 30*time.Second, "the run's final state on the hub", func() string {
 		if st := f.hubApp(run).Status.State; st != v1alpha1.StateSucceeded {
 			return fmt.Sprintf("run %s is %q on the hub, want Succeeded", run, st)
+		}
+		return ""
+	})
+}
+
+// TestOperatorVersion: the member operator's version comes from the label
+// its leader election writes on its Lease (status.capacity.operatorVersion),
+// with OperatorHealthy from the Lease's renewal.
+func TestOperatorVersion(t *testing.T) {
+	f := newFleet(t)
+	f.waitMemberState(f.b, v1alpha1.MemberHealthy)
+	if v := f.member(f.b).Status.Capacity.OperatorVersion; v != "" {
+		t.Fatalf("operatorVersion %q without an operator Lease, want none", v)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "sparkplane-system"}}
+	if err := envB.Client.Create(f.ctx, ns); client.IgnoreAlreadyExists(err) != nil {
+		t.Fatal(err)
+	}
+	lease := &coordinationv1.Lease{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns.Name, Name: "sparkplane-operator", Labels: map[string]string{v1alpha1.LabelOperatorVersion: "v1.2.3-rc.1"}},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr.To("operator-0"), LeaseDurationSeconds: ptr.To[int32](15),
+			RenewTime: &metav1.MicroTime{Time: f.clock.Now()}},
+	}
+	if err := envB.Client.Create(f.ctx, lease); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = envB.Client.Delete(context.Background(), lease) })
+	testenv.Eventually(t, 20*time.Second, "the heartbeat", func() string {
+		mc := f.member(f.b)
+		healthy := meta.FindStatusCondition(mc.Status.Conditions, v1alpha1.MemberConditionOperatorHealthy)
+		if mc.Status.Capacity.OperatorVersion != "v1.2.3-rc.1" || healthy == nil || healthy.Status != metav1.ConditionTrue {
+			return fmt.Sprintf("operatorVersion %q, OperatorHealthy %+v; want v1.2.3-rc.1 and True", mc.Status.Capacity.OperatorVersion, healthy)
 		}
 		return ""
 	})
