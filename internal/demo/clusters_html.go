@@ -142,18 +142,7 @@ var clustersTemplate = template.Must(template.New("clusters").Funcs(template.Fun
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>sparkplane multi-cluster demo report</title>
 <style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:980px;color:#222;background:#fff}
-h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
-.sub{color:#666;font-size:13px}
-.tiles{display:flex;flex-wrap:wrap;gap:10px;margin:16px 0}
-.tile{border:1px solid #ddd;border-radius:6px;padding:8px 12px;min-width:130px}
-.tile b{display:block;font-size:20px}.tile span{color:#666;font-size:12px}
-.good b{color:#2e7d32}.bad b{color:#c62828}
-table{border-collapse:collapse;font-size:13px;width:100%}
-th,td{border-bottom:1px solid #eee;padding:4px 6px;text-align:left}th{background:#f6f6f6}
-td.n,th.n{text-align:right}
-.sw{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
-svg .ax{font-size:11px}
+` + reportCSS + `svg .ax{font-size:11px}
 </style>
 </head>
 <body>

@@ -170,6 +170,21 @@ func RenderHTML(w io.Writer, d Demo, rep Report) error {
 	return pageTemplate.Execute(w, p)
 }
 
+// reportCSS is the style both report pages share.
+const reportCSS = `body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:980px;color:#222;background:#fff}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.sub{color:#666;font-size:13px}
+.tiles{display:flex;flex-wrap:wrap;gap:10px;margin:16px 0}
+.tile{border:1px solid #ddd;border-radius:6px;padding:8px 12px;min-width:130px}
+.tile b{display:block;font-size:20px}.tile span{color:#666;font-size:12px}
+.good b{color:#2e7d32}.bad b{color:#c62828}
+.charts{display:flex;flex-wrap:wrap;gap:12px}
+table{border-collapse:collapse;font-size:13px;width:100%}
+th,td{border-bottom:1px solid #eee;padding:4px 6px;text-align:left}th{background:#f6f6f6}
+td.n,th.n{text-align:right}
+.sw{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
+`
+
 var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"color": tierColor,
 	"pools": func(m map[string]TierUsage) []string {
@@ -196,19 +211,7 @@ var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>sparkplane demo report</title>
 <style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:980px;color:#222;background:#fff}
-h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
-.sub{color:#666;font-size:13px}
-.tiles{display:flex;flex-wrap:wrap;gap:10px;margin:16px 0}
-.tile{border:1px solid #ddd;border-radius:6px;padding:8px 12px;min-width:130px}
-.tile b{display:block;font-size:20px}.tile span{color:#666;font-size:12px}
-.good b{color:#2e7d32}.bad b{color:#c62828}
-.charts{display:flex;flex-wrap:wrap;gap:12px}
-table{border-collapse:collapse;font-size:13px;width:100%}
-th,td{border-bottom:1px solid #eee;padding:4px 6px;text-align:left}th{background:#f6f6f6}
-td.n,th.n{text-align:right}
-.sw{display:inline-block;width:10px;height:10px;margin-right:4px;vertical-align:middle}
-.model{display:inline-block;font-size:10px;font-weight:600;color:#6a1b9a;border:1px solid #6a1b9a;border-radius:3px;padding:0 3px;margin-left:4px;vertical-align:middle}
+` + reportCSS + `.model{display:inline-block;font-size:10px;font-weight:600;color:#6a1b9a;border:1px solid #6a1b9a;border-radius:3px;padding:0 3px;margin-left:4px;vertical-align:middle}
 pre.side{background:#f6f6f6;padding:8px;font-size:12px}
 svg .ct{font-size:13px;font-weight:600}svg .ax{font-size:11px;fill:#444}svg .grid{stroke:#e6e6e6}
 </style>
