@@ -24,7 +24,7 @@ var allowedImports = map[string][]string{
 	"internal/controller/interruption":     {"internal/controller/clusterstate", "internal/spark", "api/v1alpha1"},
 	"internal/controller/sparkprofile":     {"internal/controller/clusterstate", "internal/profile", "internal/spark", "internal/imageplatforms", "api/v1alpha1"},
 	"internal/controller":                  {"internal/controller/"},
-	"internal/operator":                    {"internal/controller", "internal/controller/hub", "api/v1alpha1"},
+	"internal/operator":                    {"internal/controller", "internal/controller/hub", "internal/version", "api/v1alpha1"},
 	"internal/devcluster":                  {"internal/platform", "internal/toolchain", "api/v1alpha1"},
 	"internal/devcluster/notice":           {"internal/controller/interruption", "internal/spark"},
 	"internal/emulator":                    {},
