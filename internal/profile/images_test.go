@@ -3,8 +3,6 @@ package profile
 import (
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -119,19 +117,7 @@ func TestImagePlatformGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "amd64-only-image.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(strings.TrimSpace(string(want)), strings.TrimSpace(string(got))); diff != "" {
-		t.Errorf("differs from %s (-want +got); run go test -update if intended:\n%s", golden, diff)
-	}
+	assertGolden(t, "amd64-only-image.golden.json", got)
 }
 
 // TestImagePlatformMismatch: an image with no platform the profile offers

@@ -56,6 +56,14 @@ type Registry struct {
 	listener net.Listener
 }
 
+// RequestsOf returns how many requests the registry served while f ran
+// (f alone using it).
+func (r *Registry) RequestsOf(f func()) int64 {
+	before := r.Requests.Load()
+	f()
+	return r.Requests.Load() - before
+}
+
 // Image returns the reference of repo ("spark:3.5.3-amd64") on r.
 func (r *Registry) Image(repo string) string { return r.Host + "/" + repo }
 
