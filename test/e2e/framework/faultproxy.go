@@ -69,8 +69,8 @@ type FaultProxy struct {
 }
 
 // StartFaultProxy starts a proxy in front of the API server cfg points at,
-// passing every request on with its own credentials (the client's
-// Authorization and Impersonate headers), until the test ends. It starts
+// passing every request on with cfg's credentials and the client's
+// Impersonate headers, until the test ends. It starts
 // with no faults.
 func StartFaultProxy(t testing.TB, cfg *rest.Config) *FaultProxy {
 	t.Helper()
@@ -78,13 +78,21 @@ func StartFaultProxy(t testing.TB, cfg *rest.Config) *FaultProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tlsConfig, err := rest.TLSConfigFor(cfg)
+	// The proxy authenticates with cfg's credentials (a client does not
+	// send its token to a plain-HTTP server); the client's Impersonate-*
+	// headers pass through, so it still acts as whom its kubeconfig says.
+	transport, err := rest.TransportFor(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &FaultProxy{target: target, rnd: rand.New(rand.NewPCG(0, 0))}
 	rp := httputil.NewSingleHostReverseProxy(target)
-	rp.Transport = &http.Transport{TLSClientConfig: tlsConfig, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 200}
+	director := rp.Director
+	rp.Director = func(req *http.Request) {
+		director(req)
+		req.Header.Del("Authorization")
+	}
+	rp.Transport = transport
 	rp.FlushInterval = -1                    // stream watches
 	rp.ErrorLog = log.New(io.Discard, "", 0) // cut and reset streams are the point
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -207,8 +215,8 @@ func (p *FaultProxy) handler(next http.Handler) http.Handler {
 }
 
 // Kubeconfig writes a copy of kubeconfig whose clusters point at the proxy
-// (plain HTTP on loopback), keeping the users' credentials and
-// impersonation, which the proxy passes on.
+// (plain HTTP on loopback), keeping the users' impersonation, which the
+// proxy passes on with its own credentials.
 func (p *FaultProxy) Kubeconfig(t testing.TB, kubeconfig string) string {
 	t.Helper()
 	cfg, err := clientcmd.LoadFromFile(kubeconfig)

@@ -29,6 +29,11 @@ import (
 
 var quietLogs sync.Once
 
+// QuietLogs discards what controller-runtime's clients and caches in the
+// test process log: its global logger prints a stack trace into the test
+// log when nothing set it.
+func QuietLogs() { quietLogs.Do(func() { ctrllog.SetLogger(logr.Discard()) }) }
+
 // Tracker watches one namespace's SparkApplications and driver pods for the
 // whole of a scenario, so that the invariants every reliability scenario
 // checks (one final state per application, never two drivers) are judged
@@ -61,9 +66,7 @@ type AppRecord struct {
 // Track starts watching namespace until the test ends.
 func Track(t testing.TB, cfg *rest.Config, namespace string) *Tracker {
 	t.Helper()
-	// controller-runtime's cache logs through its global logger, which
-	// prints a stack when nothing set it.
-	quietLogs.Do(func() { ctrllog.SetLogger(logr.Discard()) })
+	QuietLogs()
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(v1alpha1.AddToScheme(scheme))

@@ -70,6 +70,7 @@ type Report struct {
 // every other cleanup.
 func NewScenario(t testing.TB, name, injected string) *Scenario {
 	t.Helper()
+	QuietLogs()
 	s := &Scenario{Name: name, Test: t.Name(), Injected: injected, StartedAt: time.Now()}
 	t.Cleanup(func() {
 		s.mu.Lock()
