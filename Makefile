@@ -69,11 +69,17 @@ unit: tools
 e2e: tools build
 	go test $(GO_TEST_FLAGS) -count=1 -tags e2e -timeout 60m -v ./test/e2e/...
 
-## reliability: the long end-to-end scenarios (soak, chaos), named
-## TestReliability*, that make test leaves out (framework.Reliability says why
-## in their skip message there). CI runs it after make test.
+## reliability: issue 18's scenarios, every TestReliability*: the long ones
+## (HA operator, API faults, soak) that make test leaves out
+## (framework.Reliability says why in their skip message there) and the short
+## ones make test runs too (control-plane restart, bad input). CI runs it
+## after make test. Writes reliability-report/report.json and report.html and
+## prints every scenario's figures and invariants at the end.
 reliability: tools build
-	SPARKPLANE_RELIABILITY=1 go test $(GO_TEST_FLAGS) -count=1 -tags e2e -timeout 90m -v -run '^TestReliability' ./test/e2e/...
+	rm -rf reliability-report && mkdir -p reliability-report
+	set -o pipefail; SPARKPLANE_RELIABILITY=1 go test $(GO_TEST_FLAGS) -count=1 -tags e2e -timeout 45m -v -run '^TestReliability' ./test/e2e/... 2>&1 | tee reliability-report/go-test.log
+	@echo "== reliability figures (reliability-report/report.html) =="
+	@grep -hE '(FIGURE|INVARIANT|NOTE) ' reliability-report/go-test.log | sed -E 's/^ +[a-z_]+\.go:[0-9]+: //'
 
 ## bench: benchmarks; each prints its figure beside the reference it is compared with
 bench: tools build
