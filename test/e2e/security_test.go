@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,8 +34,8 @@ import (
 // namespace that enforces Pod Security "restricted" (a pod without a
 // security context is refused there):
 //   - a user bound only to SparkApplication create is refused, for an
-//     application and for a schedule, with a message that names the missing
-//     permission (create pods);
+//     application and for a schedule, and by `sparkplane submit`, with a
+//     message that names the missing permission (create pods);
 //   - a namespace editor (built-in edit) is admitted;
 //   - with pods create the driver's ServiceAccount is asked for (get
 //     serviceaccounts sparkplane-spark), and with that too the application
@@ -144,6 +145,13 @@ func TestNoConfusedDeputyOnLocalCluster(t *testing.T) {
 	})
 
 	refusedUntil(newApp("pi"), "missing permission: create pods")
+	// What the user sees from the CLI: the API server's refusal, naming the
+	// permission, and a failing exit code.
+	r := framework.Run(t, nil, "submit", "--kubeconfig", c.Kubeconfig(), "--as", user, "--as-group", "system:authenticated",
+		"-n", ns, "-f", filepath.Join(framework.RepoRoot(t), "examples", "spark-pi.yaml"))
+	if r.Err == nil || !strings.Contains(r.Stdout+r.Stderr, "missing permission: create pods") {
+		t.Errorf("sparkplane submit as %s without pod rights: err %v, output does not name the missing permission:\n%s%s", user, r.Err, r.Stdout, r.Stderr)
+	}
 	schedule := &v1alpha1.ScheduledSparkApplication{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "nightly"},
 		Spec:       v1alpha1.ScheduledSparkApplicationSpec{Schedule: "0 3 * * *", Template: newApp("nightly").Spec},
