@@ -62,7 +62,10 @@ const (
 	CheckCSIDriver     = "csi-driver"
 	CheckDriverAccount = "driver-service-account"
 	CheckPodSecurity   = "pod-security"
-	CheckMetricsStack  = "metrics-stack"
+	// CheckSubmitterPolicy: install's admission policy against the
+	// confused deputy (docs/security.md).
+	CheckSubmitterPolicy = "submitter-policy"
+	CheckMetricsStack    = "metrics-stack"
 )
 
 // Options of a run.
@@ -112,7 +115,7 @@ func Run(ctx context.Context, cl Cluster, opts Options) []Result {
 	results = append(results, r.checkPriorityClasses(profiles))
 	storage, classes := r.checkStorageClasses(profiles)
 	results = append(results, storage, r.checkCSIDrivers(classes),
-		r.checkDriverAccount(), r.checkPodSecurity(), r.checkMetricsStack())
+		r.checkDriverAccount(), r.checkPodSecurity(), r.checkSubmitterPolicy(), r.checkMetricsStack())
 	return results
 }
 

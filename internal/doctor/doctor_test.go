@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -82,6 +83,7 @@ func TestDoctor(t *testing.T) {
 	expect(t, bare, CheckOperator, Fail, "sparkplane install")
 	expect(t, bare, CheckKarpenter, Fail, "nodepools.karpenter.sh")
 	expect(t, bare, CheckPriorityClass, Fail, "no SparkProfiles", "sparkplane install")
+	expect(t, bare, CheckSubmitterPolicy, Warn, install.SubmitterPolicy, "is missing", "sparkplane install")
 	expect(t, bare, CheckMetricsStack, Warn, "podmonitors.monitoring.coreos.com")
 	if !Failed(resultsList(bare)) {
 		t.Error("Failed() is false with failing checks")
@@ -99,6 +101,16 @@ func TestDoctor(t *testing.T) {
 	expect(t, installed, CheckPriorityClass, OK, v1alpha1.PriorityClassDriver, v1alpha1.PriorityClassExecutor)
 	expect(t, installed, CheckStorageClass, Fail, profile.DefaultShuffleStorageClass, "platform render", profile.CostOptimized)
 	expect(t, installed, CheckPodSecurity, OK, "admitted")
+	expect(t, installed, CheckSubmitterPolicy, OK, install.SubmitterPolicy, "Deny")
+	auditOnly := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: install.SubmitterPolicy}, auditOnly); err != nil {
+		t.Fatal(err)
+	}
+	auditOnly.Spec.ValidationActions = []admissionregistrationv1.ValidationAction{admissionregistrationv1.Audit}
+	if err := env.Client.Update(ctx, auditOnly); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, results(t, ns), CheckSubmitterPolicy, Warn, "[Audit]", "with Deny")
 	expect(t, installed, CheckDriverAccount, Warn, submit.DriverServiceAccount)
 
 	shuffle := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: profile.DefaultShuffleStorageClass}, Provisioner: "ebs.csi.aws.com"}
