@@ -119,3 +119,13 @@ func (m *cpuMeter) settle() time.Duration {
 	}
 	return time.Since(start)
 }
+
+// loadAverage is the machine's 1, 5 and 15 minute load averages: the
+// figures of a benchmark on a shared machine mean little without them.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}

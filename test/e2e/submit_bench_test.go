@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/devcluster"
+	"github.com/sparkplane/sparkplane/internal/imageplatforms/registrytest"
 	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/submit"
 	"github.com/sparkplane/sparkplane/internal/testenv"
@@ -30,9 +32,12 @@ import (
 // them for a quick check of the benchmark itself; the figures that count are
 // taken at scale 1.
 var (
-	benchScale       = scaleFromEnv()
-	sustainedApps    = scaled(2000)
-	latencyDuration  = time.Duration(scaled(20)) * time.Second
+	benchScale      = scaleFromEnv()
+	sustainedApps   = scaled(2000)
+	latencyDuration = time.Duration(scaled(20)) * time.Second
+	// belowDuration is how long latency is measured at half the raw rate
+	// (issue 20), for sparkplane and for the raw path alike.
+	belowDuration    = time.Duration(scaled(60)) * time.Second
 	rssApps          = scaled(1000)
 	rssExecutorsEach = 10
 )
@@ -53,12 +58,17 @@ func scaled(n int) int {
 
 // Targets and references.
 const (
-	latencyRate       = 50 // applications a second
-	targetRatio       = 0.7
-	targetP99         = 100 * time.Millisecond
-	targetRSS         = 150 << 20
-	incumbentRateLow  = 2.2 // applications/s, Kubeflow spark-operator's published figure
-	incumbentRateHigh = 2.6
+	latencyRate = 50  // applications a second
+	targetRatio = 0.9 // issue 20 (0.7 in issue 3)
+	targetP99   = 100 * time.Millisecond
+	// At half the raw rate (issue 20): sparkplane's p99 at most this many
+	// times the raw path's p99 at the same rate, and its p50 at most
+	// targetBelowP50.
+	targetBelowP99Ratio = 2.0
+	targetBelowP50      = 50 * time.Millisecond
+	targetRSS           = 150 << 20
+	incumbentRateLow    = 2.2 // applications/s, Kubeflow spark-operator's published figure
+	incumbentRateHigh   = 2.6
 	// unscheduled keeps benchmark pods away from kube-scheduler: the
 	// benchmark measures submission, and two cores are not enough to also
 	// schedule thousands of pods without disturbing it.
@@ -88,7 +98,8 @@ var concurrency = sparkapplication.DefaultMaxConcurrentReconciles
 // (a) the API server's raw rate for creating an application's objects
 // directly, (b) sparkplane's sustained submission rate and its ratio to (a),
 // (c) p50/p99 latency from application created to driver pod created at a
-// steady 50 applications/s, (d) the operator's RSS with 1,000 applications
+// steady 50 applications/s, (c') the same for 60 s at half of (a)'s rate,
+// beside the raw path's latency at that rate measured after (a) (a'), (d) the operator's RSS with 1,000 applications
 // and 10,000 executor pods present — beside the incumbent's 2.2–2.6
 // applications/s. The operator runs as a separate process (bin/sparkplane
 // operator), as in production.
@@ -100,6 +111,16 @@ func BenchmarkSubmission(b *testing.B) {
 	c := framework.Up(b, devcluster.Options{})
 	installSparkplane(b, c)
 	cl := sparkplaneClient(b, c)
+	// The applications' image on a registry the operator reaches, as in
+	// production: its platform lookups are answered and then cached.
+	registry, err := registrytest.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(registry.Close)
+	defaultImage := benchImage
+	benchImage = registry.Image(registrytest.MultiArchRepo)
+	b.Cleanup(func() { benchImage = defaultImage })
 
 	// (a) The API server alone: per application the SparkApplication, its
 	// driver Pod, two ConfigMaps and Service (the very objects
@@ -108,13 +129,26 @@ func BenchmarkSubmission(b *testing.B) {
 	rawNS := c.Namespace(b)
 	cpu.settle() // the cluster's start-up is done
 	cpuBefore := cpu.read()
+	apiBefore := mustAPICounts(b, c)
 	rawTook := runWorkers(b, sustainedApps, concurrency, func(i int) error {
 		return createRaw(ctx, cl, benchApplication(rawNS, fmt.Sprintf("raw-%04d", i), unscheduled))
 	})
 	rawRate := float64(sustainedApps) / rawTook.Seconds()
 	rawCPU := cpuPerApp(cpuBefore, cpu.read(), sustainedApps)
-	fmt.Printf("  (a) API server raw rate: %d applications' objects in %s: %.1f applications/s\n      %s\n", sustainedApps, rawTook.Round(time.Millisecond), rawRate, rawCPU)
+	rawAPI := mustAPICounts(b, c).perApp(apiBefore, sustainedApps)
+	fmt.Printf("  (a) API server raw rate: %d applications' objects in %s: %.1f applications/s (machine load %s)\n      %s\n", sustainedApps, rawTook.Round(time.Millisecond), rawRate, loadAverage(), rawCPU)
+	fmt.Printf("      %s\n", rawAPI)
 	deleteNamespace(b, c, rawNS)
+
+	// (a') The raw path's latency, application created -> driver pod
+	// created, at half its own rate: the reference of (c').
+	belowRate := max(1, int(rawRate/2))
+	fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
+	rawBelow := measureLatency(b, c, belowRate, belowDuration, func(ns, name string) (time.Time, error) {
+		return createRawTimed(ctx, cl, benchApplication(ns, name, unscheduled))
+	})
+	fmt.Printf("  (a') raw path latency at %d applications/s (half of (a)) for %s: p50 %s, p99 %s\n", belowRate, belowDuration,
+		rawBelow.p50.Round(100*time.Microsecond), rawBelow.p99.Round(100*time.Microsecond))
 
 	op := startOperator(b, c.Kubeconfig(), operatorArgs()...)
 
@@ -124,6 +158,7 @@ func BenchmarkSubmission(b *testing.B) {
 	cpu.set("operator", op.cmd.Process.Pid)
 	cpu.settle() // (a)'s namespace is gone; its garbage too
 	cpuBefore = cpu.read()
+	apiBefore = mustAPICounts(b, c)
 	start := time.Now()
 	runWorkers(b, sustainedApps, concurrency, func(i int) error {
 		return cl.Create(ctx, benchApplication(sustainedNS, fmt.Sprintf("app-%04d", i), unscheduled))
@@ -132,18 +167,24 @@ func BenchmarkSubmission(b *testing.B) {
 	sustainedRate := float64(sustainedApps) / last.Sub(start).Seconds()
 	ratio := sustainedRate / rawRate
 	sustainedCPU := cpuPerApp(cpuBefore, cpu.read(), sustainedApps)
-	fmt.Printf("  (b) sparkplane sustained rate: %d applications in %s: %.1f applications/s (ratio %.2f)\n      %s\n", sustainedApps, last.Sub(start).Round(time.Millisecond), sustainedRate, ratio, sustainedCPU)
+	sustainedAPI := mustAPICounts(b, c).perApp(apiBefore, sustainedApps)
+	fmt.Printf("  (b) sparkplane sustained rate: %d applications in %s: %.1f applications/s (ratio %.2f, machine load %s)\n      %s\n", sustainedApps, last.Sub(start).Round(time.Millisecond), sustainedRate, ratio, loadAverage(), sustainedCPU)
+	fmt.Printf("      %s\n      %s\n", sustainedAPI, eventsPerApp(b, c, sustainedNS, sustainedApps))
 
 	// (c) Latency at a steady 50 applications/s, once (b)'s work is done.
 	fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
-	p50, p99, latencyApps := measureLatency(b, c, cl, latencyRate)
+	at50 := measureLatency(b, c, latencyRate, latencyDuration, createApp(cl))
+	p50, p99, latencyApps := at50.p50, at50.p99, at50.n
 	fmt.Printf("  (c) latency at %d applications/s: p50 %s, p99 %s\n", latencyRate, p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond))
-	// The same below what this machine's API server sustains, where the
-	// figure is the operator's latency rather than the cluster's queue.
-	belowRate := min(latencyRate, max(1, int(rawRate/2)))
+	// The same at half the raw rate, below what this machine's API server
+	// sustains, where the figure is the operator's latency rather than the
+	// cluster's queue; beside the raw path's at the same rate (a').
 	fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
-	belowP50, belowP99, belowApps := measureLatency(b, c, cl, belowRate)
-	fmt.Printf("  (c') latency at %d applications/s: p50 %s, p99 %s\n", belowRate, belowP50.Round(100*time.Microsecond), belowP99.Round(100*time.Microsecond))
+	below := measureLatency(b, c, belowRate, belowDuration, createApp(cl))
+	belowP50, belowP99, belowApps := below.p50, below.p99, below.n
+	belowRatio := belowP99.Seconds() / rawBelow.p99.Seconds()
+	fmt.Printf("  (c') latency at %d applications/s for %s: p50 %s, p99 %s (%.2fx the raw path's p99)\n", belowRate, belowDuration,
+		belowP50.Round(100*time.Microsecond), belowP99.Round(100*time.Microsecond), belowRatio)
 
 	// (d) Memory: a fresh operator with 1,000 applications and 10,000
 	// executor pods present (the others deleted first).
@@ -170,6 +211,8 @@ func BenchmarkSubmission(b *testing.B) {
 	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(belowP99.Microseconds())/1000, "p99-half-raw-rate-ms")
+	b.ReportMetric(float64(belowP50.Microseconds())/1000, "p50-half-raw-rate-ms")
+	b.ReportMetric(belowRatio, "p99-half-raw-rate-x-raw")
 	b.ReportMetric(float64(rss)/(1<<20), "rss-MB")
 
 	verdict := func(ok bool) string {
@@ -190,7 +233,9 @@ sparkplane submission benchmark (local cluster, %d-way concurrency, operator as 
       sparkplane / incumbent: %.1fx-%.1fx
   (c) latency created -> driver pod at a steady %d applications/s (%d applications):
       p50 %s, p99 %s (target p99 <= %s: %s)
-      at %d applications/s, half the raw rate of (a) (%d applications): p50 %s, p99 %s (%s)
+  (c') at %d applications/s, half the raw rate of (a), for %s (%d applications):
+      sparkplane p50 %s, p99 %s; raw path p50 %s, p99 %s
+      p99 %.2fx the raw path's (target <= %.1fx: %s); p50 (target <= %s: %s)
   (d) operator memory with %d applications and %d executor pods: VmRSS %.1f MB, peak VmHWM %.1f MB
       (target <= %d MB: %s)
 `,
@@ -202,7 +247,9 @@ sparkplane submission benchmark (local cluster, %d-way concurrency, operator as 
 		sustainedRate/incumbentRateHigh, sustainedRate/incumbentRateLow,
 		latencyRate, latencyApps,
 		p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond), targetP99, verdict(p99 <= targetP99),
-		belowRate, belowApps, belowP50.Round(100*time.Microsecond), belowP99.Round(100*time.Microsecond), withinTarget(belowP99 <= targetP99),
+		belowRate, belowDuration, belowApps, belowP50.Round(100*time.Microsecond), belowP99.Round(100*time.Microsecond),
+		rawBelow.p50.Round(100*time.Microsecond), rawBelow.p99.Round(100*time.Microsecond),
+		belowRatio, targetBelowP99Ratio, verdict(belowRatio <= targetBelowP99Ratio), targetBelowP50, verdict(belowP50 <= targetBelowP50),
 		rssApps, rssApps*rssExecutorsEach, float64(rss)/(1<<20), float64(peak)/(1<<20),
 		targetRSS>>20, verdict(rss <= targetRSS))
 	if rawRate < 2*latencyRate {
@@ -212,11 +259,63 @@ sparkplane submission benchmark (local cluster, %d-way concurrency, operator as 
 	}
 }
 
+// eventsPerApp counts the events in namespace by reporting controller and
+// reason, per application.
+func eventsPerApp(b *testing.B, c *framework.Cluster, namespace string, apps int) string {
+	b.Helper()
+	list, err := c.Clientset.EventsV1().Events(namespace).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, e := range list.Items {
+		count[e.ReportingController+" "+e.Reason]++
+	}
+	var parts []string
+	for k, n := range count {
+		parts = append(parts, fmt.Sprintf("%s %.2f", k, float64(n)/float64(apps)))
+	}
+	sort.Strings(parts)
+	return "events per application: " + strings.Join(parts, ", ")
+}
+
+func mustAPICounts(b *testing.B, c *framework.Cluster) apiCounts {
+	b.Helper()
+	counts, err := readAPICounts(c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return counts
+}
+
+// createRawTimed does createRaw and returns when the application's create
+// returned (the start of its created -> driver pod latency).
+func createRawTimed(ctx context.Context, cl client.Client, app *v1alpha1.SparkApplication) (time.Time, error) {
+	if err := cl.Create(ctx, app); err != nil {
+		return time.Time{}, err
+	}
+	created := time.Now()
+	return created, finishRaw(ctx, cl, app)
+}
+
+// createApp creates an application for sparkplane to submit.
+func createApp(cl client.Client) func(ns, name string) (time.Time, error) {
+	return func(ns, name string) (time.Time, error) {
+		err := cl.Create(context.Background(), benchApplication(ns, name, unscheduled))
+		return time.Now(), err
+	}
+}
+
 // createRaw does by hand what the operator does for one application.
 func createRaw(ctx context.Context, cl client.Client, app *v1alpha1.SparkApplication) error {
 	if err := cl.Create(ctx, app); err != nil {
 		return err
 	}
+	return finishRaw(ctx, cl, app)
+}
+
+// finishRaw does the rest of createRaw once the application exists.
+func finishRaw(ctx context.Context, cl client.Client, app *v1alpha1.SparkApplication) error {
 	objs, err := submit.Build(app, submit.Options{Attempt: 1})
 	if err != nil {
 		return err
@@ -242,15 +341,21 @@ func createRaw(ctx context.Context, cl client.Client, app *v1alpha1.SparkApplica
 	return cl.Status().Patch(ctx, app, client.MergeFrom(base))
 }
 
-// measureLatency creates applications in a new namespace at a steady rate
-// for latencyDuration and returns the p50 and p99 of created → driver pod
-// created, and how many applications it measured.
-func measureLatency(b *testing.B, c *framework.Cluster, cl client.Client, rate int) (p50, p99 time.Duration, n int) {
+// latency is what measureLatency found.
+type latency struct {
+	p50, p99 time.Duration
+	n        int
+}
+
+// measureLatency creates applications with create in a new namespace at a
+// steady rate for d and returns the p50 and p99 of created (when create
+// says) → driver pod created, and how many applications it measured.
+func measureLatency(b *testing.B, c *framework.Cluster, rate int, d time.Duration, create func(ns, name string) (time.Time, error)) latency {
 	b.Helper()
 	ns := c.Namespace(b)
 	seen := watchDrivers(b, c, ns)
 	start := time.Now()
-	createdAt := steadySubmit(b, cl, ns, rate, latencyDuration)
+	createdAt := steadySubmit(b, ns, rate, d, create)
 	// Generous: when the machine cannot sustain the rate, the latencies
 	// measure the queue, and the figure should say so rather than fail.
 	seen.waitAll(b, len(createdAt), 10*time.Minute)
@@ -273,10 +378,10 @@ func measureLatency(b *testing.B, c *framework.Cluster, cl client.Client, rate i
 	for _, s := range slowest {
 		first, last = min(first, s.offset), max(last, s.offset)
 	}
-	fmt.Printf("      at %d/s the slowest 1%% were created %s-%s into the %s run\n", rate,
-		first.Round(100*time.Millisecond), last.Round(100*time.Millisecond), latencyDuration)
+	fmt.Printf("      at %d/s the slowest 1%% were created %s-%s into the %s run (machine load %s)\n", rate,
+		first.Round(100*time.Millisecond), last.Round(100*time.Millisecond), d, loadAverage())
 	deleteNamespace(b, c, ns)
-	return percentile(latencies, 0.50), percentile(latencies, 0.99), len(latencies)
+	return latency{percentile(latencies, 0.50), percentile(latencies, 0.99), len(latencies)}
 }
 
 func withinTarget(ok bool) string {
@@ -389,11 +494,10 @@ func watchDrivers(b *testing.B, c *framework.Cluster, namespace string) *driverW
 	return w
 }
 
-// steadySubmit creates applications at rate per second for d and returns
-// when each create returned (the application existed from then on).
-func steadySubmit(b *testing.B, cl client.Client, namespace string, rate int, d time.Duration) map[string]time.Time {
+// steadySubmit calls create at rate per second for d and returns when each
+// application was created (as create reports it).
+func steadySubmit(b *testing.B, namespace string, rate int, d time.Duration, create func(ns, name string) (time.Time, error)) map[string]time.Time {
 	b.Helper()
-	ctx := context.Background()
 	n := rate * int(d/time.Second)
 	interval := time.Second / time.Duration(rate)
 	createdAt := make(map[string]time.Time, n)
@@ -406,14 +510,13 @@ func steadySubmit(b *testing.B, cl client.Client, namespace string, rate int, d 
 		wg.Add(1)
 		go func(name string) {
 			defer wg.Done()
-			err := cl.Create(ctx, benchApplication(namespace, name, unscheduled))
-			now := time.Now()
+			at, err := create(namespace, name)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && firstErr == nil {
 				firstErr = err
 			}
-			createdAt[name] = now
+			createdAt[name] = at
 		}(fmt.Sprintf("lat-%04d", i))
 	}
 	wg.Wait()
