@@ -24,6 +24,7 @@ type installOptions struct {
 	timeout                time.Duration
 	dryRun                 bool
 	jobNamespaces          []string
+	readImagePullSecrets   bool
 	out                    io.Writer
 }
 
@@ -85,6 +86,7 @@ your cluster's CSI driver. ` + "`sparkplane doctor`" + ` checks everything.`,
 	cmd.Flags().BoolVar(&o.wait, "wait", true, "Wait until the operator Deployment is available")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "How long --wait waits")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "Print the objects install would apply, as YAML, and apply nothing")
+	cmd.Flags().BoolVar(&o.readImagePullSecrets, "read-image-pull-secrets", false, "Let the operator get Secrets (ClusterRole "+install.PullSecretsRole+") and read applications' imagePullSecrets, to look their images' platforms up in private registries (docs/profiles.md)")
 	cmd.Flags().StringSliceVar(&o.jobNamespaces, "job-namespaces", nil, "Existing namespaces to give the drivers' ServiceAccount sparkplane-spark (with its Role and RoleBinding) now, for clusters whose policy keeps the operator from creating RBAC (docs/security.md)")
 	return cmd
 }
@@ -100,7 +102,7 @@ func (o *installOptions) validate() error {
 }
 
 func (o *installOptions) objects() ([]client.Object, error) {
-	return install.Objects(install.Options{Image: o.image, SkipOperatorDeployment: o.skipOperatorDeployment, JobNamespaces: o.jobNamespaces})
+	return install.Objects(install.Options{Image: o.image, SkipOperatorDeployment: o.skipOperatorDeployment, JobNamespaces: o.jobNamespaces, ReadImagePullSecrets: o.readImagePullSecrets})
 }
 
 func (o *installOptions) printObjects() error {

@@ -66,7 +66,9 @@ func (o *uninstallOptions) run(ctx context.Context) error {
 		}
 		fmt.Fprintf(o.out, "deleting the CRDs and with them %d SparkApplications and %d SparkProfiles\n", apps, profiles)
 	}
-	objs, err := install.Objects(install.Options{})
+	// With everything install may have added (what is absent counts as
+	// deleted).
+	objs, err := install.Objects(install.Options{ReadImagePullSecrets: true})
 	if err != nil {
 		return err
 	}

@@ -68,6 +68,13 @@ func chartFiles(t *testing.T) map[string][]byte {
 	}
 	files["templates/generated-driver-rbac.yaml"] = []byte(chartGeneratedHeader +
 		"{{- range $ns := .Values.jobNamespaces }}\n" + drivers.String() + "{{- end }}\n")
+	// The opt-in Secrets reader of install --read-image-pull-secrets.
+	var pullSecrets bytes.Buffer
+	secretsRole, secretsBinding := pullSecretsRBAC()
+	writeTemplateDoc(t, &pullSecrets, secretsRole)
+	writeTemplateDoc(t, &pullSecrets, secretsBinding)
+	files["templates/generated-image-pull-secrets-rbac.yaml"] = []byte(chartGeneratedHeader +
+		"{{- if .Values.controller.readImagePullSecrets }}\n" + pullSecrets.String() + "{{- end }}\n")
 	return files
 }
 
@@ -200,6 +207,18 @@ func TestChartValues(t *testing.T) {
 	}
 	if strings.Contains(out, "name: "+submit.DriverServiceAccount) {
 		t.Errorf("rendered chart has the drivers' account without jobNamespaces")
+	}
+	if strings.Contains(out, PullSecretsRole) || strings.Contains(out, ReadImagePullSecretsFlag) {
+		t.Errorf("rendered chart lets the operator read Secrets without controller.readImagePullSecrets")
+	}
+	secrets, err := helm(t, "template", "sp", chartRoot, "--set", "controller.readImagePullSecrets=true")
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, secrets)
+	}
+	for _, want := range []string{"- " + ReadImagePullSecretsFlag, "kind: ClusterRole\nmetadata:\n  labels:\n    app.kubernetes.io/component: operator\n    app.kubernetes.io/managed-by: sparkplane\n    app.kubernetes.io/name: sparkplane\n    app.kubernetes.io/part-of: sparkplane\n  name: " + PullSecretsRole, "kind: ClusterRoleBinding"} {
+		if !strings.Contains(secrets, want) {
+			t.Errorf("chart with controller.readImagePullSecrets lacks %q", want)
+		}
 	}
 	drivers, err := helm(t, "template", "sp", chartRoot, "--set", "jobNamespaces={team-a,team-b}")
 	if err != nil {

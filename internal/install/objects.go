@@ -36,8 +36,11 @@ const (
 	OperatorRole       = "sparkplane-operator"
 	LeaderElectionRole = "sparkplane-leader-election"
 	EditRole           = "sparkplane-edit"
-	ViewRole           = "sparkplane-view"
-	Deployment         = "sparkplane-operator"
+	// PullSecretsRole lets the operator get Secrets, to read applications'
+	// imagePullSecrets (Options.ReadImagePullSecrets); not installed by default.
+	PullSecretsRole = "sparkplane-operator-image-pull-secrets"
+	ViewRole        = "sparkplane-view"
+	Deployment      = "sparkplane-operator"
 	// MetricsService selects the operator's pods on their metrics port, for
 	// a Prometheus ServiceMonitor or scrape config.
 	MetricsService = "sparkplane-operator-metrics"
@@ -67,6 +70,12 @@ type Options struct {
 	// (submit.DriverIdentity) ahead of time, for clusters whose policy keeps
 	// the operator from creating RBAC objects. The namespaces must exist.
 	JobNamespaces []string
+	// ReadImagePullSecrets grants the operator get on Secrets (ClusterRole
+	// PullSecretsRole) and runs it with --read-image-pull-secrets, so it reads
+	// applications' imagePullSecrets to look their images' platforms up in
+	// private registries (docs/profiles.md). Off by default: the operator's
+	// own role holds no Secrets.
+	ReadImagePullSecrets bool
 }
 
 var commonLabels = map[string]string{
@@ -114,6 +123,10 @@ func Objects(opts Options) ([]client.Object, error) {
 	objs = append(objs, namespace(), serviceAccount(), operatorClusterRole(), operatorClusterRoleBinding(),
 		leaderElectionRole(), leaderElectionRoleBinding(), editClusterRole(), viewClusterRole(),
 		submitterPolicy(), submitterPolicyBinding(), metricsService())
+	if opts.ReadImagePullSecrets {
+		role, binding := pullSecretsRBAC()
+		objs = append(objs, role, binding)
+	}
 	for _, ns := range opts.JobNamespaces {
 		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
 			return nil, fmt.Errorf("job namespace %q is not a namespace name: %s", ns, strings.Join(errs, "; "))
@@ -126,9 +139,35 @@ func Objects(opts Options) ([]client.Object, error) {
 		if image == "" {
 			image = DefaultImage()
 		}
-		objs = append(objs, deployment(image))
+		d := deployment(image)
+		if opts.ReadImagePullSecrets {
+			c := &d.Spec.Template.Spec.Containers[0]
+			c.Args = append(c.Args, ReadImagePullSecretsFlag)
+		}
+		objs = append(objs, d)
 	}
 	return objs, nil
+}
+
+// ReadImagePullSecretsFlag is the operator flag Options.ReadImagePullSecrets
+// adds.
+const ReadImagePullSecretsFlag = "--read-image-pull-secrets"
+
+// pullSecretsRBAC grants the operator get (no list, no watch) on Secrets:
+// the resolver reads an application's imagePullSecrets one Get each, in the
+// application's namespace, when an image lookup misses its cache. The
+// submitter policy already requires whoever submits to be able to create
+// pods there, which may name any Secret of the namespace as a pull secret.
+func pullSecretsRBAC() (*rbacv1.ClusterRole, *rbacv1.ClusterRoleBinding) {
+	role := &rbacv1.ClusterRole{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
+		ObjectMeta: metav1.ObjectMeta{Name: PullSecretsRole, Labels: labels("operator")},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"get"}}},
+	}
+	binding := operatorClusterRoleBinding()
+	binding.Name = PullSecretsRole
+	binding.RoleRef.Name = PullSecretsRole
+	return role, binding
 }
 
 func namespace() *corev1.Namespace {
