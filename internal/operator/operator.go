@@ -128,6 +128,11 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		cfg.Burst = opts.Burst
 	}
 	cfg.UserAgent = UserAgent
+	// The readiness check asks the API server past the gate: a throttled
+	// operator still reaches it.
+	readyCheck := apiServerCheck(cfg)
+	gate := newRetryAfterGate()
+	cfg.Wrap(gate.wrap)
 	if opts.Scheme == nil {
 		opts.Scheme = Scheme()
 	}
@@ -156,7 +161,7 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
-	op := &Operator{Manager: mgr, synced: &atomic.Bool{}, apiServer: apiServerCheck(cfg)}
+	op := &Operator{Manager: mgr, synced: &atomic.Bool{}, apiServer: readyCheck}
 	controllers, err := controllersFor(mgr, opts)
 	if err != nil {
 		return nil, err
