@@ -203,6 +203,13 @@ func BenchmarkHubDispatchRate(b *testing.B) {
 		})
 		return float64(n) / time.Since(start).Seconds()
 	}
+	// Drivers finish a moment after they are created on both members, so
+	// the straight run's drivers do not stay Pending on B and steer every
+	// placement of the hub's run to A.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go f.kubelet(ctx, envA, time.Second)
+	go f.kubelet(ctx, envB, time.Second)
 	// The member's namespace must exist for the straight submissions.
 	ns := &corev1.Namespace{}
 	ns.Name = f.ns

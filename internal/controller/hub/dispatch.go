@@ -77,7 +77,11 @@ func (c *Controller) dispatch(ctx context.Context, s *scope) (reconcile.Result, 
 	if cp == nil {
 		return reconcile.Result{RequeueAfter: copyLagRequeue}, true, c.createCopy(ctx, cn, s.app)
 	}
-	c.mirror(s, cp)
+	if !equality.Semantic.DeepEqual(cp.Status, v1alpha1.SparkApplicationStatus{}) {
+		// A copy the member has not looked at yet has nothing to mirror:
+		// a write saved per application.
+		c.mirror(s, cp)
+	}
 	if st.State.IsTerminal() {
 		return reconcile.Result{}, true, nil
 	}

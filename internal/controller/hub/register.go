@@ -2,6 +2,9 @@ package hub
 
 import (
 	"context"
+	"time"
+
+	"k8s.io/client-go/util/workqueue"
 
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -51,7 +54,7 @@ func (c *Controller) registerApplications(mgr manager.Manager) error {
 		Named(ControllerName).
 		For(&v1alpha1.SparkApplication{}, builder.WithPredicates(generationChanged())).
 		WatchesRawSource(source.Channel(c.members.copyEvents, &handler.TypedEnqueueRequestForObject[*v1alpha1.SparkApplication]{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: c.opts.MaxConcurrentReconciles, UsePriorityQueue: ptr.To(false)}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: c.opts.MaxConcurrentReconciles, UsePriorityQueue: ptr.To(false), RateLimiter: retryLimiter()}).
 		Complete(c)
 }
 
@@ -72,6 +75,17 @@ func (c *Controller) enqueuePlacedOn(ctx context.Context, member string) error {
 		}
 	}
 	return nil
+}
+
+// retryLimiter spaces a failed application's retries (5 ms doubling up to
+// 30 s), per application only. controller-runtime's default adds a bucket of
+// 10 retries a second over all applications, and a hub retries often by
+// design: a status write guarded by the resourceVersion it read conflicts
+// whenever a copy's event outruns the hub's cache of its own last write.
+// Behind that bucket a burst of 200 applications was dispatched at about
+// 11 a second, whatever the API servers could take.
+func retryLimiter() workqueue.TypedRateLimiter[reconcile.Request] {
+	return workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, 30*time.Second)
 }
 
 // generationChanged passes creations, deletions and spec changes: the hub's
