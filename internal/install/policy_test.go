@@ -78,20 +78,10 @@ var submitterRules = []rbacv1.PolicyRule{{
 	Verbs:     []string{"get", "create", "update", "patch"},
 }}
 
-func policyApp(ns, name string) *v1alpha1.SparkApplication {
-	app := &v1alpha1.SparkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
-	app.Spec.Type = v1alpha1.SparkApplicationTypeScala
-	app.Spec.SparkVersion = "3.5.3"
-	app.Spec.Image = ptr.To("spark:3.5.3")
-	app.Spec.MainClass = ptr.To("org.apache.spark.examples.SparkPi")
-	app.Spec.MainApplicationFile = ptr.To("local:///opt/spark/examples/jars/spark-examples.jar")
-	return app
-}
-
 func policySchedule(ns, name string) *v1alpha1.ScheduledSparkApplication {
 	return &v1alpha1.ScheduledSparkApplication{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec:       v1alpha1.ScheduledSparkApplicationSpec{Schedule: "@every 1h", Template: policyApp(ns, name).Spec},
+		Spec:       v1alpha1.ScheduledSparkApplicationSpec{Schedule: "@every 1h", Template: testenv.SparkPi(ns, name).Spec},
 	}
 }
 
@@ -116,7 +106,7 @@ func installPolicy(t *testing.T, env *testenv.Env) {
 	i := 0
 	testenv.Eventually(t, testenv.Timeout, "the API server to enforce "+SubmitterPolicy, func() (bool, string) {
 		i++
-		err := c.Create(ctx, policyApp(ns, fmt.Sprintf("probe-%d", i)))
+		err := c.Create(ctx, testenv.SparkPi(ns, fmt.Sprintf("probe-%d", i)))
 		return apierrors.IsForbidden(err), fmt.Sprint(err)
 	})
 }
@@ -148,16 +138,16 @@ func TestSubmitterPolicy(t *testing.T) {
 			}
 		}
 	}
-	refused(t, policyApp(ns, "no-pods"), "missing permission: create pods", "namespace "+ns)
+	refused(t, testenv.SparkPi(ns, "no-pods"), "missing permission: create pods", "namespace "+ns)
 	refused(t, policySchedule(ns, "no-pods"), "missing permission: create pods", "ScheduledSparkApplication")
 
 	grant(t, env.Client, ns, "pods", user, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"create"}})
-	refused(t, policyApp(ns, "no-account"), "missing permission: get serviceaccounts "+submit.DriverServiceAccount, ns+"/"+submit.DriverServiceAccount)
+	refused(t, testenv.SparkPi(ns, "no-account"), "missing permission: get serviceaccounts "+submit.DriverServiceAccount, ns+"/"+submit.DriverServiceAccount)
 
 	grant(t, env.Client, ns, "account", user, rbacv1.PolicyRule{
 		APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"get"}, ResourceNames: []string{submit.DriverServiceAccount},
 	})
-	if err := alice.Create(ctx, policyApp(ns, "allowed")); err != nil {
+	if err := alice.Create(ctx, testenv.SparkPi(ns, "allowed")); err != nil {
 		t.Fatalf("with pods create and get on %s: %v", submit.DriverServiceAccount, err)
 	}
 	if err := alice.Create(ctx, policySchedule(ns, "allowed")); err != nil {
@@ -166,13 +156,13 @@ func TestSubmitterPolicy(t *testing.T) {
 
 	// Accounts the application names, for the driver or the executors, by
 	// field or by Spark conf; and the schedule's template.
-	named := policyApp(ns, "named-driver")
+	named := testenv.SparkPi(ns, "named-driver")
 	named.Spec.Driver.ServiceAccount = ptr.To("powerful")
 	refused(t, named, "missing permission: get serviceaccounts powerful", "driver")
-	byConf := policyApp(ns, "conf-driver")
+	byConf := testenv.SparkPi(ns, "conf-driver")
 	byConf.Spec.SparkConf = map[string]string{spark.ConfDriverServiceAccount: "powerful"}
 	refused(t, byConf, "get serviceaccounts powerful")
-	executors := policyApp(ns, "named-executor")
+	executors := testenv.SparkPi(ns, "named-executor")
 	executors.Spec.Executor.ServiceAccount = ptr.To("powerful")
 	refused(t, executors, "missing permission: get serviceaccounts powerful", "executors")
 	schedule := policySchedule(ns, "named-driver")
@@ -189,7 +179,7 @@ func TestSubmitterPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, testenv.Timeout, "the namespace's driver account to be asked for", func() (bool, string) {
-		err := alice.Create(ctx, policyApp(ns, "ns-account"))
+		err := alice.Create(ctx, testenv.SparkPi(ns, "ns-account"))
 		return err != nil && strings.Contains(err.Error(), "get serviceaccounts team-driver"), fmt.Sprint(err)
 	})
 
@@ -236,10 +226,10 @@ func TestSubmitterPolicyExemptsTheOperator(t *testing.T) {
 	grant(t, env.Client, ns, "twin", "operator-twin", submitterRules...)
 	operatorClient := impersonate(t, env, operator)
 	testenv.Eventually(t, testenv.Timeout, "the operator, without its ClusterRole, to create a run", func() (bool, string) {
-		err := operatorClient.Create(ctx, policyApp(ns, "run"))
+		err := operatorClient.Create(ctx, testenv.SparkPi(ns, "run"))
 		return err == nil, fmt.Sprint(err)
 	})
-	err := impersonate(t, env, "operator-twin").Create(ctx, policyApp(ns, "twin"))
+	err := impersonate(t, env, "operator-twin").Create(ctx, testenv.SparkPi(ns, "twin"))
 	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "missing permission: create pods") {
 		t.Fatalf("a user with the operator's rights but not its name: got %v, want Forbidden", err)
 	}

@@ -6,11 +6,11 @@ import (
 	"context"
 	"testing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/emulator"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
 
@@ -30,12 +30,7 @@ func runEmulator(t testing.TB, ctx context.Context, c *framework.Cluster, ns str
 // emulatedSparkPi is a SparkPi with two executors whose emulated run takes
 // a few seconds.
 func emulatedSparkPi(ns, name string) *v1alpha1.SparkApplication {
-	app := &v1alpha1.SparkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
-	app.Spec.Type = v1alpha1.SparkApplicationTypeScala
-	app.Spec.SparkVersion = "3.5.3"
-	app.Spec.Image = ptr.To("spark:3.5.3")
-	app.Spec.MainClass = ptr.To("org.apache.spark.examples.SparkPi")
-	app.Spec.MainApplicationFile = ptr.To("local:///opt/spark/examples/jars/spark-examples.jar")
+	app := testenv.SparkPi(ns, name)
 	app.Spec.Executor.Instances = ptr.To[int32](2)
 	app.Spec.Executor.Cores = ptr.To[int32](1)
 	app.Spec.Executor.Memory = ptr.To(v1alpha1.MemorySize("1g"))
