@@ -72,7 +72,7 @@ func explainError(err error, flags *genericclioptions.ConfigFlags) error {
 	if err == nil || errors.As(err, new(*nextStepError)) {
 		return err
 	}
-	if meta.IsNoMatchError(err) || isMissingAPI(err) {
+	if isMissingSparkplaneAPI(err) {
 		return &nextStepError{
 			message: fmt.Sprintf("sparkplane is not installed on this cluster%s (the API server does not serve %s): run `sparkplane install`", where(flags, ""), v1alpha1.GroupVersion),
 			cause:   err,
@@ -126,15 +126,27 @@ func configuredHost(flags *genericclioptions.ConfigFlags) string {
 	return u.Host
 }
 
-// isMissingAPI is the 404 a client without a REST mapper gets for a
-// resource the server does not serve.
-func isMissingAPI(err error) bool {
+// isMissingSparkplaneAPI: the server does not serve sparkplane's kinds (a
+// REST mapper's no-match, or the 404 a client without one gets for the
+// resource). Another group's missing kind (Karpenter's, say) is not
+// sparkplane missing.
+func isMissingSparkplaneAPI(err error) bool {
+	var noKind *meta.NoKindMatchError
+	var noResource *meta.NoResourceMatchError
+	switch {
+	case errors.As(err, &noKind):
+		return noKind.GroupKind.Group == v1alpha1.GroupVersion.Group
+	case errors.As(err, &noResource):
+		return noResource.PartialResource.Group == v1alpha1.GroupVersion.Group
+	case meta.IsNoMatchError(err):
+		return strings.Contains(err.Error(), v1alpha1.GroupVersion.Group)
+	}
 	var status apierrors.APIStatus
 	if !errors.As(err, &status) || !apierrors.IsNotFound(err) {
 		return false
 	}
 	details := status.Status().Details
-	return details == nil || details.Name == ""
+	return details == nil || (details.Name == "" && (details.Group == "" || details.Group == v1alpha1.GroupVersion.Group))
 }
 
 // failedHost is the host of the request that failed, when client-go says.

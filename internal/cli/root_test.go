@@ -259,6 +259,12 @@ func TestNextStepErrors(t *testing.T) {
 			t.Errorf("%s: the cause is lost", name)
 		}
 	}
+	// Another group's missing kind (Karpenter's NodePool on a cluster
+	// without its CRDs) is not sparkplane missing.
+	karpenter := &meta.NoKindMatchError{GroupKind: schema.GroupKind{Group: "karpenter.sh", Kind: "NodePool"}, SearchedVersions: []string{"v1"}}
+	if got := explainError(karpenter, flags); got != error(karpenter) {
+		t.Errorf("a missing karpenter.sh kind rewritten to %v", got)
+	}
 	// A named application that is not found is the server's NotFound, as is.
 	notFound := apierrors.NewNotFound(schema.GroupResource{Group: "sparkplane.io", Resource: "sparkapplications"}, "x")
 	if got := explainError(notFound, flags); got != notFound {
