@@ -65,13 +65,26 @@ through its REST API instead (--since and --limit choose which).
 A file that is not an event log is an error that says what it looks like; in a
 folder it is skipped with a line on standard error. Thresholds and the JSON
 schema are documented in docs/advisor.md.`,
-		Example: `  sparkplane advise /var/log/spark-events
-  sparkplane advise -o json eventlog_v2_spark-1234 app-20240101-0001.zstd
-  sparkplane advise --emit-conf app-20240101-0001.lz4 >> spark.properties
+		Example: `  # Every event log in a folder (the ones in a checkout's examples/)
+  sparkplane advise examples/event-logs/
+
+  # Two logs, one compressed, as JSON
+  sparkplane advise -o json examples/event-logs/spark-1234 examples/event-logs/app-20261201-0001.zstd
+
+  # Append the advised Spark properties to a properties file
+  sparkplane advise --emit-conf examples/event-logs/app-20261201-0001.zstd >> spark.properties
+
+  # Straight from S3 (AWS credentials from the environment, ~/.aws or the pod's role)
   sparkplane advise s3a://my-bucket/spark-events/
-  cat app-20240101-0001 | sparkplane advise -
+
+  # One log on standard input
+  cat examples/event-logs/spark-1234 | sparkplane advise -
+
+  # The last day's applications of a Spark History Server, at most 20
   sparkplane advise --history-server http://spark-history:18080 --since 24h --limit 20
-  sparkplane advise -o html /var/log/spark-events > report.html`,
+
+  # A one-page report with the task-time histogram and per-stage table
+  sparkplane advise -o html examples/event-logs/ > report.html`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.Complete(cmd, args); err != nil {

@@ -63,13 +63,13 @@ The command stays running for the notice and then deletes the nodes
 background waiter that deletes them, prints its PID and log, and returns at
 once; that is how a demo or a chaos loop calls it.`,
 		Example: `  # A Karpenter-style notice on two nodes; they go away after 120 s
-  sparkplane dev interrupt kwok-arm64-spot-a-0 kwok-amd64-spot-b-0
+  sparkplane dev interrupt arm64-spot-us-east-1a-0 amd64-spot-us-east-1b-0
 
   # Three random spot nodes that run executors, as the termination handler would
   sparkplane dev interrupt --random 3 --seed 7 --via nth --detach
 
   # A short notice, to watch a deadline being missed
-  sparkplane dev interrupt --notice 10s kwok-arm64-spot-a-0`,
+  sparkplane dev interrupt --notice 10s arm64-spot-us-east-1b-0`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.out = cmd.OutOrStdout()
 			o.nodes = args

@@ -12,35 +12,23 @@ import (
 // pipe or of "$(...)" taken, output redirections left out.
 func exampleCommandLines(root *cobra.Command) map[string][]string {
 	out := map[string][]string{}
-	var walk func(c *cobra.Command)
-	walk = func(c *cobra.Command) {
-		// A line ending in a backslash continues on the next, as in a shell.
-		example := strings.ReplaceAll(c.Example, "\\\n", " ")
-		for _, line := range strings.Split(example, "\n") {
-			line = strings.TrimSpace(line)
-			if line == "" || strings.HasPrefix(line, "#") {
-				continue
+	for _, ex := range HelpExamples(root) {
+		line := ex.Line
+		for _, part := range strings.Split(line, " | ") {
+			if strings.HasPrefix(part, "sparkplane ") {
+				line = part // the sparkplane step of a pipe
 			}
-			for _, part := range strings.Split(line, " | ") {
-				if strings.HasPrefix(part, "sparkplane ") {
-					line = part // the sparkplane step of a pipe
-				}
-			}
-			if i := strings.Index(line, "=$(sparkplane "); i >= 0 {
-				line = strings.TrimSuffix(line[i+3:], ")")
-			}
-			for _, redirect := range []string{" >> ", " > "} {
-				if i := strings.Index(line, redirect); i >= 0 {
-					line = line[:i]
-				}
-			}
-			out[line] = shellWords(line)
 		}
-		for _, sub := range c.Commands() {
-			walk(sub)
+		if i := strings.Index(line, "=$(sparkplane "); i >= 0 {
+			line = strings.TrimSuffix(line[i+3:], ")")
 		}
+		for _, redirect := range []string{" >> ", " > "} {
+			if i := strings.Index(line, redirect); i >= 0 {
+				line = line[:i]
+			}
+		}
+		out[line] = shellWords(line)
 	}
-	walk(root)
 	return out
 }
 

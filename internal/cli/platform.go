@@ -146,7 +146,10 @@ pod not on the host network, one per node, and the CNI's warm pool per node) and
 checks them against a VPC (default 10.0.0.0/16, 65,536 addresses) split into one
 subnet per zone, with drivers all in the driver zone. It prints the count, the
 busiest subnet's load and the headroom, and fails when the plan does not hold.`,
-		Example: `  sparkplane platform plan-network --nodes 800 --executors 12000
+		Example: `  # Does the default VPC hold 800 nodes and 12,000 executors?
+  sparkplane platform plan-network --nodes 800 --executors 12000
+
+  # A /16 for 3,000 nodes does not: exit 1, with what to change
   sparkplane platform plan-network --nodes 3000 --executors 60000 --cidr 10.0.0.0/16 --subnets 3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

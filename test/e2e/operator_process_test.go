@@ -212,6 +212,13 @@ func (p *operatorProcess) logTail(n int) string {
 func installSparkplane(t testing.TB, c *framework.Cluster) {
 	t.Helper()
 	framework.MustRun(t, "install", "--kubeconfig", c.Kubeconfig(), "--skip-operator-deployment")
+	standInPlatform(t, c)
+}
+
+// standInPlatform creates what the platform bundle would on a real cluster
+// and the local one lacks: the shuffle StorageClass and the PriorityClasses.
+func standInPlatform(t testing.TB, c *framework.Cluster) {
+	t.Helper()
 	// Applications on the default profile keep shuffle on PVCs of the
 	// platform bundle's StorageClass, and fail at once when it is missing.
 	shuffle := &storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: profile.DefaultShuffleStorageClass}, Provisioner: "kubernetes.io/no-provisioner",
