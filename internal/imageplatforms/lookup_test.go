@@ -187,10 +187,7 @@ func TestConcurrentLookupsShareOneRoundTrip(t *testing.T) {
 		}
 	}
 	shared := reg.Requests.Load()
-	var err error
-	one := reg.RequestsOf(func() {
-		_, err = imageplatforms.New(imageplatforms.Options{}).Platforms(context.Background(), reg.Image(registrytest.MultiArchRepo), nil, "")
-	})
+	one, err := reg.RequestsOfOneLookup(registrytest.MultiArchRepo)
 	if err != nil {
 		t.Fatal(err)
 	}

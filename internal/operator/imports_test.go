@@ -30,7 +30,7 @@ var allowedImports = map[string][]string{
 	"internal/emulator":                    {},
 	"internal/testenv":                     {"internal/toolchain", "api/v1alpha1"},
 	"internal/imageplatforms":              {},
-	"internal/imageplatforms/registrytest": {},
+	"internal/imageplatforms/registrytest": {"internal/imageplatforms"},
 	"internal/crdgen":                      {},
 	"internal/demo":                        {"internal/devcluster", "internal/devcluster/notice", "internal/emulator", "internal/platform", "internal/install", "internal/spark", "internal/imageplatforms/registrytest", "api/v1alpha1"},
 }

@@ -197,9 +197,7 @@ func TestImagePlatformsFleetOneRoundTrip(t *testing.T) {
 		}
 	}
 	fleet := reg.Requests.Load()
-	one := reg.RequestsOf(func() {
-		_, err = imageplatforms.New(imageplatforms.Options{}).Platforms(context.Background(), reg.Image(registrytest.AMD64Repo), nil, "")
-	})
+	one, err := reg.RequestsOfOneLookup(registrytest.AMD64Repo)
 	if err != nil {
 		t.Fatal(err)
 	}

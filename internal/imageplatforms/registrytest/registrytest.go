@@ -25,6 +25,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/sparkplane/sparkplane/internal/imageplatforms"
 )
 
 // Repositories and tags served.
@@ -56,12 +58,13 @@ type Registry struct {
 	listener net.Listener
 }
 
-// RequestsOf returns how many requests the registry served while f ran
-// (f alone using it).
-func (r *Registry) RequestsOf(f func()) int64 {
+// RequestsOfOneLookup is how many requests one platform lookup of repo
+// costs the registry from an empty cache (nothing else using it meanwhile):
+// what a fleet of submissions of one image should cost in all.
+func (r *Registry) RequestsOfOneLookup(repo string) (int64, error) {
 	before := r.Requests.Load()
-	f()
-	return r.Requests.Load() - before
+	_, err := imageplatforms.New(imageplatforms.Options{}).Platforms(context.Background(), r.Image(repo), nil, "")
+	return r.Requests.Load() - before, err
 }
 
 // Image returns the reference of repo ("spark:3.5.3-amd64") on r.
