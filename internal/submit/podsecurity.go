@@ -1,9 +1,13 @@
 package submit
 
 import (
+	"fmt"
+	"maps"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 )
 
@@ -87,4 +91,44 @@ func everyContainer(spec *corev1.PodSpec, ok func(*corev1.Container) bool) bool 
 		}
 	}
 	return true
+}
+
+// PodSecurityBaseline is the level below restricted; it too refuses
+// hostPath volumes.
+const PodSecurityBaseline = "baseline"
+
+// hostPathConfPrefixes are the Spark conf keys of hostPath volumes
+// (KubernetesVolumeUtils): the driver's, which Build mounts, and the
+// executors', which the driver adds to every executor it creates.
+var hostPathConfPrefixes = []string{"spark.kubernetes.driver.volumes.hostPath.", "spark.kubernetes.executor.volumes.hostPath."}
+
+// checkHostPaths refuses, in a namespace whose Pod Security level forbids
+// them (baseline and restricted), the hostPath volumes an application's pods
+// would have: admission would refuse the driver, or, worse, every executor
+// the running driver asks for, leaving it waiting. The usual source is a
+// profile with NVMe shuffle on the node's instance store.
+func (b *builder) checkHostPaths(objs *Objects) {
+	level := b.opts.PodSecurity
+	if level != PodSecurityBaseline && level != PodSecurityRestricted {
+		return
+	}
+	why := fmt.Sprintf("the namespace enforces Pod Security %q (label %s), which refuses hostPath volumes: keep shuffle on PVCs (profile cost-optimized) or an emptyDir, or run in a namespace whose level is privileged", level, LabelPodSecurityEnforce)
+	used := map[string]bool{}
+	for _, pod := range []*corev1.Pod{objs.DriverPod, objs.ExecutorTemplate} {
+		for _, v := range pod.Spec.Volumes {
+			used[v.Name] = used[v.Name] || v.HostPath != nil
+		}
+	}
+	for i, v := range b.spec.Volumes {
+		if v.HostPath != nil && used[v.Name] {
+			b.errs = append(b.errs, field.Forbidden(specPath.Child("volumes").Index(i).Child("hostPath"), why))
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(b.conf)) {
+		for _, prefix := range hostPathConfPrefixes {
+			if strings.HasPrefix(key, prefix) && strings.HasSuffix(key, ".options.path") {
+				b.errs = append(b.errs, field.Forbidden(specPath.Child("sparkConf").Key(key), why))
+			}
+		}
+	}
 }

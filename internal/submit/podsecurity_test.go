@@ -1,12 +1,16 @@
 package submit
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
 )
 
 // executorTemplateOf reads the executor pod back from the ConfigMap the
@@ -118,5 +122,44 @@ func TestRestrictedKeepsTheApplicationsChoices(t *testing.T) {
 	}
 	if !*executor.Containers[0].SecurityContext.AllowPrivilegeEscalation {
 		t.Error("the executor's allowPrivilegeEscalation: true was overridden")
+	}
+}
+
+// TestHostPathsRefusedWhereForbidden: under baseline and restricted, a
+// hostPath volume — by Spark conf (an NVMe-shuffle profile's) or in
+// spec.volumes — is refused at submission naming the field and the level,
+// instead of leaving the driver waiting for executors admission refuses.
+func TestHostPathsRefusedWhereForbidden(t *testing.T) {
+	const key = "spark.kubernetes.executor.volumes.hostPath.spark-local-dir-1.options.path"
+	byConf := func() *v1alpha1.SparkApplication {
+		app := scalaApp()
+		app.Spec.SparkConf = map[string]string{key: "/mnt/k8s-disks/0", "spark.kubernetes.executor.volumes.hostPath.spark-local-dir-1.mount.path": "/data"}
+		return app
+	}
+	bySpec := func() *v1alpha1.SparkApplication {
+		app := scalaApp()
+		app.Spec.Volumes = append(app.Spec.Volumes, corev1.Volume{Name: "node-disk", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/mnt"}}})
+		app.Spec.Executor.VolumeMounts = append(app.Spec.Executor.VolumeMounts, corev1.VolumeMount{Name: "node-disk", MountPath: "/node"})
+		return app
+	}
+	for _, tc := range []struct {
+		name  string
+		app   func() *v1alpha1.SparkApplication
+		field string
+	}{
+		{"conf", byConf, "spec.sparkConf[" + key + "]"},
+		{"spec.volumes", bySpec, fmt.Sprintf("spec.volumes[%d].hostPath", len(scalaApp().Spec.Volumes))},
+	} {
+		for _, level := range []string{PodSecurityBaseline, PodSecurityRestricted} {
+			_, err := Build(tc.app(), Options{Attempt: 1, PodSecurity: level})
+			if err == nil || !strings.Contains(err.Error(), tc.field) || !strings.Contains(err.Error(), `"`+level+`"`) || !strings.Contains(err.Error(), "hostPath") {
+				t.Errorf("%s under %s: got %v, want a refusal naming %s, the level and hostPath", tc.name, level, err, tc.field)
+			}
+		}
+		for _, level := range []string{"", "privileged"} {
+			if _, err := Build(tc.app(), Options{Attempt: 1, PodSecurity: level}); err != nil {
+				t.Errorf("%s under %q: %v", tc.name, level, err)
+			}
+		}
 	}
 }

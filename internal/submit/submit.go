@@ -216,6 +216,7 @@ func Build(app *v1alpha1.SparkApplication, opts Options) (*Objects, error) {
 		restrict(&objs.DriverPod.Spec)
 		restrict(&objs.ExecutorTemplate.Spec)
 	}
+	b.checkHostPaths(objs)
 	objs.GangExecutors = b.gangExecutors()
 	objs.DriverService = b.driverService()
 	objs.ConfConfigMap = b.confConfigMap()

@@ -19,7 +19,8 @@ import (
 // pod the operator creates and an executor built from the template, as the
 // driver will build it; an application that asks for a privileged driver
 // ends Failed at once with the admission's reason and what to change,
-// instead of retrying.
+// instead of retrying; one whose executors would mount a hostPath is
+// refused at submission.
 func TestRestrictedNamespace(t *testing.T) {
 	h := newHarness(t, sparkapplication.Options{})
 	ns := &corev1.Namespace{}
@@ -63,5 +64,21 @@ func TestRestrictedNamespace(t *testing.T) {
 	}
 	if pods := h.driverPods("privileged"); len(pods) != 0 {
 		t.Errorf("%d driver pods for the refused application", len(pods))
+	}
+
+	// Executors on the node's disk (an NVMe-shuffle profile's conf) would be
+	// refused one by one after the driver started: refused at submission.
+	const key = "spark.kubernetes.executor.volumes.hostPath.spark-local-dir-1.options.path"
+	nvme := scalaApp(h.ns, "nvme")
+	nvme.Spec.SparkConf = map[string]string{key: "/mnt/k8s-disks/0", "spark.kubernetes.executor.volumes.hostPath.spark-local-dir-1.mount.path": "/data"}
+	h.create(nvme)
+	h.reconcile("nvme")
+	got = h.get("nvme")
+	c = condition(got, v1alpha1.ConditionAccepted)
+	if got.Status.State != v1alpha1.StateFailed || c.Reason != v1alpha1.ReasonInvalidSpec || !strings.Contains(c.Message, key) || !strings.Contains(c.Message, "hostPath") {
+		t.Errorf("hostPath executors in a restricted namespace: state %s, Accepted %s/%s", got.Status.State, c.Reason, c.Message)
+	}
+	if pods := h.driverPods("nvme"); len(pods) != 0 {
+		t.Errorf("%d driver pods for the application refused at submission", len(pods))
 	}
 }
