@@ -25,6 +25,7 @@ type installOptions struct {
 	dryRun                 bool
 	jobNamespaces          []string
 	readImagePullSecrets   bool
+	hub                    bool
 	out                    io.Writer
 }
 
@@ -65,7 +66,11 @@ your cluster's CSI driver. ` + "`sparkplane doctor`" + ` checks everything.`,
   sparkplane operator --kubeconfig "$(sparkplane dev kubeconfig)"
 
   # Also create the drivers' ServiceAccount in two job namespaces ahead of time
-  sparkplane install --job-namespaces team-a,team-b`,
+  sparkplane install --job-namespaces team-a,team-b
+
+  # A hub for several clusters (docs/multi-cluster.md), then its members
+  sparkplane install --hub --kubeconfig hub.kubeconfig
+  sparkplane clusters add prod-a --kubeconfig prod-a.kubeconfig --label env=prod`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.out = cmd.OutOrStdout()
@@ -87,6 +92,7 @@ your cluster's CSI driver. ` + "`sparkplane doctor`" + ` checks everything.`,
 	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "How long --wait waits")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "Print the objects install would apply, as YAML, and apply nothing")
 	cmd.Flags().BoolVar(&o.readImagePullSecrets, "read-image-pull-secrets", false, "Let the operator get Secrets (ClusterRole "+install.PullSecretsRole+") and read applications' imagePullSecrets, to look their images' platforms up in private registries (docs/profiles.md)")
+	cmd.Flags().BoolVar(&o.hub, "hub", false, "Install a hub instead (docs/multi-cluster.md): the CRDs, built-in profiles, the "+install.HubServiceAccount+" account with the hub's RBAC (get on Secrets in "+install.Namespace+" only, for the members' kubeconfigs; nothing of Spark) and the "+install.HubDeployment+" Deployment running `operator --hub --leader-elect`")
 	cmd.Flags().StringSliceVar(&o.jobNamespaces, "job-namespaces", nil, "Existing namespaces to give the drivers' ServiceAccount sparkplane-spark (with its Role and RoleBinding) now, for clusters whose policy keeps the operator from creating RBAC (docs/security.md)")
 	return cmd
 }
@@ -102,7 +108,7 @@ func (o *installOptions) validate() error {
 }
 
 func (o *installOptions) objects() ([]client.Object, error) {
-	return install.Objects(install.Options{Image: o.image, SkipOperatorDeployment: o.skipOperatorDeployment, JobNamespaces: o.jobNamespaces, ReadImagePullSecrets: o.readImagePullSecrets})
+	return install.Objects(install.Options{Image: o.image, SkipOperatorDeployment: o.skipOperatorDeployment, JobNamespaces: o.jobNamespaces, ReadImagePullSecrets: o.readImagePullSecrets, Hub: o.hub})
 }
 
 func (o *installOptions) printObjects() error {
@@ -143,13 +149,17 @@ func (o *installOptions) run(ctx context.Context) error {
 		fmt.Fprintf(o.out, "sparkplane installed (%d objects)\n", len(objs))
 		return nil
 	}
-	fmt.Fprintf(o.out, "waiting up to %s for deployment %s/%s to be available\n", o.timeout, install.Namespace, install.Deployment)
+	name, podLabels := install.Deployment, install.PodLabels
+	if o.hub {
+		name, podLabels = install.HubDeployment, install.HubPodLabels
+	}
+	fmt.Fprintf(o.out, "waiting up to %s for deployment %s/%s to be available\n", o.timeout, install.Namespace, name)
 	cs, err := kubernetes.NewForConfig(o.kube.config)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	if err := install.WaitAvailable(ctx, c, install.PodLogs(cs), install.Namespace, o.timeout); err != nil {
+	if err := install.WaitDeploymentAvailable(ctx, c, install.PodLogs(cs), install.Namespace, name, podLabels, o.timeout); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.out, "sparkplane installed (%d objects); operator %s available after %s\n", len(objs), o.image, time.Since(start).Round(time.Second))

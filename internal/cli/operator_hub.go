@@ -12,7 +12,7 @@ import (
 
 // hubLeaderElectionID is the Lease the hub operator's replicas elect a
 // leader with (a hub may also be a member: the two operators must not share one).
-const hubLeaderElectionID = "sparkplane-hub"
+const hubLeaderElectionID = install.HubLeaderElectionID
 
 // hubOperatorOptions are the operator's --hub flags.
 type hubOperatorOptions struct {

@@ -76,6 +76,9 @@ type Options struct {
 	// private registries (docs/profiles.md). Off by default: the operator's
 	// own role holds no Secrets.
 	ReadImagePullSecrets bool
+	// Hub installs a hub instead (HubObjects): `sparkplane operator --hub`
+	// with its own ServiceAccount and RBAC, and no Spark permissions.
+	Hub bool
 }
 
 var commonLabels = map[string]string{
@@ -105,6 +108,9 @@ func labels(component string) map[string]string {
 // parameters are the cluster's CSI driver's), so it stays in the bundle, and
 // an application that needs it while it is missing fails at once saying so.
 func Objects(opts Options) ([]client.Object, error) {
+	if opts.Hub {
+		return HubObjects(opts)
+	}
 	crds, err := v1alpha1.CRDs()
 	if err != nil {
 		return nil, fmt.Errorf("reading the embedded CRDs: %w", err)

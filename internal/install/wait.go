@@ -50,10 +50,16 @@ var ErrNotAvailable = errors.New("the operator is not available")
 // current spec rolled out, or returns ErrNotAvailable wrapped with the one
 // reason that holds it back (see NotAvailableReason).
 func WaitAvailable(ctx context.Context, c client.Client, logs LastLogLine, namespace string, timeout time.Duration) error {
+	return WaitDeploymentAvailable(ctx, c, logs, namespace, Deployment, PodLabels, timeout)
+}
+
+// WaitDeploymentAvailable is WaitAvailable for the Deployment name whose
+// pods carry podLabels (the hub's: HubDeployment, HubPodLabels).
+func WaitDeploymentAvailable(ctx context.Context, c client.Client, logs LastLogLine, namespace, name string, podLabels map[string]string, timeout time.Duration) error {
 	var reason string
 	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
 		d := &appsv1.Deployment{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: Deployment}, d); err != nil {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, d); err != nil {
 			reason = err.Error()
 			return false, nil
 		}
@@ -61,7 +67,7 @@ func WaitAvailable(ctx context.Context, c client.Client, logs LastLogLine, names
 			return true, nil
 		}
 		pods := &corev1.PodList{}
-		if err := c.List(ctx, pods, client.InNamespace(namespace), client.MatchingLabels(PodLabels)); err != nil {
+		if err := c.List(ctx, pods, client.InNamespace(namespace), client.MatchingLabels(podLabels)); err != nil {
 			reason = err.Error()
 			return false, nil
 		}
