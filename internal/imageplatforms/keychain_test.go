@@ -32,7 +32,7 @@ func TestECRKeychainIsLazy(t *testing.T) {
 		t.Fatalf("AWS configuration loaded for non-ECR registries: %v", regions)
 	}
 	for image, region := range map[string]string{
-		"123456789012.dkr.ecr.eu-west-1.amazonaws.com/spark:3.5.3":         "eu-west-1",
+		"123456789012.dkr.ecr.eu-west-1.amazonaws.com/spark:3.5.3":          "eu-west-1",
 		"123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com/spark:3.5.3": "us-gov-west-1",
 		"123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/spark:3.5.3":      "cn-north-1",
 	} {
