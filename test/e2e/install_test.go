@@ -12,12 +12,14 @@ import (
 	"testing"
 	"time"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
@@ -77,7 +79,7 @@ func TestInstallOnLocalCluster(t *testing.T) {
 	// Baseline: what install and dev up --karpenter provide is ✓.
 	base := doctorRun()
 	for _, check := range []string{doctor.CheckAPIServer, doctor.CheckCRDs, doctor.CheckOperator, doctor.CheckKarpenter,
-		doctor.CheckNodePools, doctor.CheckDriverPool, doctor.CheckPriorityClass, doctor.CheckPodSecurity} {
+		doctor.CheckNodePools, doctor.CheckDriverPool, doctor.CheckPriorityClass, doctor.CheckPodSecurity, doctor.CheckSubmitterPolicy} {
 		if base[check].Status != doctor.OK {
 			t.Errorf("after install, %s is %s: %s", check, base[check].Status, base[check].Message)
 		}
@@ -171,11 +173,29 @@ func TestInstallOnLocalCluster(t *testing.T) {
 	if err := cl.Update(ctx, spark); err != nil {
 		t.Fatal(err)
 	}
+	// The operator makes its pods meet restricted where it is enforced; a
+	// refusal by another admission (a LimitRange smaller than a driver) is ✗.
+	if res := doctorRun()[doctor.CheckPodSecurity]; res.Status != doctor.OK || !strings.Contains(res.Message, ns+": restricted") {
+		t.Errorf("pod-security under restricted: %s %q, want ✓ naming the level", res.Status, res.Message)
+	}
+	tiny := &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tiny"},
+		Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{Type: corev1.LimitTypeContainer,
+			Max: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Mi")}}}}}
+	if err := cl.Create(ctx, tiny); err != nil {
+		t.Fatal(err)
+	}
 	expectFail(doctor.CheckPodSecurity, "pod-security.kubernetes.io/enforce")
+	takeAway(tiny)
 	delete(spark.Labels, "pod-security.kubernetes.io/enforce")
 	if err := cl.Update(ctx, spark); err != nil {
 		t.Fatal(err)
 	}
+
+	savedBinding := takeAway(&admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: install.SubmitterPolicy}})
+	if res := doctorRun()[doctor.CheckSubmitterPolicy]; res.Status != doctor.Warn || !strings.Contains(res.Fix, "sparkplane install") {
+		t.Errorf("submitter-policy without its binding: %s %q (fix %q), want ! naming sparkplane install", res.Status, res.Message, res.Fix)
+	}
+	putBack(savedBinding)
 
 	if err := cl.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "absent-" + ns}}); !apierrors.IsNotFound(err) {
 		t.Fatalf("namespace absent-%s should not exist: %v", ns, err)
