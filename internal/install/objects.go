@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
+	psaapi "k8s.io/pod-security-admission/api"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -191,9 +192,9 @@ func namespace() *corev1.Namespace {
 // in the audit log.
 func PodSecurityLabels(level string) map[string]string {
 	return map[string]string{
-		"pod-security.kubernetes.io/enforce": level,
-		"pod-security.kubernetes.io/warn":    level,
-		"pod-security.kubernetes.io/audit":   level,
+		psaapi.EnforceLevelLabel: level,
+		psaapi.WarnLevelLabel:    level,
+		psaapi.AuditLevelLabel:   level,
 	}
 }
 

@@ -8,19 +8,22 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	psaapi "k8s.io/pod-security-admission/api"
 	"k8s.io/utils/ptr"
 )
 
 // Pod Security admission: the driver pod the operator creates, and the
 // executor pods the driver creates from the template, are admitted like any
 // pod, at the level their namespace enforces.
+//
+// The names are Pod Security admission's own (k8s.io/pod-security-admission/api).
 const (
 	// LabelPodSecurityEnforce on a namespace is the Pod Security level
 	// admission enforces there.
-	LabelPodSecurityEnforce = "pod-security.kubernetes.io/enforce"
+	LabelPodSecurityEnforce = psaapi.EnforceLevelLabel
 	// PodSecurityRestricted is the level that asks more of a pod than
 	// spark-submit's pods have.
-	PodSecurityRestricted = "restricted"
+	PodSecurityRestricted = string(psaapi.LevelRestricted)
 	// SparkUID is the user Spark's images run as: spark_uid in Spark's own
 	// Dockerfile (docker-image-tool.sh) and in apache/spark-docker, whose
 	// images name it by name (USER spark), which the kubelet cannot check
@@ -95,7 +98,7 @@ func everyContainer(spec *corev1.PodSpec, ok func(*corev1.Container) bool) bool 
 
 // PodSecurityBaseline is the level below restricted; it too refuses
 // hostPath volumes.
-const PodSecurityBaseline = "baseline"
+const PodSecurityBaseline = string(psaapi.LevelBaseline)
 
 // hostPathConfPrefixes are the Spark conf keys of hostPath volumes
 // (KubernetesVolumeUtils): the driver's, which Build mounts, and the
