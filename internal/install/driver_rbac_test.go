@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/internal/submit"
+	"github.com/sparkplane/sparkplane/internal/testenv"
 )
 
 // access is one SubjectAccessReview question.
@@ -51,6 +52,12 @@ func TestJobNamespaceDriverAccount(t *testing.T) {
 	if err := Apply(ctx, env.Client, objs, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
+	// The API server's RBAC authorizer learns of new Roles and bindings
+	// through its informers: wait until the grant is seen before asking
+	// each permission once.
+	testenv.Eventually(t, testenv.Timeout, "the driver's Role to take effect", func() (bool, string) {
+		return canDriver(t, env.Client, ns, driverAccess{"create", "pods", "", ns})
+	})
 	n := 0
 	for _, rule := range submit.DriverRules() {
 		for _, resource := range rule.Resources {
