@@ -31,14 +31,7 @@ func TestSubmitWaitFollow(t *testing.T) {
 	shuffleVolumes(t, sparkplaneClient(t, c), "submit-wait-shuffle", 8)
 	ns := c.Namespace(t)
 	startOperator(t, impersonatingKubeconfig(t, c.Kubeconfig()))
-	em, err := emulator.New(c.Config, emulator.Options{Namespace: ns, TimeScale: 200})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- em.Run(ctx) }()
-	defer func() { stop(); <-done }()
+	runEmulator(t, context.Background(), c, ns)
 
 	example := filepath.Join(framework.RepoRoot(t), "examples", "spark-pi.yaml")
 	r := framework.Run(t, nil, "submit", "--kubeconfig", c.Kubeconfig(), "-n", ns, "-f", example, "--wait", "--follow", "--timeout", "2m")

@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
-	"github.com/sparkplane/sparkplane/internal/cli"
 	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 )
@@ -150,15 +149,8 @@ func TestSubmitWaitFollowStreamsTheDriverLog(t *testing.T) {
 	kc := kubeconfigFor(t, env.Config, ns)
 	kubelet := newStubKubelet(t)
 	var out, errs syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := cli.NewRootCommand()
-	cmd.SetOut(&out)
-	cmd.SetErr(&errs)
-	cmd.SetIn(strings.NewReader(application("followed")))
-	cmd.SetArgs([]string{"submit", "-f", "-", "--wait", "--follow", "--timeout=60s", "--kubeconfig", kc})
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
+	ctx := context.Background()
+	_, done := background(t, kc, &out, &errs, "submit", "-f", writeFile(t, "followed.yaml", application("followed")), "--wait", "--follow", "--timeout=60s")
 	testenv.Eventually(t, testenv.Timeout, "the application to be created", func() bool {
 		return env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "followed"}, &v1alpha1.SparkApplication{}) == nil
 	})
