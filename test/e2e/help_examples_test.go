@@ -378,10 +378,21 @@ func TestHelpExamplesRunAsWritten(t *testing.T) {
 		// The hub examples: the local cluster is no longer needed, so its
 		// servers and it go first; the members and the hub are what the
 		// example's comment says a user made.
+		// install's hub examples: the local cluster (with nodes, so the hub
+		// operator's Deployment becomes available) is the hub, member a
+		// the member; the files are the ones the examples name.
 		{setup: func() {
 			h.stopServers()
+			h.sh(`sparkplane dev up --name a --zones 1 && cp "$(sparkplane dev kubeconfig)" hub.kubeconfig && cp "$(sparkplane dev kubeconfig --name a)" prod-a.kubeconfig`)
+		}},
+		{line: "sparkplane install --hub --kubeconfig hub.kubeconfig", want: "sparkplane-hub"},
+		{line: "sparkplane clusters add prod-a --kubeconfig prod-a.kubeconfig --label env=prod", want: "prod-a added",
+			env: func() []string { return []string{"KUBECONFIG=" + filepath.Join(work, "hub.kubeconfig")} }},
+		// The clusters command's example: a light local hub (dev up --hub)
+		// with members a and b.
+		{setup: func() {
 			h.sh("sparkplane dev down")
-			h.sh("sparkplane dev up --hub && sparkplane dev up --name a --zones 1 && sparkplane dev up --name b --zones 1")
+			h.sh("sparkplane dev up --hub && sparkplane dev up --name b --zones 1")
 		}},
 		{line: `sparkplane clusters add a --kubeconfig "$(sparkplane dev kubeconfig --name a)" --hub-kubeconfig "$(sparkplane dev kubeconfig --name hub)" --label env=prod --label region=a`, want: "a"},
 		{line: "sparkplane dev stop b"},
