@@ -258,9 +258,97 @@ func TestHelpExamplesRunAsWritten(t *testing.T) {
 		// History Server's REST API over examples/event-logs.
 		return []string{"HTTP_PROXY=" + server.URL, "http_proxy=" + server.URL}
 	}
-	const noKubelet = "kwok's nodes have no kubelet, so the API server has no address to reach a pod's log or port on (\"no preferred addresses found\")"
+	steps := helpExampleSteps(t, h, root, work, cluster, history)
+	checkHelpExamplesPlanned(t, steps)
+	if t.Failed() {
+		t.FailNow()
+	}
 
-	steps := []exampleStep{
+	ran, notHere := 0, 0
+	for _, s := range steps {
+		switch {
+		case s.setup != nil:
+			s.setup()
+		case s.mode == elsewhere:
+			notHere++
+			t.Logf("not run here: `%s`: %s", s.line, s.why)
+		default:
+			ran++
+			h.run(s)
+		}
+		if t.Failed() && s.line == "sparkplane dev up" {
+			t.FailNow()
+		}
+	}
+	t.Logf("%d examples run as written, %d run by other tests (reasons above)", ran, notHere)
+}
+
+// nightlySchedule is the schedule the `schedule` examples name: spark-pi at
+// 02:00 every day.
+const nightlySchedule = `apiVersion: sparkplane.io/v1alpha1
+kind: ScheduledSparkApplication
+metadata:
+  name: nightly
+spec:
+  schedule: "0 2 * * *"
+  template:
+    type: Scala
+    sparkVersion: "3.5.3"
+    image: apache/spark:3.5.3
+    mainClass: org.apache.spark.examples.SparkPi
+    mainApplicationFile: local:///opt/spark/examples/jars/spark-examples_2.12-3.5.3.jar
+    driver:
+      cores: 1
+      memory: 1g
+    executor:
+      instances: 2
+      cores: 2
+      memory: 4g
+`
+
+// TestHelpExamplesArePlanned: every --help example is in
+// TestHelpExamplesRunAsWritten's plan, once, and the plan names no example
+// that is gone. It needs no cluster, so adding an example without planning
+// it fails here in a second.
+func TestHelpExamplesArePlanned(t *testing.T) {
+	h := &helpRun{t: t}
+	checkHelpExamplesPlanned(t, helpExampleSteps(t, h, "", "", nil, nil))
+}
+
+// checkHelpExamplesPlanned: every example is in the plan, once, and the
+// plan has no stale line.
+func checkHelpExamplesPlanned(t *testing.T, steps []exampleStep) {
+	t.Helper()
+	inHelp := map[string]string{}
+	for _, ex := range cli.HelpExamples(cli.NewRootCommand()) {
+		inHelp[ex.Line] = ex.Command
+	}
+	planned := map[string]bool{}
+	for _, s := range steps {
+		if s.setup != nil {
+			continue
+		}
+		if planned[s.line] {
+			t.Errorf("`%s` is planned twice", s.line)
+		}
+		planned[s.line] = true
+		if _, ok := inHelp[s.line]; !ok {
+			t.Errorf("`%s` is planned but is no --help example (any more)", s.line)
+		}
+	}
+	for line, command := range inHelp {
+		if !planned[line] {
+			t.Errorf("`%s --help` shows `%s`, which this test does not run: add it to the plan", command, line)
+		}
+	}
+}
+
+// helpExampleSteps is the plan: every --help example in the order that
+// lets it run, with the setup a user would have done before it. The setup
+// closures and env functions run only when the plan is run.
+func helpExampleSteps(t *testing.T, h *helpRun, root, work string, cluster func() *framework.Cluster, history func() []string) []exampleStep {
+	const noKubelet = "kwok's nodes have no kubelet, so the API server has no address to reach a pod's log or port on (\"no preferred addresses found\")"
+	return []exampleStep{
 		{line: "sparkplane dev up", want: `cluster "sparkplane" is up`},
 		{line: "export KUBECONFIG=$(sparkplane dev kubeconfig)"},
 		{line: "sparkplane dev logs kube-apiserver --tail 50"},
@@ -398,72 +486,4 @@ func TestHelpExamplesRunAsWritten(t *testing.T) {
 		{line: "sparkplane dev stop b"},
 		{line: "sparkplane dev start b"},
 	}
-
-	// Every example is in the plan, once, and the plan has no stale line.
-	inHelp := map[string]string{}
-	for _, ex := range cli.HelpExamples(cli.NewRootCommand()) {
-		inHelp[ex.Line] = ex.Command
-	}
-	planned := map[string]bool{}
-	for _, s := range steps {
-		if s.setup != nil {
-			continue
-		}
-		if planned[s.line] {
-			t.Errorf("`%s` is planned twice", s.line)
-		}
-		planned[s.line] = true
-		if _, ok := inHelp[s.line]; !ok {
-			t.Errorf("`%s` is planned but is no --help example (any more)", s.line)
-		}
-	}
-	for line, command := range inHelp {
-		if !planned[line] {
-			t.Errorf("`%s --help` shows `%s`, which this test does not run: add it to the plan", command, line)
-		}
-	}
-	if t.Failed() {
-		t.FailNow()
-	}
-
-	ran, notHere := 0, 0
-	for _, s := range steps {
-		switch {
-		case s.setup != nil:
-			s.setup()
-		case s.mode == elsewhere:
-			notHere++
-			t.Logf("not run here: `%s`: %s", s.line, s.why)
-		default:
-			ran++
-			h.run(s)
-		}
-		if t.Failed() && s.line == "sparkplane dev up" {
-			t.FailNow()
-		}
-	}
-	t.Logf("%d examples run as written, %d run by other tests (reasons above)", ran, notHere)
 }
-
-// nightlySchedule is the schedule the `schedule` examples name: spark-pi at
-// 02:00 every day.
-const nightlySchedule = `apiVersion: sparkplane.io/v1alpha1
-kind: ScheduledSparkApplication
-metadata:
-  name: nightly
-spec:
-  schedule: "0 2 * * *"
-  template:
-    type: Scala
-    sparkVersion: "3.5.3"
-    image: apache/spark:3.5.3
-    mainClass: org.apache.spark.examples.SparkPi
-    mainApplicationFile: local:///opt/spark/examples/jars/spark-examples_2.12-3.5.3.jar
-    driver:
-      cores: 1
-      memory: 1g
-    executor:
-      instances: 2
-      cores: 2
-      memory: 4g
-`
