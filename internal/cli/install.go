@@ -142,6 +142,9 @@ func (o *installOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := install.CheckJobNamespaces(ctx, c, o.jobNamespaces); err != nil {
+		return err
+	}
 	if err := install.Apply(ctx, c, objs, o.out); err != nil {
 		return err
 	}
