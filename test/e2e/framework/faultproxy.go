@@ -37,8 +37,9 @@ type FaultMix struct {
 	// watches).
 	Latency float64
 	Delay   time.Duration
-	// CutWatchesAfter, when positive, cuts every watch stream at a random
-	// time up to it.
+	// CutWatchesAfter, when positive, cuts every watch stream, open or
+	// opened later, at a random time up to it from the mix's start or the
+	// watch's.
 	CutWatchesAfter time.Duration
 }
 
@@ -49,7 +50,7 @@ type ProxiedRequest struct {
 	Key   string
 	Watch bool
 	// Fault is what the proxy did: "" (passed), "429", "500", "503",
-	// "reset", "delay", "cut".
+	// "reset", "delay"; "cut" records a watch stream cut (at the cut).
 	Fault string
 	// RetryAfter is the Retry-After the proxy answered with.
 	RetryAfter time.Duration
@@ -66,6 +67,9 @@ type FaultProxy struct {
 	mix      FaultMix
 	rnd      *rand.Rand
 	requests []ProxiedRequest
+	// mixChanged is closed (and replaced) by SetMix, so that watches
+	// opened before the mix draw their cut from the new one.
+	mixChanged chan struct{}
 }
 
 // StartFaultProxy starts a proxy in front of the API server cfg points at,
@@ -85,7 +89,7 @@ func StartFaultProxy(t testing.TB, cfg *rest.Config) *FaultProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &FaultProxy{target: target, rnd: rand.New(rand.NewPCG(0, 0))}
+	p := &FaultProxy{target: target, rnd: rand.New(rand.NewPCG(0, 0)), mixChanged: make(chan struct{})}
 	rp := httputil.NewSingleHostReverseProxy(target)
 	director := rp.Director
 	rp.Director = func(req *http.Request) {
@@ -118,6 +122,42 @@ func (p *FaultProxy) SetMix(mix FaultMix) {
 	defer p.mu.Unlock()
 	p.mix = mix
 	p.rnd = rand.New(rand.NewPCG(mix.Seed, mix.Seed^0x5eed))
+	close(p.mixChanged)
+	p.mixChanged = make(chan struct{})
+}
+
+// watchCut returns when to cut a watch under the current mix (0: never)
+// and the channel closed when the mix changes.
+func (p *FaultProxy) watchCut() (time.Duration, <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mix.CutWatchesAfter <= 0 {
+		return 0, p.mixChanged
+	}
+	return time.Duration(1 + p.rnd.Int64N(int64(p.mix.CutWatchesAfter))), p.mixChanged
+}
+
+// cutWatch cancels a watch stream when the mix says, also for a watch that
+// opened before the mix was set, and records the cut.
+func (p *FaultProxy) cutWatch(ctx context.Context, cancel context.CancelFunc, key string) {
+	for {
+		after, changed := p.watchCut()
+		var timer <-chan time.Time
+		if after > 0 {
+			t := time.NewTimer(after)
+			defer t.Stop()
+			timer = t.C
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-timer:
+			p.record(ProxiedRequest{At: time.Now(), Key: key, Watch: true, Fault: "cut"})
+			cancel()
+			return
+		}
+	}
 }
 
 // Requests returns the requests seen between from and to.
@@ -134,31 +174,28 @@ func (p *FaultProxy) Requests(from, to time.Time) []ProxiedRequest {
 }
 
 // decide draws what to do with one request.
-func (p *FaultProxy) decide(watch bool) (fault string, mix FaultMix, cutAfter time.Duration) {
+func (p *FaultProxy) decide(watch bool) (fault string, mix FaultMix) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	mix = p.mix
 	x := p.rnd.Float64()
 	coin := p.rnd.IntN(2)
-	if watch && mix.CutWatchesAfter > 0 {
-		cutAfter = time.Duration(1 + p.rnd.Int64N(int64(mix.CutWatchesAfter)))
-	}
 	for _, f := range []struct {
 		share float64
 		name  string
 	}{{mix.TooManyRequests, "429"}, {mix.ServerError, "5xx"}, {mix.Reset, "reset"}, {mix.Latency, "delay"}} {
 		if x < f.share {
 			if f.name == "5xx" {
-				return []string{"500", "503"}[coin], mix, cutAfter
+				return []string{"500", "503"}[coin], mix
 			}
 			if f.name == "delay" && watch {
-				return "", mix, cutAfter
+				return "", mix
 			}
-			return f.name, mix, cutAfter
+			return f.name, mix
 		}
 		x -= f.share
 	}
-	return "", mix, cutAfter
+	return "", mix
 }
 
 func (p *FaultProxy) record(r ProxiedRequest) {
@@ -170,7 +207,7 @@ func (p *FaultProxy) record(r ProxiedRequest) {
 func (p *FaultProxy) handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		watch := req.URL.Query().Get("watch") == "true" || req.URL.Query().Get("watch") == "1"
-		fault, mix, cutAfter := p.decide(watch)
+		fault, mix := p.decide(watch)
 		rec := ProxiedRequest{At: time.Now(), Key: req.Method + " " + req.URL.RequestURI(), Watch: watch, Fault: fault}
 		switch fault {
 		case "429":
@@ -203,11 +240,11 @@ func (p *FaultProxy) handler(next http.Handler) http.Handler {
 			case <-req.Context().Done():
 			}
 		}
-		if cutAfter > 0 {
-			rec.Fault = "cut"
-			ctx, cancel := context.WithTimeout(req.Context(), cutAfter)
+		if watch {
+			ctx, cancel := context.WithCancel(req.Context())
 			defer cancel()
 			req = req.WithContext(ctx)
+			go p.cutWatch(ctx, cancel, rec.Key)
 		}
 		p.record(rec)
 		next.ServeHTTP(w, req)
