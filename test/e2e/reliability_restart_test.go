@@ -17,7 +17,9 @@ import (
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
 
-// readinessLog polls the operator's /readyz and records when it changes.
+// readinessLog polls the operator's /readyz and records every answer (not
+// only changes: on loaded cores a probe may time out before an outage, and
+// the outage must still be seen).
 type readinessLog struct {
 	mu      sync.Mutex
 	changes []readinessChange
@@ -31,14 +33,9 @@ type readinessChange struct {
 func watchReadiness(ctx context.Context, op *operatorProcess) *readinessLog {
 	l := &readinessLog{}
 	go func() {
-		last := op.readyz()
-		l.add(last)
 		for ctx.Err() == nil {
+			l.add(op.readyz())
 			time.Sleep(100 * time.Millisecond)
-			if now := op.readyz(); now != last {
-				last = now
-				l.add(now)
-			}
 		}
 	}()
 	return l
@@ -50,7 +47,7 @@ func (l *readinessLog) add(ready bool) {
 	l.changes = append(l.changes, readinessChange{at: time.Now(), ready: ready})
 }
 
-// firstAfter is the first time at or after since that readiness was ready.
+// firstAfter is the first answer at or after since that was ready.
 func (l *readinessLog) firstAfter(since time.Time, ready bool) (time.Time, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -123,9 +123,10 @@ func (s *submitter) submit(ctx context.Context, t testing.TB, n, workers int, pe
 
 func (s *submitter) wait() { s.wg.Wait() }
 
-// readyz reports whether the operator's /readyz answers 200 within a second.
+// readyz reports whether the operator's /readyz answers 200 within 3 s
+// (its API server check gives up after 2 s).
 func (p *operatorProcess) readyz() bool {
-	hc := http.Client{Timeout: time.Second}
+	hc := http.Client{Timeout: 3 * time.Second}
 	resp, err := hc.Get("http://" + p.probe + "/readyz")
 	if err != nil {
 		return false
