@@ -14,25 +14,36 @@ import (
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
 
-// soakRate is the soak's steady arrival rate. 5,000 applications at 10 a
-// second take 500 s, which leaves make reliability's other scenarios room
-// in its 30 minutes on two cores.
-const soakRate = 10.0
+// The soak's size and steady arrival rate. The issue asks for 5,000
+// applications; a soak must arrive no faster than the cluster finishes
+// them, or it measures a growing backlog instead of a steady state. On two
+// shared cores 5,000 at 10 a second fell behind (the last one final 868 s
+// after the first create, 4,734 ConfigMaps still waiting for the garbage
+// collector a minute after the last TTL); about 5 a second is what they
+// sustain, and 5,000 at that rate (17 minutes) does not fit make
+// reliability's 30 minutes beside the other scenarios. So it runs 3,000 at
+// 5 a second (10 minutes); SPARKPLANE_RELIABILITY_SCALE=1.67 runs 5,000.
+const (
+	soakApps = 3000
+	soakRate = 5.0
+)
 
-// TestReliabilitySoak is issue 18's scenario 4: 5,000 applications through
-// one cluster at a steady rate, each deleted by its TTL. The operator's RSS,
+// TestReliabilitySoak is issue 18's scenario 4: thousands of applications
+// through one cluster at a steady rate (soakApps says why 3,000, not the
+// issue's 5,000), each deleted by its TTL. The operator's RSS,
 // heap and goroutines are sampled every 10 s; after a warm-up each must be
 // flat (the least-squares slope, printed, projects less growth over the run
 // than a quarter of its mean), and nothing labelled for an application is
 // left at the end.
 func TestReliabilitySoak(t *testing.T) {
-	framework.Reliability(t, "5,000 applications at a steady rate, about 9 minutes")
+	framework.Reliability(t, "3,000 applications at a steady rate, about 11 minutes")
+	apps := reliabilityScale(t, soakApps)
 	s := framework.NewScenario(t, "4-soak",
-		fmt.Sprintf("5,000 applications at %.0f a second, each deleted 10 s after it ends (spec.timeToLiveSeconds)", soakRate))
-	apps := reliabilityScale(t, 5000)
+		fmt.Sprintf("%d applications at %.0f a second, each deleted 10 s after it ends (spec.timeToLiveSeconds)", apps, soakRate))
 	const ttl = 10 * time.Second
 	const every = 10 * time.Second
-	s.SetScale("%d applications at %.0f/s (%s)", apps, soakRate, time.Duration(float64(apps)/soakRate*float64(time.Second)))
+	s.SetScale("%d applications at %.0f/s (%s); the issue's 5,000 at a rate two shared cores sustain would not fit make reliability's 30 minutes (see soakApps)",
+		apps, soakRate, time.Duration(float64(apps)/soakRate*float64(time.Second)))
 	c := framework.Up(t, devcluster.Options{Zones: 1})
 	installSparkplane(t, c)
 	ns := c.Namespace(t)
@@ -120,7 +131,9 @@ func TestReliabilitySoak(t *testing.T) {
 	if end, err := op.sample(); err == nil {
 		s.Note(t, "after every application ended: RSS %.0f MiB, heap %.0f MiB, %.0f goroutines", end.rss/(1<<20), end.heap/(1<<20), end.goroutines)
 	}
-	tracker.Check(t, s, framework.Expectations{Apps: apps, Succeeded: true, TTL: ttl})
+	// The garbage collector deletes what an application owned; on two
+	// shared cores it needs more than the default minute after thousands.
+	tracker.Check(t, s, framework.Expectations{Apps: apps, Succeeded: true, TTL: ttl, Slack: 2 * time.Minute})
 	rssEnd, _, err := op.memory()
 	if err != nil {
 		t.Fatal(err)
