@@ -122,7 +122,7 @@ func (h *haPair) killLeader(ctx context.Context, cl client.Client) (afterKill, a
 func TestReliabilityHAOperator(t *testing.T) {
 	framework.Reliability(t, "a 1,000-application burst and three 15 s leader takeovers")
 	s := framework.NewScenario(t, "1-ha-operator",
-		"two operator replicas with leader election; SIGKILL of the leader at seeded random points of a 1,000-application burst (while arriving, while running) and 2 s into a Spot notice")
+		"two operator replicas with leader election; SIGKILL of the leader at seeded random points of a 1,000-application burst (while arriving, while running) and 0-3 s into a Spot notice")
 	apps := reliabilityScale(t, 1000)
 	const ttl = 20 * time.Second
 	seed := reliabilitySeed(t)
