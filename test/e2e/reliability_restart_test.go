@@ -81,6 +81,7 @@ func runningApps(t testing.TB, ctx context.Context, cl client.Client, ns string)
 // serving API server and true after; it reconnects, resyncs and finishes
 // every application, none twice. Short: it runs in make test too.
 func TestReliabilityControlPlaneRestart(t *testing.T) {
+	framework.Reliability(t, "two 10 s outages under a 300-application fleet, 2-3 minutes")
 	s := framework.NewScenario(t, "2-control-plane-restart",
 		"kube-apiserver stopped mid-fleet for 10 s and started again; then etcd stopped for 10 s and started again")
 	perOutage := reliabilityScale(t, 150)
