@@ -70,10 +70,10 @@ e2e: tools build
 	go test $(GO_TEST_FLAGS) -count=1 -tags e2e -timeout 60m -v ./test/e2e/...
 
 ## reliability: issue 18's scenarios, every TestReliability*: the long ones
-## (HA operator, API faults, soak) that make test leaves out
-## (framework.Reliability says why in their skip message there) and the short
-## ones make test runs too (control-plane restart, bad input). CI runs it
-## after make test. Writes reliability-report/report.json and report.html and
+## (HA operator, control-plane restart, API faults, soak) that make test
+## leaves out (framework.Reliability says why in their skip message there)
+## and the short one make test runs too (bad input). CI does not run it yet
+## (.ci/run says why). Writes reliability-report/report.json and report.html and
 ## prints every scenario's figures and invariants at the end.
 reliability: tools build
 	rm -rf reliability-report && mkdir -p reliability-report
