@@ -72,18 +72,7 @@ func TestInterruptionOnLocalCluster(t *testing.T) {
 	}
 	executorsOn := func(node string, ids ...int) {
 		for _, id := range ids {
-			pod := &corev1.Pod{
-				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("pi-exec-%d", id), Namespace: ns, Labels: map[string]string{
-					spark.LabelRole: spark.RoleExecutor, spark.LabelAppSelector: "spark-pi",
-					spark.LabelExecID: fmt.Sprint(id), v1alpha1.LabelApplication: "pi",
-				}},
-				Spec: corev1.PodSpec{
-					NodeName:    node,
-					Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
-					Containers:  []corev1.Container{{Name: "spark-kubernetes-executor", Image: "apache/spark:3.5.3"}},
-				},
-			}
-			if err := cl.Create(ctx, pod); err != nil {
+			if err := cl.Create(ctx, executorPodOn(ns, "pi", node, id)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -202,4 +191,21 @@ func graceFromEvents(t *testing.T, ctx context.Context, cl client.Client, ns, po
 		return false, nil
 	})
 	return grace
+}
+
+// executorPodOn is executor id of application app as Spark's driver would
+// create it (role, app selector and executor id labels, sparkplane's
+// application label), bound to node, for tests that stand in for a driver.
+func executorPodOn(ns, app, node string, id int) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-exec-%d", app, id), Namespace: ns, Labels: map[string]string{
+			spark.LabelRole: spark.RoleExecutor, spark.LabelAppSelector: "spark-" + app,
+			spark.LabelExecID: fmt.Sprint(id), v1alpha1.LabelApplication: app,
+		}},
+		Spec: corev1.PodSpec{
+			NodeName:    node,
+			Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+			Containers:  []corev1.Container{{Name: "spark-kubernetes-executor", Image: "apache/spark:3.5.3"}},
+		},
+	}
 }

@@ -13,14 +13,12 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/devcluster"
 	"github.com/sparkplane/sparkplane/internal/install"
-	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
@@ -238,17 +236,7 @@ func noticedExecutors(t *testing.T, ctx context.Context, c *framework.Cluster, c
 		t.Fatal(err)
 	}
 	for id := 1; id <= 3; id++ {
-		pod := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("spot-exec-%d", id), Namespace: ns, Labels: map[string]string{
-				spark.LabelRole: spark.RoleExecutor, spark.LabelAppSelector: "spark-spot",
-				spark.LabelExecID: fmt.Sprint(id), v1alpha1.LabelApplication: "spot",
-			}},
-			Spec: corev1.PodSpec{
-				NodeName:    node,
-				Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
-				Containers:  []corev1.Container{{Name: "spark-kubernetes-executor", Image: "apache/spark:3.5.3"}},
-			},
-		}
+		pod := executorPodOn(ns, "spot", node, id)
 		if err := cl.Create(ctx, pod); err != nil {
 			t.Fatal(err)
 		}
