@@ -132,10 +132,6 @@ func TestOperatorRBACIsLeastPrivilege(t *testing.T) {
 	if err := Apply(ctx, env.Client, objs, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
 	}
-	user := "system:serviceaccount:" + Namespace + ":" + ServiceAccount
-	type access struct {
-		verb, group, resource, subresource, namespace string
-	}
 	allowed := []access{
 		{"watch", "sparkplane.io", "sparkapplications", "", ""},
 		{"delete", "sparkplane.io", "sparkapplications", "", "team-a"},
@@ -199,33 +195,7 @@ func TestOperatorRBACIsLeastPrivilege(t *testing.T) {
 		{"create", "scheduling.k8s.io", "priorityclasses", "", ""},
 		{"update", "", "resourcequotas", "", "team-a"},
 	}
-	check := func(a access, want bool) {
-		t.Helper()
-		review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-			User:   user,
-			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + Namespace, "system:authenticated"},
-			ResourceAttributes: &authorizationv1.ResourceAttributes{
-				Verb: a.verb, Group: a.group, Resource: a.resource, Subresource: a.subresource, Namespace: a.namespace,
-			},
-		}}
-		if err := env.Client.Create(ctx, review); err != nil {
-			t.Fatalf("SubjectAccessReview: %v", err)
-		}
-		if review.Status.Allowed != want {
-			scope := a.namespace
-			if scope == "" {
-				scope = "cluster-wide"
-			}
-			t.Errorf("operator may %s %s.%s/%s (%s): got allowed=%v, want %v (%s)",
-				a.verb, a.resource, a.group, a.subresource, scope, review.Status.Allowed, want, review.Status.Reason)
-		}
-	}
-	for _, a := range allowed {
-		check(a, true)
-	}
-	for _, a := range denied {
-		check(a, false)
-	}
+	checkAccess(t, env, "operator", ServiceAccount, allowed, denied)
 }
 
 // TestApplyFailsClearly: an object the API server refuses names itself.
@@ -236,5 +206,45 @@ func TestApplyFailsClearly(t *testing.T) {
 	err := Apply(context.Background(), apiServer(t).Client, []client.Object{bad}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "configmap/Not_A_Valid_Name") {
 		t.Fatalf("got %v, want an error naming configmap/Not_A_Valid_Name", err)
+	}
+}
+
+// access is one request a ServiceAccount may or may not make.
+type access struct {
+	verb, group, resource, subresource, namespace string
+}
+
+// checkAccess asks the API server's authorizer, with a SubjectAccessReview,
+// whether install's ServiceAccount account (in Namespace) may make each
+// request: every allowed one must be allowed, every denied one refused.
+// who names the account in the errors.
+func checkAccess(t *testing.T, env *testenv.Env, who, account string, allowed, denied []access) {
+	t.Helper()
+	check := func(a access, want bool) {
+		t.Helper()
+		review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User:   "system:serviceaccount:" + Namespace + ":" + account,
+			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + Namespace, "system:authenticated"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Verb: a.verb, Group: a.group, Resource: a.resource, Subresource: a.subresource, Namespace: a.namespace,
+			},
+		}}
+		if err := env.Client.Create(context.Background(), review); err != nil {
+			t.Fatalf("SubjectAccessReview: %v", err)
+		}
+		if review.Status.Allowed != want {
+			scope := a.namespace
+			if scope == "" {
+				scope = "cluster-wide"
+			}
+			t.Errorf("%s may %s %s.%s/%s (%s): got allowed=%v, want %v (%s)",
+				who, a.verb, a.resource, a.group, a.subresource, scope, review.Status.Allowed, want, review.Status.Reason)
+		}
+	}
+	for _, a := range allowed {
+		check(a, true)
+	}
+	for _, a := range denied {
+		check(a, false)
 	}
 }

@@ -3,12 +3,10 @@ package install
 import (
 	"bytes"
 	"context"
-	"slices"
 	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
-	authorizationv1 "k8s.io/api/authorization/v1"
 )
 
 // TestHubRBACIsLeastPrivilege: install --hub, applied to a real API server,
@@ -24,10 +22,6 @@ func TestHubRBACIsLeastPrivilege(t *testing.T) {
 	}
 	if err := Apply(ctx, env.Client, objs, &bytes.Buffer{}); err != nil {
 		t.Fatal(err)
-	}
-	user := "system:serviceaccount:" + Namespace + ":" + HubServiceAccount
-	type access struct {
-		verb, group, resource, subresource, namespace string
 	}
 	allowed := []access{
 		{"watch", "sparkplane.io", "sparkapplications", "", ""},
@@ -61,22 +55,7 @@ func TestHubRBACIsLeastPrivilege(t *testing.T) {
 		{"create", "rbac.authorization.k8s.io", "roles", "", "team-a"},
 		{"create", "", "serviceaccounts", "", "team-a"},
 	}
-	for _, a := range append(allowed, denied...) {
-		want := slices.Contains(allowed, a)
-		review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-			User:   user,
-			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + Namespace, "system:authenticated"},
-			ResourceAttributes: &authorizationv1.ResourceAttributes{
-				Verb: a.verb, Group: a.group, Resource: a.resource, Subresource: a.subresource, Namespace: a.namespace,
-			},
-		}}
-		if err := env.Client.Create(ctx, review); err != nil {
-			t.Fatalf("SubjectAccessReview: %v", err)
-		}
-		if review.Status.Allowed != want {
-			t.Errorf("hub may %s %s.%s/%s (namespace %q): got allowed=%v, want %v", a.verb, a.resource, a.group, a.subresource, a.namespace, review.Status.Allowed, want)
-		}
-	}
+	checkAccess(t, env, "hub", HubServiceAccount, allowed, denied)
 
 	// The Deployment runs the hub, elected, as its own account.
 	var hub *appsv1.Deployment
