@@ -35,16 +35,47 @@ func newCPUMeter(c *framework.Cluster) *cpuMeter {
 
 func (m *cpuMeter) set(name string, pid int) { m.pids[name] = pid }
 
-type cpuSample map[string]time.Duration
+// cpuSample is, per process, the CPU time it used and the time its threads
+// waited, runnable, for a CPU.
+type cpuSample map[string]cpuUse
+
+type cpuUse struct {
+	cpu, wait time.Duration
+}
 
 func (m *cpuMeter) read() cpuSample {
 	s := cpuSample{}
 	for name, pid := range m.pids {
 		if d, err := processCPU(pid); err == nil {
-			s[name] = d
+			s[name] = cpuUse{cpu: d, wait: runQueueWait(pid)}
 		}
 	}
 	return s
+}
+
+// runQueueWait is the time the threads of pid spent runnable but waiting
+// for a CPU (the second field of /proc/<pid>/task/<tid>/schedstat, summed
+// over the threads alive now): on a shared machine it tells a process that
+// was slow because others held the cores from one that had nothing to do.
+// 0 where the kernel keeps no schedstats.
+func runQueueWait(pid int) time.Duration {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0
+	}
+	var total time.Duration
+	for _, t := range tasks {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(data)); len(f) >= 2 {
+			if ns, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+				total += time.Duration(ns)
+			}
+		}
+	}
+	return total
 }
 
 // processCPU is utime + stime of pid.
@@ -72,31 +103,37 @@ func processCPU(pid int) (time.Duration, error) {
 }
 
 // cpuPerApp formats the CPU each process used between two samples, per
-// application, largest first.
+// application, largest first; and on a second line the time the processes
+// waited for a CPU while runnable (a phase whose processes waited about as
+// long as they ran was bound by the cores the rest of the machine left it).
 func cpuPerApp(before, after cpuSample, apps int) string {
-	type use struct {
-		name string
-		d    time.Duration
-	}
-	var uses []use
-	var total time.Duration
-	for name, a := range after {
-		d := a - before[name]
-		if d <= 0 {
-			continue
+	line := func(what string, of func(cpuUse) time.Duration) string {
+		type use struct {
+			name string
+			d    time.Duration
 		}
-		uses = append(uses, use{name, d})
-		total += d
+		var uses []use
+		var total time.Duration
+		for name, a := range after {
+			d := of(a) - of(before[name])
+			if d <= 0 {
+				continue
+			}
+			uses = append(uses, use{name, d})
+			total += d
+		}
+		sort.Slice(uses, func(i, j int) bool { return uses[i].d > uses[j].d })
+		per := func(d time.Duration) string {
+			return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000/float64(apps))
+		}
+		var parts []string
+		for _, u := range uses {
+			parts = append(parts, u.name+" "+per(u.d))
+		}
+		return fmt.Sprintf("%s ms per application: total %s (%s)", what, per(total), strings.Join(parts, ", "))
 	}
-	sort.Slice(uses, func(i, j int) bool { return uses[i].d > uses[j].d })
-	per := func(d time.Duration) string {
-		return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000/float64(apps))
-	}
-	var parts []string
-	for _, u := range uses {
-		parts = append(parts, u.name+" "+per(u.d))
-	}
-	return fmt.Sprintf("CPU ms per application: total %s (%s)", per(total), strings.Join(parts, ", "))
+	return line("CPU", func(u cpuUse) time.Duration { return u.cpu }) + "\n      " +
+		line("waited for a CPU (runnable)", func(u cpuUse) time.Duration { return u.wait })
 }
 
 // settle waits until the measured processes together use less than a fifth
@@ -111,7 +148,7 @@ func (m *cpuMeter) settle() time.Duration {
 		after := m.read()
 		var used time.Duration
 		for name, a := range after {
-			used += a - before[name]
+			used += a.cpu - before[name].cpu
 		}
 		if used < 200*time.Millisecond {
 			break

@@ -4,8 +4,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -108,7 +110,12 @@ func BenchmarkSubmission(b *testing.B) {
 		b.Skip("the submission benchmark runs minutes: make bench")
 	}
 	ctx := context.Background()
-	c := framework.Up(b, devcluster.Options{})
+	profiles := os.Getenv("SPARKPLANE_BENCH_APISERVER_PROFILES")
+	opts := devcluster.Options{}
+	if profiles != "" {
+		opts.ExtraArgs = map[string][]string{devcluster.ComponentAPIServer: {"--profiling=true"}}
+	}
+	c := framework.Up(b, opts)
 	installSparkplane(b, c)
 	cl := sparkplaneClient(b, c)
 	// The applications' image on a registry the operator reaches, as in
@@ -130,6 +137,7 @@ func BenchmarkSubmission(b *testing.B) {
 	cpu.settle() // the cluster's start-up is done
 	cpuBefore := cpu.read()
 	apiBefore := mustAPICounts(b, c)
+	profileAPIServer(b, c, profiles, "a")
 	rawTook := runWorkers(b, sustainedApps, concurrency, func(i int) error {
 		return createRaw(ctx, cl, benchApplication(rawNS, fmt.Sprintf("raw-%04d", i), unscheduled))
 	})
@@ -159,6 +167,7 @@ func BenchmarkSubmission(b *testing.B) {
 	cpu.settle() // (a)'s namespace is gone; its garbage too
 	cpuBefore = cpu.read()
 	apiBefore = mustAPICounts(b, c)
+	profileAPIServer(b, c, profiles, "b")
 	start := time.Now()
 	runWorkers(b, sustainedApps, concurrency, func(i int) error {
 		return cl.Create(ctx, benchApplication(sustainedNS, fmt.Sprintf("app-%04d", i), unscheduled))
@@ -169,7 +178,7 @@ func BenchmarkSubmission(b *testing.B) {
 	sustainedCPU := cpuPerApp(cpuBefore, cpu.read(), sustainedApps)
 	sustainedAPI := mustAPICounts(b, c).perApp(apiBefore, sustainedApps)
 	fmt.Printf("  (b) sparkplane sustained rate: %d applications in %s: %.1f applications/s (ratio %.2f, machine load %s)\n      %s\n", sustainedApps, last.Sub(start).Round(time.Millisecond), sustainedRate, ratio, loadAverage(), sustainedCPU)
-	fmt.Printf("      %s\n      %s\n", sustainedAPI, eventsPerApp(b, c, sustainedNS, sustainedApps))
+	fmt.Printf("      %s\n      %s\n      %s\n", sustainedAPI, eventsPerApp(b, c, sustainedNS, sustainedApps), applicationSize(b, cl, sustainedNS))
 
 	// (c) Latency at a steady 50 applications/s, once (b)'s work is done.
 	fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
@@ -257,6 +266,52 @@ sparkplane submission benchmark (local cluster, %d-way concurrency, operator as 
 			"        cluster runs near or past saturation, so (c) measures its queue as much as the operator. The second line\n"+
 			"        of (c) is the latency where the cluster keeps up.\n", rawRate, latencyRate)
 	}
+}
+
+// profileAPIServer takes a CPU profile of the API server over the first
+// apiServerProfileSeconds of a phase into dir/apiserver-<phase>.pprof, when
+// dir is set (SPARKPLANE_BENCH_APISERVER_PROFILES; the cluster then runs
+// with --profiling): where the API server's CPU per application goes.
+func profileAPIServer(b *testing.B, c *framework.Cluster, dir, phase string) {
+	b.Helper()
+	if dir == "" {
+		return
+	}
+	path := filepath.Join(dir, "apiserver-"+phase+".pprof")
+	go func() {
+		data, err := c.Clientset.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").
+			Param("seconds", strconv.Itoa(apiServerProfileSeconds)).Timeout(2 * apiServerProfileSeconds * time.Second).DoRaw(context.Background())
+		if err == nil {
+			err = os.WriteFile(path, data, 0o644)
+		}
+		if err != nil {
+			fmt.Printf("      (no API server profile of (%s): %v)\n", phase, err)
+		}
+	}()
+}
+
+const apiServerProfileSeconds = 10
+
+// applicationSize says how large one of namespace's applications is as the
+// API server stores and sends it (JSON), and how much of that is its status
+// and its managed fields: what every status write and watch event of it
+// costs the API server to convert, validate and encode.
+func applicationSize(b *testing.B, cl client.Client, namespace string) string {
+	b.Helper()
+	list := &v1alpha1.SparkApplicationList{}
+	if err := cl.List(context.Background(), list, client.InNamespace(namespace), client.Limit(1)); err != nil || len(list.Items) == 0 {
+		return fmt.Sprintf("application size: not read (%v)", err)
+	}
+	app := list.Items[0]
+	size := func(v any) int {
+		data, err := json.Marshal(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return len(data)
+	}
+	return fmt.Sprintf("one application as stored: %d bytes of JSON (spec %d, status %d, managedFields %d)",
+		size(app), size(app.Spec), size(app.Status), size(app.ManagedFields))
 }
 
 // eventsPerApp counts the events in namespace by reporting controller and
