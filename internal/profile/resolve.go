@@ -799,7 +799,7 @@ func (r ResolveResult) Resolution() *v1alpha1.Resolution {
 const ResolvedPrefix = "Resolved with "
 
 // ResolutionNote says which profile and zone a resolution chose, and why:
-// the note of the Submitted event and what `sparkplane explain` shows as
+// what the operator logs with a submission and `sparkplane explain` shows as
 // decided at submission (from status.profile and status.resolution).
 func ResolutionNote(prof *v1alpha1.ProfileReference, res *v1alpha1.Resolution, application string) string {
 	profileText := "built-in defaults only (no profile named or cluster default)"

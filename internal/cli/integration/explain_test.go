@@ -175,7 +175,8 @@ func TestExplainAfterSubmission(t *testing.T) {
 	if err := env.Client.Status().Patch(ctx, app, patch); err != nil {
 		t.Fatal(err)
 	}
-	// The Submitted event carries the same note; explain no longer reads events.
+	// The note explain derives from the status (the operator writes no
+	// event for a submission).
 	note := sparkprofile.ResolvedNote(res)
 	// The profile is edited after submission.
 	ppatch := client.MergeFrom(prof.DeepCopy())
@@ -198,7 +199,7 @@ func TestExplainAfterSubmission(t *testing.T) {
 		t.Errorf("zone %q (%s), want the recorded %q", ex.Zone, ex.ZoneReason, res.Zone)
 	}
 	if ex.Resolved != note || !strings.Contains(note, "zone "+res.Zone+": "+res.ZoneReason) {
-		t.Errorf("resolvedAtSubmission = %q, want the Submitted event's resolution note %q", ex.Resolved, note)
+		t.Errorf("resolvedAtSubmission = %q, want the resolution note %q", ex.Resolved, note)
 	}
 	if ex.Resolution == nil || ex.Resolution.Zone != res.Zone || len(ex.Resolution.ZoneScores) != 2 || ex.Resolution.ExecutorPriorityClass != v1alpha1.PriorityClassExecutor {
 		t.Errorf("resolution = %+v, want status.resolution as written at submission", ex.Resolution)

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -54,8 +55,9 @@ const (
 // (condition Accepted=False with its reason and message); any other error is
 // retried; so is any error with a RejectionReason method (profile's errors).
 // The note, when not empty, says what was resolved (profile, zone
-// and why) and is appended to the attempt's Submitted event, the one event a
-// submission writes. The default resolver returns the application unchanged.
+// and why); it is logged with the submission (a submission writes no event:
+// status.resolution records the same). The default resolver returns the
+// application unchanged.
 type Resolver func(ctx context.Context, app *v1alpha1.SparkApplication) (effective *v1alpha1.SparkApplication, note string, err error)
 
 // Rejection is a Resolver's verdict that the application cannot run as
@@ -173,6 +175,9 @@ type Controller struct {
 	// ("namespace/name" → true), so only the first application of a
 	// namespace pays for the check (see serviceaccount.go).
 	accounts sync.Map
+	// identities makes concurrent first applications of a namespace share
+	// one creation of its driver identity.
+	identities singleflight.Group
 }
 
 // NewController returns a controller that reads pods through apiReader until

@@ -15,7 +15,6 @@ import (
 // recorded once per transition (after the status that reflects it was
 // written), so a re-run reconcile does not repeat it.
 const (
-	EventSubmitted            = "Submitted"
 	EventInvalidSpec          = "InvalidSpec"
 	EventSubmissionFailed     = "SubmissionFailed"
 	EventDriverRunning        = "DriverRunning"
@@ -63,22 +62,6 @@ func truncateNote(note string) string {
 		cut--
 	}
 	return note[:cut] + "..."
-}
-
-// submitted is the one event of a successful submission; note (the
-// resolver's, may be empty) says how the profile and zone were chosen.
-// created is false when the driver pod existed already (an earlier run
-// created it and did not get to record the attempt).
-func (r eventRecorder) submitted(app *v1alpha1.SparkApplication, attempt int32, driver, note string, created bool) {
-	verb := "Created"
-	if !created {
-		verb = "Found the existing"
-	}
-	msg := fmt.Sprintf("%s driver pod %s (attempt %d)", verb, driver, attempt)
-	if note != "" {
-		msg += ". " + note
-	}
-	r.emit(app, corev1.EventTypeNormal, EventSubmitted, "Submit", "%s", msg)
 }
 
 func (r eventRecorder) invalidSpec(app *v1alpha1.SparkApplication, message string) {

@@ -112,8 +112,10 @@ func TestRegisteredController(t *testing.T) {
 				seen[e.Reason] = true
 			}
 		}
-		if !seen["Submitted"] || !seen["DriverRunning"] {
-			return fmt.Sprintf("events seen: %v", seen)
+		// A submission writes no event (the status's Submitted condition
+		// and the submissions counter record it); running does.
+		if seen["Submitted"] || !seen["DriverRunning"] {
+			return fmt.Sprintf("events seen: %v, want DriverRunning and no Submitted", seen)
 		}
 		return ""
 	})

@@ -2,7 +2,10 @@ package sparkapplication_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -11,8 +14,11 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
@@ -188,5 +194,52 @@ func TestMissingDriverAccountFails(t *testing.T) {
 				t.Errorf("driver runs as %q, want etl-runner", driver.Spec.ServiceAccountName)
 			}
 		})
+	}
+}
+
+// TestFirstApplicationsShareDriverIdentity: the first applications of a
+// namespace reconciled at once (the operator's 32 workers after a burst)
+// create sparkplane-spark's Role, RoleBinding and ServiceAccount once
+// between them, and every one of them is submitted as that account.
+func TestFirstApplicationsShareDriverIdentity(t *testing.T) {
+	var roleCreates atomic.Int32
+	watching, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Client.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counting := interceptor.NewClient(watching, interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			if _, ok := obj.(*rbacv1.Role); ok {
+				roleCreates.Add(1)
+			}
+			return c.Create(ctx, obj, opts...)
+		},
+	})
+	h := newHarness(t, sparkapplication.Options{})
+	ctrl := sparkapplication.NewController(counting, counting, sparkapplication.Options{Clock: h.clock})
+	const apps = 8
+	for i := range apps {
+		h.create(scalaApp(h.ns, fmt.Sprintf("burst-%d", i)))
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, apps)
+	for i := range apps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = ctrl.Reconcile(h.ctx, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: h.ns, Name: fmt.Sprintf("burst-%d", i)}})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("reconcile burst-%d: %v", i, err)
+		}
+		if sa := h.pod(fmt.Sprintf("burst-%d-1-driver", i)).Spec.ServiceAccountName; sa != submit.DriverServiceAccount {
+			t.Errorf("burst-%d's driver runs as %q, want %q", i, sa, submit.DriverServiceAccount)
+		}
+	}
+	if n := roleCreates.Load(); n != 1 {
+		t.Errorf("%d applications reconciled at once created the driver Role %d times, want once", apps, n)
 	}
 }

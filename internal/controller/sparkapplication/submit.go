@@ -42,16 +42,20 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 	}
 	c.recordAttempt(s, attempt, effective, objs, driver, created)
 	c.resumed(s, wasSuspended, attempt)
+	// A submission records no event: the status's Submitted condition and
+	// status.resolution say what was created and how it was resolved, and
+	// sparkplane_sparkapplication_submissions_total counts it. An event
+	// would be one more API server write (and etcd lease) per application,
+	// the largest extra cost of a submission over the raw API path
+	// (docs/performance.md).
+	log.FromContext(ctx).V(1).Info("Submitted", "attempt", attempt, "driver", objs.Names.DriverPod, "created", created, "resolution", note)
 	if created {
-		log.FromContext(ctx).V(1).Info("Submitted", "attempt", attempt, "driver", objs.Names.DriverPod)
-		s.then(func() { c.events.submitted(s.app, attempt, objs.Names.DriverPod, note, true) })
 		// The new pod is Pending; its own events bring the next reconcile.
 		// Observing it now would only miss the cache and cost a read.
 		return c.pendingRequeue(driver, s.now), true, nil
 	}
 	// The attempt is recorded only now (an earlier run created the driver
-	// and did not get to write the status): its event too.
-	s.then(func() { c.events.submitted(s.app, attempt, objs.Names.DriverPod, note, false) })
+	// and did not get to write the status).
 	return reconcile.Result{}, false, nil
 }
 

@@ -31,12 +31,13 @@ func (r eventRecorder) invalidProfile(p *v1alpha1.SparkProfile, err error) {
 // setting could not be applied (a PriorityClass the cluster lacks).
 const ReasonProfileSettingSkipped = "ProfileSettingSkipped"
 
-// ResolvedPrefix starts the resolution note of a Submitted event.
+// ResolvedPrefix starts a resolution note.
 const ResolvedPrefix = profile.ResolvedPrefix
 
 // ResolvedNote says which profile and zone a resolution chose, and why. The
-// operator appends it to the attempt's Submitted event rather than writing
-// an event of its own: one event per submission, not two.
+// operator logs it with the submission and writes no event for it:
+// status.profile and status.resolution record the same, which is what
+// `sparkplane explain` shows.
 func ResolvedNote(res profile.ResolveResult) string {
 	return profile.ResolutionNote(res.Profile, res.Resolution(), res.Application.Name)
 }

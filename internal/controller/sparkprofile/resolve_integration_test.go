@@ -14,7 +14,6 @@ import (
 	karpv1 "sigs.k8s.io/karpenter/pkg/apis/v1"
 
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -165,22 +164,11 @@ func TestDefaultProfileSubmission(t *testing.T) {
 		r.ExecutorPriorityClass != v1alpha1.PriorityClassExecutor || len(r.ZoneScores) != len(testZones) {
 		t.Errorf("status.resolution = %+v, want zone %s, the built-in priority classes and a score per zone", r, zone)
 	}
-	// The submission's one event carries the resolution, as explain reads it.
-	testenv.Eventually(t, testenv.Timeout, "the Submitted event with the resolution", func() (bool, string) {
-		events := &eventsv1.EventList{}
-		if err := env.Client.List(ctx, events, client.InNamespace(ns)); err != nil {
-			return false, err.Error()
-		}
-		var seen []string
-		for _, e := range events.Items {
-			seen = append(seen, e.Reason+": "+e.Note)
-			if e.Regarding.UID == got.UID && e.Reason == sparkapplication.EventSubmitted &&
-				strings.Contains(e.Note, sparkprofile.ResolvedPrefix+"profile itest-cost at generation 1") && strings.Contains(e.Note, "zone "+zone+": ") {
-				return true, ""
-			}
-		}
-		return false, fmt.Sprintf("events: %q", seen)
-	})
+	// The status is the record of the resolution, as explain reads it (a
+	// submission writes no event).
+	if note := profile.ResolutionNote(got.Status.Profile, got.Status.Resolution, got.Name); !strings.Contains(note, sparkprofile.ResolvedPrefix+"profile itest-cost at generation 1") || !strings.Contains(note, "zone "+zone+": ") {
+		t.Errorf("resolution note from the status = %q, want profile itest-cost and zone %s with its reason", note, zone)
+	}
 
 	names := submit.NamesFor(got, 1)
 	driver := &corev1.Pod{}

@@ -86,8 +86,8 @@ func (r *Resolver) Register(mgr manager.Manager) error {
 }
 
 // Resolve returns the effective application with status.profile,
-// status.zone and status.resolution set and a note saying which profile and zone and why (for the
-// Submitted event), or the profile package's error naming what is wrong
+// status.zone and status.resolution set and a note saying which profile and zone and why (logged with
+// the submission), or the profile package's error naming what is wrong
 // (ProfileNotFound, or InvalidSpec with the conflicts field by field; its
 // RejectionReason method says which).
 func (r *Resolver) Resolve(ctx context.Context, app *v1alpha1.SparkApplication) (*v1alpha1.SparkApplication, string, error) {
