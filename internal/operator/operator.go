@@ -19,7 +19,9 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	eventsv1client "k8s.io/client-go/kubernetes/typed/events/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -161,6 +163,17 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
+	// The controllers' event recorders are eventWriter's (events.go says
+	// why); the manager's own stays for leader election.
+	eventClient, err := eventsv1client.NewForConfigAndClient(mgr.GetConfig(), mgr.GetHTTPClient())
+	if err != nil {
+		return nil, fmt.Errorf("creating the events client: %w", err)
+	}
+	writer := newEventWriter(opts.Scheme, &events.EventSinkImpl{Interface: eventClient}, mgr.GetLogger().WithName("events"))
+	if err := mgr.Add(writer); err != nil {
+		return nil, err
+	}
+	mgr = &eventsManager{Manager: mgr, events: writer}
 	op := &Operator{Manager: mgr, synced: &atomic.Bool{}, apiServer: readyCheck}
 	controllers, err := controllersFor(mgr, opts)
 	if err != nil {
