@@ -20,8 +20,15 @@ import (
 )
 
 // copyLagRequeue is how soon an application is looked at again while its
-// member's cache has not caught up (not synced, or a copy just created).
+// member's cache has not caught up (not synced, or an old copy deleted).
 const copyLagRequeue = time.Second
+
+// copyEventFallback is how soon an application whose copy was just created
+// is looked at again if no event of the copy's came first. The copy's own
+// events (the member cache sees it, the member asks for a lease) bring it
+// back at once; looking again a second later, as before, was a reconcile
+// per application that found nothing to do.
+const copyEventFallback = 15 * time.Second
 
 // dispatch keeps the copy on the placed member in step: creates it, deletes
 // a copy of an older epoch, mirrors the copy's status, and grants the lease
@@ -75,7 +82,7 @@ func (c *Controller) dispatch(ctx context.Context, s *scope) (reconcile.Result, 
 		return reconcile.Result{RequeueAfter: copyLagRequeue}, true, nil
 	}
 	if cp == nil {
-		return reconcile.Result{RequeueAfter: copyLagRequeue}, true, c.createCopy(ctx, cn, s.app)
+		return reconcile.Result{RequeueAfter: copyEventFallback}, true, c.createCopy(ctx, cn, s.app)
 	}
 	if !equality.Semantic.DeepEqual(cp.Status, v1alpha1.SparkApplicationStatus{}) {
 		// A copy the member has not looked at yet has nothing to mirror:

@@ -12,8 +12,10 @@ import (
 
 // Event reasons the hub records, on hub applications and MemberClusters.
 // Each is recorded once per transition, after the status reflecting it.
+// A first placement records none: status.placement and condition Placed
+// say it, and an event per application was one more API request (and etcd
+// write) per application on the hub, a fifth of what placing costs it.
 const (
-	EventPlaced      = "Placed"
 	EventReplaced    = "Replaced"
 	EventClusterLost = "ClusterLost"
 	EventMemberLost  = "MemberLost"
@@ -22,15 +24,11 @@ const (
 // eventRecorder holds the typed constructors; a nil recorder records nothing.
 type eventRecorder struct{ events.EventRecorder }
 
-func (r eventRecorder) placed(app *v1alpha1.SparkApplication, p *v1alpha1.Placement) {
-	if r.EventRecorder == nil {
+func (r eventRecorder) replaced(app *v1alpha1.SparkApplication, p *v1alpha1.Placement) {
+	if r.EventRecorder == nil || p.Epoch <= 1 {
 		return
 	}
-	reason := EventPlaced
-	if p.Epoch > 1 {
-		reason = EventReplaced
-	}
-	r.Eventf(app, nil, corev1.EventTypeNormal, reason, "Place", "%s", truncate(fmt.Sprintf("Placed on member %s (epoch %d): %s", p.Cluster, p.Epoch, p.Reason), 1024))
+	r.Eventf(app, nil, corev1.EventTypeNormal, EventReplaced, "Place", "%s", truncate(fmt.Sprintf("Placed on member %s (epoch %d): %s", p.Cluster, p.Epoch, p.Reason), 1024))
 }
 
 func (r eventRecorder) clusterLost(app *v1alpha1.SparkApplication, member string, resubmitted bool) {

@@ -111,7 +111,7 @@ func (c *Controller) place(ctx context.Context, s *scope) (reconcile.Result, boo
 		return reconcile.Result{}, true, err
 	}
 	placementsTotal.Inc()
-	c.events.placed(s.app, next)
+	c.events.replaced(s.app, next)
 	log.FromContext(ctx).V(2).Info("Placed application", "cluster", chosen, "epoch", next.Epoch)
 	return reconcile.Result{}, false, nil
 }
