@@ -41,22 +41,42 @@ func chartFiles(t *testing.T) map[string][]byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var profiles, rbac, policy bytes.Buffer
+	var profiles, priorityClasses, rbac, policy bytes.Buffer
 	for _, obj := range objs {
 		switch obj.GetObjectKind().GroupVersionKind().Kind {
-		case "SparkProfile", "PriorityClass":
+		case "SparkProfile":
 			writeTemplateDoc(t, &profiles, obj)
+		case "PriorityClass":
+			writeTemplateDoc(t, &priorityClasses, obj)
 		case "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding":
 			writeTemplateDoc(t, &policy, obj)
 		case "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
 			writeTemplateDoc(t, &rbac, obj)
 		}
 	}
+	// A hub (hub.enabled) gets the profiles (placement fits applications
+	// against their tiers) but runs no pods: no PriorityClasses, submitter
+	// policy or operator RBAC; its own RBAC instead, as install --hub.
 	files["templates/generated-builtin-profiles.yaml"] = []byte(chartGeneratedHeader +
-		"{{- if .Values.builtinProfiles }}\n" + profiles.String() + "{{- end }}\n")
-	files["templates/generated-rbac.yaml"] = []byte(chartGeneratedHeader + rbac.String())
+		"{{- if .Values.builtinProfiles }}\n" + profiles.String() +
+		"{{- if not .Values.hub.enabled }}\n" + priorityClasses.String() + "{{- end }}\n{{- end }}\n")
+	files["templates/generated-rbac.yaml"] = []byte(chartGeneratedHeader +
+		"{{- if not .Values.hub.enabled }}\n" + rbac.String() + "{{- end }}\n")
 	files["templates/generated-submitter-policy.yaml"] = []byte(chartGeneratedHeader +
-		"{{- if .Values.submitterPolicy }}\n" + policy.String() + "{{- end }}\n")
+		"{{- if and .Values.submitterPolicy (not .Values.hub.enabled) }}\n" + policy.String() + "{{- end }}\n")
+	hubObjs, err := HubObjects(Options{SkipOperatorDeployment: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hubRBAC bytes.Buffer
+	for _, obj := range hubObjs {
+		switch obj.GetObjectKind().GroupVersionKind().Kind {
+		case "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding":
+			writeTemplateDoc(t, &hubRBAC, obj)
+		}
+	}
+	files["templates/generated-hub-rbac.yaml"] = []byte(chartGeneratedHeader +
+		"{{- if .Values.hub.enabled }}\n" + hubRBAC.String() + "{{- end }}\n")
 	// The drivers' accounts in .Values.jobNamespaces, as install
 	// --job-namespaces creates them.
 	const nsPlaceholder = "job-namespace-placeholder"
@@ -253,6 +273,85 @@ func TestChartValues(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			out, err := helm(t, "template", "sp", chartRoot, "--set", tc.set)
+			if err == nil || !strings.Contains(out, tc.want) {
+				t.Errorf("helm template --set %s: err %v, output does not name %q:\n%s", tc.set, err, tc.want, out)
+			}
+		})
+	}
+}
+
+// TestChartRendersInstallHub: with hub.enabled the chart renders exactly
+// the objects of `sparkplane install --hub`, object by object: the hub's
+// least-privilege account and roles, its Deployment running operator --hub,
+// the profiles and the CRDs, and nothing of a member's operator.
+func TestChartRendersInstallHub(t *testing.T) {
+	out, err := helm(t, "template", "sparkplane", chartRoot, "--namespace", Namespace, "--include-crds", "--set", "hub.enabled=true")
+	if err != nil {
+		t.Fatalf("helm template --set hub.enabled=true: %v\n%s", err, out)
+	}
+	chart := decodeObjects(t, out)
+	objs, err := HubObjects(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stream strings.Builder
+	for _, obj := range objs {
+		stream.WriteString("---\n")
+		stream.Write(mustYAML(t, obj))
+	}
+	install := decodeObjects(t, stream.String())
+	if len(install) < 10 {
+		t.Fatalf("install --hub rendered %d objects", len(install))
+	}
+	if diff := cmp.Diff(install, chart); diff != "" {
+		t.Errorf("helm template --set hub.enabled=true differs from sparkplane install --hub (-install +helm):\n%s", diff)
+	}
+}
+
+// TestChartHubValues: the hub's flags reach `operator --hub`, and values
+// that belong to a member (or to a hub, without hub.enabled) fail naming
+// the value.
+func TestChartHubValues(t *testing.T) {
+	out, err := helm(t, "template", "sp", chartRoot, "--namespace", Namespace,
+		"--set", "hub.enabled=true,replicas=2,logLevel=2,controller.kubeAPIQPS=50,hub.id=eu-hub,hub.lease=20s,hub.lostAfter=45s,hub.heartbeatInterval=3s,hub.gcInterval=30s")
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"name: sparkplane-hub\n  namespace: " + Namespace, "replicas: 2", "- operator\n        - --hub\n        - --leader-elect", "- --v=2", "- --kube-api-qps=50",
+		"- --hub-id=eu-hub", "- --lease=20s", "- --lost-after=45s", "- --heartbeat-interval=3s", "- --gc-interval=30s",
+		"serviceAccountName: " + HubServiceAccount, "name: " + HubKubeconfigsRole + "\n  namespace: " + Namespace,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rendered hub chart lacks %q", want)
+		}
+	}
+	for _, absent := range []string{"name: " + Deployment + "\n", "kind: PriorityClass", "kind: ValidatingAdmissionPolicy", "kind: Service\n", "serviceAccountName: " + ServiceAccount} {
+		if strings.Contains(out, absent) {
+			t.Errorf("rendered hub chart has %q", absent)
+		}
+	}
+	member, err := helm(t, "template", "sp", chartRoot)
+	if err != nil {
+		t.Fatalf("helm template: %v\n%s", err, member)
+	}
+	if strings.Contains(member, "--hub") || strings.Contains(member, HubServiceAccount) {
+		t.Errorf("the default (member) chart renders hub objects or flags")
+	}
+	for name, tc := range map[string]struct {
+		set, want string
+	}{
+		"job namespaces on a hub":          {"hub.enabled=true,jobNamespaces={team-a}", "jobNamespaces configures a member's operator"},
+		"pull secrets on a hub":            {"hub.enabled=true,controller.readImagePullSecrets=true", "controller.readImagePullSecrets configures a member's operator"},
+		"watch namespaces on a hub":        {"hub.enabled=true,watchNamespaces={spark}", "watchNamespaces configures a member's operator"},
+		"hub flags without hub.enabled":    {"hub.lease=20s", "set hub.enabled=true"},
+		"bad lease":                        {"hub.enabled=true,hub.lease=soon", "lease"},
+		"hub id that is no label value":    {"hub.enabled=true,hub.id=eu/hub", "id"},
+		"replicas without leader election": {"hub.enabled=true,replicas=2,leaderElection=false", "needs leaderElection"},
+		"another namespace":                {"hub.enabled=true", "needs the release namespace " + Namespace + ", not hub-ops"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			out, err := helm(t, "template", "sp", chartRoot, "--namespace", "hub-ops", "--set", tc.set)
 			if err == nil || !strings.Contains(out, tc.want) {
 				t.Errorf("helm template --set %s: err %v, output does not name %q:\n%s", tc.set, err, tc.want, out)
 			}

@@ -6,10 +6,15 @@ app.kubernetes.io/name: sparkplane
 app.kubernetes.io/part-of: sparkplane
 {{- end }}
 
-{{/* Labels that select the operator's pods. */}}
+{{/* Labels that select the pods of the given component (operator or hub). */}}
 {{- define "sparkplane.selectorLabels" -}}
-app.kubernetes.io/component: operator
+app.kubernetes.io/component: {{ . }}
 app.kubernetes.io/name: sparkplane
+{{- end }}
+
+{{/* The component the chart runs: the hub (hub.enabled) or the operator. */}}
+{{- define "sparkplane.component" -}}
+{{ ternary "hub" "operator" .Values.hub.enabled }}
 {{- end }}
 
 {{/* The operator image. */}}
