@@ -84,10 +84,12 @@ func (f *fleet) waitStateFast(name string, want v1alpha1.MemberState, timeout ti
 }
 
 // createApps creates n applications named prefix-i on c in the fleet's
-// namespace, 16 at a time.
-func (f *fleet) createApps(c client.Client, prefix string, n int, edit func(*v1alpha1.SparkApplication)) {
+// namespace, 16 at a time; it returns when each create returned, by name.
+func (f *fleet) createApps(c client.Client, prefix string, n int, edit func(*v1alpha1.SparkApplication)) map[string]time.Time {
 	f.t.Helper()
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created := make(map[string]time.Time, n)
 	errs := make(chan error, n)
 	sem := make(chan struct{}, 16)
 	for i := range n {
@@ -102,7 +104,11 @@ func (f *fleet) createApps(c client.Client, prefix string, n int, edit func(*v1a
 			}
 			if err := c.Create(f.ctx, app); err != nil {
 				errs <- err
+				return
 			}
+			mu.Lock()
+			created[app.Name] = time.Now()
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()
@@ -110,6 +116,7 @@ func (f *fleet) createApps(c client.Client, prefix string, n int, edit func(*v1a
 	for err := range errs {
 		f.t.Fatal(err)
 	}
+	return created
 }
 
 // BenchmarkHubDetection: the hub loses member A ten times; each time, how
@@ -205,12 +212,20 @@ func BenchmarkHubDispatchRate(b *testing.B) {
 			profileServers(b, servers, prefix, 10*time.Second)
 		}
 		start := time.Now()
-		f.createApps(c, prefix, n, nil)
-		var last time.Time
+		created := f.createApps(c, prefix, n, nil)
+		var drivers map[string]time.Time
 		select {
-		case last = <-lastDriver:
+		case drivers = <-lastDriver:
 		case <-time.After(5 * time.Minute):
 			b.Fatalf("%s: not every driver after 5 minutes", prefix)
+		}
+		var last time.Time
+		latencies := make([]time.Duration, 0, n)
+		for app, seen := range drivers {
+			if seen.After(last) {
+				last = seen
+			}
+			latencies = append(latencies, seen.Sub(created[app]))
 		}
 		atLast := measureCosts(b, servers, false)
 		testenv.Eventually(b, 5*time.Minute, prefix+" applications finished", func() string {
@@ -229,8 +244,9 @@ func BenchmarkHubDispatchRate(b *testing.B) {
 			}
 			return ""
 		})
-		b.Logf("%s run: last driver %.2fs after the first create, %.2f cores busy until then; from the first create until every application finished, per application:%s",
-			prefix, last.Sub(start).Seconds(), coresBusy(before, atLast, last.Sub(start)), perApplication(before, measureCosts(b, servers, true), n))
+		b.Logf("%s run: last driver %.2fs after the first create, %.2f cores busy until then; create → driver pod p50 %.2fs, p99 %.2fs; from the first create until every application finished, per application:%s",
+			prefix, last.Sub(start).Seconds(), coresBusy(before, atLast, last.Sub(start)), percentile(latencies, 0.5).Seconds(), percentile(latencies, 0.99).Seconds(),
+			perApplication(before, measureCosts(b, servers, true), n))
 		return float64(n) / last.Sub(start).Seconds()
 	}
 	// Drivers finish a moment after they are created on both members, so
@@ -253,12 +269,13 @@ func BenchmarkHubDispatchRate(b *testing.B) {
 }
 
 // watchDrivers watches the driver pods of the applications named prefix-*
-// on the members; the channel gets the moment the n-th one was seen. The
-// watch resumes from the last resourceVersion when the API server closes
-// it (it does, under load), so no driver is missed.
-func (f *fleet) watchDrivers(prefix string, n int, members ...*testenv.Env) <-chan time.Time {
+// on the members; once n were seen, the channel gets when each was seen
+// first, by application. The watch resumes from the last resourceVersion
+// when the API server closes it (it does, under load), so no driver is
+// missed.
+func (f *fleet) watchDrivers(prefix string, n int, members ...*testenv.Env) <-chan map[string]time.Time {
 	f.t.Helper()
-	out := make(chan time.Time, 1)
+	out := make(chan map[string]time.Time, 1)
 	events := make(chan string, 4*n)
 	ctx, cancel := context.WithCancel(f.ctx)
 	f.t.Cleanup(cancel)
@@ -291,12 +308,12 @@ func (f *fleet) watchDrivers(prefix string, n int, members ...*testenv.Env) <-ch
 		}()
 	}
 	go func() {
-		seen := map[string]bool{}
+		seen := map[string]time.Time{}
 		for app := range events {
-			if strings.HasPrefix(app, prefix+"-") && !seen[app] {
-				seen[app] = true
+			if _, ok := seen[app]; strings.HasPrefix(app, prefix+"-") && !ok {
+				seen[app] = time.Now()
 				if len(seen) == n {
-					out <- time.Now()
+					out <- seen
 					cancel()
 					return
 				}
