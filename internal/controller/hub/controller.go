@@ -54,6 +54,9 @@ const (
 	// unplacedRequeue is how soon an application no member can take is
 	// looked at again.
 	unplacedRequeue = 5 * time.Second
+	// cacheLagRequeue is how soon an application is looked at again when
+	// the hub's cache has not yet seen the hub's own last status write.
+	cacheLagRequeue = 100 * time.Millisecond
 )
 
 // Options configure the hub; zero values mean the defaults.
@@ -139,6 +142,10 @@ type Controller struct {
 	events    eventRecorder
 	// placeMu makes each placement's scoring see the ones before it.
 	placeMu sync.Mutex
+	// superseded holds, per application, the resourceVersion the hub's
+	// last status write replaced: a cached copy still at it has not seen
+	// that write, and a write from it would only conflict.
+	superseded sync.Map // types.NamespacedName → string
 }
 
 // NewController returns the hub; Register wires it into a manager.
@@ -189,9 +196,19 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	app := &v1alpha1.SparkApplication{}
 	if err := c.client.Get(ctx, req.NamespacedName, app); err != nil {
 		if apierrors.IsNotFound(err) {
+			c.superseded.Delete(req.NamespacedName)
 			return reconcile.Result{}, c.deleteCopies(ctx, req.Namespace, req.Name, "")
 		}
 		return reconcile.Result{}, err
+	}
+	if rv, ok := c.superseded.Load(req.NamespacedName); ok {
+		if rv == app.ResourceVersion {
+			// The cache lags this hub's own last write (a copy's event
+			// can outrun it): look again in a moment rather than decide
+			// from, and write against, the state before it.
+			return reconcile.Result{RequeueAfter: cacheLagRequeue}, nil
+		}
+		c.superseded.Delete(req.NamespacedName)
 	}
 	if !app.DeletionTimestamp.IsZero() {
 		return reconcile.Result{}, c.deleteCopies(ctx, app.Namespace, app.Name, app.UID)
@@ -229,6 +246,7 @@ func (c *Controller) patchStatus(ctx context.Context, s *scope) error {
 		}
 		return fmt.Errorf("patching status: %w", err)
 	}
+	c.superseded.Store(client.ObjectKeyFromObject(s.app), s.base.ResourceVersion)
 	s.base = s.app.DeepCopy()
 	return nil
 }
