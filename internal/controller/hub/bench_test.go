@@ -324,11 +324,14 @@ func (f *fleet) watchDrivers(prefix string, n int, members ...*testenv.Env) <-ch
 }
 
 // kubelet finishes the driver pods on a member a moment after they are
-// created, as a kubelet running a short Spark application would.
+// created, as a kubelet running a short Spark application would. It lists
+// only Pending drivers, so what it costs does not grow with the finished
+// ones an earlier run left behind.
 func (f *fleet) kubelet(ctx context.Context, member *testenv.Env, runFor time.Duration) {
 	for ctx.Err() == nil {
 		list := &corev1.PodList{}
-		if err := member.Client.List(ctx, list, client.InNamespace(f.ns), client.MatchingLabels{spark.LabelRole: spark.RoleDriver}); err == nil {
+		if err := member.Client.List(ctx, list, client.InNamespace(f.ns), client.MatchingLabels{spark.LabelRole: spark.RoleDriver},
+			client.MatchingFields{"status.phase": string(corev1.PodPending)}); err == nil {
 			for i := range list.Items {
 				pod := &list.Items[i]
 				if pod.Status.Phase == corev1.PodPending && time.Since(pod.CreationTimestamp.Time) > runFor {
