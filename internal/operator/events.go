@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -46,22 +48,24 @@ const (
 	// eventSeriesWindow is how long after its last occurrence a repeat
 	// still counts into an Event's series (client-go's finishTime).
 	eventSeriesWindow = 6 * time.Minute
-	// eventQueueSize bounds the Events waiting to be written; more are
-	// dropped and counted (client-go's broadcaster drops past 1000 too).
-	eventQueueSize = 1000
-	// eventWriters write Events concurrently; the repeats of one Event go
-	// to the same writer, in order, so a series is counted on the Event
-	// its first occurrence created.
-	eventWriters = 4
+	// eventQueueSize bounds the Events waiting to be written, and those
+	// waiting to be tried again; more are dropped and counted.
+	eventQueueSize = 2000
+	// eventWriters write Events concurrently (under the fault scenario's
+	// 2 s delays on one request in ten, 4 fell behind its applications'
+	// Events); the repeats of one Event go to the same writer, in order, so
+	// a series is counted on the Event its first occurrence created.
+	eventWriters = 16
 	// eventWriteTries and eventRetryDelay: an Event the API server could not
-	// be reached for is retried, as client-go does (12 tries, 10 s apart).
+	// be reached for, or could not serve then, is tried again (client-go's
+	// 12 tries, 10 s apart); at most eventQueueSize wait for that.
 	eventWriteTries = 12
 	eventRetryDelay = 10 * time.Second
 )
 
 var eventsDroppedTotal = prometheus.NewCounter(prometheus.CounterOpts{
 	Namespace: "sparkplane", Subsystem: "events", Name: "dropped_total",
-	Help: "Events not written because more than 1000 were waiting (the API server slow or unreachable).",
+	Help: "Events not written because 2,000 were already waiting to be written, or to be tried again (the API server slow or unreachable).",
 })
 
 func init() { metrics.Registry.MustRegister(eventsDroppedTotal) }
@@ -76,6 +80,9 @@ type eventWriter struct {
 	retry    time.Duration
 	queues   []chan queuedEvent
 
+	// retrying counts the Events waiting to be tried again.
+	retrying atomic.Int64
+
 	// seriesMu makes a series' lookup and update one step.
 	seriesMu sync.Mutex
 	series   *lru.Cache // eventKey → *eventSeries
@@ -84,6 +91,10 @@ type eventWriter struct {
 type queuedEvent struct {
 	event *eventsv1.Event
 	key   uint64
+	// tries is how many writes failed; repeat is the series the Event was
+	// counted into at the first (count 0: a new Event).
+	tries  int
+	repeat eventSeries
 }
 
 // eventSeries is what is remembered of a recent Event.
@@ -115,7 +126,7 @@ func (w *eventWriter) Start(ctx context.Context) error {
 				case <-ctx.Done():
 					return
 				case q := <-queue:
-					w.write(ctx, q.event, q.key)
+					w.write(ctx, q)
 				}
 			}
 		}()
@@ -173,9 +184,14 @@ func (r eventRecorder) Eventf(regarding, related runtime.Object, eventtype, reas
 		Type:                eventtype,
 	}
 	w.log.V(1).Info(message, "type", eventtype, "object", ref, "action", action, "reason", reason)
-	key := eventKey(e)
+	w.enqueue(queuedEvent{event: e, key: eventKey(e)})
+}
+
+// enqueue queues q for its writer, or drops it when that writer has
+// eventQueueSize/eventWriters waiting.
+func (w *eventWriter) enqueue(q queuedEvent) {
 	select {
-	case w.queues[key%uint64(len(w.queues))] <- queuedEvent{event: e, key: key}:
+	case w.queues[q.key%uint64(len(w.queues))] <- q:
 	default:
 		eventsDroppedTotal.Inc()
 	}
@@ -198,43 +214,62 @@ func eventKey(e *eventsv1.Event) uint64 {
 	return h.Sum64()
 }
 
-// write creates e, or counts it into the series of the same Event written
-// within eventSeriesWindow, retrying while the API server cannot be reached.
-func (w *eventWriter) write(ctx context.Context, e *eventsv1.Event, key uint64) {
-	now := w.now()
-	w.seriesMu.Lock()
-	var repeat eventSeries
-	if v, ok := w.series.Get(key); ok && now.Sub(v.(*eventSeries).last) <= eventSeriesWindow {
-		s := v.(*eventSeries)
-		s.count++
-		s.last = now
-		repeat = *s
-	} else {
-		w.series.Add(key, &eventSeries{namespace: e.Namespace, name: e.Name, count: 1, last: now})
+// write creates the Event, or counts it into the series of the same Event
+// written within eventSeriesWindow. An Event the API server could not be
+// reached for is tried again later, without holding up the Events queued
+// behind it.
+func (w *eventWriter) write(ctx context.Context, q queuedEvent) {
+	e := q.event
+	if q.tries == 0 {
+		now := w.now()
+		w.seriesMu.Lock()
+		if v, ok := w.series.Get(q.key); ok && now.Sub(v.(*eventSeries).last) <= eventSeriesWindow {
+			s := v.(*eventSeries)
+			s.count++
+			s.last = now
+			q.repeat = *s
+		} else {
+			w.series.Add(q.key, &eventSeries{namespace: e.Namespace, name: e.Name, count: 1, last: now})
+		}
+		w.seriesMu.Unlock()
 	}
-	w.seriesMu.Unlock()
+	err := w.send(ctx, e, q.repeat)
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	q.tries++
+	retry := transient(err) && q.tries < eventWriteTries
+	if retry && w.retrying.Add(1) > eventQueueSize {
+		w.retrying.Add(-1)
+		eventsDroppedTotal.Inc()
+		retry = false
+	}
+	if !retry {
+		// Refused (malformed, forbidden, namespace gone: trying again would
+		// be refused again), out of tries, or too many waiting.
+		w.log.Error(err, "Event not recorded", "reason", e.Reason, "object", e.Regarding, "tries", q.tries)
+		if q.repeat.count == 0 {
+			w.series.Remove(q.key)
+		}
+		return
+	}
+	time.AfterFunc(wait.Jitter(w.retry, 0.25), func() {
+		w.retrying.Add(-1)
+		w.enqueue(q)
+	})
+}
 
-	for try := 1; ; try++ {
-		err := w.send(ctx, e, repeat)
-		if err == nil {
-			return
-		}
-		var status apierrors.APIStatus
-		if errors.As(err, &status) || try >= eventWriteTries {
-			// Refused (malformed, forbidden, namespace gone): retrying
-			// would be refused again.
-			w.log.Error(err, "Event not recorded", "reason", e.Reason, "object", e.Regarding)
-			if repeat.count == 0 {
-				w.series.Remove(key)
-			}
-			return
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait.Jitter(w.retry, 0.25)):
-		}
+// transient tells the errors worth trying again: the API server not
+// reached, or answering that it could not serve the request then (429 and
+// 5xx; client-go's recorder gives up on those, and a 500 under load lost
+// the Event it was about).
+func transient(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return true
 	}
+	code := status.Status().Code
+	return code == http.StatusTooManyRequests || code >= http.StatusInternalServerError
 }
 
 // send creates e, or patches the series of the Event repeat names.

@@ -2,8 +2,10 @@ package operator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -172,5 +175,100 @@ func TestOperatorEvents(t *testing.T) {
 			e.ReportingInstance != "sparkplane-test-"+writer.hostname || e.EventTime.IsZero() {
 			t.Errorf("event %+v", e)
 		}
+	}
+}
+
+// flakySink fails the first Create of the Events regarding some objects
+// (an API server not reached, or answering 503), always refuses others
+// (403), and records when each Event was created.
+type flakySink struct {
+	countingSink
+	mu        sync.Mutex
+	failOnce  map[string]error     // regarding name → the error of its first try
+	refused   map[string]int       // regarding name → tries, each refused
+	createdAt map[string]time.Time // regarding name → first creation
+}
+
+func (s *flakySink) Create(ctx context.Context, e *eventsv1.Event) (*eventsv1.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := e.Regarding.Name
+	if err := s.failOnce[name]; err != nil {
+		delete(s.failOnce, name)
+		return nil, err
+	}
+	if _, ok := s.refused[name]; ok {
+		s.refused[name]++
+		return nil, apierrors.NewForbidden(eventsv1.Resource("events"), e.Name, errors.New("not allowed"))
+	}
+	if _, ok := s.createdAt[name]; !ok {
+		s.createdAt[name] = time.Now()
+	}
+	return e, nil
+}
+
+// TestEventWriterRetries: an Event the API server could not be reached for,
+// or answered 503, is written on a later try, and the Events queued behind
+// it on the same writer are written meanwhile, not after the retry delay;
+// one the API server refuses (403) is not tried again.
+func TestEventWriterRetries(t *testing.T) {
+	sink := &flakySink{
+		failOnce: map[string]error{
+			"reset":       errors.New("read: connection reset by peer"),
+			"unavailable": apierrors.NewServiceUnavailable("injected"),
+		},
+		refused:   map[string]int{"forbidden": 0},
+		createdAt: map[string]time.Time{},
+	}
+	w := newEventWriter(Scheme(), sink, logr.Discard())
+	w.retry = 2 * time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = w.Start(ctx) }()
+
+	object := func(name string) *corev1.ConfigMap {
+		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, UID: types.UID(name)}}
+	}
+	rec := w.recorder("sparkplane-test")
+	writerOf := func(name string) uint64 {
+		e := &eventsv1.Event{Type: corev1.EventTypeNormal, Action: "Test", Reason: "Tested", ReportingController: "sparkplane-test",
+			ReportingInstance: "sparkplane-test-" + w.hostname, Regarding: corev1.ObjectReference{Kind: "ConfigMap", APIVersion: "v1", Namespace: "ns", Name: name, UID: types.UID(name)}}
+		return eventKey(e) % eventWriters
+	}
+	// Objects whose Events go to the failing ones' writers.
+	var behind []string
+	for i := 0; len(behind) < 6; i++ {
+		name := fmt.Sprintf("behind-%d", i)
+		if writerOf(name) == writerOf("reset") || writerOf(name) == writerOf("unavailable") {
+			behind = append(behind, name)
+		}
+	}
+	start := time.Now()
+	for _, name := range append([]string{"reset", "unavailable", "forbidden"}, behind...) {
+		rec.Eventf(object(name), nil, corev1.EventTypeNormal, "Tested", "Test", "on %s", name)
+	}
+	testenv.Eventually(t, 10*time.Second, "every Event written", func() string {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		if len(sink.createdAt) < 2+len(behind) {
+			return fmt.Sprintf("%d of %d", len(sink.createdAt), 2+len(behind))
+		}
+		return ""
+	})
+	time.Sleep(3 * time.Second) // a retry of the refused one would come by now
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for _, name := range []string{"reset", "unavailable"} {
+		if took := sink.createdAt[name].Sub(start); took < time.Second {
+			t.Errorf("the Event on %s was written %s after it was recorded, before its retry delay", name, took)
+		}
+	}
+	for _, name := range behind {
+		if took := sink.createdAt[name].Sub(start); took > time.Second {
+			t.Errorf("the Event on %s, queued behind a failed one, was written %s after it was recorded: it waited for the retry", name, took)
+		}
+	}
+	if n := sink.refused["forbidden"]; n != 1 {
+		t.Errorf("the refused Event was tried %d times, want 1", n)
 	}
 }
