@@ -246,7 +246,11 @@ func (c *Controller) patchStatus(ctx context.Context, s *scope) error {
 		}
 		return fmt.Errorf("patching status: %w", err)
 	}
-	c.superseded.Store(client.ObjectKeyFromObject(s.app), s.base.ResourceVersion)
+	if s.app.ResourceVersion != s.base.ResourceVersion {
+		c.superseded.Store(client.ObjectKeyFromObject(s.app), s.base.ResourceVersion)
+	}
+	// else the API server found nothing to change (times are stored to the
+	// second, say): the version stands, and the cache already has it.
 	s.base = s.app.DeepCopy()
 	return nil
 }
