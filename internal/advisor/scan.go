@@ -339,9 +339,18 @@ func readInt(b []byte, i int) (int64, int) {
 		i++
 	}
 	var v uint64
-	digits := 0
+	first := i
+	// Nineteen digits never overflow a uint64 (the first eighteen are below
+	// 10^18): they are read without the check.
+	for end := min(len(b), first+19); i < end; i++ {
+		c := b[i] - '0'
+		if c > 9 {
+			break
+		}
+		v = v*10 + uint64(c)
+	}
 	overflow := false
-	for i < len(b) {
+	for ; i < len(b); i++ {
 		c := b[i] - '0'
 		if c > 9 {
 			break
@@ -350,9 +359,8 @@ func readInt(b []byte, i int) (int64, int) {
 			overflow = true
 		}
 		v = v*10 + uint64(c)
-		digits++
-		i++
 	}
+	digits := i - first
 	if digits == 0 {
 		if i+4 <= len(b) && string(b[i:i+4]) == "null" && !neg {
 			return 0, i + 4
