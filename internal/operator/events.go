@@ -48,24 +48,24 @@ const (
 	// eventSeriesWindow is how long after its last occurrence a repeat
 	// still counts into an Event's series (client-go's finishTime).
 	eventSeriesWindow = 6 * time.Minute
-	// eventQueueSize bounds the Events waiting to be written, and those
-	// waiting to be tried again; more are dropped and counted.
-	eventQueueSize = 2000
-	// eventWriters write Events concurrently (under the fault scenario's
-	// 2 s delays on one request in ten, 4 fell behind its applications'
-	// Events); the repeats of one Event go to the same writer, in order, so
-	// a series is counted on the Event its first occurrence created.
-	eventWriters = 16
+	// eventsPending bounds the Events being written or waiting to be tried
+	// again; more are dropped and counted.
+	eventsPending = 2000
+	// eventWrites bounds the writes in flight. Each Event is written as
+	// soon as a write is free, as client-go's recorder does (a goroutine per
+	// Event): a queue per writer held an Event up behind others, so an
+	// operator SIGKILLed a second after recording it had not written it.
+	eventWrites = 64
 	// eventWriteTries and eventRetryDelay: an Event the API server could not
 	// be reached for, or could not serve then, is tried again (client-go's
-	// 12 tries, 10 s apart); at most eventQueueSize wait for that.
+	// 12 tries, 10 s apart).
 	eventWriteTries = 12
 	eventRetryDelay = 10 * time.Second
 )
 
 var eventsDroppedTotal = prometheus.NewCounter(prometheus.CounterOpts{
 	Namespace: "sparkplane", Subsystem: "events", Name: "dropped_total",
-	Help: "Events not written because 2,000 were already waiting to be written, or to be tried again (the API server slow or unreachable).",
+	Help: "Events not written because 2,000 were already being written or waiting to be tried again (the API server slow or unreachable).",
 })
 
 func init() { metrics.Registry.MustRegister(eventsDroppedTotal) }
@@ -78,23 +78,17 @@ type eventWriter struct {
 	hostname string
 	now      func() time.Time
 	retry    time.Duration
-	queues   []chan queuedEvent
 
-	// retrying counts the Events waiting to be tried again.
-	retrying atomic.Int64
+	// ctx ends the writes when the manager stops (Start).
+	ctx    context.Context
+	cancel context.CancelFunc
+	writes chan struct{} // a token per write in flight
+	// pending counts the Events recorded and not yet written or given up.
+	pending atomic.Int64
 
-	// seriesMu makes a series' lookup and update one step.
+	// seriesMu guards series and the counts in it.
 	seriesMu sync.Mutex
 	series   *lru.Cache // eventKey → *eventSeries
-}
-
-type queuedEvent struct {
-	event *eventsv1.Event
-	key   uint64
-	// tries is how many writes failed; repeat is the series the Event was
-	// counted into at the first (count 0: a new Event).
-	tries  int
-	repeat eventSeries
 }
 
 // eventSeries is what is remembered of a recent Event.
@@ -102,36 +96,25 @@ type eventSeries struct {
 	namespace, name string
 	count           int32
 	last            time.Time
+	// written is closed once the first occurrence was written or given
+	// up: its repeats patch it after that.
+	written chan struct{}
+	// patching orders the series patches, so the count only grows.
+	patching sync.Mutex
 }
 
 func newEventWriter(scheme *runtime.Scheme, sink events.EventSink, log logr.Logger) *eventWriter {
 	hostname, _ := os.Hostname()
-	w := &eventWriter{scheme: scheme, sink: sink, log: log, hostname: hostname, now: time.Now, retry: eventRetryDelay,
-		series: lru.New(eventSeriesEntries)}
-	for range eventWriters {
-		w.queues = append(w.queues, make(chan queuedEvent, eventQueueSize/eventWriters))
-	}
-	return w
+	ctx, cancel := context.WithCancel(context.Background())
+	return &eventWriter{scheme: scheme, sink: sink, log: log, hostname: hostname, now: time.Now, retry: eventRetryDelay,
+		ctx: ctx, cancel: cancel, writes: make(chan struct{}, eventWrites), series: lru.New(eventSeriesEntries)}
 }
 
-// Start writes Events until ctx ends (a manager.Runnable, on every replica).
+// Start ends the writes when ctx ends (a manager.Runnable, on every
+// replica); Events are written from the first recorded, started or not.
 func (w *eventWriter) Start(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for _, queue := range w.queues {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case q := <-queue:
-					w.write(ctx, q)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	<-ctx.Done()
+	w.cancel()
 	return nil
 }
 
@@ -147,7 +130,7 @@ type eventRecorder struct {
 	controller, instance string
 }
 
-// Eventf builds the Event as client-go's recorder does and queues it.
+// Eventf builds the Event as client-go's recorder does and writes it.
 func (r eventRecorder) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...any) {
 	w := r.w
 	message := fmt.Sprintf(note, args...)
@@ -184,17 +167,33 @@ func (r eventRecorder) Eventf(regarding, related runtime.Object, eventtype, reas
 		Type:                eventtype,
 	}
 	w.log.V(1).Info(message, "type", eventtype, "object", ref, "action", action, "reason", reason)
-	w.enqueue(queuedEvent{event: e, key: eventKey(e)})
+	w.record(e)
 }
 
-// enqueue queues q for its writer, or drops it when that writer has
-// eventQueueSize/eventWriters waiting.
-func (w *eventWriter) enqueue(q queuedEvent) {
-	select {
-	case w.queues[q.key%uint64(len(w.queues))] <- q:
-	default:
+// record counts e into the series of the same Event recorded within
+// eventSeriesWindow, or starts one, and writes it.
+func (w *eventWriter) record(e *eventsv1.Event) {
+	if w.pending.Add(1) > eventsPending {
+		w.pending.Add(-1)
 		eventsDroppedTotal.Inc()
+		return
 	}
+	key := eventKey(e)
+	now := w.now()
+	w.seriesMu.Lock()
+	first := false
+	var s *eventSeries
+	if v, ok := w.series.Get(key); ok && now.Sub(v.(*eventSeries).last) <= eventSeriesWindow {
+		s = v.(*eventSeries)
+		s.count++
+		s.last = now
+	} else {
+		s = &eventSeries{namespace: e.Namespace, name: e.Name, count: 1, last: now, written: make(chan struct{})}
+		w.series.Add(key, s)
+		first = true
+	}
+	w.seriesMu.Unlock()
+	go w.write(e, key, s, first, 1)
 }
 
 // eventKey identifies the repeats of an Event (client-go's isomorphic key:
@@ -214,49 +213,42 @@ func eventKey(e *eventsv1.Event) uint64 {
 	return h.Sum64()
 }
 
-// write creates the Event, or counts it into the series of the same Event
-// written within eventSeriesWindow. An Event the API server could not be
-// reached for is tried again later, without holding up the Events queued
-// behind it.
-func (w *eventWriter) write(ctx context.Context, q queuedEvent) {
-	e := q.event
-	if q.tries == 0 {
-		now := w.now()
-		w.seriesMu.Lock()
-		if v, ok := w.series.Get(q.key); ok && now.Sub(v.(*eventSeries).last) <= eventSeriesWindow {
-			s := v.(*eventSeries)
-			s.count++
-			s.last = now
-			q.repeat = *s
-		} else {
-			w.series.Add(q.key, &eventSeries{namespace: e.Namespace, name: e.Name, count: 1, last: now})
+// write writes e (try tries), the first of its series or a repeat, when a
+// write is free. An Event the API server could not be reached for, or
+// could not serve then, is tried again after a delay.
+func (w *eventWriter) write(e *eventsv1.Event, key uint64, s *eventSeries, first bool, try int) {
+	if !first {
+		select {
+		case <-s.written:
+		case <-w.ctx.Done():
+			w.pending.Add(-1)
+			return
 		}
-		w.seriesMu.Unlock()
 	}
-	err := w.send(ctx, e, q.repeat)
-	if err == nil || ctx.Err() != nil {
+	select {
+	case w.writes <- struct{}{}:
+	case <-w.ctx.Done():
+		w.pending.Add(-1)
 		return
 	}
-	q.tries++
-	retry := transient(err) && q.tries < eventWriteTries
-	if retry && w.retrying.Add(1) > eventQueueSize {
-		w.retrying.Add(-1)
-		eventsDroppedTotal.Inc()
-		retry = false
+	err := w.send(e, s, first)
+	<-w.writes
+	if err != nil && w.ctx.Err() == nil && transient(err) && try < eventWriteTries {
+		time.AfterFunc(wait.Jitter(w.retry, 0.25), func() { w.write(e, key, s, first, try+1) })
+		return
 	}
-	if !retry {
+	if err != nil && w.ctx.Err() == nil {
 		// Refused (malformed, forbidden, namespace gone: trying again would
-		// be refused again), out of tries, or too many waiting.
-		w.log.Error(err, "Event not recorded", "reason", e.Reason, "object", e.Regarding, "tries", q.tries)
-		if q.repeat.count == 0 {
-			w.series.Remove(q.key)
+		// be refused again), or out of tries.
+		w.log.Error(err, "Event not recorded", "reason", e.Reason, "object", e.Regarding, "tries", try)
+		if first {
+			w.series.Remove(key)
 		}
-		return
 	}
-	time.AfterFunc(wait.Jitter(w.retry, 0.25), func() {
-		w.retrying.Add(-1)
-		w.enqueue(q)
-	})
+	if first {
+		close(s.written)
+	}
+	w.pending.Add(-1)
 }
 
 // transient tells the errors worth trying again: the API server not
@@ -272,22 +264,27 @@ func transient(err error) bool {
 	return code == http.StatusTooManyRequests || code >= http.StatusInternalServerError
 }
 
-// send creates e, or patches the series of the Event repeat names.
-func (w *eventWriter) send(ctx context.Context, e *eventsv1.Event, repeat eventSeries) error {
-	if repeat.count > 1 {
-		series := eventsv1.EventSeries{Count: repeat.count, LastObservedTime: metav1.MicroTime{Time: repeat.last}}
+// send creates e, the first of its series, or patches the series' count
+// into the first.
+func (w *eventWriter) send(e *eventsv1.Event, s *eventSeries, first bool) error {
+	if !first {
+		s.patching.Lock()
+		defer s.patching.Unlock()
+		w.seriesMu.Lock()
+		series := eventsv1.EventSeries{Count: s.count, LastObservedTime: metav1.MicroTime{Time: s.last}}
+		w.seriesMu.Unlock()
 		patch, err := seriesPatch(series)
 		if err != nil {
 			return err
 		}
-		target := &eventsv1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: repeat.namespace, Name: repeat.name}}
-		if _, err = w.sink.Patch(ctx, target, patch); !apierrors.IsNotFound(err) {
+		target := &eventsv1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: s.namespace, Name: s.name}}
+		if _, err = w.sink.Patch(w.ctx, target, patch); !apierrors.IsNotFound(err) {
 			return err
 		}
 		// The first of the series is gone (deleted, or never written):
 		// this one is written afresh.
 	}
-	_, err := w.sink.Create(ctx, e)
+	_, err := w.sink.Create(w.ctx, e)
 	if apierrors.IsAlreadyExists(err) {
 		return nil
 	}
