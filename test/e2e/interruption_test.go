@@ -169,28 +169,40 @@ func waitDecommissioned(t *testing.T, ctx context.Context, cl client.Client, ns 
 }
 
 // graceFromEvents reads the grace period the operator gave a pod from its
-// ExecutorDecommissioning event ("... with 112s grace ...").
+// ExecutorDecommissioning event ("... with 112s grace ..."), waiting up to
+// 30 s for it.
 func graceFromEvents(t *testing.T, ctx context.Context, cl client.Client, ns, pod string) int64 {
 	t.Helper()
-	var grace int64 = -1
-	testenv.Eventually(t, 30*time.Second, "ExecutorDecommissioning event on "+pod, func() (bool, error) {
+	grace, found := findDecommissionEvent(ctx, cl, ns, pod, 30*time.Second)
+	if !found {
+		t.Fatalf("ExecutorDecommissioning event on %s: not after 30s", pod)
+	}
+	return grace
+}
+
+// findDecommissionEvent looks for pod's ExecutorDecommissioning event for
+// up to wait and returns the grace period it names.
+func findDecommissionEvent(ctx context.Context, cl client.Client, ns, pod string, wait time.Duration) (grace int64, found bool) {
+	deadline := time.Now().Add(wait)
+	for {
 		var events corev1.EventList
-		if err := cl.List(ctx, &events, client.InNamespace(ns)); err != nil {
-			return false, err
-		}
-		for _, e := range events.Items {
-			if e.InvolvedObject.Name == pod && e.Reason == interruption.ReasonExecutorDecommissioning {
-				i := strings.Index(e.Message, "with ")
-				if i >= 0 {
+		if err := cl.List(ctx, &events, client.InNamespace(ns)); err == nil {
+			for _, e := range events.Items {
+				if e.InvolvedObject.Name != pod || e.Reason != interruption.ReasonExecutorDecommissioning {
+					continue
+				}
+				if i := strings.Index(e.Message, "with "); i >= 0 {
 					if _, err := fmt.Sscanf(e.Message[i:], "with %ds grace", &grace); err == nil {
-						return true, nil
+						return grace, true
 					}
 				}
 			}
 		}
-		return false, nil
-	})
-	return grace
+		if time.Now().After(deadline) {
+			return -1, false
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 // executorPodOn is executor id of application app as Spark's driver would

@@ -121,7 +121,8 @@ func TestReliabilityAPIFaults(t *testing.T) {
 	// Decommission under the same faults.
 	ctx := context.Background()
 	spotNS, node, executors := noticedExecutors(t, ctx, c, sparkplaneClient(t, c))
-	checkDecommissioned(t, ctx, s, sparkplaneClient(t, c), spotNS, executors, noticeNode(t, c, node, spotNoticeLength), spotNoticeLength, "under the fault mix")
+	terminations := watchTerminations(t, c, spotNS)
+	checkDecommissioned(t, ctx, s, sparkplaneClient(t, c), terminations, executors, noticeNode(t, c, node, spotNoticeLength), spotNoticeLength, time.Time{}, "under the fault mix")
 
 	// A 429 storm: every request refused with Retry-After 2 s for 15 s
 	// while applications arrive; then the faults lift.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,10 @@ import (
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	toolscache "k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -84,10 +89,10 @@ func readLease(ctx context.Context, cl client.Client) (*coordinationv1.Lease, er
 // its Deployment would) and returns how long after the kill the other
 // replica acquired the lease (its spec.acquireTime), and how long after
 // the killed leader's last renewal.
-func (h *haPair) killLeader(ctx context.Context, cl client.Client) (afterKill, afterRenew time.Duration) {
+func (h *haPair) killLeader(ctx context.Context, cl client.Client) (killedAt time.Time, afterKill, afterRenew time.Duration) {
 	t := h.t
 	h.waitLeader().kill()
-	killedAt := time.Now()
+	killedAt = time.Now()
 	// Read after the kill: the dead leader renews no more, so this is its
 	// last renewal.
 	before, err := readLease(ctx, cl)
@@ -107,7 +112,7 @@ func (h *haPair) killLeader(ctx context.Context, cl client.Client) (afterKill, a
 	acquired := after.Spec.AcquireTime.Time
 	lastRenew := before.Spec.RenewTime.Time
 	h.start()
-	return acquired.Sub(killedAt), acquired.Sub(lastRenew)
+	return killedAt, acquired.Sub(killedAt), acquired.Sub(lastRenew)
 }
 
 // TestReliabilityHAOperator is issue 18's scenario 1: two operator replicas
@@ -152,7 +157,7 @@ func TestReliabilityHAOperator(t *testing.T) {
 	// two loaded cores.
 	maxTakeover := haLeaseDuration + 2*haRetryPeriod*12/10 + 2*time.Second
 	takeover := func(when string) {
-		afterKill, afterRenew := h.killLeader(ctx, cl)
+		_, afterKill, afterRenew := h.killLeader(ctx, cl)
 		s.Figure(t, "takeover after SIGKILL "+when, afterKill.Seconds(), "s",
 			"from the SIGKILL of the leader to the standby's spec.acquireTime on the Lease "+install.LeaderElectionID)
 		s.Figure(t, "takeover after the last renewal "+when, afterRenew.Seconds(), "s",
@@ -205,12 +210,13 @@ func TestReliabilityHAOperator(t *testing.T) {
 func spotNotice(t *testing.T, ctx context.Context, s *framework.Scenario, c *framework.Cluster, cl client.Client, h *haPair, rng *rand.Rand) {
 	ns, node, names := noticedExecutors(t, ctx, c, cl)
 	h.waitLeader()
+	terminations := watchTerminations(t, c, ns)
 	noticeAt := noticeNode(t, c, node, spotNoticeLength)
 	time.Sleep(time.Duration(rng.IntN(3000)) * time.Millisecond)
 	s.Note(t, "kill 3 %.1fs into a %s Karpenter notice on %s", time.Since(noticeAt).Seconds(), spotNoticeLength, node)
-	afterKill, _ := h.killLeader(ctx, cl)
+	killedAt, afterKill, _ := h.killLeader(ctx, cl)
 	s.Figure(t, "takeover after SIGKILL during a Spot notice", afterKill.Seconds(), "s", "from the SIGKILL to the standby's spec.acquireTime")
-	checkDecommissioned(t, ctx, s, cl, ns, names, noticeAt, spotNoticeLength, "the leader killed in between")
+	checkDecommissioned(t, ctx, s, cl, terminations, names, noticeAt, spotNoticeLength, killedAt, "the leader killed in between")
 }
 
 // spotNoticeLength is a Spot interruption's notice. Karpenter's taint
@@ -258,32 +264,126 @@ func noticeNode(t *testing.T, c *framework.Cluster, node string, notice time.Dur
 	return time.Now()
 }
 
-// checkDecommissioned waits for the executors to be terminating or gone and
-// checks that it happened within the notice.
-func checkDecommissioned(t *testing.T, ctx context.Context, s *framework.Scenario, cl client.Client, ns string, names []string, noticeAt time.Time, notice time.Duration, how string) {
-	var decommissioned time.Time
+// termination is when a test first saw a pod terminating (or gone), and
+// the grace period its delete gave it.
+type termination struct {
+	at    time.Time
+	grace int64 // -1 when the pod was seen gone without its delete
+}
+
+// terminationWatch records, from a watch of a namespace's pods started
+// before the notice, when each pod's delete was accepted and with what
+// grace period: read from the watch rather than from the operator's Event,
+// because the delete is what decommissions an executor (an Event is best
+// effort: the operator writes its ExecutorDecommissioning Events half a
+// second after a burst of deletes, and a leader SIGKILLed in between takes
+// them with it) and kwok removes a deleted pod at once, so a poll often
+// finds it gone.
+type terminationWatch struct {
+	ns   string
+	mu   sync.Mutex
+	seen map[string]termination
+}
+
+func watchTerminations(t *testing.T, c *framework.Cluster, ns string) *terminationWatch {
+	t.Helper()
+	w := &terminationWatch{ns: ns, seen: map[string]termination{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	pods := c.Clientset.CoreV1().Pods(ns)
+	list, err := pods.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A RetryWatcher resumes from the last resourceVersion if the API
+	// server closes the watch, so no delete is missed.
+	watcher, err := watchtools.NewRetryWatcherWithContext(ctx, list.ResourceVersion, &toolscache.ListWatch{
+		WatchFuncWithContext: func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
+			return pods.Watch(ctx, options)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(watcher.Stop)
+	go func() {
+		for ev := range watcher.ResultChan() {
+			pod, ok := ev.Object.(*corev1.Pod)
+			if !ok || (ev.Type != watch.Deleted && pod.DeletionTimestamp == nil) {
+				continue
+			}
+			seen := termination{at: time.Now(), grace: -1}
+			if pod.DeletionTimestamp != nil && ev.Type != watch.Deleted {
+				seen.grace = ptr.Deref(pod.DeletionGracePeriodSeconds, -1)
+			}
+			w.mu.Lock()
+			if _, dup := w.seen[pod.Name]; !dup {
+				w.seen[pod.Name] = seen
+			}
+			w.mu.Unlock()
+		}
+	}()
+	return w
+}
+
+func (w *terminationWatch) get(name string) (termination, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s, ok := w.seen[name]
+	return s, ok
+}
+
+// checkDecommissioned waits for the executors' deletes and checks that
+// they came within the notice, each with a grace period within it. killedAt
+// is when the leader was SIGKILLed during the notice (zero if it was not):
+// the ExecutorDecommissioning Event, written after the deletes, must be
+// there and agree with the delete's grace when the deletes came after the
+// kill (the standby's) or without one; when the killed leader issued them,
+// its Event may have died with it, and the test says which it was.
+func checkDecommissioned(t *testing.T, ctx context.Context, s *framework.Scenario, cl client.Client, w *terminationWatch, names []string, noticeAt time.Time, notice time.Duration, killedAt time.Time, how string) {
+	var last termination
 	testenv.Eventually(t, notice, fmt.Sprintf("%v decommissioned", names), func() (bool, error) {
+		last = termination{}
 		for _, name := range names {
-			pod := &corev1.Pod{}
-			err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, pod)
-			if err == nil && pod.DeletionTimestamp == nil {
+			seen, ok := w.get(name)
+			if !ok {
 				return false, nil
 			}
-			if client.IgnoreNotFound(err) != nil {
-				return false, nil
+			if seen.at.After(last.at) {
+				last = seen
 			}
 		}
-		decommissioned = time.Now()
 		return true, nil
 	})
-	took := decommissioned.Sub(noticeAt)
+	took := last.at.Sub(noticeAt)
 	s.Figure(t, "executors decommissioned after the notice ("+how+")", took.Seconds(), "s",
-		"from `dev interrupt` returning to every executor on the node terminating or gone (polled)")
+		"from `dev interrupt` returning to the last executor's delete seen by a pod watch")
 	s.Check(t, "executors on a noticed node decommissioned within the notice ("+how+")", took < notice,
 		"%d executors decommissioned %.1fs into a %s notice", len(names), took.Seconds(), notice)
-	if grace := graceFromEvents(t, ctx, cl, ns, names[0]); grace > int64(notice/time.Second) {
-		t.Errorf("%s got %ds grace, more than the %s notice", names[0], grace, notice)
-	} else {
-		s.Note(t, "%s was given %ds grace (its ExecutorDecommissioning event), %s", names[0], grace, how)
+	for _, name := range names {
+		seen, _ := w.get(name)
+		if seen.grace < 0 {
+			t.Errorf("%s was gone without a graceful delete seen: not decommissioned", name)
+		} else if seen.grace == 0 || seen.grace > int64(notice/time.Second) {
+			t.Errorf("%s was deleted with %ds grace, want within the %s notice", name, seen.grace, notice)
+		}
 	}
+	first, _ := w.get(names[0])
+	byKilled := !killedAt.IsZero() && last.at.Before(killedAt)
+	if byKilled {
+		// The killed leader's Event may be lost with it: look briefly.
+		if grace, found := findDecommissionEvent(ctx, cl, w.ns, names[0], 5*time.Second); found {
+			s.Note(t, "the killed leader decommissioned the executors %.1fs before its SIGKILL; %s was given %ds grace (its delete) and its Event says %ds, %s",
+				killedAt.Sub(last.at).Seconds(), names[0], first.grace, grace, how)
+		} else {
+			s.Note(t, "the killed leader decommissioned the executors %.1fs before its SIGKILL and its ExecutorDecommissioning Event died with it (written after the burst of deletes; Events are best effort); %s was given %ds grace (its delete), %s",
+				killedAt.Sub(last.at).Seconds(), names[0], first.grace, how)
+		}
+		return
+	}
+	grace := graceFromEvents(t, ctx, cl, w.ns, names[0])
+	if grace != first.grace {
+		t.Errorf("%s: its ExecutorDecommissioning Event says %ds grace, its delete gave %ds", names[0], grace, first.grace)
+	}
+	s.Note(t, "%s was given %ds grace (its delete and its ExecutorDecommissioning Event), %s", names[0], grace, how)
 }
