@@ -305,9 +305,9 @@ var (
 )
 
 func parseTaskEnd(b []byte, r *record, scratch []byte) int {
-	i := objectStart(b, 0)
-	for guess := 0; ; {
-		id, j, more := taskEndKeys.next(b, i, &guess, scratch)
+	i := 0
+	for c := (keyCursor{lead: '{'}); ; {
+		id, j, more := taskEndKeys.next(b, i, &c, scratch)
 		if !more {
 			return j
 		}
@@ -327,7 +327,7 @@ func parseTaskEnd(b []byte, r *record, scratch []byte) int {
 		default:
 			j = skipValue(b, j)
 		}
-		i = objectNext(b, j)
+		i = j
 	}
 }
 
@@ -339,9 +339,8 @@ func parseTaskEndReason(b []byte, i int, r *record, scratch []byte) int {
 	if i < len(b) && b[i] != '{' {
 		return skipValue(b, i)
 	}
-	i = objectStart(b, i)
-	for guess := 0; ; {
-		id, j, more := taskEndReasonKeys.next(b, i, &guess, scratch)
+	for c := (keyCursor{lead: '{'}); ; {
+		id, j, more := taskEndReasonKeys.next(b, i, &c, scratch)
 		if !more {
 			return j
 		}
@@ -352,7 +351,7 @@ func parseTaskEndReason(b []byte, i int, r *record, scratch []byte) int {
 		} else {
 			j = skipValue(b, j)
 		}
-		i = objectNext(b, j)
+		i = j
 	}
 }
 
@@ -361,9 +360,8 @@ func parseTaskInfo(b []byte, i int, r *record, scratch []byte) int {
 	if i < len(b) && b[i] != '{' {
 		return skipValue(b, i)
 	}
-	i = objectStart(b, i)
-	for guess := 0; ; {
-		id, j, more := taskInfoKeys.next(b, i, &guess, scratch)
+	for c := (keyCursor{lead: '{'}); ; {
+		id, j, more := taskInfoKeys.next(b, i, &c, scratch)
 		if !more {
 			return j
 		}
@@ -383,7 +381,7 @@ func parseTaskInfo(b []byte, i int, r *record, scratch []byte) int {
 		default:
 			j = skipValue(b, j)
 		}
-		i = objectNext(b, j)
+		i = j
 	}
 }
 
@@ -393,9 +391,8 @@ func parseExecutorMetrics(b []byte, i int, r *record, scratch []byte) int {
 		return skipValue(b, i)
 	}
 	r.hasMetrics = true
-	i = objectStart(b, i)
-	for guess := 0; ; {
-		id, j, more := executorMetricsKeys.next(b, i, &guess, scratch)
+	for c := (keyCursor{lead: '{'}); ; {
+		id, j, more := executorMetricsKeys.next(b, i, &c, scratch)
 		if !more {
 			return j
 		}
@@ -409,7 +406,7 @@ func parseExecutorMetrics(b []byte, i int, r *record, scratch []byte) int {
 		default:
 			j = skipValue(b, j)
 		}
-		i = objectNext(b, j)
+		i = j
 	}
 }
 
@@ -421,9 +418,8 @@ func parseTaskMetrics(b []byte, i int, r *record, scratch []byte) int {
 		return skipValue(b, i)
 	}
 	r.hasTaskMetrics = true
-	i = objectStart(b, i)
-	for guess := 0; ; {
-		id, j, more := taskMetricsKeys.next(b, i, &guess, scratch)
+	for c := (keyCursor{lead: '{'}); ; {
+		id, j, more := taskMetricsKeys.next(b, i, &c, scratch)
 		if !more {
 			return j
 		}
@@ -456,7 +452,7 @@ func parseTaskMetrics(b []byte, i int, r *record, scratch []byte) int {
 		default:
 			j = skipValue(b, j)
 		}
-		i = objectNext(b, j)
+		i = j
 	}
 }
 
@@ -468,9 +464,8 @@ func parseMetricGroup(b []byte, i int, scratch []byte, keys *keySet, targets [6]
 	if i < len(b) && b[i] != '{' {
 		return skipValue(b, i)
 	}
-	i = objectStart(b, i)
-	for guess := 0; ; {
-		id, j, more := keys.next(b, i, &guess, scratch)
+	for c := (keyCursor{lead: '{'}); ; {
+		id, j, more := keys.next(b, i, &c, scratch)
 		if !more {
 			return j
 		}
@@ -488,7 +483,7 @@ func parseMetricGroup(b []byte, i int, scratch []byte, keys *keySet, targets [6]
 		} else {
 			j = skipValue(b, j)
 		}
-		i = objectNext(b, j)
+		i = j
 	}
 }
 
@@ -516,9 +511,9 @@ func parseInts(b []byte, i int, scratch []byte, set func(key []byte, v int64)) i
 }
 
 func parseStage(b []byte, r *record, scratch []byte) int {
-	i := objectStart(b, 0)
-	for guess := 0; ; {
-		id, j, more := stageKeys.next(b, i, &guess, scratch)
+	i := 0
+	for c := (keyCursor{lead: '{'}); ; {
+		id, j, more := stageKeys.next(b, i, &c, scratch)
 		if !more {
 			return j
 		}
@@ -527,7 +522,7 @@ func parseStage(b []byte, r *record, scratch []byte) int {
 		} else {
 			j = skipValue(b, j)
 		}
-		i = objectNext(b, j)
+		i = j
 	}
 }
 
@@ -535,9 +530,8 @@ func parseStageInfo(b []byte, i int, r *record, scratch []byte) int {
 	if i < len(b) && b[i] != '{' {
 		return skipValue(b, i)
 	}
-	i = objectStart(b, i)
-	for guess := 0; ; {
-		id, j, more := stageInfoKeys.next(b, i, &guess, scratch)
+	for c := (keyCursor{lead: '{'}); ; {
+		id, j, more := stageInfoKeys.next(b, i, &c, scratch)
 		if !more {
 			return j
 		}
@@ -558,14 +552,14 @@ func parseStageInfo(b []byte, i int, r *record, scratch []byte) int {
 		default:
 			j = skipValue(b, j)
 		}
-		i = objectNext(b, j)
+		i = j
 	}
 }
 
 func parseStageExecutorMetrics(b []byte, r *record, scratch []byte) int {
-	i := objectStart(b, 0)
-	for guess := 0; ; {
-		id, j, more := stageExecutorMetricsKeys.next(b, i, &guess, scratch)
+	i := 0
+	for c := (keyCursor{lead: '{'}); ; {
+		id, j, more := stageExecutorMetricsKeys.next(b, i, &c, scratch)
 		if !more {
 			return j
 		}
@@ -583,7 +577,7 @@ func parseStageExecutorMetrics(b []byte, r *record, scratch []byte) int {
 		default:
 			j = skipValue(b, j)
 		}
-		i = objectNext(b, j)
+		i = j
 	}
 }
 

@@ -183,6 +183,12 @@ func skipValue(b []byte, i int) int {
 		return skipContainer(b, i)
 	default:
 		j := i
+		if len(b)-i > 8 {
+			// An unread integer, eight bytes at a time.
+			for n := 8; n == 8 && len(b)-j > 8; j += n {
+				n = digitRun(binary.LittleEndian.Uint64(b[j:]))
+			}
+		}
 		for j < len(b) && !literalEnd[b[j]] {
 			j++
 		}
@@ -328,8 +334,62 @@ func objectNext(b []byte, i int) int {
 // readInt reads a JSON number as an int64. Fractions are truncated toward
 // zero and values outside int64 saturate, so a number never fails a line.
 // A null reads as 0.
+//
+// A non-negative integer of up to fifteen digits (nearly every number Spark
+// writes: counts, bytes, times in ms and ns) is read eight digits at a time
+// with no loop; readIntSlow reads all others.
 func readInt(b []byte, i int) (int64, int) {
-	if i >= len(b) {
+	if i >= 0 && len(b)-i > 16 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		n := digitRun(x)
+		if n == 8 {
+			y := binary.LittleEndian.Uint64(b[i+8:])
+			if m := digitRun(y); m < 8 && !fractionStart[b[i+8+m]] {
+				return int64(digitsValue(x, 8)*pow10[m] + digitsValue(y, m)), i + 8 + m
+			}
+		} else if n > 0 && !fractionStart[b[i+n]] {
+			return int64(digitsValue(x, n)), i + n
+		}
+	}
+	return readIntSlow(b, i)
+}
+
+// fractionStart holds the bytes after the digits of a number that make it
+// a fraction or an exponent.
+var fractionStart = [256]bool{'.': true, 'e': true, 'E': true}
+
+var pow10 = [8]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000}
+
+// digitRun returns how many of the eight bytes of x (the first in its lowest
+// byte) are ASCII digits before the first that is not.
+func digitRun(x uint64) int {
+	const (
+		zeros = 0x3030303030303030
+		above = 0x4646464646464646 // 0x80 - ':' in each byte: a byte above '9' gets its high bit set
+		high  = 0x8080808080808080
+	)
+	// A byte below '0' borrows and one above '9' carries into the byte
+	// above it, which can only flag bytes after the first non-digit.
+	return bits.TrailingZeros64(((x-zeros)|(x+above)|x)&high) >> 3
+}
+
+// digitsValue returns the value of the first n (0 to 8) bytes of x, which
+// are ASCII digits, the first the most significant.
+func digitsValue(x uint64, n int) uint64 {
+	if n == 0 {
+		return 0
+	}
+	// Move the digits to the top bytes: the bytes below read as leading
+	// zeros. Then add up pairs, quads and the two halves.
+	x = (x - 0x3030303030303030) << (64 - 8*n)
+	x = (x*10 + x>>8) & 0x00ff00ff00ff00ff
+	x = (x*100 + x>>16) & 0x0000ffff0000ffff
+	return (x*10000 + x>>32) & 0xffffffff
+}
+
+// readIntSlow is readInt for every number its fast path does not take.
+func readIntSlow(b []byte, i int) (int64, int) {
+	if i < 0 || i >= len(b) {
 		return 0, -1
 	}
 	start := i
@@ -423,50 +483,35 @@ func readBool(b []byte, i int) (bool, int) {
 // keySet is the keys of one kind of object in the order Spark's JsonProtocol
 // writes them. A parser walking such an object checks first whether the member
 // is one of the few keys after the previous one (Spark versions add and drop
-// keys, never reorder them), comparing its first eight bytes as one word,
-// instead of scanning for the key's end and looking it up: on the hot events
-// (task ends, stages) that is nearly every key. Keys written in another order,
-// or unknown, take the general path, so the result does not depend on the
-// order.
+// keys, never reorder them), comparing the line's bytes with the key's as
+// 8-byte words, instead of scanning for the key's end and looking it up: on
+// the hot events (task ends, stages) that is nearly every key. Keys written in
+// another order, or unknown, take the general path, so the result does not
+// depend on the order.
 type keySet struct {
 	names []string
 	keys  []keyWords
 }
 
-// keyWords is `"name":` as 8-byte words, compared with the line's bytes one
-// word at a time and without a call (a memory compare per key cost a tenth
-// of the key loop).
+// keyWords is a key as the line holds it after the byte before it (the
+// object's '{' or the ',' after the previous value, which keyCursor knows):
+// `?"name":`, as 8-byte words with that first byte zero. The words are
+// compared all at once, masked, with one branch and no call or loop (a memory
+// compare per key cost a tenth of the key loop, a loop over the words a
+// third of it), and the comma or brace is checked in the same compare.
 type keyWords struct {
-	head, mask uint64     // the first eight bytes (fewer when shorter), and which of them count
-	rest       []restWord // the words after the first eight bytes
-	n          int        // len(`"name":`)
+	words [keyWordCount]uint64 // the bytes, zero-padded
+	masks [keyWordCount]uint64 // which bytes of words count
+	n     int                  // len(`?"name":`)
 }
 
-// restWord is the word of a quoted key at off; the last one overlaps the one
-// before so that it ends where the quoted key does.
-type restWord struct {
-	off  int
-	word uint64
-}
+// keyWordCount bounds the keys keySet takes: 8 × keyWordCount bytes, enough
+// for every key of the hot events (the longest, `,"Peak Off Heap Execution
+// Memory":`, is 34).
+const keyWordCount = 5
 
-// match reports whether b[i:] starts with the quoted key (b[i:i+8] is head).
-func (k *keyWords) match(b []byte, i int, head uint64) bool {
-	if head&k.mask != k.head {
-		return false
-	}
-	if k.n <= 8 {
-		return true
-	}
-	if len(b)-i < k.n {
-		return false
-	}
-	for _, r := range k.rest {
-		if binary.LittleEndian.Uint64(b[i+r.off:]) != r.word {
-			return false
-		}
-	}
-	return true
-}
+// keyBytes is the longest key, with the byte before it, a keyWords holds.
+const keyBytes = 8 * keyWordCount
 
 // keyLookahead is how many keys past the expected one are tried: a version
 // of Spark may leave out up to three consecutive keys of another's.
@@ -475,47 +520,83 @@ const keyLookahead = 4
 func newKeySet(names ...string) *keySet {
 	ks := &keySet{names: names}
 	for _, n := range names {
-		q := `"` + n + `":`
-		var word [8]byte
+		q := "\x00\"" + n + `":`
+		if len(q) > keyBytes {
+			panic("advisor: keySet key longer than keyBytes: " + n)
+		}
+		var word [keyBytes]byte
 		copy(word[:], q)
-		k := keyWords{head: binary.LittleEndian.Uint64(word[:]), mask: ^uint64(0) >> (64 - 8*min(len(q), 8)), n: len(q)}
-		for off := 8; off < len(q); off += 8 {
-			off = min(off, len(q)-8)
-			k.rest = append(k.rest, restWord{off: off, word: binary.LittleEndian.Uint64([]byte(q[off:]))})
+		k := keyWords{n: len(q)}
+		for w := range keyWordCount {
+			k.words[w] = binary.LittleEndian.Uint64(word[8*w:])
+			if left := len(q) - 8*w; left > 0 {
+				k.masks[w] = ^uint64(0) >> (64 - 8*min(left, 8))
+			}
 		}
 		ks.keys = append(ks.keys, k)
 	}
 	return ks
 }
 
-// next reads the key of the member at b[i], as objectKey does, and returns
-// its index in ks (-1 for a key not in it). The keys from index *guess on are
-// tried first; *guess then moves past the key found. Callers start it at 0.
-func (ks *keySet) next(b []byte, i int, guess *int, scratch []byte) (id, next int, more bool) {
-	if i >= 0 && i+8 <= len(b) {
-		head := binary.LittleEndian.Uint64(b[i:])
-		g, last := *guess, min(*guess+keyLookahead, len(ks.keys))
-		for ; g < last; g++ {
-			if ks.keys[g].match(b, i, head) {
-				break
+// keyCursor is a walk through one object with a keySet. Start it as
+// keyCursor{lead: '{'} with the position of the object's '{'; after each
+// member, pass next the position right after its value.
+type keyCursor struct {
+	guess int    // the index of the key expected next
+	lead  uint64 // the byte before the next key: '{' for the first, then ','
+}
+
+// next reads the key of the next member, from the position of the byte
+// before it ('{' or the ',' after the previous value, whitespace allowed),
+// and returns its index in ks (-1 for a key not in it) and the position of
+// its value; more is false at the object's end, and then next is the
+// position after its '}'. The keys from the cursor's guess on are tried first. This is
+// the path of nearly every key of the hot events, kept small so that its
+// values stay in registers; nextSlow takes everything else.
+func (ks *keySet) next(b []byte, i int, c *keyCursor, scratch []byte) (id, next int, more bool) {
+	if i >= 0 && len(b)-i > keyBytes {
+		w := b[i : i+keyBytes]
+		w0, w1, w2, w3, w4 := binary.LittleEndian.Uint64(w)^c.lead, binary.LittleEndian.Uint64(w[8:]),
+			binary.LittleEndian.Uint64(w[16:]), binary.LittleEndian.Uint64(w[24:]), binary.LittleEndian.Uint64(w[32:])
+		for g, last := c.guess, min(c.guess+keyLookahead, len(ks.keys)); g < last; g++ {
+			k := &ks.keys[g]
+			// One branch per key tried: the bytes past the key's end are
+			// masked out, so short keys compare as long ones.
+			d := (w0 ^ k.words[0]) & k.masks[0]
+			d |= (w1 ^ k.words[1]) & k.masks[1]
+			d |= (w2 ^ k.words[2]) & k.masks[2]
+			d |= (w3 ^ k.words[3]) & k.masks[3]
+			d |= (w4 ^ k.words[4]) & k.masks[4]
+			if d == 0 {
+				// i+k.n < len(b): the key is at most keyBytes long.
+				if i += k.n; b[i] <= ' ' {
+					i = ws(b, i)
+				}
+				c.guess, c.lead = g+1, ','
+				return g, i, true
 			}
-		}
-		if g < last {
-			i += ks.keys[g].n
-			if i < len(b) && b[i] <= ' ' {
-				i = ws(b, i)
-			}
-			*guess = g + 1
-			return g, i, true
 		}
 	}
+	return ks.nextSlow(b, i, c, scratch)
+}
+
+// nextSlow is next for a key near the end of the line, a key that is not one
+// of the expected ones, the object's end, whitespace around the comma or
+// brace, and the errors.
+func (ks *keySet) nextSlow(b []byte, i int, c *keyCursor, scratch []byte) (id, next int, more bool) {
+	if c.lead == '{' {
+		i = objectStart(b, i)
+	} else {
+		i = objectNext(b, i)
+	}
+	c.lead = ','
 	key, next, more := objectKey(b, i, scratch)
 	if !more {
 		return -1, next, false
 	}
 	for n, name := range ks.names {
 		if name == string(key) {
-			*guess = n + 1
+			c.guess = n + 1
 			return n, next, true
 		}
 	}
