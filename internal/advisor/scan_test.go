@@ -198,3 +198,61 @@ func FuzzReadInt(f *testing.F) {
 		}
 	})
 }
+
+// skipContainerByBytes is skipContainer's rule one byte at a time: brackets
+// count outside strings, a backslash in a string escapes the next byte.
+func skipContainerByBytes(b []byte, i int) int {
+	depth, inString := 0, false
+	for ; i < len(b); i++ {
+		switch c := b[i]; {
+		case inString && c == '\\':
+			i++
+		case inString:
+			inString = c != '"'
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return -1
+}
+
+// TestSkipContainer checks the eight-bytes-at-a-time walk against the byte
+// rule on real containers cut at every length and shifted to every
+// alignment, with escapes and brackets inside strings at every position.
+func TestSkipContainer(t *testing.T) {
+	cases := []string{
+		`[{"ID":0,"Name":"internal.metrics.executorDeserializeTime","Update":464,"Value":929,"Internal":true,"Count Failed Values":true}]`,
+		`{"a":"x\"}]","b":["\\",{"c":"\\\\\"["}],"d":"{{{"}`,
+		`[[[[[[[[[]]]]]]]]]`, `{}`, `[]`, `{"\\":"\\"}`, `["a\\\"b", "]"]`, `[1,2,3]  `,
+		`{"k":"` + strings.Repeat(`\"`, 9) + `"}`, `{"k":"` + strings.Repeat(`ab\\`, 7) + `"}`,
+	}
+	for _, c := range cases {
+		for shift := range 9 {
+			b := []byte(strings.Repeat(" ", shift) + c + strings.Repeat("]}\"", 4))
+			for cut := shift; cut <= len(b); cut++ {
+				if got, want := skipContainer(b[:cut], shift), skipContainerByBytes(b[:cut], shift); got != want {
+					t.Fatalf("skipContainer(%q) = %d, want %d", b[:cut][shift:], got, want)
+				}
+			}
+		}
+	}
+}
+
+// FuzzSkipContainer: the word walk agrees with the byte rule on any input.
+func FuzzSkipContainer(f *testing.F) {
+	f.Add([]byte(`[{"ID":0,"Name":"x\"y","Update":[1,{"a":"]"}]}]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 || (b[0] != '{' && b[0] != '[') {
+			return
+		}
+		if got, want := skipContainer(b, 0), skipContainerByBytes(b, 0); got != want {
+			t.Fatalf("skipContainer(%q) = %d, want %d", b, got, want)
+		}
+	})
+}
