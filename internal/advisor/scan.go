@@ -554,7 +554,10 @@ type keyCursor struct {
 // the path of nearly every key of the hot events, kept small so that its
 // values stay in registers; nextSlow takes everything else.
 func (ks *keySet) next(b []byte, i int, c *keyCursor, scratch []byte) (id, next int, more bool) {
-	if i >= 0 && len(b)-i > keyBytes {
+	// The words may run past the line's end into the chunk it lies in (a
+	// line is a slice of its chunk): a key matched there must still end
+	// inside the line.
+	if i >= 0 && cap(b)-i >= keyBytes {
 		w := b[i : i+keyBytes]
 		w0, w1, w2, w3, w4 := binary.LittleEndian.Uint64(w)^c.lead, binary.LittleEndian.Uint64(w[8:]),
 			binary.LittleEndian.Uint64(w[16:]), binary.LittleEndian.Uint64(w[24:]), binary.LittleEndian.Uint64(w[32:])
@@ -567,14 +570,16 @@ func (ks *keySet) next(b []byte, i int, c *keyCursor, scratch []byte) (id, next 
 			d |= (w2 ^ k.words[2]) & k.masks[2]
 			d |= (w3 ^ k.words[3]) & k.masks[3]
 			d |= (w4 ^ k.words[4]) & k.masks[4]
-			if d == 0 {
-				// i+k.n < len(b): the key is at most keyBytes long.
+			if d == 0 && i+k.n < len(b) {
 				if i += k.n; b[i] <= ' ' {
 					i = ws(b, i)
 				}
 				c.guess, c.lead = g+1, ','
 				return g, i, true
 			}
+		}
+		if i < len(b) && b[i] == '}' && c.lead == ',' {
+			return -1, i + 1, false // the object's end, right after a value
 		}
 	}
 	return ks.nextSlow(b, i, c, scratch)
