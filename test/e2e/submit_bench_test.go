@@ -81,19 +81,30 @@ const (
 	unscheduled = "sparkplane-bench-unscheduled"
 )
 
-// operatorArgs are the benchmark operator's flags. SPARKPLANE_BENCH_PPROF
-// (an address such as 127.0.0.1:6060) also serves its /debug/pprof there,
-// for profiling a run; SPARKPLANE_BENCH_METRICS its Prometheus metrics
-// (work queue waits, reconcile times).
-func operatorArgs() []string {
+// startBenchOperator starts the benchmark's operator with its metrics on a
+// loopback port (the benchmark reads its work queue figures around (c');
+// SPARKPLANE_BENCH_METRICS names the address instead, to read them during
+// a run).
+// SPARKPLANE_BENCH_PPROF (an address such as 127.0.0.1:6060) also serves
+// its /debug/pprof there, for profiling a run; with
+// SPARKPLANE_BENCH_APISERVER_PROFILES it is served on a free port and
+// profiled in (b).
+func startBenchOperator(b *testing.B, c *framework.Cluster) (op *operatorProcess, pprofAddr string) {
+	b.Helper()
 	args := []string{fmt.Sprintf("--max-concurrent-reconciles=%d", concurrency)}
-	if addr := os.Getenv("SPARKPLANE_BENCH_PPROF"); addr != "" {
-		args = append(args, "--pprof-bind-address="+addr)
+	pprofAddr = os.Getenv("SPARKPLANE_BENCH_PPROF")
+	if pprofAddr == "" && os.Getenv("SPARKPLANE_BENCH_APISERVER_PROFILES") != "" {
+		pprofAddr = freeLoopbackAddress(b)
+	}
+	if pprofAddr != "" {
+		args = append(args, "--pprof-bind-address="+pprofAddr)
 	}
 	if addr := os.Getenv("SPARKPLANE_BENCH_METRICS"); addr != "" {
-		args = append(args, "--metrics-bind-address="+addr)
+		op = startOperator(b, c.Kubeconfig(), append(args, "--metrics-bind-address", addr)...)
+		op.metricsAddr = addr
+		return op, pprofAddr
 	}
-	return args
+	return startOperatorWithMetrics(b, c.Kubeconfig(), args...), pprofAddr
 }
 
 // concurrency is the same for the raw API server run, the clients creating
@@ -142,6 +153,7 @@ func BenchmarkSubmission(b *testing.B) {
 	// API server sends the benchmark every driver pod of (a) too, so that
 	// the watch's cost is on both sides of the ratio.
 	seenRaw := watchDrivers(b, c, rawNS)
+	waitForWatchers(b, c, "sparkapplications")
 	cpu.settle() // the cluster's start-up is done
 	cpuBefore := cpu.read()
 	apiBefore := mustAPICounts(b, c)
@@ -167,7 +179,7 @@ func BenchmarkSubmission(b *testing.B) {
 	fmt.Printf("  (a') raw path latency at %d applications/s (half of (a)) for %s: p50 %s, p99 %s\n", belowRate, belowDuration,
 		rawBelow.p50.Round(100*time.Microsecond), rawBelow.p99.Round(100*time.Microsecond))
 
-	op := startOperator(b, c.Kubeconfig(), operatorArgs()...)
+	op, pprofAddr := startBenchOperator(b, c)
 
 	// (b) Sustained: 2,000 applications, created → driver pod exists.
 	sustainedNS := c.Namespace(b)
@@ -177,6 +189,7 @@ func BenchmarkSubmission(b *testing.B) {
 	cpuBefore = cpu.read()
 	apiBefore = mustAPICounts(b, c)
 	profileAPIServer(b, c, profiles, "b")
+	profileOperator(pprofAddr, profiles, "b")
 	start := time.Now()
 	runWorkers(b, sustainedApps, concurrency, func(i int) error {
 		return cl.Create(ctx, benchApplication(sustainedNS, fmt.Sprintf("app-%04d", i), unscheduled))
@@ -198,7 +211,18 @@ func BenchmarkSubmission(b *testing.B) {
 	// sustains, where the figure is the operator's latency rather than the
 	// cluster's queue; beside the raw path's at the same rate (a').
 	fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
+	metricsBefore := operatorMetrics(op)
 	below := measureLatency(b, c, belowRate, belowDuration, createApp(cl))
+	if metricsBefore != nil {
+		if m := operatorMetrics(op); m != nil {
+			fmt.Printf("      %s\n", operatorQueueFigures(metricsBefore, m))
+		}
+		// SPARKPLANE_BENCH_OPERATOR_LOG=<file> keeps the operator's log
+		// of (b), (c) and (c') (its reconcile errors say what it retried).
+		if path := os.Getenv("SPARKPLANE_BENCH_OPERATOR_LOG"); path != "" {
+			_ = os.WriteFile(path, []byte(op.logTail(1<<20)), 0o644)
+		}
+	}
 	belowP50, belowP99, belowApps := below.p50, below.p99, below.n
 	belowRatio := belowP99.Seconds() / rawBelow.p99.Seconds()
 	fmt.Printf("  (c') latency at %d applications/s for %s: p50 %s, p99 %s (%.2fx the raw path's p99)\n", belowRate, belowDuration,
@@ -221,7 +245,7 @@ func BenchmarkSubmission(b *testing.B) {
 
 	rssNS := c.Namespace(b)
 	seenRSS := watchDrivers(b, c, rssNS)
-	op = startOperator(b, c.Kubeconfig(), operatorArgs()...)
+	op, _ = startBenchOperator(b, c)
 	runWorkers(b, rssApps, concurrency, func(i int) error {
 		return cl.Create(ctx, benchApplication(rssNS, fmt.Sprintf("mem-%04d", i), unscheduled))
 	})
@@ -323,6 +347,11 @@ func applicationSize(b *testing.B, cl client.Client, namespace string) string {
 		return fmt.Sprintf("application size: not read (%v)", err)
 	}
 	app := list.Items[0]
+	// SPARKPLANE_BENCH_DUMP_APP=<file> writes that application as JSON.
+	if p := os.Getenv("SPARKPLANE_BENCH_DUMP_APP"); p != "" {
+		data, _ := json.MarshalIndent(app, "", "  ")
+		_ = os.WriteFile(p, data, 0o644)
+	}
 	size := func(v any) int {
 		data, err := json.Marshal(v)
 		if err != nil {
@@ -430,17 +459,18 @@ func measureLatency(b *testing.B, c *framework.Cluster, rate int, d time.Duratio
 	b.Helper()
 	ns := c.Namespace(b)
 	seen := watchDrivers(b, c, ns)
+	appSeen := watchApplicationsSeen(b, c, ns)
 	start := time.Now()
 	createdAt := steadySubmit(b, ns, rate, d, create)
 	// Generous: when the machine cannot sustain the rate, the latencies
 	// measure the queue, and the figure should say so rather than fail.
 	seen.waitAll(b, len(createdAt), 10*time.Minute)
 	type sample struct {
-		latency, offset time.Duration
+		latency, offset, toApp time.Duration
 	}
 	var samples []sample
 	for name, t0 := range createdAt {
-		samples = append(samples, sample{seen.at(name).Sub(t0), t0.Sub(start)})
+		samples = append(samples, sample{seen.at(name).Sub(t0), t0.Sub(start), appSeen(name).Sub(t0)})
 	}
 	sort.Slice(samples, func(i, j int) bool { return samples[i].latency < samples[j].latency })
 	latencies := make([]time.Duration, len(samples))
@@ -451,11 +481,20 @@ func measureLatency(b *testing.B, c *framework.Cluster, rate int, d time.Duratio
 	// from a growing queue (all at the end).
 	slowest := samples[len(samples)-max(1, len(samples)/100):]
 	first, last := slowest[0].offset, slowest[0].offset
+	var split []string
 	for _, s := range slowest {
 		first, last = min(first, s.offset), max(last, s.offset)
+		split = append(split, fmt.Sprintf("%s+%s", s.toApp.Round(time.Millisecond), (s.latency-s.toApp).Round(time.Millisecond)))
 	}
 	fmt.Printf("      at %d/s the slowest 1%% were created %s-%s into the %s run (machine load %s)\n", rate,
 		first.Round(100*time.Millisecond), last.Round(100*time.Millisecond), d, loadAverage())
+	toApp := make([]time.Duration, len(samples))
+	for i := range samples {
+		toApp[i] = samples[i].toApp
+	}
+	sort.Slice(toApp, func(i, j int) bool { return toApp[i] < toApp[j] })
+	fmt.Printf("      created -> application seen on a watch: p50 %s, p99 %s; the slowest 1%%'s (seen + then driver pod): %s\n",
+		percentile(toApp, 0.5).Round(100*time.Microsecond), percentile(toApp, 0.99).Round(100*time.Microsecond), strings.Join(split, ", "))
 	deleteNamespace(b, c, ns)
 	return latency{percentile(latencies, 0.50), percentile(latencies, 0.99), len(latencies)}
 }
