@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -254,6 +255,14 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if s.deleted {
 		return reconcile.Result{}, err
 	}
+	if namespaceTerminating(err) {
+		// The application goes with its namespace, and the API server
+		// refuses every new object there: a retry (and its error, and the
+		// status write saying so) could only fail the same way until the
+		// namespace's deletion reaches the application.
+		log.FromContext(ctx).V(1).Info("Namespace is being deleted; not retrying", "error", err.Error())
+		return reconcile.Result{}, nil
+	}
 	app.Status.State = stateOf(&app.Status)
 	if err == nil {
 		app.Status.ObservedGeneration = app.Generation
@@ -313,6 +322,13 @@ func (c *Controller) patchStatus(ctx context.Context, s *scope) error {
 		return fmt.Errorf("patching status: %w", err)
 	}
 	return nil
+}
+
+// namespaceTerminating reports whether err (or an error it wraps) is the API
+// server's refusal to create an object in a namespace being deleted.
+func namespaceTerminating(err error) bool {
+	var status *apierrors.StatusError
+	return errors.As(err, &status) && apierrors.HasStatusCause(status, corev1.NamespaceTerminatingCause)
 }
 
 func conditionReason(conds []metav1.Condition, t string) string {

@@ -639,3 +639,25 @@ func TestMissingStorageClassFailsAtOnce(t *testing.T) {
 		t.Errorf("with the StorageClass in place: %d driver pods, want 1 (state %q)", len(pods), h.get("with-class").Status.State)
 	}
 }
+
+// A namespace being deleted refuses every new object: the submission ends
+// without an error (no retries with backoff until the application is
+// deleted with its namespace) and writes nothing. envtest runs no
+// namespace controller, so the namespace stays Terminating.
+func TestNamespaceTerminatingIsNotRetried(t *testing.T) {
+	h := newHarness(t, sparkapplication.Options{})
+	h.create(scalaApp(h.ns, "doomed"))
+	if err := env.Client.Delete(h.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: h.ns}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.ctrl.Reconcile(h.ctx, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: h.ns, Name: "doomed"}})
+	if err != nil || !res.IsZero() {
+		t.Fatalf("reconcile in a terminating namespace: %+v, %v; want no retry and no error", res, err)
+	}
+	if pods := h.driverPods("doomed"); len(pods) != 0 {
+		t.Errorf("driver pods created: %d", len(pods))
+	}
+	if st := h.get("doomed").Status; len(st.Conditions) != 0 || st.Attempts != 0 {
+		t.Errorf("status written: %+v", st)
+	}
+}
