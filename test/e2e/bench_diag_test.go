@@ -20,10 +20,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/metadata"
-	toolscache "k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 
@@ -231,34 +229,20 @@ func watchApplicationsSeen(b *testing.B, c *framework.Cluster, namespace string)
 	if err != nil {
 		b.Fatal(err)
 	}
-	watcher, err := watchtools.NewRetryWatcherWithContext(ctx, list.ResourceVersion, &toolscache.ListWatch{
-		WatchFuncWithContext: func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
-			return apps.Watch(ctx, options)
-		},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(watcher.Stop)
 	var mu sync.Mutex
 	seen := map[string]time.Time{}
-	go func() {
-		for ev := range watcher.ResultChan() {
-			if ev.Type != watch.Added {
-				continue
-			}
-			obj, ok := ev.Object.(*metav1.PartialObjectMetadata)
-			if !ok {
-				continue
-			}
-			now := time.Now()
-			mu.Lock()
-			if _, dup := seen[obj.Name]; !dup {
-				seen[obj.Name] = now
-			}
-			mu.Unlock()
+	resumingWatch(b, ctx, list.ResourceVersion, apps.Watch, func(obj runtime.Object) {
+		app, ok := obj.(*metav1.PartialObjectMetadata)
+		if !ok {
+			return
 		}
-	}()
+		now := time.Now()
+		mu.Lock()
+		if _, dup := seen[app.Name]; !dup {
+			seen[app.Name] = now
+		}
+		mu.Unlock()
+	})
 	return func(app string) time.Time {
 		mu.Lock()
 		defer mu.Unlock()

@@ -17,6 +17,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	toolscache "k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
@@ -585,43 +586,49 @@ func watchDrivers(b *testing.B, c *framework.Cluster, namespace string) *driverW
 	if err != nil {
 		b.Fatal(err)
 	}
-	// client-go's RetryWatcher resumes a watch the API server closed from
-	// the last resourceVersion seen: a plain watch closed under load lost
-	// the drivers created after it (a run failed with 395 of 450).
-	watcher, err := watchtools.NewRetryWatcherWithContext(ctx, list.ResourceVersion, &toolscache.ListWatch{
-		WatchFuncWithContext: func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
-			options.LabelSelector = selector
-			return pods.Watch(ctx, options)
-		},
+	resumingWatch(b, ctx, list.ResourceVersion, func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
+		options.LabelSelector = selector
+		return pods.Watch(ctx, options)
+	}, func(obj runtime.Object) {
+		pod, ok := obj.(*corev1.Pod)
+		if !ok {
+			return
+		}
+		now := time.Now()
+		w.mu.Lock()
+		app := pod.Labels[v1alpha1.LabelApplication]
+		if _, dup := w.seen[app]; !dup {
+			w.seen[app] = now
+			w.last = now
+		}
+		w.mu.Unlock()
+		select {
+		case w.notify <- struct{}{}:
+		default:
+		}
 	})
+	return w
+}
+
+// resumingWatch watches with watchFn from resourceVersion until the
+// benchmark ends and calls added with each object added. client-go's
+// RetryWatcher resumes a watch the API server closed from the last
+// resourceVersion seen: a plain watch closed under load lost the drivers
+// created after it (a run failed with 395 of 450).
+func resumingWatch(b *testing.B, ctx context.Context, resourceVersion string, watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error), added func(runtime.Object)) {
+	b.Helper()
+	watcher, err := watchtools.NewRetryWatcherWithContext(ctx, resourceVersion, &toolscache.ListWatch{WatchFuncWithContext: watchFn})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(watcher.Stop)
 	go func() {
 		for ev := range watcher.ResultChan() {
-			if ev.Type != watch.Added {
-				continue
-			}
-			pod, ok := ev.Object.(*corev1.Pod)
-			if !ok {
-				continue
-			}
-			now := time.Now()
-			w.mu.Lock()
-			app := pod.Labels[v1alpha1.LabelApplication]
-			if _, dup := w.seen[app]; !dup {
-				w.seen[app] = now
-				w.last = now
-			}
-			w.mu.Unlock()
-			select {
-			case w.notify <- struct{}{}:
-			default:
+			if ev.Type == watch.Added {
+				added(ev.Object)
 			}
 		}
 	}()
-	return w
 }
 
 // steadySubmit calls create at rate per second for d and returns when each
