@@ -111,7 +111,7 @@ application twice.`,
 	cmd.Flags().DurationVar(&o.pendingThreshold, "pending-threshold", sparkapplication.DefaultPendingThreshold, "Say why (condition ExecutorsPending, event, metric) once executors or the driver have waited this long to run")
 	cmd.Flags().StringSliceVar(&o.watchNamespaces, "watch-namespaces", nil, "Namespaces whose SparkApplications and pods the operator watches (default: all); nodes and profiles are cluster-wide either way")
 	cmd.Flags().DurationVar(&o.imagePlatformTimeout, "image-platform-timeout", imageplatforms.DefaultTimeout, "Longest a submission waits for an image's registry to say which platforms the image has (placement then leaves out architectures it lacks); on timeout the application is submitted with its profile's placement and condition ImagePlatformsUnknown. 0 turns the lookups off")
-	cmd.Flags().DurationVar(&o.imagePlatformTTL, "image-platform-cache-ttl", imageplatforms.DefaultTTL, "How long a tag's digest is trusted before its registry is asked again (a digest's platforms are kept for good)")
+	cmd.Flags().DurationVar(&o.imagePlatformTTL, "image-platform-cache-ttl", imageplatforms.DefaultTTL, "How long a tag's digest is trusted before its registry is asked again; for one more TTL submissions get the old answer while it is read in the background (a digest's platforms are kept for good)")
 	cmd.Flags().BoolVar(&o.readImagePullSecrets, "read-image-pull-secrets", false, "Read each application's spec.imagePullSecrets to look its images up in private registries (needs get on secrets, which the installed role does not grant; see docs/profiles.md)")
 	cmd.Flags().IntVarP(&o.verbosity, "v", "v", 0, "Log verbosity (klog levels: 0 quiet, 2 per-application, 4 per-reconcile)")
 	return cmd

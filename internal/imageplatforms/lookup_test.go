@@ -122,12 +122,46 @@ func TestCache(t *testing.T) {
 		t.Errorf("cache hits metric rose by %v, want 50", got)
 	}
 
-	clock.SetTime(clock.Now().Add(61 * time.Second))
-	if res, err := l.Platforms(ctx, image, nil, ""); err != nil || res.Cached {
-		t.Fatalf("after the TTL: %+v, %v; want a fresh read", res, err)
+	// Past the TTL, within a second one: the cached answer at once (the
+	// registry answers slowly here), and the tag read again behind it.
+	one, err := reg.RequestsOfOneLookup(registrytest.AMD64Repo)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if reg.Requests.Load() == trips {
-		t.Error("after the TTL the registry was not asked again")
+	trips = reg.Requests.Load()
+	reg.Delay.Store(int64(200 * time.Millisecond))
+	clock.SetTime(clock.Now().Add(61 * time.Second))
+	start := time.Now()
+	if res, err := l.Platforms(ctx, image, nil, ""); err != nil || !res.Cached || res.Digest != first.Digest {
+		t.Fatalf("after the TTL: %+v, %v; want the cached digest at once", res, err)
+	}
+	if took := time.Since(start); took > 150*time.Millisecond {
+		t.Errorf("the lookup after the TTL took %s: it waited for the registry", took)
+	}
+	// Once that read is in, the tag is fresh again.
+	deadline := time.Now().Add(10 * time.Second)
+	for reg.Requests.Load() < trips+one && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := reg.Requests.Load() - trips; n != one {
+		t.Fatalf("after the TTL the registry was asked %d requests in the background, want one lookup's %d", n, one)
+	}
+	time.Sleep(300 * time.Millisecond) // the last answer's delay, and the cache filled
+	reg.Delay.Store(0)
+	afterRefresh := reg.Requests.Load()
+	clock.SetTime(clock.Now().Add(59 * time.Second))
+	if res, err := l.Platforms(ctx, image, nil, ""); err != nil || !res.Cached {
+		t.Fatalf("within the TTL of the background read: %+v, %v; want the cached digest", res, err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := reg.Requests.Load(); n != afterRefresh {
+		t.Errorf("a lookup within the TTL of the background read cost %d requests, want 0", n-afterRefresh)
+	}
+	// Past two TTLs: the old answer is too old to give; the caller waits
+	// for a fresh read.
+	clock.SetTime(clock.Now().Add(2 * time.Minute))
+	if res, err := l.Platforms(ctx, image, nil, ""); err != nil || res.Cached {
+		t.Fatalf("after two TTLs: %+v, %v; want a fresh read", res, err)
 	}
 
 	// By digest: cached for good, whatever the clock says; a stopped
