@@ -93,9 +93,12 @@ func operatorQueueFigures(before, after map[string]float64) string {
 		}
 		return fmt.Sprintf("%.0f samples, p50 <= %s, p99 <= %s", n, p50, p99)
 	}
-	return fmt.Sprintf("operator work queue wait: %s; reconcile: %s; reconciles by result: %s; Go GC pauses: %s",
+	reads := after["sparkplane_image_platform_lookup_duration_seconds_count"] - before["sparkplane_image_platform_lookup_duration_seconds_count"]
+	readTime := after["sparkplane_image_platform_lookup_duration_seconds_sum"] - before["sparkplane_image_platform_lookup_duration_seconds_sum"]
+	return fmt.Sprintf("operator work queue wait: %s; reconcile: %s; reconciles by result: %s; image registry reads: %.0f (%s in all); Go GC pauses: %s",
 		q("workqueue_queue_duration_seconds"), q("controller_runtime_reconcile_time_seconds"),
-		counterDeltas(before, after, "controller_runtime_reconcile_total{", `controller="sparkapplication"`, "result"), gcPauses(before, after))
+		counterDeltas(before, after, "controller_runtime_reconcile_total{", `controller="sparkapplication"`, "result"),
+		reads, time.Duration(readTime*float64(time.Second)).Round(time.Millisecond), gcPauses(before, after))
 }
 
 // counterDeltas lists after-before of the counters whose sample names start
