@@ -153,7 +153,7 @@ func BenchmarkAdvise(b *testing.B) {
 	})
 	// The analysis is timed over several passes, and the median pass is the
 	// figure: one pass of the 210 MB log is a fifth of a second, and on a
-	// shared machine another process's burst can halve one.
+	// shared machine one pass can run at half the speed of the next.
 	var rep *Report
 	advise1, advise1CPU, advise1Range := measurePasses(measure, func() {
 		var err error
