@@ -80,7 +80,16 @@ func TestKarpenterTierOrder(t *testing.T) {
 func createPods(t *testing.T, c *framework.Cluster, ns string, from, to int) {
 	t.Helper()
 	for i := from; i < to; i++ {
-		if err := c.Client.Create(context.Background(), testPod(ns, fmt.Sprintf("executor-%02d", i), resource.MustParse("3"))); err != nil {
+		pod := testPod(ns, fmt.Sprintf("executor-%02d", i), resource.MustParse("3"))
+		// Karpenter creates each node with its karpenter.sh/unregistered
+		// NoExecute taint and removes it at registration; the scheduler
+		// binds pods only after that, but the controller manager's taint
+		// eviction controller can still see the node tainted in its cache
+		// when it sees a pod bound there, and evicts it at once (a run
+		// lost executor-02 to it, 18 ms after registration). The bare pods
+		// here are not recreated as Spark's executors would be: tolerate it.
+		pod.Spec.Tolerations = []corev1.Toleration{{Key: karpv1.UnregisteredNoExecuteTaint.Key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute}}
+		if err := c.Client.Create(context.Background(), pod); err != nil {
 			t.Fatal(err)
 		}
 	}
