@@ -16,8 +16,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
-	toolscache "k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -295,34 +293,21 @@ func watchTerminations(t *testing.T, c *framework.Cluster, ns string) *terminati
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A RetryWatcher resumes from the last resourceVersion if the API
-	// server closes the watch, so no delete is missed.
-	watcher, err := watchtools.NewRetryWatcherWithContext(ctx, list.ResourceVersion, &toolscache.ListWatch{
-		WatchFuncWithContext: func(ctx context.Context, options metav1.ListOptions) (watch.Interface, error) {
-			return pods.Watch(ctx, options)
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(watcher.Stop)
-	go func() {
-		for ev := range watcher.ResultChan() {
-			pod, ok := ev.Object.(*corev1.Pod)
-			if !ok || (ev.Type != watch.Deleted && pod.DeletionTimestamp == nil) {
-				continue
-			}
-			seen := termination{at: time.Now(), grace: -1}
-			if pod.DeletionTimestamp != nil && ev.Type != watch.Deleted {
-				seen.grace = ptr.Deref(pod.DeletionGracePeriodSeconds, -1)
-			}
-			w.mu.Lock()
-			if _, dup := w.seen[pod.Name]; !dup {
-				w.seen[pod.Name] = seen
-			}
-			w.mu.Unlock()
+	resumingWatchEvents(t, ctx, list.ResourceVersion, pods.Watch, func(ev watch.Event) {
+		pod, ok := ev.Object.(*corev1.Pod)
+		if !ok || (ev.Type != watch.Deleted && pod.DeletionTimestamp == nil) {
+			return
 		}
-	}()
+		seen := termination{at: time.Now(), grace: -1}
+		if pod.DeletionTimestamp != nil && ev.Type != watch.Deleted {
+			seen.grace = ptr.Deref(pod.DeletionGracePeriodSeconds, -1)
+		}
+		w.mu.Lock()
+		if _, dup := w.seen[pod.Name]; !dup {
+			w.seen[pod.Name] = seen
+		}
+		w.mu.Unlock()
+	})
 	return w
 }
 

@@ -623,22 +623,31 @@ func watchDrivers(b *testing.B, c *framework.Cluster, namespace string) *driverW
 }
 
 // resumingWatch watches with watchFn from resourceVersion until the
-// benchmark ends and calls added with each object added. client-go's
-// RetryWatcher resumes a watch the API server closed from the last
-// resourceVersion seen: a plain watch closed under load lost the drivers
-// created after it (a run failed with 395 of 450).
-func resumingWatch(b *testing.B, ctx context.Context, resourceVersion string, watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error), added func(runtime.Object)) {
-	b.Helper()
+// test ends and calls added with each object added.
+func resumingWatch(tb testing.TB, ctx context.Context, resourceVersion string, watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error), added func(runtime.Object)) {
+	tb.Helper()
+	resumingWatchEvents(tb, ctx, resourceVersion, watchFn, func(ev watch.Event) {
+		if ev.Type == watch.Added {
+			added(ev.Object)
+		}
+	})
+}
+
+// resumingWatchEvents watches with watchFn from resourceVersion until the
+// test ends and calls handle with each event. client-go's RetryWatcher
+// resumes a watch the API server closed from the last resourceVersion
+// seen: a plain watch closed under load lost the drivers created after it
+// (a run failed with 395 of 450).
+func resumingWatchEvents(tb testing.TB, ctx context.Context, resourceVersion string, watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error), handle func(watch.Event)) {
+	tb.Helper()
 	watcher, err := watchtools.NewRetryWatcherWithContext(ctx, resourceVersion, &toolscache.ListWatch{WatchFuncWithContext: watchFn})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(watcher.Stop)
+	tb.Cleanup(watcher.Stop)
 	go func() {
 		for ev := range watcher.ResultChan() {
-			if ev.Type == watch.Added {
-				added(ev.Object)
-			}
+			handle(ev)
 		}
 	}()
 }
