@@ -225,11 +225,28 @@ func TestInstallOnLocalCluster(t *testing.T) {
 	if !strings.Contains(r.Stdout, "namespace/"+install.Namespace+" kept (also applied by [sparkplane-platform])") {
 		t.Errorf("uninstall did not keep the namespace the bundle also applied:\n%s", r.Stdout)
 	}
-	testenv.Eventually(t, time.Minute, "the operator Deployment and the CRDs gone", func() (bool, error) {
-		crdGone := apierrors.IsNotFound(cl.Get(ctx, client.ObjectKey{Name: "sparkapplications.sparkplane.io"}, &apiextensionsv1.CustomResourceDefinition{}))
-		deployGone := apierrors.IsNotFound(cl.Get(ctx, client.ObjectKey{Namespace: install.Namespace, Name: install.Deployment}, &appsv1.Deployment{}))
-		return crdGone && deployGone, nil
+	// Every CRD of the group, not one: helm install below creates them again
+	// and waits for each to be established, which one still terminating
+	// never is (a run failed on memberclusters.sparkplane.io when only
+	// sparkapplications was waited for). The API server's CRD finalizer
+	// can take minutes: right after the CRDs were applied it fails with
+	// "could not list instances: storage is (re)initializing" and retries
+	// with a growing backoff (a run waited more than a minute; other
+	// projects' e2e suites allow 5).
+	waitStart := time.Now()
+	testenv.Eventually(t, 5*time.Minute, "the operator Deployment and every sparkplane.io CRD gone", func() (bool, error) {
+		crds := &apiextensionsv1.CustomResourceDefinitionList{}
+		if err := cl.List(ctx, crds); err != nil {
+			return false, err
+		}
+		for _, crd := range crds.Items {
+			if crd.Spec.Group == v1alpha1.GroupVersion.Group {
+				return false, nil
+			}
+		}
+		return apierrors.IsNotFound(cl.Get(ctx, client.ObjectKey{Namespace: install.Namespace, Name: install.Deployment}, &appsv1.Deployment{})), nil
 	})
+	t.Logf("every sparkplane.io CRD gone %.1fs after uninstall --crds", time.Since(waitStart).Seconds())
 
 	helmInstall(t, c, cl)
 }
