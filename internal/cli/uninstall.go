@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -12,10 +13,11 @@ import (
 )
 
 type uninstallOptions struct {
-	kube kubeFlags
-	crds bool
-	yes  bool
-	out  io.Writer
+	kube    kubeFlags
+	crds    bool
+	yes     bool
+	timeout time.Duration
+	out     io.Writer
 }
 
 func newUninstallCommand(kube *genericclioptions.ConfigFlags) *cobra.Command {
@@ -28,7 +30,9 @@ first. It keeps the CustomResourceDefinitions, and so every SparkApplication
 and SparkProfile, unless --crds is given; deleting the CRDs deletes all of
 those objects, so --crds says how many go and needs --yes. An object someone
 else also applied (the platform bundle's PriorityClasses or namespace) is
-kept and named.`,
+kept and named. With --crds it waits (up to --timeout) until the API server
+has removed the CRDs, so that an install started next does not find them
+still terminating, and names any that are not gone with why.`,
 		Example: `  # Remove the operator, RBAC and built-in profiles; keep CRDs and applications
   sparkplane uninstall
 
@@ -45,6 +49,7 @@ kept and named.`,
 	}
 	cmd.Flags().BoolVar(&o.crds, "crds", false, "Also delete the CRDs, and with them every SparkApplication and SparkProfile (needs --yes)")
 	cmd.Flags().BoolVar(&o.yes, "yes", false, "Confirm --crds")
+	cmd.Flags().DurationVar(&o.timeout, "timeout", 5*time.Minute, "With --crds, how long to wait for the API server to remove the CRDs (0: do not wait)")
 	return cmd
 }
 
@@ -55,6 +60,9 @@ func (o *uninstallOptions) run(ctx context.Context) error {
 	c, err := newClient(o.kube.config)
 	if err != nil {
 		return err
+	}
+	if o.timeout < 0 {
+		return fmt.Errorf("--timeout %s is negative: give how long to wait for the CRDs to be removed, or 0 not to wait", o.timeout)
 	}
 	if o.crds {
 		apps, profiles, err := install.CustomResourceCounts(ctx, c)
@@ -72,7 +80,7 @@ func (o *uninstallOptions) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := install.Uninstall(ctx, c, objs, install.UninstallOptions{CRDs: o.crds}, o.out); err != nil {
+	if err := install.Uninstall(ctx, c, objs, install.UninstallOptions{CRDs: o.crds, CRDWait: o.timeout}, o.out); err != nil {
 		return err
 	}
 	fmt.Fprintln(o.out, "sparkplane uninstalled")
