@@ -60,16 +60,8 @@ func apiServer(t *testing.T) *testenv.Env {
 // nothing (every object keeps its resourceVersion), and the API server then
 // serves SparkApplications.
 func TestApplyIsIdempotent(t *testing.T) {
-	env := apiServer(t)
+	env, objs, first := installAll(t, "first install")
 	ctx := context.Background()
-	objs, err := Objects(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var progress bytes.Buffer
-	if err := Apply(ctx, env.Client, objs, &progress); err != nil {
-		t.Fatalf("first install: %v\n%s", err, progress.String())
-	}
 	for _, want := range []string{
 		"customresourcedefinition.apiextensions.k8s.io/sparkapplications.sparkplane.io serverside-applied",
 		"CRDs established",
@@ -78,13 +70,13 @@ func TestApplyIsIdempotent(t *testing.T) {
 		"clusterrole.rbac.authorization.k8s.io/sparkplane-operator serverside-applied",
 		"deployment.apps/sparkplane-operator serverside-applied",
 	} {
-		if !strings.Contains(progress.String(), want) {
-			t.Errorf("progress lacks %q:\n%s", want, progress.String())
+		if !strings.Contains(first, want) {
+			t.Errorf("progress lacks %q:\n%s", want, first)
 		}
 	}
 	versions := resourceVersions(t, objs)
 
-	progress.Reset()
+	var progress bytes.Buffer
 	if err := Apply(ctx, env.Client, objs, &progress); err != nil {
 		t.Fatalf("second install: %v\n%s", err, progress.String())
 	}
@@ -99,6 +91,22 @@ func TestApplyIsIdempotent(t *testing.T) {
 	if err := env.Client.List(ctx, &v1alpha1.SparkApplicationList{}); err != nil {
 		t.Errorf("listing SparkApplications after install: %v", err)
 	}
+}
+
+// installAll applies everything install applies to the test API server
+// and returns the objects and the progress Apply printed.
+func installAll(t *testing.T, what string) (*testenv.Env, []client.Object, string) {
+	t.Helper()
+	env := apiServer(t)
+	objs, err := Objects(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	if err := Apply(context.Background(), env.Client, objs, &progress); err != nil {
+		t.Fatalf("%s: %v\n%s", what, err, progress.String())
+	}
+	return env, objs, progress.String()
 }
 
 func resourceVersions(t *testing.T, objs []client.Object) map[string]string {

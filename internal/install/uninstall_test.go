@@ -22,16 +22,9 @@ import (
 // named, with why, when the wait runs out. It installs again at the end
 // for the tests that follow.
 func TestUninstallWaitsForCRDs(t *testing.T) {
-	env := apiServer(t)
+	env, objs, _ := installAll(t, "install")
 	ctx := context.Background()
-	objs, err := Objects(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var progress bytes.Buffer
-	if err := Apply(ctx, env.Client, objs, &progress); err != nil {
-		t.Fatalf("install: %v\n%s", err, progress.String())
-	}
 	t.Cleanup(func() {
 		progress.Reset()
 		if err := Apply(ctx, env.Client, objs, &progress); err != nil {
@@ -64,7 +57,7 @@ func TestUninstallWaitsForCRDs(t *testing.T) {
 		t.Fatalf("install has %d CRDs, want 4", len(crds))
 	}
 	progress.Reset()
-	err = Uninstall(ctx, env.Client, crds, UninstallOptions{CRDs: true, CRDWait: 3 * time.Second}, &progress)
+	err := Uninstall(ctx, env.Client, crds, UninstallOptions{CRDs: true, CRDWait: 3 * time.Second}, &progress)
 	if err == nil || !strings.Contains(err.Error(), "sparkapplications.sparkplane.io") || !strings.Contains(err.Error(), "still terminating") {
 		t.Fatalf("uninstall with a held application: %v, want an error naming sparkapplications.sparkplane.io as still terminating\n%s", err, progress.String())
 	}
