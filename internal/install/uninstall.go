@@ -2,7 +2,6 @@ package install
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -121,7 +120,9 @@ func waitCRDsGone(ctx context.Context, c client.Client, names []string, timeout 
 		fmt.Fprintf(progress, "%d CRDs removed in %s\n", len(names), time.Since(start).Round(time.Millisecond))
 		return nil
 	}
-	if !wait.Interrupted(err) && !errors.Is(err, context.DeadlineExceeded) {
+	// wait.Interrupted covers the wait's own timeout and a context's end;
+	// the caller's context ending (Ctrl-C) is its error, not a timeout.
+	if ctx.Err() != nil || !wait.Interrupted(err) {
 		return err
 	}
 	return fmt.Errorf("after %s these CRDs are still terminating: %s; the API server keeps trying to delete them (see `kubectl get crd NAME -o yaml`): run uninstall again with a longer --timeout, and install again only once they are gone",
