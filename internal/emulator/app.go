@@ -16,8 +16,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 )
 
@@ -717,7 +717,9 @@ func (a *app) finish(ctx context.Context, succeeded bool, message string) {
 	if deleteExecutors, _ := a.specConf().Bool("spark.kubernetes.executor.deleteOnTermination", true); a.spec != nil && deleteExecutors {
 		// Spark deletes its executors when the SparkContext stops.
 		selector := LabelAppSelector + "=" + a.spec.AppID + "," + LabelSparkRole + "=" + RoleExecutor
-		if err := a.client.CoreV1().Pods(a.namespace).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: selector}); err != nil {
+		if err := untilAnswered(ctx, func() error {
+			return a.client.CoreV1().Pods(a.namespace).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: selector})
+		}); err != nil {
 			logger.Error(err, "Deleting executor pods")
 		}
 	}
@@ -725,7 +727,7 @@ func (a *app) finish(ctx context.Context, succeeded bool, message string) {
 	if !succeeded {
 		phase, exitCode, reason = corev1.PodFailed, 1, "Error"
 	}
-	err := retry.OnError(retry.DefaultBackoff, func(err error) bool { return !apierrors.IsNotFound(err) }, func() error {
+	err := untilAnswered(ctx, func() error {
 		return patchDriverTerminated(ctx, a.kubelet, a.driverPod, phase, exitCode, reason, message)
 	})
 	if err != nil {
@@ -742,6 +744,25 @@ func (a *app) finish(ctx context.Context, succeeded bool, message string) {
 	a.sum.Message = message
 	a.sum.EndedAt = time.Now()
 	a.mu.Unlock()
+}
+
+// untilAnswered retries call, backing off from 50 ms to 5 s, until the API
+// server answers it (done, or the object is gone) or ctx ends, and returns
+// its last error. A kubelet keeps reporting a pod's end until the API server
+// takes it; a few quick retries gave up during an outage of a minute (the
+// multi-cluster demo stops a member's API server), and the driver pod then
+// stayed Running after its application had ended.
+func untilAnswered(ctx context.Context, call func() error) error {
+	backoff := wait.Backoff{Duration: 50 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 8, Cap: 5 * time.Second}
+	var last error
+	err := backoff.DelayFunc().Until(ctx, true, false, func(context.Context) (bool, error) {
+		last = call()
+		return last == nil || apierrors.IsNotFound(last), nil
+	})
+	if err != nil && last == nil {
+		return err
+	}
+	return last
 }
 
 // patchDriverTerminated sets the driver pod's phase and terminates its
