@@ -77,6 +77,19 @@ func readAPICounts(c *framework.Cluster) (apiCounts, error) {
 	return counts, nil
 }
 
+// add is c plus after-before, as new counts: phases measured apart, counted
+// as one.
+func (c apiCounts) add(before, after apiCounts) apiCounts {
+	sum := apiCounts{}
+	for name, v := range c {
+		sum[name] = v
+	}
+	for name, v := range after {
+		sum[name] += v - before[name]
+	}
+	return sum
+}
+
 // perApp formats after-before per application, the largest first, keeping
 // the entries of at least 0.05 per application.
 func (after apiCounts) perApp(before apiCounts, apps int) string {

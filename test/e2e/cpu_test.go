@@ -35,12 +35,31 @@ func newCPUMeter(c *framework.Cluster) *cpuMeter {
 
 func (m *cpuMeter) set(name string, pid int) { m.pids[name] = pid }
 
+// unset stops reading a process (it exited; its pid may be reused).
+func (m *cpuMeter) unset(name string) { delete(m.pids, name) }
+
 // cpuSample is, per process, the CPU time it used and the time its threads
 // waited, runnable, for a CPU.
 type cpuSample map[string]cpuUse
 
 type cpuUse struct {
 	cpu, wait time.Duration
+}
+
+// add is s plus what each process used from before to after, as a new
+// sample: the use of phases measured apart, counted as one.
+func (s cpuSample) add(before, after cpuSample) cpuSample {
+	sum := cpuSample{}
+	for name, u := range s {
+		sum[name] = u
+	}
+	for name, a := range after {
+		u := sum[name]
+		u.cpu += a.cpu - before[name].cpu
+		u.wait += a.wait - before[name].wait
+		sum[name] = u
+	}
+	return sum
 }
 
 func (m *cpuMeter) read() cpuSample {

@@ -114,10 +114,11 @@ var concurrency = sparkapplication.DefaultMaxConcurrentReconciles
 
 // BenchmarkSubmission prints, in one run on the local cluster:
 // (a) the API server's raw rate for creating an application's objects
-// directly, (b) sparkplane's sustained submission rate and its ratio to (a),
+// directly, measured in two halves, right before (b) and right after it,
+// (b) sparkplane's sustained submission rate and its ratio to (a),
 // (c') p50/p99 latency from application created to driver pod created for
-// 60 s at half of (a)'s rate, once (b)'s applications are deleted, beside
-// the raw path's latency at that rate measured after (a)'s were (a'), (c)
+// 60 s at half of (a)'s rate, beside the raw path's latency at that rate
+// (a'), each after a namespace of applications was deleted, (c)
 // the same at a steady 50 applications/s, (d) the operator's RSS with 1,000 applications
 // and 10,000 executor pods present — beside the incumbent's 2.2–2.6
 // applications/s. The operator runs as a separate process (bin/sparkplane
@@ -148,38 +149,39 @@ func BenchmarkSubmission(b *testing.B) {
 
 	// (a) The API server alone: per application the SparkApplication, its
 	// driver Pod, two ConfigMaps and Service (the very objects
-	// internal/submit builds) and one status write.
+	// internal/submit builds) and one status write. Measured in two halves,
+	// one right before (b) and one right after it, with the operator
+	// stopped: on this machine the CPU an application costs drifts by up to
+	// a quarter between phases minutes apart, and a reference taken on both
+	// sides of (b) cancels a drift that runs one way through the three
+	// (each half's figures are printed, so a drift shows).
 	cpu := newCPUMeter(c)
-	rawNS := c.Namespace(b)
-	// The same instrument as (b), which needs it to see the drivers: the
-	// API server sends the benchmark every driver pod of (a) too, so that
-	// the watch's cost is on both sides of the ratio.
-	seenRaw := watchDrivers(b, c, rawNS)
 	waitForWatchers(b, c, "sparkapplications")
-	cpu.settle() // the cluster's start-up is done
-	cpuBefore := cpu.read()
-	apiBefore := mustAPICounts(b, c)
-	profileAPIServer(b, c, profiles, "a")
-	rawTook := runWorkers(b, sustainedApps, concurrency, func(i int) error {
-		return createRaw(ctx, cl, benchApplication(rawNS, fmt.Sprintf("raw-%04d", i), unscheduled))
-	})
-	seenRaw.waitAll(b, sustainedApps, 5*time.Minute)
-	rawRate := float64(sustainedApps) / rawTook.Seconds()
-	rawCPU := cpuPerApp(cpuBefore, cpu.read(), sustainedApps)
-	rawAPI := mustAPICounts(b, c).perApp(apiBefore, sustainedApps)
-	fmt.Printf("  (a) API server raw rate: %d applications' objects in %s: %.1f applications/s (machine load %s)\n      %s\n", sustainedApps, rawTook.Round(time.Millisecond), rawRate, loadAverage(), rawCPU)
-	fmt.Printf("      %s\n", rawAPI)
-	deleteNamespace(b, c, rawNS)
-
-	// (a') The raw path's latency, application created -> driver pod
-	// created, at half its own rate: the reference of (c').
-	belowRate := max(1, int(rawRate/2))
-	fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
-	rawBelow := measureLatency(b, c, belowRate, belowDuration, func(ns, name string) (time.Time, error) {
-		return createRawTimed(ctx, cl, benchApplication(ns, name, unscheduled))
-	})
-	fmt.Printf("  (a') raw path latency at %d applications/s (half of (a)) for %s: p50 %s, p99 %s\n", belowRate, belowDuration,
-		rawBelow.p50.Round(100*time.Microsecond), rawBelow.p99.Round(100*time.Microsecond))
+	rawHalf := func(part string, first, n int) rawRun {
+		ns := c.Namespace(b)
+		// The same instrument as (b), which needs it to see the drivers:
+		// the API server sends the benchmark every driver pod of (a) too,
+		// so that the watch's cost is on both sides of the ratio.
+		seenRaw := watchDrivers(b, c, ns)
+		cpu.settle() // the previous phase's work is done
+		cpuBefore := cpu.read()
+		apiBefore := mustAPICounts(b, c)
+		if first == 0 {
+			profileAPIServer(b, c, profiles, "a")
+		}
+		took := runWorkers(b, n, concurrency, func(i int) error {
+			return createRaw(ctx, cl, benchApplication(ns, fmt.Sprintf("raw-%04d", first+i), unscheduled))
+		})
+		seenRaw.waitAll(b, n, 5*time.Minute)
+		run := rawRun{n: n, took: took}
+		run.cpu = run.cpu.add(cpuBefore, cpu.read())
+		run.api = run.api.add(apiBefore, mustAPICounts(b, c))
+		fmt.Printf("  (%s) raw path, %d applications' objects in %s: %.1f applications/s (machine load %s)\n      %s\n      %s\n",
+			part, n, took.Round(time.Millisecond), run.rate(), loadAverage(), cpuPerApp(nil, run.cpu, n), run.api.perApp(nil, n))
+		deleteNamespace(b, c, ns)
+		return run
+	}
+	a1 := rawHalf("a1", 0, sustainedApps/2)
 
 	op, pprofAddr := startBenchOperator(b, c)
 
@@ -188,8 +190,8 @@ func BenchmarkSubmission(b *testing.B) {
 	seen := watchDrivers(b, c, sustainedNS)
 	cpu.set("operator", op.cmd.Process.Pid)
 	cpu.settle() // (a)'s namespace is gone; its garbage too
-	cpuBefore = cpu.read()
-	apiBefore = mustAPICounts(b, c)
+	cpuBefore := cpu.read()
+	apiBefore := mustAPICounts(b, c)
 	profileAPIServer(b, c, profiles, "b")
 	profileOperator(pprofAddr, profiles, "b")
 	start := time.Now()
@@ -198,10 +200,9 @@ func BenchmarkSubmission(b *testing.B) {
 	})
 	last := seen.waitAll(b, sustainedApps, 5*time.Minute)
 	sustainedRate := float64(sustainedApps) / last.Sub(start).Seconds()
-	ratio := sustainedRate / rawRate
 	sustainedCPU := cpuPerApp(cpuBefore, cpu.read(), sustainedApps)
 	sustainedAPI := mustAPICounts(b, c).perApp(apiBefore, sustainedApps)
-	fmt.Printf("  (b) sparkplane sustained rate: %d applications in %s: %.1f applications/s (ratio %.2f, machine load %s)\n      %s\n", sustainedApps, last.Sub(start).Round(time.Millisecond), sustainedRate, ratio, loadAverage(), sustainedCPU)
+	fmt.Printf("  (b) sparkplane sustained rate: %d applications in %s: %.1f applications/s (machine load %s)\n      %s\n", sustainedApps, last.Sub(start).Round(time.Millisecond), sustainedRate, loadAverage(), sustainedCPU)
 	fmt.Printf("      %s\n      %s\n      %s\n", sustainedAPI, eventsPerApp(b, c, sustainedNS, sustainedApps), applicationSize(b, cl, sustainedNS))
 
 	// (b)'s applications go before the latency phases, as (a)'s went before
@@ -215,11 +216,34 @@ func BenchmarkSubmission(b *testing.B) {
 	}
 	deleteNamespace(b, c, sustainedNS)
 
+	// (a)'s second half, the operator stopped again.
+	op.stop()
+	cpu.unset("operator")
+	a2 := rawHalf("a2", sustainedApps/2, sustainedApps-sustainedApps/2)
+	raw := a1.plus(a2)
+	rawRate := raw.rate()
+	ratio := sustainedRate / rawRate
+	fmt.Printf("  (a) raw path, both halves: %d applications' objects in %s: %.1f applications/s; (b)/(a) = %.2f\n      %s\n      %s\n",
+		raw.n, raw.took.Round(time.Millisecond), rawRate, ratio, cpuPerApp(nil, raw.cpu, raw.n), raw.api.perApp(nil, raw.n))
+
+	// (a') The raw path's latency, application created -> driver pod
+	// created, at half its own rate: the reference of (c').
+	belowRate := max(1, int(rawRate/2))
+	fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
+	rawBelow := measureLatency(b, c, belowRate, belowDuration, func(ns, name string) (time.Time, error) {
+		return createRawTimed(ctx, cl, benchApplication(ns, name, unscheduled))
+	})
+	fmt.Printf("  (a') raw path latency at %d applications/s (half of (a)) for %s: p50 %s, p99 %s\n", belowRate, belowDuration,
+		rawBelow.p50.Round(100*time.Microsecond), rawBelow.p99.Round(100*time.Microsecond))
+
+	op, _ = startBenchOperator(b, c)
+	cpu.set("operator", op.cmd.Process.Pid)
+
 	// (c') Latency at half the raw rate, below what this machine's API
 	// server sustains, where the figure is the operator's latency rather
 	// than the cluster's queue; beside the raw path's at the same rate
-	// (a'), both on a cluster that has just deleted its 2,000 applications
-	// and settled. Before (c), whose 50 a second this machine cannot
+	// (a'), both on a cluster that has just deleted a namespace of
+	// applications and settled. Before (c), whose 50 a second this machine cannot
 	// sustain: its backlog and its namespace's deletion would be (c')'s
 	// surroundings otherwise.
 	fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
@@ -293,6 +317,7 @@ func BenchmarkSubmission(b *testing.B) {
 	fmt.Printf(`
 sparkplane submission benchmark (local cluster, %d-way concurrency, operator as a separate process)
   (a) API server raw rate, same objects (app, pod, 2 config maps, service, status write): %7.1f applications/s
+      (measured in two halves of %d, right before (b) and right after it: %.1f and %.1f applications/s)
   (b) sparkplane sustained rate, %d applications created -> driver pod exists:      %7.1f applications/s
       ratio (b)/(a): %.2f (target >= %.1f: %s)
       incumbent (Kubeflow spark-operator, one spark-submit JVM each, published):     %.1f-%.1f applications/s
@@ -307,6 +332,7 @@ sparkplane submission benchmark (local cluster, %d-way concurrency, operator as 
 `,
 		concurrency,
 		rawRate,
+		a1.n, a1.rate(), a2.rate(),
 		sustainedApps, sustainedRate,
 		ratio, targetRatio, verdict(ratio >= targetRatio),
 		incumbentRateLow, incumbentRateHigh,
@@ -323,6 +349,23 @@ sparkplane submission benchmark (local cluster, %d-way concurrency, operator as 
 			"        cluster runs near or past saturation, so (c) measures its queue as much as the operator. The second line\n"+
 			"        of (c) is the latency where the cluster keeps up.\n", rawRate, latencyRate)
 	}
+}
+
+// rawRun is what a run of the raw path (a) did: n applications in took,
+// and what the cluster's processes and the API server spent on them.
+type rawRun struct {
+	n    int
+	took time.Duration
+	cpu  cpuSample
+	api  apiCounts
+}
+
+func (r rawRun) rate() float64 { return float64(r.n) / r.took.Seconds() }
+
+// plus is both runs together: their applications over their summed time,
+// as one run of them all would have been timed.
+func (r rawRun) plus(o rawRun) rawRun {
+	return rawRun{n: r.n + o.n, took: r.took + o.took, cpu: r.cpu.add(nil, o.cpu), api: r.api.add(nil, o.api)}
 }
 
 // profileAPIServer takes a CPU profile of the API server over the first
