@@ -28,7 +28,6 @@ import (
 	"github.com/sparkplane/sparkplane/internal/devcluster"
 	"github.com/sparkplane/sparkplane/internal/imageplatforms/registrytest"
 	"github.com/sparkplane/sparkplane/internal/spark"
-	"github.com/sparkplane/sparkplane/internal/submit"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 	"github.com/sparkplane/sparkplane/test/e2e/framework"
 )
@@ -148,8 +147,8 @@ func BenchmarkSubmission(b *testing.B) {
 	b.Cleanup(func() { benchImage = defaultImage })
 
 	// (a) The API server alone: per application the SparkApplication, its
-	// driver Pod, two ConfigMaps and Service (the very objects
-	// internal/submit builds) and one status write. Measured in two halves,
+	// driver Pod, two ConfigMaps and Service (the very objects the operator
+	// builds, from the same resolution: rawPath) and one status write. Measured in two halves,
 	// one right before (b) and one right after it, with the operator
 	// stopped: on this machine the CPU an application costs drifts by up to
 	// a quarter between phases minutes apart, and a reference taken on both
@@ -157,8 +156,13 @@ func BenchmarkSubmission(b *testing.B) {
 	// (each half's figures are printed, so a drift shows).
 	cpu := newCPUMeter(c)
 	waitForWatchers(b, c, "sparkapplications")
+	var rawP *rawPath
 	rawHalf := func(part string, first, n int) rawRun {
 		ns := c.Namespace(b)
+		if rawP == nil {
+			rawP = newRawPath(b, ctx, cl, ns)
+		}
+		rawP.prepare(b, ctx, ns)
 		// The same instrument as (b), which needs it to see the drivers:
 		// the API server sends the benchmark every driver pod of (a) too,
 		// so that the watch's cost is on both sides of the ratio.
@@ -170,7 +174,7 @@ func BenchmarkSubmission(b *testing.B) {
 			profileAPIServer(b, c, profiles, "a")
 		}
 		took := runWorkers(b, n, concurrency, func(i int) error {
-			return createRaw(ctx, cl, benchApplication(ns, fmt.Sprintf("raw-%04d", first+i), unscheduled))
+			return rawP.create(ctx, benchApplication(ns, fmt.Sprintf("raw-%04d", first+i), unscheduled))
 		})
 		seenRaw.waitAll(b, n, 5*time.Minute)
 		run := rawRun{n: n, took: took}
@@ -203,7 +207,8 @@ func BenchmarkSubmission(b *testing.B) {
 	sustainedCPU := cpuPerApp(cpuBefore, cpu.read(), sustainedApps)
 	sustainedAPI := mustAPICounts(b, c).perApp(apiBefore, sustainedApps)
 	fmt.Printf("  (b) sparkplane sustained rate: %d applications in %s: %.1f applications/s (machine load %s)\n      %s\n", sustainedApps, last.Sub(start).Round(time.Millisecond), sustainedRate, loadAverage(), sustainedCPU)
-	fmt.Printf("      %s\n      %s\n      %s\n", sustainedAPI, eventsPerApp(b, c, sustainedNS, sustainedApps), applicationSize(b, cl, sustainedNS))
+	fmt.Printf("      %s\n      %s\n      %s\n      %s\n", sustainedAPI, eventsPerApp(b, c, sustainedNS, sustainedApps), applicationSize(b, cl, sustainedNS),
+		rawP.checkSameObjects(b, ctx, sustainedNS, "app-0000"))
 
 	// (b)'s applications go before the latency phases, as (a)'s went before
 	// (a'): left in place, their 2,000 drivers crossed the pending threshold
@@ -230,8 +235,8 @@ func BenchmarkSubmission(b *testing.B) {
 	// created, at half its own rate: the reference of (c').
 	belowRate := max(1, int(rawRate/2))
 	fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
-	rawBelow := measureLatency(b, c, belowRate, belowDuration, func(ns, name string) (time.Time, error) {
-		return createRawTimed(ctx, cl, benchApplication(ns, name, unscheduled))
+	rawBelow := measureLatency(b, c, belowRate, belowDuration, func(ns string) { rawP.prepare(b, ctx, ns) }, func(ns, name string) (time.Time, error) {
+		return rawP.createTimed(ctx, benchApplication(ns, name, unscheduled))
 	})
 	fmt.Printf("  (a') raw path latency at %d applications/s (half of (a)) for %s: p50 %s, p99 %s\n", belowRate, belowDuration,
 		rawBelow.p50.Round(100*time.Microsecond), rawBelow.p99.Round(100*time.Microsecond))
@@ -248,7 +253,7 @@ func BenchmarkSubmission(b *testing.B) {
 	// surroundings otherwise.
 	fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
 	metricsBefore := operatorMetrics(op)
-	below := measureLatency(b, c, belowRate, belowDuration, createApp(cl))
+	below := measureLatency(b, c, belowRate, belowDuration, nil, createApp(cl))
 	if metricsBefore != nil {
 		if m := operatorMetrics(op); m != nil {
 			fmt.Printf("      %s\n", operatorQueueFigures(metricsBefore, m))
@@ -261,7 +266,7 @@ func BenchmarkSubmission(b *testing.B) {
 
 	// (c) Latency at a steady 50 applications/s.
 	fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
-	at50 := measureLatency(b, c, latencyRate, latencyDuration, createApp(cl))
+	at50 := measureLatency(b, c, latencyRate, latencyDuration, nil, createApp(cl))
 	p50, p99, latencyApps := at50.p50, at50.p99, at50.n
 	fmt.Printf("  (c) latency at %d applications/s: p50 %s, p99 %s\n", latencyRate, p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond))
 	// SPARKPLANE_BENCH_OPERATOR_LOG=<file> keeps the operator's log of (b),
@@ -448,58 +453,12 @@ func mustAPICounts(b *testing.B, c *framework.Cluster) apiCounts {
 	return counts
 }
 
-// createRawTimed does createRaw and returns when the application's create
-// returned (the start of its created -> driver pod latency).
-func createRawTimed(ctx context.Context, cl client.Client, app *v1alpha1.SparkApplication) (time.Time, error) {
-	if err := cl.Create(ctx, app); err != nil {
-		return time.Time{}, err
-	}
-	created := time.Now()
-	return created, finishRaw(ctx, cl, app)
-}
-
 // createApp creates an application for sparkplane to submit.
 func createApp(cl client.Client) func(ns, name string) (time.Time, error) {
 	return func(ns, name string) (time.Time, error) {
 		err := cl.Create(context.Background(), benchApplication(ns, name, unscheduled))
 		return time.Now(), err
 	}
-}
-
-// createRaw does by hand what the operator does for one application.
-func createRaw(ctx context.Context, cl client.Client, app *v1alpha1.SparkApplication) error {
-	if err := cl.Create(ctx, app); err != nil {
-		return err
-	}
-	return finishRaw(ctx, cl, app)
-}
-
-// finishRaw does the rest of createRaw once the application exists.
-func finishRaw(ctx context.Context, cl client.Client, app *v1alpha1.SparkApplication) error {
-	objs, err := submit.Build(app, submit.Options{Attempt: 1})
-	if err != nil {
-		return err
-	}
-	if err := cl.Create(ctx, objs.DriverPod); err != nil {
-		return err
-	}
-	objs.OwnByDriver(objs.DriverPod)
-	for _, obj := range objs.Dependents() {
-		if err := cl.Create(ctx, obj.(client.Object)); err != nil {
-			return err
-		}
-	}
-	app.Status.State = v1alpha1.StatePending
-	app.Status.Attempts = 1
-	app.Status.SparkApplicationID = objs.Names.AppID
-	app.Status.DriverInfo = v1alpha1.DriverInfo{PodName: objs.Names.DriverPod, WebUIServiceName: objs.Names.DriverService}
-	app.Status.Conditions = []metav1.Condition{{
-		Type: v1alpha1.ConditionSubmitted, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonDriverCreated,
-		Message: "driver pod " + objs.Names.DriverPod, LastTransitionTime: metav1.Now(),
-	}}
-	// Written as the operator writes a status whose conditions change: an
-	// update based on the resourceVersion read (here the create's).
-	return cl.Status().Update(ctx, app)
 }
 
 // latency is what measureLatency found.
@@ -511,9 +470,12 @@ type latency struct {
 // measureLatency creates applications with create in a new namespace at a
 // steady rate for d and returns the p50 and p99 of created (when create
 // says) → driver pod created, and how many applications it measured.
-func measureLatency(b *testing.B, c *framework.Cluster, rate int, d time.Duration, create func(ns, name string) (time.Time, error)) latency {
+func measureLatency(b *testing.B, c *framework.Cluster, rate int, d time.Duration, prepare func(ns string), create func(ns, name string) (time.Time, error)) latency {
 	b.Helper()
 	ns := c.Namespace(b)
+	if prepare != nil {
+		prepare(ns)
+	}
 	seen := watchDrivers(b, c, ns)
 	appSeen := watchApplicationsSeen(b, c, ns)
 	start := time.Now()

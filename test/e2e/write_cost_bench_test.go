@@ -128,7 +128,7 @@ func joinMs(v []float64) string {
 	return strings.Join(parts, " / ")
 }
 
-// rawStatus is the status the raw path (a) writes (finishRaw).
+// rawStatus is the status the raw path (a) writes (rawPath.finish).
 func rawStatus() v1alpha1.SparkApplicationStatus {
 	return v1alpha1.SparkApplicationStatus{
 		State: v1alpha1.StatePending, Attempts: 1, SparkApplicationID: "spark-0123456789abcdef0123456789abcdef",
