@@ -228,6 +228,12 @@ func eventName(line []byte, scratch []byte) ([]byte, bool) {
 // parseLine decodes one line (without its newline) into rec. It reports a
 // corrupt line as kindCorrupt and an unknown event as kindUnknown with its name.
 func parseLine(line []byte, rec *record, scratch []byte) {
+	parseLineWith(line, rec, scratch, nil)
+}
+
+// parseLineWith is parseLine reading task ends through the shapes of shapes
+// (nil: none).
+func parseLineWith(line []byte, rec *record, scratch []byte, shapes *shapeCache) {
 	*rec = record{}
 	name, ok := eventName(line, scratch)
 	if !ok {
@@ -246,7 +252,11 @@ func parseLine(line []byte, rec *record, scratch []byte) {
 		rec.strings().name = string(name)
 		return
 	case kindTaskEnd:
-		end = parseTaskEnd(line, rec, scratch)
+		if shapes != nil {
+			end = shapes.parseTaskEnd(line, rec, scratch)
+		} else {
+			end = parseTaskEnd(line, rec, scratch)
+		}
 	case kindStageSubmitted, kindStageCompleted:
 		end = parseStage(line, rec, scratch)
 	case kindStageExecutorMetrics:
@@ -474,17 +484,21 @@ func parseMetricGroup(b []byte, i int, scratch []byte, keys *keySet, targets [6]
 			target = targets[id]
 		}
 		if target != nil {
-			if j < len(b) && (b[j] == '-' || (b[j] >= '0' && b[j] <= '9')) {
-				*target, j = readInt(b, j)
-			} else {
-				*target = 0
-				j = skipValue(b, j)
-			}
+			*target, j = readMetric(b, j)
 		} else {
 			j = skipValue(b, j)
 		}
 		i = j
 	}
+}
+
+// readMetric reads a member of a metric group: a number, or 0 for any
+// other value (skipped).
+func readMetric(b []byte, i int) (int64, int) {
+	if i < len(b) && (b[i] == '-' || (b[i] >= '0' && b[i] <= '9')) {
+		return readInt(b, i)
+	}
+	return 0, skipValue(b, i)
 }
 
 // parseInts walks a flat object, handing every numeric member to set and

@@ -54,6 +54,7 @@ type chunk struct {
 	truncated bool // ... and the stream ended inside it
 	recs      []record
 	scratch   []byte
+	shapes    shapeCache // task-end layouts, learnt by the goroutine parsing the chunk
 	done      chan struct{}
 }
 
@@ -194,7 +195,7 @@ func (c *chunk) parse() {
 			rec.kind = kindTruncated
 			continue
 		}
-		parseLine(line, rec, c.scratch)
+		parseLineWith(line, rec, c.scratch, &c.shapes)
 	}
 	c.parsed = len(c.data) - len(data)
 }

@@ -1,0 +1,459 @@
+package advisor
+
+import (
+	"encoding/binary"
+	"slices"
+)
+
+// A task-end line is most of an event log, and Spark writes the task ends of
+// one stage with the same keys in the same order: from one line to the next
+// only the values change. A lineShape is that layout, learnt from a line the
+// general parser (parseTaskEnd) has read: the bytes between the values
+// (keys, punctuation, the event name), and for each value what the general
+// parser does with it. A later line whose bytes between its values are the
+// very same is read by comparing those bytes and handling each value in turn,
+// with no key lookup, no guess of the next key and no call per member. A line
+// that differs anywhere (another key, another order, whitespace, a value of
+// another type where that changes the result) is read by the general parser,
+// and its shape is learnt.
+//
+// Why the result is the general parser's: a line that matches a shape has
+// the same keys, in the same objects, in the same order as the line the shape
+// was learnt from (the bytes between values are equal, and a skipped value
+// cannot end earlier or later than the general parser's skip without the next
+// bytes failing to match). Values are read by the general parser's own
+// functions (readInt, readString, readBool, the metric groups' rule), and a
+// shape is only learnt from a line with no key given twice in an object, so
+// "the last value wins" cannot differ. The learner checks the shape against
+// the line it came from; FuzzTaskEndShape checks it against others.
+type lineShape struct {
+	steps []shapeStep // one per value, in line order, and for the bytes after the last
+	base  record      // what the line's layout alone says (kind, which groups are present)
+}
+
+// shapeStep is the n bytes before a value, then act for the value. The
+// bytes are held as words compared at once, masked, with one branch (as
+// keySet compares keys); longer runs of bytes take several steps.
+type shapeStep struct {
+	words, masks [shapeWords]uint64
+	n            int32
+	act          shapeAction
+	open         byte // the first byte of a skipped container, as learnt
+}
+
+// shapeWords is how many 8-byte words of bytes one step compares.
+const shapeWords = 4
+
+type shapeAction uint8
+
+const (
+	actNone shapeAction = iota
+	// actBytes is bytes alone, with no value after them (more than one step holds).
+	actBytes
+	// Values the analysis does not read, skipped as the general parser
+	// skips them; each checks the value's type is the one learnt, where the
+	// type changes what the general parser does.
+	actSkipNumber    // digits only (skipValue's rule for them)
+	actSkipString    // a string
+	actSkipContainer // an object or array opening with open
+	actSkipLiteral   // another value that is not a string or container: skipValue
+	// Values read, each by the same function and rule as in parseTaskEnd.
+	actStageID
+	actStageAttempt
+	actReason
+	actLaunch
+	actFinish
+	actExecutorID
+	actFailed
+	actKilled
+	actHeap
+	actOffHeap
+	actRSS
+	actRunTime
+	actCPUTime
+	actGCTime
+	actMemorySpilled
+	actDiskSpilled
+	actPeakExecution
+	// Members of the metric groups (parseMetricGroup's rule: a number is read,
+	// anything else counts as 0).
+	actRemoteRead
+	actLocalRead
+	actFetchWait
+	actShuffleWrite
+	actInputBytes
+	actOutputBytes
+)
+
+// shapeField is what parseTaskEnd does with one key: read the value (act),
+// walk into it when it is an object (obj), and what its presence says (flag).
+type shapeField struct {
+	act  shapeAction
+	obj  map[string]shapeField
+	flag func(*record)
+}
+
+// taskEndSchema mirrors parseTaskEnd and the parsers it calls: any key not
+// here is skipped.
+var taskEndSchema = map[string]shapeField{
+	"Stage ID":         {act: actStageID},
+	"Stage Attempt ID": {act: actStageAttempt},
+	"Task End Reason":  {obj: map[string]shapeField{"Reason": {act: actReason}}},
+	"Task Info": {obj: map[string]shapeField{
+		"Launch Time": {act: actLaunch},
+		"Finish Time": {act: actFinish},
+		"Executor ID": {act: actExecutorID},
+		"Failed":      {act: actFailed},
+		"Killed":      {act: actKilled},
+	}},
+	"Task Executor Metrics": {flag: func(r *record) { r.hasMetrics = true }, obj: map[string]shapeField{
+		"JVMHeapMemory":           {act: actHeap},
+		"JVMOffHeapMemory":        {act: actOffHeap},
+		"ProcessTreeJVMRSSMemory": {act: actRSS},
+	}},
+	"Task Metrics": {flag: func(r *record) { r.hasTaskMetrics = true }, obj: map[string]shapeField{
+		"Executor Run Time":     {act: actRunTime},
+		"Executor CPU Time":     {act: actCPUTime, flag: func(r *record) { r.hasCPU = true }},
+		"JVM GC Time":           {act: actGCTime},
+		"Memory Bytes Spilled":  {act: actMemorySpilled},
+		"Disk Bytes Spilled":    {act: actDiskSpilled},
+		"Peak Execution Memory": {act: actPeakExecution},
+		"Shuffle Read Metrics": {obj: map[string]shapeField{
+			"Remote Bytes Read": {act: actRemoteRead},
+			"Local Bytes Read":  {act: actLocalRead},
+			"Fetch Wait Time":   {act: actFetchWait},
+		}},
+		"Shuffle Write Metrics": {obj: map[string]shapeField{"Shuffle Bytes Written": {act: actShuffleWrite}}},
+		"Input Metrics":         {obj: map[string]shapeField{"Bytes Read": {act: actInputBytes}}},
+		"Output Metrics":        {obj: map[string]shapeField{"Bytes Written": {act: actOutputBytes}}},
+	}},
+}
+
+// match reads line into r if it has the shape, and reports whether it had.
+// r must be zero on entry; it is only meaningful when the line matched.
+func (s *lineShape) match(b []byte, r *record) bool {
+	i := 0
+	for k := range s.steps {
+		st := &s.steps[k]
+		n := int(st.n)
+		if len(b)-i < n {
+			return false
+		}
+		if cap(b)-i >= 8*shapeWords {
+			// The words may run past the line into the chunk it is a slice of:
+			// masked out.
+			w := b[i : i+8*shapeWords]
+			d := (binary.LittleEndian.Uint64(w) ^ st.words[0]) & st.masks[0]
+			d |= (binary.LittleEndian.Uint64(w[8:]) ^ st.words[1]) & st.masks[1]
+			d |= (binary.LittleEndian.Uint64(w[16:]) ^ st.words[2]) & st.masks[2]
+			d |= (binary.LittleEndian.Uint64(w[24:]) ^ st.words[3]) & st.masks[3]
+			if d != 0 {
+				return false
+			}
+		} else if !st.sameBytes(b[i : i+n]) {
+			return false
+		}
+		i += n
+		// The commonest values here, the others in value.
+		switch st.act {
+		case actBytes:
+		case actSkipNumber:
+			j := skipDigits(b, i)
+			if j == i {
+				return false
+			}
+			i = j
+		case actSkipString:
+			if i >= len(b) || b[i] != '"' {
+				return false
+			}
+			if i, _ = stringEnd(b, i+1); i < 0 {
+				return false
+			}
+			i++
+		default:
+			if i = st.value(b, i, r); i < 0 {
+				return false
+			}
+		}
+	}
+	if i != len(b) {
+		return false
+	}
+	r.kind, r.hasMetrics, r.hasTaskMetrics, r.hasCPU = s.base.kind, s.base.hasMetrics, s.base.hasTaskMetrics, s.base.hasCPU
+	return true
+}
+
+// sameBytes reports whether p is the step's bytes (for a line too near its
+// storage's end to load whole words).
+func (st *shapeStep) sameBytes(p []byte) bool {
+	var want [8 * shapeWords]byte
+	for w := range shapeWords {
+		binary.LittleEndian.PutUint64(want[8*w:], st.words[w])
+	}
+	return string(p) == string(want[:st.n])
+}
+
+// newShapeStep is the step for the bytes q (at most 8*shapeWords) before a
+// value handled by act.
+func newShapeStep(q []byte, act shapeAction, open byte) shapeStep {
+	var word [8 * shapeWords]byte
+	copy(word[:], q)
+	st := shapeStep{n: int32(len(q)), act: act, open: open}
+	for w := range shapeWords {
+		st.words[w] = binary.LittleEndian.Uint64(word[8*w:])
+		if left := len(q) - 8*w; left > 0 {
+			st.masks[w] = ^uint64(0) >> (64 - 8*min(left, 8))
+		}
+	}
+	return st
+}
+
+// skipDigits returns the position after the ASCII digits from b[i].
+func skipDigits(b []byte, i int) int {
+	for len(b)-i >= 8 {
+		k := digitRun(binary.LittleEndian.Uint64(b[i:]))
+		i += k
+		if k < 8 {
+			return i
+		}
+	}
+	for i < len(b) && b[i]-'0' <= 9 {
+		i++
+	}
+	return i
+}
+
+// value handles the value at b[i] and returns the position after it, or -1
+// when it is not what the step expects.
+func (st *shapeStep) value(b []byte, i int, r *record) int {
+	switch st.act {
+	case actBytes:
+		return i
+	case actSkipNumber:
+		if j := skipDigits(b, i); j > i {
+			return j
+		}
+		return -1
+	case actSkipString:
+		if i >= len(b) || b[i] != '"' {
+			return -1
+		}
+		end, _ := stringEnd(b, i+1)
+		if end < 0 {
+			return -1
+		}
+		return end + 1
+	case actSkipContainer:
+		if i >= len(b) || b[i] != st.open {
+			return -1
+		}
+		return skipContainer(b, i)
+	case actSkipLiteral:
+		if i >= len(b) || b[i] == '"' || b[i] == '{' || b[i] == '[' {
+			return -1
+		}
+		return skipValue(b, i)
+	case actStageID:
+		r.stageID, i = readInt(b, i)
+	case actStageAttempt:
+		r.stageAttempt, i = readInt(b, i)
+	case actReason:
+		var v []byte
+		v, i = readString(b, i, nil)
+		r.success = string(v) == "Success"
+	case actLaunch:
+		r.timestamp, i = readInt(b, i)
+	case actFinish:
+		r.finish, i = readInt(b, i)
+	case actExecutorID:
+		var v []byte
+		v, i = readString(b, i, nil)
+		r.isDriver = string(v) == "driver"
+	case actFailed:
+		r.failed, i = readBool(b, i)
+	case actKilled:
+		r.killed, i = readBool(b, i)
+	case actHeap:
+		r.memory.heap, i = readInt(b, i)
+	case actOffHeap:
+		r.memory.offHeap, i = readInt(b, i)
+	case actRSS:
+		r.memory.rss, i = readInt(b, i)
+	case actRunTime:
+		r.runTimeMs, i = readInt(b, i)
+	case actCPUTime:
+		r.cpuTimeNs, i = readInt(b, i)
+	case actGCTime:
+		r.gcTimeMs, i = readInt(b, i)
+	case actMemorySpilled:
+		r.memorySpilled, i = readInt(b, i)
+	case actDiskSpilled:
+		r.diskSpilled, i = readInt(b, i)
+	case actPeakExecution:
+		r.peakExecutionMemory, i = readInt(b, i)
+	case actRemoteRead:
+		r.remoteRead, i = readMetric(b, i)
+	case actLocalRead:
+		r.localRead, i = readMetric(b, i)
+	case actFetchWait:
+		r.fetchWaitMs, i = readMetric(b, i)
+	case actShuffleWrite:
+		r.shuffleWrite, i = readMetric(b, i)
+	case actInputBytes:
+		r.inputBytes, i = readMetric(b, i)
+	case actOutputBytes:
+		r.outputBytes, i = readMetric(b, i)
+	default:
+		return -1
+	}
+	return i
+}
+
+// learnShape learns the shape of a task-end line the general parser read
+// into want; nil when the line cannot have one (a key given twice in an
+// object, trailing bytes) or the shape does not read the line as want.
+func learnShape(b []byte, want *record, scratch []byte) *lineShape {
+	l := shapeLearner{b: b, scratch: scratch, shape: &lineShape{base: record{kind: kindTaskEnd}}}
+	end := l.object(0, taskEndSchema, true)
+	if end < 0 || ws(b, end) != len(b) {
+		return nil
+	}
+	l.addBytes(b[l.from:], actBytes, 0)
+	var got record
+	if !l.shape.match(b, &got) || got != *want {
+		return nil
+	}
+	return l.shape
+}
+
+type shapeLearner struct {
+	b       []byte
+	scratch []byte
+	shape   *lineShape
+	from    int // where the bytes before the next value start
+}
+
+// object walks the object at b[i] as the schema says, adding a step per
+// value, and returns the position after it.
+func (l *shapeLearner) object(i int, schema map[string]shapeField, top bool) int {
+	b := l.b
+	i = objectStart(b, i)
+	var seen []string
+	for {
+		key, j, more := objectKey(b, i, l.scratch)
+		if !more {
+			return j
+		}
+		if j >= len(b) {
+			return -1
+		}
+		name := string(key)
+		if slices.Contains(seen, name) {
+			return -1
+		}
+		seen = append(seen, name)
+		f, known := schema[name]
+		if known && f.flag != nil {
+			f.flag(&l.shape.base)
+		}
+		switch {
+		case top && name == "Event":
+			// The event name is part of the bytes compared.
+			j = skipValue(b, j)
+		case known && f.obj != nil && b[j] == '{':
+			j = l.object(j, f.obj, false)
+		case known && f.act != actNone:
+			j = l.step(j, shapeStep{act: f.act})
+		default:
+			j = l.step(j, skipStep(b[j]))
+		}
+		if j < 0 {
+			return -1
+		}
+		i = objectNext(b, j)
+	}
+}
+
+// skipStep is the step that skips a value starting with c as the general
+// parser would.
+func skipStep(c byte) shapeStep {
+	switch {
+	case c >= '0' && c <= '9':
+		return shapeStep{act: actSkipNumber}
+	case c == '"':
+		return shapeStep{act: actSkipString}
+	case c == '{' || c == '[':
+		return shapeStep{act: actSkipContainer, open: c}
+	}
+	return shapeStep{act: actSkipLiteral}
+}
+
+// step adds st for the value at b[j] and returns the position after it.
+func (l *shapeLearner) step(j int, st shapeStep) int {
+	l.addBytes(l.b[l.from:j], st.act, st.open)
+	var scratch record
+	end := st.value(l.b, j, &scratch)
+	l.from = end
+	return end
+}
+
+// addBytes adds the steps comparing q, the last with act.
+func (l *shapeLearner) addBytes(q []byte, act shapeAction, open byte) {
+	for len(q) > 8*shapeWords {
+		l.shape.steps = append(l.shape.steps, newShapeStep(q[:8*shapeWords], actBytes, 0))
+		q = q[8*shapeWords:]
+	}
+	l.shape.steps = append(l.shape.steps, newShapeStep(q, act, open))
+}
+
+// maxShapes is how many task-end shapes a parser keeps: one per kind of
+// task (with or without shuffle reads, failed, ...) of the stages running
+// at the same time.
+const maxShapes = 8
+
+// shapeCache holds the shapes of recent task-end lines, the last matched
+// first. It belongs to one goroutine.
+type shapeCache struct {
+	shapes []*lineShape
+	// hits and misses count the lines a shape matched and those none did;
+	// once learning stops paying (a log whose task ends all differ), it stops.
+	misses, hits int
+}
+
+// parseTaskEnd reads a task-end line through a known shape, or through
+// parseTaskEnd and then learns its shape; it returns the position after the
+// object as parseTaskEnd does.
+func (sc *shapeCache) parseTaskEnd(line []byte, rec *record, scratch []byte) int {
+	for k, s := range sc.shapes {
+		if k > 0 {
+			*rec = record{} // what the last attempt left
+		}
+		if s.match(line, rec) {
+			if k > 0 {
+				copy(sc.shapes[1:k+1], sc.shapes[:k])
+				sc.shapes[0] = s
+			}
+			sc.hits++
+			return len(line)
+		}
+	}
+	*rec = record{}
+	end := parseTaskEnd(line, rec, scratch)
+	if end < 0 || ws(line, end) != len(line) {
+		return end
+	}
+	sc.misses++
+	if sc.misses > 64 && sc.misses > sc.hits/4 {
+		return end // learning does not pay on this log
+	}
+	rec.kind = kindTaskEnd
+	if s := learnShape(line, rec, scratch); s != nil {
+		if len(sc.shapes) < maxShapes {
+			sc.shapes = append(sc.shapes, nil)
+		}
+		copy(sc.shapes[1:], sc.shapes[:len(sc.shapes)-1])
+		sc.shapes[0] = s
+	}
+	return end
+}

@@ -1,0 +1,185 @@
+package advisor
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// realTaskEnds returns the task-end lines of the real logs.
+func realTaskEnds(t testing.TB) [][]byte {
+	var lines [][]byte
+	for _, log := range realLogs(t) {
+		for _, line := range bytes.Split(readReal(t, log), []byte("\n")) {
+			if bytes.HasPrefix(line, []byte(`{"Event":"SparkListenerTaskEnd"`)) {
+				lines = append(lines, line)
+			}
+		}
+	}
+	return lines
+}
+
+// inChunk returns a copy of line followed by more bytes in the same storage,
+// as a line of a chunk is: the shape's word compares then run past its end.
+func inChunk(line []byte) []byte {
+	buf := append(append([]byte{}, line...), bytes.Repeat([]byte(`}]"1, `), 16)...)
+	return buf[:len(line)]
+}
+
+// checkShaped parses line through cache (which may learn from it) and
+// through the general parser, with the line alone in its storage and inside
+// a larger one, and fails unless every record is the same.
+func checkShaped(t *testing.T, cache *shapeCache, line []byte) {
+	t.Helper()
+	var want record
+	parseLine(append([]byte{}, line...), &want, make([]byte, 0, 64))
+	for _, b := range [][]byte{append([]byte{}, line...), inChunk(line)} {
+		var got record
+		parseLineWith(b, &got, make([]byte, 0, 64), cache)
+		if fromRecord(&want) != fromRecord(&got) || got.kind != want.kind {
+			diff := cmp.Diff(fromRecord(&want), fromRecord(&got), cmp.AllowUnexported(refTaskEnd{}))
+			t.Fatalf("through shapes %q reads differently (-general +shapes), kind %d, want %d:\n%s", line, got.kind, want.kind, diff)
+		}
+	}
+}
+
+// valueSpans returns where every value of the line's objects starts and ends.
+func valueSpans(line []byte) [][2]int {
+	var spans [][2]int
+	for i := 0; i < len(line); i++ {
+		if line[i] != ':' {
+			continue
+		}
+		if end := skipValue(line, i+1); end > i+1 {
+			spans = append(spans, [2]int{i + 1, end})
+		}
+	}
+	return spans
+}
+
+// TestShapeAgreesWithParseTaskEnd learns the shape of every real task-end
+// line, then reads through it the line with each value in turn replaced by
+// values of every other type and form (and the keys' bytes changed), and
+// checks that every record is the general parser's.
+func TestShapeAgreesWithParseTaskEnd(t *testing.T) {
+	replacements := []string{`0`, `7`, `-3`, `1.5`, `2e3`, `123456789012345678901234`, `null`, `true`, `false`,
+		`"x"`, `"Success"`, `"driver"`, `"dri\u0076er"`, `""`, `{}`, `[]`, `{"Reason":"Success"}`, `[1,{"a":"]"}]`,
+		`"}"`, `"\""`, ` 5`, `5 `, `tr"ue`, `{`, `]`, ``}
+	lines := realTaskEnds(t)
+	if len(lines) < 100 {
+		t.Fatalf("only %d task-end lines in the real logs", len(lines))
+	}
+	// One line of each layout: lines that differ only in their digits make
+	// the same variants.
+	layouts := map[string]bool{}
+	for k, line := range lines {
+		if k%8 != 0 {
+			continue // a sample, for the test's time: every layout of the logs is met in the fuzz seeds
+		}
+		layout := string(bytes.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return -1
+			}
+			return r
+		}, line))
+		if layouts[layout] {
+			continue
+		}
+		layouts[layout] = true
+		cache := &shapeCache{}
+		checkShaped(t, cache, line)
+		if len(cache.shapes) != 1 {
+			t.Fatalf("no shape learnt from %s", line)
+		}
+		learnt := *cache
+		learnt.misses = 1 << 30 // the variants are read through this line's shape, not learnt
+		readVariants(t, &learnt, line, replacements)
+		// Every byte changed in turn, keys and punctuation included.
+		for i := range line {
+			variant := append([]byte{}, line...)
+			variant[i] ^= 0x20
+			c := learnt
+			c.shapes = append([]*lineShape{}, learnt.shapes...)
+			checkShaped(t, &c, variant)
+		}
+	}
+	// Shapes learnt from lines whose values have other types: a value the
+	// general parser walks into when it is an object must not be skipped
+	// when the shape was learnt from a line where it was not.
+	for _, line := range lines[:3] {
+		for _, span := range valueSpans(line) {
+			for _, r := range []string{`"x"`, `[]`, `null`, `7`, `{}`} {
+				learnFrom := splice(line, span, r)
+				cache := &shapeCache{}
+				checkShaped(t, cache, learnFrom)
+				if len(cache.shapes) == 0 {
+					continue // the line is corrupt
+				}
+				cache.misses = 1 << 30
+				for _, r2 := range replacements {
+					c := *cache
+					c.shapes = append([]*lineShape{}, cache.shapes...)
+					checkShaped(t, &c, splice(line, span, r2))
+				}
+			}
+		}
+	}
+}
+
+// splice returns line with the bytes of span replaced by r.
+func splice(line []byte, span [2]int, r string) []byte {
+	return append(append(append([]byte{}, line[:span[0]]...), r...), line[span[1]:]...)
+}
+
+// readVariants reads through a copy of cache the line with each of its
+// values in turn replaced by each of replacements.
+func readVariants(t *testing.T, cache *shapeCache, line []byte, replacements []string) {
+	t.Helper()
+	for _, span := range valueSpans(line) {
+		for _, r := range replacements {
+			c := *cache
+			c.shapes = append([]*lineShape{}, cache.shapes...)
+			checkShaped(t, &c, splice(line, span, r))
+		}
+	}
+}
+
+// TestShapesAreUsed: the real task ends are read through shapes after the
+// first of each layout (the figure BenchmarkAdvise gains rests on it), and a
+// log of task ends that all differ stops learning.
+func TestShapesAreUsed(t *testing.T) {
+	cache := &shapeCache{}
+	lines := realTaskEnds(t)
+	for _, line := range lines {
+		checkShaped(t, cache, line)
+	}
+	if cache.hits < len(lines) {
+		t.Errorf("%d of %d task-end lines (each read twice) were read through a shape", cache.hits, 2*len(lines))
+	}
+	odd := &shapeCache{}
+	for i := range 1000 {
+		line := []byte(`{"Event":"SparkListenerTaskEnd","Stage ID":1,"k` + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + `":1}`)
+		checkShaped(t, odd, line)
+	}
+	if len(odd.shapes) > maxShapes || odd.misses > 1000*2 {
+		t.Errorf("%d shapes kept, %d misses", len(odd.shapes), odd.misses)
+	}
+}
+
+// FuzzTaskEndShape: a line read through the shape learnt from another (or
+// from itself) reads as the general parser reads it.
+func FuzzTaskEndShape(f *testing.F) {
+	lines := realTaskEnds(f)
+	for i, line := range lines {
+		f.Add(line, lines[(i+1)%len(lines)])
+	}
+	f.Add([]byte(`{"Event":"SparkListenerTaskEnd","Stage ID":1,"Task Info":{"Accumulables":[{"ID":1}]}}`),
+		[]byte(`{"Event":"SparkListenerTaskEnd","Stage ID":1,"Task Info":{"Accumulables":[{"ID":"}"}]}}`))
+	f.Fuzz(func(t *testing.T, first, second []byte) {
+		cache := &shapeCache{}
+		checkShaped(t, cache, first)
+		checkShaped(t, cache, second)
+		checkShaped(t, cache, first)
+	})
+}
