@@ -38,7 +38,8 @@ type shapeStep struct {
 	words, masks [shapeWords]uint64
 	n            int32
 	act          shapeAction
-	open         byte // the first byte of a skipped container, as learnt
+	open         byte           // the first byte of a skipped container, as learnt
+	elems        *elementShapes // for actSkipArray
 }
 
 // shapeWords is how many 8-byte words of bytes one step compares.
@@ -57,6 +58,7 @@ const (
 	actSkipString    // a string
 	actSkipContainer // an object or array opening with open
 	actSkipLiteral   // another value that is not a string or container: skipValue
+	actSkipArray     // an array, its objects through elems
 	// Values read, each by the same function and rule as in parseTaskEnd.
 	actStageID
 	actStageAttempt
@@ -132,12 +134,21 @@ var taskEndSchema = map[string]shapeField{
 // match reads line into r if it has the shape, and reports whether it had.
 // r must be zero on entry; it is only meaningful when the line matched.
 func (s *lineShape) match(b []byte, r *record) bool {
-	i := 0
+	if s.run(b, 0, r) != len(b) {
+		return false
+	}
+	r.kind, r.hasMetrics, r.hasTaskMetrics, r.hasCPU = s.base.kind, s.base.hasMetrics, s.base.hasTaskMetrics, s.base.hasCPU
+	return true
+}
+
+// run matches the shape's steps from b[i] and returns the position after
+// the last, or -1. r is nil for a shape with no value read (an element's).
+func (s *lineShape) run(b []byte, i int, r *record) int {
 	for k := range s.steps {
 		st := &s.steps[k]
 		n := int(st.n)
 		if len(b)-i < n {
-			return false
+			return -1
 		}
 		if cap(b)-i >= 8*shapeWords {
 			// The words may run past the line into the chunk it is a slice of:
@@ -148,10 +159,10 @@ func (s *lineShape) match(b []byte, r *record) bool {
 			d |= (binary.LittleEndian.Uint64(w[16:]) ^ st.words[2]) & st.masks[2]
 			d |= (binary.LittleEndian.Uint64(w[24:]) ^ st.words[3]) & st.masks[3]
 			if d != 0 {
-				return false
+				return -1
 			}
 		} else if !st.sameBytes(b[i : i+n]) {
-			return false
+			return -1
 		}
 		i += n
 		// The commonest values here, the others in value.
@@ -160,28 +171,24 @@ func (s *lineShape) match(b []byte, r *record) bool {
 		case actSkipNumber:
 			j := skipDigits(b, i)
 			if j == i {
-				return false
+				return -1
 			}
 			i = j
 		case actSkipString:
 			if i >= len(b) || b[i] != '"' {
-				return false
+				return -1
 			}
 			if i, _ = stringEnd(b, i+1); i < 0 {
-				return false
+				return -1
 			}
 			i++
 		default:
 			if i = st.value(b, i, r); i < 0 {
-				return false
+				return -1
 			}
 		}
 	}
-	if i != len(b) {
-		return false
-	}
-	r.kind, r.hasMetrics, r.hasTaskMetrics, r.hasCPU = s.base.kind, s.base.hasMetrics, s.base.hasTaskMetrics, s.base.hasCPU
-	return true
+	return i
 }
 
 // sameBytes reports whether p is the step's bytes (for a line too near its
@@ -194,12 +201,12 @@ func (st *shapeStep) sameBytes(p []byte) bool {
 	return string(p) == string(want[:st.n])
 }
 
-// newShapeStep is the step for the bytes q (at most 8*shapeWords) before a
-// value handled by act.
-func newShapeStep(q []byte, act shapeAction, open byte) shapeStep {
+// newShapeStep is st for the bytes q (at most 8*shapeWords) before its
+// value.
+func newShapeStep(q []byte, st shapeStep) shapeStep {
 	var word [8 * shapeWords]byte
 	copy(word[:], q)
-	st := shapeStep{n: int32(len(q)), act: act, open: open}
+	st.n = int32(len(q))
 	for w := range shapeWords {
 		st.words[w] = binary.LittleEndian.Uint64(word[8*w:])
 		if left := len(q) - 8*w; left > 0 {
@@ -254,6 +261,11 @@ func (st *shapeStep) value(b []byte, i int, r *record) int {
 			return -1
 		}
 		return skipValue(b, i)
+	case actSkipArray:
+		if i >= len(b) || b[i] != '[' {
+			return -1
+		}
+		return st.elems.skip(b, i)
 	case actStageID:
 		r.stageID, i = readInt(b, i)
 	case actStageAttempt:
@@ -319,7 +331,7 @@ func learnShape(b []byte, want *record, scratch []byte) *lineShape {
 	if end < 0 || ws(b, end) != len(b) {
 		return nil
 	}
-	l.addBytes(b[l.from:], actBytes, 0)
+	l.addBytes(b[l.from:], shapeStep{act: actBytes})
 	var got record
 	if !l.shape.match(b, &got) || got != *want {
 		return nil
@@ -331,7 +343,8 @@ type shapeLearner struct {
 	b       []byte
 	scratch []byte
 	shape   *lineShape
-	from    int // where the bytes before the next value start
+	from    int  // where the bytes before the next value start
+	element bool // learning an array element's shape: see learnElement
 }
 
 // object walks the object at b[i] as the schema says, adding a step per
@@ -365,8 +378,11 @@ func (l *shapeLearner) object(i int, schema map[string]shapeField, top bool) int
 			j = l.object(j, f.obj, false)
 		case known && f.act != actNone:
 			j = l.step(j, shapeStep{act: f.act})
+		case l.element && b[j] != '"' && b[j] != '{' && b[j] != '[' && (b[j] < '0' || b[j] > '9'):
+			// Only true, false and null, which are part of the bytes compared.
+			j = constantEnd(b, j)
 		default:
-			j = l.step(j, skipStep(b[j]))
+			j = l.step(j, l.skipStep(b[j]))
 		}
 		if j < 0 {
 			return -1
@@ -377,34 +393,122 @@ func (l *shapeLearner) object(i int, schema map[string]shapeField, top bool) int
 
 // skipStep is the step that skips a value starting with c as the general
 // parser would.
-func skipStep(c byte) shapeStep {
+func (l *shapeLearner) skipStep(c byte) shapeStep {
 	switch {
 	case c >= '0' && c <= '9':
 		return shapeStep{act: actSkipNumber}
 	case c == '"':
 		return shapeStep{act: actSkipString}
+	case c == '[' && !l.element:
+		return shapeStep{act: actSkipArray, elems: &elementShapes{}}
 	case c == '{' || c == '[':
 		return shapeStep{act: actSkipContainer, open: c}
 	}
 	return shapeStep{act: actSkipLiteral}
 }
 
+// constantEnd returns the position after the true, false or null at b[j], or
+// -1 for any other bytes.
+func constantEnd(b []byte, j int) int {
+	for _, lit := range []string{"true", "false", "null"} {
+		if len(b)-j >= len(lit) && string(b[j:j+len(lit)]) == lit {
+			return j + len(lit)
+		}
+	}
+	return -1
+}
+
+// elementShapes are the shapes of the objects of an array that is skipped
+// (a task's accumulables): an array whose objects all have one of them, with
+// a comma between and no whitespace, is skipped without looking at each
+// byte. An object with none is skipped by skipContainer, and its shape is
+// learnt; any other array is skipped whole by skipContainer from its start.
+// The end found is skipContainer's: the objects that match a shape hold
+// their brackets and quotes exactly where the object the shape was learnt
+// from held them, strings are scanned by skipContainer's rule, numbers are
+// digits, and true, false and null are compared as bytes.
+type elementShapes struct {
+	shapes []*lineShape
+	learnt int
+}
+
+// maxElementShapes is how many object shapes one array step keeps (Spark
+// writes an accumulable with or without its metadata and value kinds).
+const maxElementShapes = 4
+
+// skip returns the position after the array at b[start], or -1.
+func (e *elementShapes) skip(b []byte, start int) int {
+	i := start + 1
+	if i < len(b) && b[i] == ']' {
+		return i + 1
+	}
+	for {
+		if i >= len(b) || b[i] != '{' {
+			return skipContainer(b, start)
+		}
+		j := e.element(b, i)
+		if j < 0 || j >= len(b) {
+			return skipContainer(b, start)
+		}
+		switch b[j] {
+		case ',':
+			i = j + 1
+		case ']':
+			return j + 1
+		default:
+			return skipContainer(b, start)
+		}
+	}
+}
+
+// element returns the position after the object at b[i], or -1.
+func (e *elementShapes) element(b []byte, i int) int {
+	for _, s := range e.shapes {
+		if j := s.run(b, i, nil); j >= 0 {
+			return j
+		}
+	}
+	j := skipContainer(b, i)
+	if j >= 0 && len(e.shapes) < maxElementShapes && e.learnt < 64 {
+		e.learnt++
+		if s := learnElement(b[:j], i); s != nil {
+			e.shapes = append(e.shapes, s)
+		}
+	}
+	return j
+}
+
+// learnElement learns the shape of the object at b[i], which ends at the
+// end of b; nil when it holds a value other than a string, container,
+// non-negative integer, true, false or null.
+func learnElement(b []byte, i int) *lineShape {
+	l := shapeLearner{b: b, shape: &lineShape{}, from: i, element: true}
+	if end := l.object(i, nil, false); end != len(b) {
+		return nil
+	}
+	l.addBytes(b[l.from:], shapeStep{act: actBytes})
+	if l.shape.run(b, i, nil) != len(b) {
+		return nil
+	}
+	return l.shape
+}
+
 // step adds st for the value at b[j] and returns the position after it.
 func (l *shapeLearner) step(j int, st shapeStep) int {
-	l.addBytes(l.b[l.from:j], st.act, st.open)
+	l.addBytes(l.b[l.from:j], st)
 	var scratch record
 	end := st.value(l.b, j, &scratch)
 	l.from = end
 	return end
 }
 
-// addBytes adds the steps comparing q, the last with act.
-func (l *shapeLearner) addBytes(q []byte, act shapeAction, open byte) {
+// addBytes adds the steps comparing q, the last with last's value.
+func (l *shapeLearner) addBytes(q []byte, last shapeStep) {
 	for len(q) > 8*shapeWords {
-		l.shape.steps = append(l.shape.steps, newShapeStep(q[:8*shapeWords], actBytes, 0))
+		l.shape.steps = append(l.shape.steps, newShapeStep(q[:8*shapeWords], shapeStep{act: actBytes}))
 		q = q[8*shapeWords:]
 	}
-	l.shape.steps = append(l.shape.steps, newShapeStep(q, act, open))
+	l.shape.steps = append(l.shape.steps, newShapeStep(q, last))
 }
 
 // maxShapes is how many task-end shapes a parser keeps: one per kind of

@@ -183,3 +183,85 @@ func FuzzTaskEndShape(f *testing.F) {
 		checkShaped(t, cache, first)
 	})
 }
+
+// realArrays returns the arrays of objects in the real task-end lines (the
+// accumulables), each with the bytes after it in its line.
+func realArrays(t testing.TB) [][]byte {
+	var arrays [][]byte
+	for _, line := range realTaskEnds(t) {
+		for i := 0; i+1 < len(line); i++ {
+			if line[i] == '[' && line[i+1] == '{' {
+				arrays = append(arrays, line[i:])
+			}
+		}
+	}
+	return arrays
+}
+
+// checkArraySkip skips the array at b[0] with e (which may learn from it)
+// and fails unless it ends where skipContainer does, with b alone in its
+// storage and inside a larger one.
+func checkArraySkip(t *testing.T, e *elementShapes, b []byte) {
+	t.Helper()
+	want := skipContainer(b, 0)
+	for _, b := range [][]byte{append([]byte{}, b...), inChunk(b)} {
+		if got := e.skip(b, 0); got != want {
+			t.Fatalf("array skip through shapes of %q ends at %d, skipContainer at %d", b, got, want)
+		}
+	}
+}
+
+// TestElementShapesSkipAsSkipContainer: arrays of objects skipped through
+// the shapes of their objects end where skipContainer ends them, for the
+// real accumulables with every byte changed in turn (in the objects, the
+// commas between them, the brackets), and with each value replaced by
+// values of other types, strings holding brackets and quotes included.
+func TestElementShapesSkipAsSkipContainer(t *testing.T) {
+	arrays := realArrays(t)
+	if len(arrays) < 20 {
+		t.Fatalf("only %d arrays of objects in the real task ends", len(arrays))
+	}
+	replacements := []string{`0`, `-3`, `1.5`, `null`, `true`, `"x"`, `"]}"`, `"\"]"`, `{}`, `[]`, `[{"a":"]"}]`,
+		`{"a":[1,"}"]}`, `tru"e`, `1"`, ` 5`, `]`, `}`, `{`, `[`, `"`, ``}
+	for k, array := range arrays {
+		if k%4 != 0 {
+			continue // a sample, for the test's time
+		}
+		e := &elementShapes{}
+		checkArraySkip(t, e, array)
+		if len(e.shapes) == 0 {
+			t.Fatalf("no element shape learnt from %s", array)
+		}
+		e.learnt = 1 << 30 // read through the shapes learnt from the real array only
+		end := skipContainer(array, 0)
+		for i := range end {
+			variant := append([]byte{}, array...)
+			variant[i] ^= 0x20
+			checkArraySkip(t, e, variant)
+		}
+		for _, span := range valueSpans(array[:end]) {
+			for _, r := range replacements {
+				checkArraySkip(t, e, splice(array, span, r))
+			}
+		}
+	}
+}
+
+// FuzzElementShapes: an array skipped through the shapes learnt from
+// another ends where skipContainer ends it.
+func FuzzElementShapes(f *testing.F) {
+	arrays := realArrays(f)
+	for i, a := range arrays {
+		f.Add(a, arrays[(i+1)%len(arrays)])
+	}
+	f.Add([]byte(`[{"ID":1,"Name":"a","Internal":true}]`), []byte(`[{"ID":1,"Name":"]","Internal":true},{"ID":2"}]`))
+	f.Fuzz(func(t *testing.T, first, second []byte) {
+		if len(first) == 0 || len(second) == 0 || first[0] != '[' || second[0] != '[' {
+			return
+		}
+		e := &elementShapes{}
+		checkArraySkip(t, e, first)
+		checkArraySkip(t, e, second)
+		checkArraySkip(t, e, first)
+	})
+}
