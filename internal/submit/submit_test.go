@@ -320,7 +320,31 @@ func TestBuildErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error:\n  %v\nwant it to contain:\n  %s", err, tc.want)
 			}
+			// These are errors of the spec's fields: Validate finds
+			// them, in the same words, without building.
+			if verr := Validate(app, Options{Attempt: 1}); verr == nil || verr.Error() != err.Error() {
+				t.Errorf("Validate = %v; want Build's error %v", verr, err)
+			}
 		})
+	}
+}
+
+// TestValidateSkipsTheBuild: Validate accepts a valid spec, and what only
+// the built objects show (an Ingress address) is left to Build.
+func TestValidateSkipsTheBuild(t *testing.T) {
+	if err := Validate(scalaApp(), Options{Attempt: 1}); err != nil {
+		t.Fatalf("Validate of a valid application: %v", err)
+	}
+	app := scalaApp()
+	app.Spec.SparkUIOptions = &v1alpha1.SparkUIConfiguration{}
+	app.Spec.DriverIngressOptions = []v1alpha1.DriverIngressConfiguration{{
+		ServicePort: ptr.To[int32](4045), ServicePortName: ptr.To("extra"), IngressURLFormat: "bad_host/{{$appName}}",
+	}}
+	if err := Validate(app, Options{Attempt: 1}); err != nil {
+		t.Errorf("Validate = %v; the Ingress address is checked as it is built", err)
+	}
+	if _, err := Build(app, Options{Attempt: 1}); err == nil || !strings.Contains(err.Error(), "spec.driverIngressOptions[0].ingressURLFormat") {
+		t.Errorf("Build = %v; want the Ingress address refused", err)
 	}
 }
 

@@ -62,8 +62,13 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 // buildAttempt validates what the user wrote (so errors name their fields),
 // resolves the profile and builds the attempt's objects. done with a nil
 // error means the application was rejected.
+//
+// The objects are built once, from the effective application: what the
+// user wrote is only validated (submit.Validate, a tenth of a build). When
+// the build fails, the user's application is built too, to tell the user's
+// error (named as written) from one the profile brought in.
 func (c *Controller) buildAttempt(ctx context.Context, s *scope, attempt int32) (effective *v1alpha1.SparkApplication, objs *submit.Objects, note string, result reconcile.Result, done bool, err error) {
-	if _, err := submit.Build(s.app, c.buildOptions(attempt)); err != nil {
+	if err := submit.Validate(s.app, c.buildOptions(attempt)); err != nil {
 		c.reject(s, v1alpha1.ReasonInvalidSpec, err.Error())
 		c.countSubmission(s, "invalid")
 		return nil, nil, "", reconcile.Result{}, true, nil
@@ -93,7 +98,11 @@ func (c *Controller) buildAttempt(ctx context.Context, s *scope, attempt int32) 
 	}
 	objs, err = submit.Build(effective, opts)
 	if err != nil {
-		c.reject(s, v1alpha1.ReasonInvalidSpec, "after applying the profile: "+err.Error())
+		msg := "after applying the profile: " + err.Error()
+		if _, userErr := submit.Build(s.app, c.buildOptions(attempt)); userErr != nil {
+			msg = userErr.Error()
+		}
+		c.reject(s, v1alpha1.ReasonInvalidSpec, msg)
 		c.countSubmission(s, "invalid")
 		return nil, nil, "", reconcile.Result{}, true, nil
 	}

@@ -413,6 +413,43 @@ func TestInvalidSpecEndsFailed(t *testing.T) {
 	}
 }
 
+// TestBuildErrorNamesWhoseItIs: the attempt's objects are built once, from
+// the effective application; an error only the build finds is the user's
+// when what the user wrote fails the same way (named as written), and the
+// profile's otherwise ("after applying the profile").
+func TestBuildErrorNamesWhoseItIs(t *testing.T) {
+	h := newHarness(t, sparkapplication.Options{Resolve: func(_ context.Context, app *v1alpha1.SparkApplication) (*v1alpha1.SparkApplication, string, error) {
+		if app.Spec.Profile == "sets-reserved" {
+			app.Spec.SparkConf = map[string]string{"spark.driver.host": "profile.example.com"}
+		}
+		return app, "", nil
+	}})
+	// Validate passes this (ingress addresses are checked as the objects
+	// are built); only the build refuses it.
+	users := scalaApp(h.ns, "users")
+	users.Spec.SparkUIOptions = &v1alpha1.SparkUIConfiguration{}
+	users.Spec.DriverIngressOptions = []v1alpha1.DriverIngressConfiguration{{
+		ServicePort: ptr.To[int32](4045), ServicePortName: ptr.To("extra"), IngressURLFormat: "bad_host/{{$appName}}",
+	}}
+	profiles := scalaApp(h.ns, "profiles")
+	profiles.Spec.Profile = "sets-reserved"
+	for app, want := range map[*v1alpha1.SparkApplication]string{
+		users:    "spec.driverIngressOptions[0].ingressURLFormat",
+		profiles: "after applying the profile: spec.sparkConf[spark.driver.host]",
+	} {
+		h.create(app)
+		h.reconcile(app.Name)
+		got := h.get(app.Name)
+		c := condition(got, v1alpha1.ConditionAccepted)
+		if got.Status.State != v1alpha1.StateFailed || c.Reason != v1alpha1.ReasonInvalidSpec || !strings.HasPrefix(c.Message, want) {
+			t.Errorf("%s: state %q, Accepted %s: %q; want InvalidSpec starting %q", app.Name, got.Status.State, c.Reason, c.Message, want)
+		}
+		if pods := h.driverPods(app.Name); len(pods) != 0 {
+			t.Errorf("%s: an invalid application created %d driver pods", app.Name, len(pods))
+		}
+	}
+}
+
 // TestResolverHook: the profile hook's effective spec is what gets submitted,
 // its zone is recorded, and its rejection fails the application.
 func TestResolverHook(t *testing.T) {
