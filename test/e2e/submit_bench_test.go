@@ -89,9 +89,13 @@ const (
 // its /debug/pprof there, for profiling a run; with
 // SPARKPLANE_BENCH_APISERVER_PROFILES it is served on a free port and
 // profiled in (b).
+//
+// SPARKPLANE_BENCH_OPERATOR_ARGS adds arguments (space-separated), e.g.
+// --v=1 to log the steps of every reconcile that took 100 ms or more.
 func startBenchOperator(b *testing.B, c *framework.Cluster) (op *operatorProcess, pprofAddr string) {
 	b.Helper()
 	args := []string{fmt.Sprintf("--max-concurrent-reconciles=%d", concurrency)}
+	args = append(args, strings.Fields(os.Getenv("SPARKPLANE_BENCH_OPERATOR_ARGS"))...)
 	pprofAddr = os.Getenv("SPARKPLANE_BENCH_PPROF")
 	if pprofAddr == "" && os.Getenv("SPARKPLANE_BENCH_APISERVER_PROFILES") != "" {
 		pprofAddr = freeLoopbackAddress(b)

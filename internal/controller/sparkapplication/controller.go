@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,9 +44,10 @@ const (
 	DefaultMaxConcurrentReconciles = 32
 	// maxBackoffFactor caps the doubling retry interval at this multiple.
 	maxBackoffFactor = 10
-	// cacheLagRequeue is how soon an application is looked at again when
-	// the cache does not show this process's own submission yet.
-	cacheLagRequeue = 250 * time.Millisecond
+	// cacheLagSafetyNet is how soon an application is looked at again when
+	// the cache does not show this process's own submission yet and the
+	// status write's watch event has not brought it first (ownStatusArrived).
+	cacheLagSafetyNet = 10 * time.Second
 )
 
 // Resolver turns an application into its effective form before submission:
@@ -172,6 +174,14 @@ type Controller struct {
 	// repeating the creates. It is only an optimisation: after a restart it
 	// is empty and the creates are repeated, harmlessly (AlreadyExists).
 	submitted sync.Map // types.UID → int32
+	// awaiting holds the applications whose reconcile found the cache
+	// without this process's own submission and stopped: the update that
+	// brings it passes ownStatusArrived and reconciles them again.
+	awaiting sync.Map // types.NamespacedName → awaited
+	// createdDrivers holds the driver pods this process is creating or has
+	// just created, whose creation event brings nothing the reconcile that
+	// created them did not record (podChanged, driverCreates).
+	createdDrivers driverCreates
 	// accounts remembers driver ServiceAccounts known to exist
 	// ("namespace/name" → true), so only the first application of a
 	// namespace pays for the check (see serviceaccount.go).
@@ -200,9 +210,34 @@ type scope struct {
 	after []func()
 	// deleted is set when the reconcile deleted the application.
 	deleted bool
+	// steps are the durations of the reconcile's steps, logged when it
+	// was slow (slowReconcile).
+	steps []stepTime
+	// lastStep is when the last timed step ended.
+	lastStep time.Time
+	// lookAgain is set when an event about the application's driver was
+	// passed over and the reconcile must come back at once.
+	lookAgain bool
+}
+
+type stepTime struct {
+	name string
+	took time.Duration
 }
 
 func (s *scope) then(f func()) { s.after = append(s.after, f) }
+
+// timed records that step name has just ended (it began when the previous
+// one ended).
+func (s *scope) timed(name string) {
+	now := time.Now()
+	s.steps = append(s.steps, stepTime{name, now.Sub(s.lastStep)})
+	s.lastStep = now
+}
+
+// slowReconcile is how long a reconcile may take before its steps'
+// durations are logged (at V(1)): where a slow submission's time went.
+const slowReconcile = 100 * time.Millisecond
 
 // state is the application's state as its conditions say now.
 func (s *scope) state() v1alpha1.ApplicationState { return stateOf(&s.app.Status) }
@@ -242,6 +277,9 @@ type phase func(ctx context.Context, s *scope) (result reconcile.Result, done bo
 // the status at most once, as a merge patch of the fields it changed, and
 // sets observedGeneration only when every phase succeeded.
 func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	began := time.Now()
+	// A reconcile decides afresh whether it waits for the cache.
+	c.awaiting.Delete(req.NamespacedName)
 	app := &v1alpha1.SparkApplication{}
 	if err := c.client.Get(ctx, req.NamespacedName, app); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
@@ -250,7 +288,9 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{}, nil
 	}
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("sparkapplication", klog.KObj(app)))
-	s := &scope{app: app, base: app.DeepCopy(), now: c.opts.Clock.Now()}
+	s := &scope{app: app, base: app.DeepCopy(), now: c.opts.Clock.Now(), lastStep: began}
+	s.timed("read")
+	defer c.logIfSlow(ctx, s, began)
 	result, err := c.run(ctx, s, []phase{c.finished, c.suspension, c.waitForRetry, c.leaseGate, c.submitAttempt, c.observeDriver})
 	if s.deleted {
 		return reconcile.Result{}, err
@@ -267,7 +307,9 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if err == nil {
 		app.Status.ObservedGeneration = app.Generation
 	}
-	if perr := c.patchStatus(ctx, s); perr != nil {
+	perr := c.patchStatus(ctx, s)
+	s.timed("status write")
+	if perr != nil {
 		return reconcile.Result{}, errors.Join(err, perr)
 	}
 	for _, f := range s.after {
@@ -282,6 +324,27 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		result = ttlRequeue(s)
 	}
 	return result, nil
+}
+
+// logIfSlow logs, at V(1), each step of a reconcile that took slowReconcile
+// or longer.
+func (c *Controller) logIfSlow(ctx context.Context, s *scope, began time.Time) {
+	took := time.Since(began)
+	if took < slowReconcile {
+		return
+	}
+	logger := log.FromContext(ctx).V(1)
+	if !logger.Enabled() {
+		return
+	}
+	var steps strings.Builder
+	for i, st := range s.steps {
+		if i > 0 {
+			steps.WriteString(", ")
+		}
+		fmt.Fprintf(&steps, "%s %s", st.name, st.took.Round(time.Microsecond))
+	}
+	logger.Info("Slow reconcile", "took", took.Round(time.Microsecond).String(), "steps", steps.String())
 }
 
 func (c *Controller) run(ctx context.Context, s *scope, phases []phase) (reconcile.Result, error) {

@@ -4,13 +4,17 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/controller/sparkapplication"
 	"github.com/sparkplane/sparkplane/internal/operator"
 	"github.com/sparkplane/sparkplane/internal/profile"
 	"github.com/sparkplane/sparkplane/internal/spark"
@@ -119,4 +123,99 @@ func TestRegisteredController(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// reconcileCounts are the reconciles the sparkapplication controller has
+// run in this process by result, from controller-runtime's metrics.
+func reconcileCounts(t *testing.T) map[string]float64 {
+	t.Helper()
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if labelValue(m, "controller") == sparkapplication.ControllerName {
+				counts[labelValue(m, "result")] += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return counts
+}
+
+func labelValue(m *dto.Metric, name string) string {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name {
+			return l.GetValue()
+		}
+	}
+	return ""
+}
+
+// TestSubmissionTakesOneReconcile: in the operator, an application is
+// submitted by one reconcile, and nothing wakes it again until its driver
+// changes: neither the creation of the driver pod it made, nor its own
+// status write. (Before, the driver's creation event brought a reconcile
+// that found the cache without the status write and polled every 250 ms:
+// at least two reconciles an application.)
+func TestSubmissionTakesOneReconcile(t *testing.T) {
+	ns := env.Namespace(t)
+	// The applications of the tests before, which a new operator would
+	// reconcile (and requeue) while this one counts, go first.
+	all := &v1alpha1.SparkApplicationList{}
+	if err := env.Client.List(context.Background(), all); err != nil {
+		t.Fatal(err)
+	}
+	for i := range all.Items {
+		if err := env.Client.Delete(context.Background(), &all.Items[i]); client.IgnoreNotFound(err) != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := startRegisteredManager(t)
+	// Until its start-up reconciles (the pods left behind) are done.
+	before := reconcileCounts(t)
+	testenv.Eventually(t, testenv.Timeout, "the operator's start-up reconciles", func() string {
+		time.Sleep(time.Second)
+		now := reconcileCounts(t)
+		if fmt.Sprint(now) != fmt.Sprint(before) {
+			before = now
+			return fmt.Sprintf("reconciles %v", now)
+		}
+		return ""
+	})
+	const apps = 6
+	for i := range apps {
+		if err := env.Client.Create(ctx, scalaApp(ns, fmt.Sprintf("once-%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, testenv.Timeout, "submission", func() string {
+		list := &v1alpha1.SparkApplicationList{}
+		if err := env.Client.List(ctx, list, client.InNamespace(ns)); err != nil {
+			return err.Error()
+		}
+		for _, app := range list.Items {
+			if app.Status.State != v1alpha1.StatePending {
+				return fmt.Sprintf("%s: state %q", app.Name, app.Status.State)
+			}
+		}
+		return ""
+	})
+	time.Sleep(time.Second) // what would wake them again has happened
+	// One more than one each: the driver's creation event may pass
+	// before its create's reply is remembered (a reconcile, and its
+	// wait for the status write's event: two).
+	after := reconcileCounts(t)
+	got := 0.0
+	for result, n := range after {
+		after[result] = n - before[result]
+		got += after[result]
+	}
+	if got < apps || got > apps+2 {
+		t.Errorf("%v reconciles for %d applications (by result: %v); want one each", got, apps, after)
+	}
 }

@@ -72,15 +72,8 @@ func (c *Controller) observeDriver(ctx context.Context, s *scope) (reconcile.Res
 		return result, true, err
 	default: // Pending or Unknown
 		blockedAt := c.observeDriverPending(s, driver)
-		if c.opts.DriverPendingTimeout < 0 {
-			return requeueAt(blockedAt, s.now), true, nil
-		}
-		remaining := driver.CreationTimestamp.Add(c.opts.DriverPendingTimeout).Sub(s.now)
-		if remaining > 0 {
-			if !blockedAt.IsZero() {
-				remaining = min(remaining, max(blockedAt.Sub(s.now), time.Millisecond))
-			}
-			return reconcile.Result{RequeueAfter: remaining}, true, nil
+		if c.opts.DriverPendingTimeout < 0 || driver.CreationTimestamp.Add(c.opts.DriverPendingTimeout).After(s.now) {
+			return c.pendingRequeue(driver, blockedAt, s.now), true, nil
 		}
 		if err := c.client.Delete(ctx, driver, client.Preconditions{UID: &driver.UID}); client.IgnoreNotFound(err) != nil {
 			return reconcile.Result{}, true, fmt.Errorf("deleting driver pod %s after the pending timeout: %w", driver.Name, err)
@@ -94,16 +87,22 @@ func (c *Controller) observeDriver(ctx context.Context, s *scope) (reconcile.Res
 	}
 }
 
-// pendingRequeue looks at a pending driver again when its pending timeout ends.
-func (c *Controller) pendingRequeue(driver *corev1.Pod, now time.Time) reconcile.Result {
+// pendingRequeue looks at a pending driver again when it crosses the
+// pending threshold (crossing; zero when it has) or its pending timeout
+// ends, whichever comes first.
+func (c *Controller) pendingRequeue(driver *corev1.Pod, crossing, now time.Time) reconcile.Result {
 	if c.opts.DriverPendingTimeout < 0 {
-		return reconcile.Result{}
+		return requeueAt(crossing, now)
 	}
 	created := driver.CreationTimestamp.Time
 	if created.IsZero() {
 		created = now
 	}
-	return reconcile.Result{RequeueAfter: max(created.Add(c.opts.DriverPendingTimeout).Sub(now), time.Millisecond)}
+	at := created.Add(c.opts.DriverPendingTimeout)
+	if !crossing.IsZero() && crossing.Before(at) {
+		at = crossing
+	}
+	return requeueAt(at, now)
 }
 
 // driverPod reads the driver from the pod cache, and from the API server

@@ -2,6 +2,8 @@ package sparkapplication
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -55,8 +57,8 @@ func (c *Controller) Register(mgr manager.Manager) error {
 	})
 	return builder.ControllerManagedBy(mgr).
 		Named(ControllerName).
-		For(&v1alpha1.SparkApplication{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, interruptedChanged{}, leaseChanged{}))).
-		WatchesRawSource(source.Kind(podCache, &corev1.Pod{}, podToApp, podChanged{threshold: c.opts.PendingThreshold, clock: c.opts.Clock})).
+		For(&v1alpha1.SparkApplication{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, interruptedChanged{}, leaseChanged{}, ownStatusArrived{awaiting: &c.awaiting}))).
+		WatchesRawSource(source.Kind(podCache, &corev1.Pod{}, podToApp, podChanged{threshold: c.opts.PendingThreshold, clock: c.opts.Clock, created: &c.createdDrivers})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: c.opts.MaxConcurrentReconciles}).
 		Complete(c)
 }
@@ -65,15 +67,30 @@ func (c *Controller) Register(mgr manager.Manager) error {
 // and executor updates that change the phase (what status.executors counts)
 // or what blocks an executor that has waited the pending threshold (what
 // ExecutorsPending says). A younger executor's scheduling news wakes nobody:
-// the reconcile due when it crosses the threshold reads it then.
+// the reconcile due when it crosses the threshold reads it then. Nor does
+// the creation of a driver pod this process created, seen as it was
+// created (driverCreates): the reconcile that created it recorded that pod
+// and scheduled its next look.
 type podChanged struct {
 	predicate.TypedFuncs[*corev1.Pod]
 	threshold time.Duration
 	clock     clock.PassiveClock
+	created   *driverCreates
+}
+
+func (p podChanged) Create(e event.TypedCreateEvent[*corev1.Pod]) bool {
+	return !p.created.ownCreation(e.Object)
+}
+
+func (p podChanged) Delete(e event.TypedDeleteEvent[*corev1.Pod]) bool {
+	p.created.forget(client.ObjectKeyFromObject(e.Object))
+	return true
 }
 
 func (p podChanged) Update(e event.TypedUpdateEvent[*corev1.Pod]) bool {
 	if e.ObjectNew.Labels[spark.LabelRole] == spark.RoleDriver {
+		// Its creation event is behind it: nothing to remember.
+		p.created.forget(client.ObjectKeyFromObject(e.ObjectNew))
 		return true
 	}
 	if e.ObjectOld.Status.Phase != e.ObjectNew.Status.Phase {
@@ -83,6 +100,70 @@ func (p podChanged) Update(e event.TypedUpdateEvent[*corev1.Pod]) bool {
 		return false
 	}
 	return pendingSignature(e.ObjectOld) != pendingSignature(e.ObjectNew)
+}
+
+// driverCreates follows the driver pods this process creates, by
+// namespace/name, so that a pod's creation event that shows it as this
+// process created it wakes nobody (podChanged): the event may arrive before
+// the create's reply, so the entry is made before the create. Values:
+// "" while the create is in flight, "created:<resourceVersion>" once it
+// replied, "seen:<resourceVersion>" when the creation event came first.
+type driverCreates struct{ m sync.Map }
+
+const (
+	createdPrefix = "created:"
+	seenPrefix    = "seen:"
+)
+
+// creating is called before the create.
+func (d *driverCreates) creating(key types.NamespacedName) { d.m.Store(key, "") }
+
+// failed is called when the create failed.
+func (d *driverCreates) failed(key types.NamespacedName) { d.m.Delete(key) }
+
+// created is called with the created pod's resourceVersion. missed reports
+// that its creation event came first showing another version (the pod as
+// an informer's relist saw it), and was passed over.
+func (d *driverCreates) created(key types.NamespacedName, rv string) (missed bool) {
+	if d.m.CompareAndSwap(key, "", createdPrefix+rv) {
+		return false
+	}
+	v, ok := d.m.LoadAndDelete(key)
+	return ok && v.(string) != seenPrefix+rv
+}
+
+// forget drops what is known of key's pod.
+func (d *driverCreates) forget(key types.NamespacedName) { d.m.Delete(key) }
+
+// ownCreation reports whether pod's creation event shows it as this process
+// is creating or has just created it: the event is passed over.
+func (d *driverCreates) ownCreation(pod *corev1.Pod) bool {
+	key := client.ObjectKeyFromObject(pod)
+	if d.m.CompareAndSwap(key, "", seenPrefix+pod.ResourceVersion) {
+		return true // the create is in flight; created() compares
+	}
+	v, ok := d.m.LoadAndDelete(key)
+	if !ok {
+		return false
+	}
+	rv, isCreated := strings.CutPrefix(v.(string), createdPrefix)
+	return isCreated && rv == pod.ResourceVersion
+}
+
+// ownStatusArrived passes the update that brings an application waiting
+// for its cache (Controller.awaiting) the attempt this process submitted.
+type ownStatusArrived struct {
+	predicate.Funcs
+	awaiting *sync.Map
+}
+
+func (p ownStatusArrived) Update(e event.UpdateEvent) bool {
+	app, ok := e.ObjectNew.(*v1alpha1.SparkApplication)
+	if !ok {
+		return false
+	}
+	w, ok := p.awaiting.Load(types.NamespacedName{Namespace: app.Namespace, Name: app.Name})
+	return ok && w.(awaited).uid == app.UID && app.Status.Attempts >= w.(awaited).attempt
 }
 
 // interruptedChanged passes application updates that change the

@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -30,7 +31,7 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 	attempt := st.Attempts + 1
 	if last, ok := c.submitted.Load(s.app.UID); ok && last.(int32) >= attempt {
 		// This process already submitted the attempt; the cache lags.
-		return reconcile.Result{RequeueAfter: cacheLagRequeue}, true, nil
+		return c.awaitOwnStatus(ctx, s, last.(int32))
 	}
 	effective, objs, note, result, done, err := c.buildAttempt(ctx, s, attempt)
 	if done || err != nil {
@@ -50,13 +51,46 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 	// (docs/performance.md).
 	log.FromContext(ctx).V(1).Info("Submitted", "attempt", attempt, "driver", objs.Names.DriverPod, "created", created, "resolution", note)
 	if created {
-		// The new pod is Pending; its own events bring the next reconcile.
-		// Observing it now would only miss the cache and cost a read.
-		return c.pendingRequeue(driver, s.now), true, nil
+		// The new pod is Pending; its own changes bring the next reconcile
+		// (its creation does not: podChanged), or this requeue when it
+		// crosses the pending threshold or its timeout, as observeDriver
+		// would schedule. Observing it now would only miss the cache and
+		// cost a read.
+		if s.lookAgain {
+			return reconcile.Result{RequeueAfter: time.Millisecond}, true, nil
+		}
+		return c.pendingRequeue(driver, driver.CreationTimestamp.Add(c.opts.PendingThreshold), s.now), true, nil
 	}
 	// The attempt is recorded only now (an earlier run created the driver
 	// and did not get to write the status).
 	return reconcile.Result{}, false, nil
+}
+
+// awaited is an application whose reconcile waits for its cache to show
+// this process's submission of attempt.
+type awaited struct {
+	uid     types.UID
+	attempt int32
+}
+
+// awaitOwnStatus stops a reconcile that read the application from a cache
+// not yet showing the attempt this process submitted: the status write's
+// own watch event brings the next reconcile (ownStatusArrived), and a
+// requeue after cacheLagSafetyNet does if that event never passes. (It
+// polled every 250 ms before: 5.6-6 reconciles per application in
+// BenchmarkSubmission, most of them these polls.)
+func (c *Controller) awaitOwnStatus(ctx context.Context, s *scope, attempt int32) (reconcile.Result, bool, error) {
+	key := client.ObjectKeyFromObject(s.app)
+	c.awaiting.Store(key, awaited{uid: s.app.UID, attempt: attempt})
+	// The event may have reached the cache after this reconcile read it and
+	// before the Store above, and found no one waiting: read it again.
+	fresh := &v1alpha1.SparkApplication{}
+	if err := c.client.Get(ctx, key, fresh); err == nil && fresh.UID == s.app.UID && fresh.Status.Attempts >= attempt {
+		c.awaiting.Delete(key)
+		return reconcile.Result{RequeueAfter: time.Millisecond}, true, nil
+	}
+	log.FromContext(ctx).V(2).Info("The cache does not show this process's submission yet; waiting for it", "attempt", attempt)
+	return reconcile.Result{RequeueAfter: cacheLagSafetyNet}, true, nil
 }
 
 // buildAttempt validates what the user wrote (so errors name their fields),
@@ -68,12 +102,15 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 // the build fails, the user's application is built too, to tell the user's
 // error (named as written) from one the profile brought in.
 func (c *Controller) buildAttempt(ctx context.Context, s *scope, attempt int32) (effective *v1alpha1.SparkApplication, objs *submit.Objects, note string, result reconcile.Result, done bool, err error) {
+	s.timed("phases before submission")
 	if err := submit.Validate(s.app, c.buildOptions(attempt)); err != nil {
 		c.reject(s, v1alpha1.ReasonInvalidSpec, err.Error())
 		c.countSubmission(s, "invalid")
 		return nil, nil, "", reconcile.Result{}, true, nil
 	}
+	s.timed("validate")
 	effective, note, err = c.opts.Resolve(ctx, s.app.DeepCopy())
+	s.timed("resolve")
 	if reason, message, ok := rejectionOf(err); ok {
 		c.reject(s, reason, message)
 		return nil, nil, "", reconcile.Result{}, true, nil
@@ -83,12 +120,14 @@ func (c *Controller) buildAttempt(ctx context.Context, s *scope, attempt int32) 
 	}
 	opts := c.buildOptions(attempt)
 	err = c.driverAccount(ctx, s.app, effective)
+	s.timed("driver identity")
 	if err == nil {
 		opts.SparkConfFiles, err = c.sparkConfFiles(ctx, effective)
 	}
 	if err == nil {
 		opts.PodSecurity, err = c.podSecurityLevel(ctx, effective.Namespace)
 	}
+	s.timed("conf files and pod security")
 	if reason, message, ok := rejectionOf(err); ok {
 		c.reject(s, reason, message)
 		return nil, nil, "", reconcile.Result{}, true, nil
@@ -97,6 +136,7 @@ func (c *Controller) buildAttempt(ctx context.Context, s *scope, attempt int32) 
 		return nil, nil, "", reconcile.Result{}, true, err
 	}
 	objs, err = submit.Build(effective, opts)
+	s.timed("build")
 	if err != nil {
 		msg := "after applying the profile: " + err.Error()
 		if _, userErr := submit.Build(s.app, c.buildOptions(attempt)); userErr != nil {
@@ -106,9 +146,12 @@ func (c *Controller) buildAttempt(ctx context.Context, s *scope, attempt int32) 
 		c.countSubmission(s, "invalid")
 		return nil, nil, "", reconcile.Result{}, true, nil
 	}
-	if missing, err := c.missingPrerequisite(ctx, objs); err != nil {
+	missing, err := c.missingPrerequisite(ctx, objs)
+	s.timed("prerequisites")
+	if err != nil {
 		return nil, nil, "", reconcile.Result{}, true, err
-	} else if missing != "" {
+	}
+	if missing != "" {
 		c.reject(s, v1alpha1.ReasonMissingPrerequisite, missing)
 		c.countSubmission(s, "invalid")
 		return nil, nil, "", reconcile.Result{}, true, nil
@@ -134,7 +177,18 @@ func (c *Controller) createAttempt(ctx context.Context, s *scope, attempt int32,
 		return nil, false, reconcile.Result{}, true, err
 	}
 	driver, created = objs.DriverPod, true
-	if err := c.client.Create(ctx, driver); err != nil {
+	key := client.ObjectKeyFromObject(driver)
+	c.createdDrivers.creating(key)
+	createErr := c.client.Create(ctx, driver)
+	s.timed("driver pod create")
+	if createErr != nil {
+		c.createdDrivers.failed(key)
+	} else if missed := c.createdDrivers.created(key, driver.ResourceVersion); missed {
+		// The pod's creation event came before the create's reply and
+		// showed it changed since (an informer's relist): look again.
+		s.lookAgain = true
+	}
+	if err := createErr; err != nil {
 		switch {
 		case apierrors.IsAlreadyExists(err):
 			created = false
@@ -156,6 +210,7 @@ func (c *Controller) createAttempt(ctx context.Context, s *scope, attempt int32,
 		}
 	}
 	result, done, err = c.createDependents(ctx, s, objs, driver)
+	s.timed("config maps and service create")
 	return driver, created, result, done, err
 }
 

@@ -1,12 +1,15 @@
 package sparkapplication
 
 import (
+	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/spark"
@@ -107,5 +110,96 @@ func TestStateOf(t *testing.T) {
 				t.Errorf("stateOf = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestOwnStatusArrived: the update that brings an application waiting for
+// its cache the attempt this process submitted passes; other updates do not.
+func TestOwnStatusArrived(t *testing.T) {
+	var awaitingApps sync.Map
+	p := ownStatusArrived{awaiting: &awaitingApps}
+	app := func(uid types.UID, attempts int32) *v1alpha1.SparkApplication {
+		return &v1alpha1.SparkApplication{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "a", UID: uid}, Status: v1alpha1.SparkApplicationStatus{Attempts: attempts}}
+	}
+	update := func(attempts int32, uid types.UID) bool {
+		return p.Update(event.UpdateEvent{ObjectOld: app(uid, attempts-1), ObjectNew: app(uid, attempts)})
+	}
+	if update(1, "u1") {
+		t.Error("passed an update of an application no reconcile waits for")
+	}
+	awaitingApps.Store(types.NamespacedName{Namespace: "ns", Name: "a"}, awaited{uid: "u1", attempt: 2})
+	for _, tc := range []struct {
+		attempts int32
+		uid      types.UID
+		want     bool
+	}{{1, "u1", false}, {2, "u1", true}, {3, "u1", true}, {2, "u2", false}} {
+		if got := update(tc.attempts, tc.uid); got != tc.want {
+			t.Errorf("attempts %d uid %s: passed %v, want %v", tc.attempts, tc.uid, got, tc.want)
+		}
+	}
+}
+
+// TestPodChangedCreate: the creation event of a driver pod this process
+// created, showing the pod as created, wakes nobody (once), whether it
+// comes before or after the create's reply; one showing it changed since,
+// or of any other pod, does, and an event passed over while the create was
+// in flight that turns out to show another version makes the reconcile look
+// again.
+func TestPodChangedCreate(t *testing.T) {
+	var created driverCreates
+	p := podChanged{created: &created}
+	pod := func(name, rv string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, ResourceVersion: rv}}
+	}
+	create := func(name, rv string) bool {
+		return p.Create(event.TypedCreateEvent[*corev1.Pod]{Object: pod(name, rv)})
+	}
+	key := func(name string) types.NamespacedName { return types.NamespacedName{Namespace: "ns", Name: name} }
+
+	created.creating(key("after"))
+	if created.created(key("after"), "10") {
+		t.Error("a create whose event has not come reported it missed")
+	}
+	if create("after", "10") {
+		t.Error("the creation event after the create's reply passed")
+	}
+	if !create("after", "10") {
+		t.Error("a second creation event of it (an informer's relist) did not pass")
+	}
+
+	created.creating(key("before"))
+	if create("before", "20") {
+		t.Error("the creation event before the create's reply passed")
+	}
+	if created.created(key("before"), "20") {
+		t.Error("the event passed over showed the pod as created, yet the reply reported it missed")
+	}
+
+	created.creating(key("relisted"))
+	if create("relisted", "31") {
+		t.Error("a creation event while the create is in flight passed")
+	}
+	if !created.created(key("relisted"), "30") {
+		t.Error("the event passed over showed another version than the create's; the reply did not report it")
+	}
+
+	created.creating(key("changed"))
+	created.created(key("changed"), "40")
+	if !create("changed", "41") {
+		t.Error("a creation event showing the driver changed since its create did not pass")
+	}
+	if !create("other", "5") {
+		t.Error("the creation event of a pod this process did not create did not pass")
+	}
+	created.creating(key("refused"))
+	created.failed(key("refused"))
+	if !create("refused", "50") {
+		t.Error("the creation event of a pod whose create failed did not pass")
+	}
+	created.creating(key("deleted"))
+	created.created(key("deleted"), "60")
+	p.Delete(event.TypedDeleteEvent[*corev1.Pod]{Object: pod("deleted", "61")})
+	if !create("deleted", "60") {
+		t.Error("a deleted pod is still remembered")
 	}
 }
