@@ -235,6 +235,18 @@ func parseLine(line []byte, rec *record, scratch []byte) {
 // (nil: none).
 func parseLineWith(line []byte, rec *record, scratch []byte, shapes *shapeCache) {
 	*rec = record{}
+	// Most lines are task ends of the last shape matched: that shape is
+	// tried before the event name is looked up (the event name is part of
+	// its bytes, so a line that has the shape is a task end).
+	triedLast := false
+	if shapes != nil && len(shapes.shapes) > 0 {
+		if shapes.shapes[0].match(line, rec) {
+			shapes.hits++
+			return
+		}
+		*rec = record{}
+		triedLast = true
+	}
 	name, ok := eventName(line, scratch)
 	if !ok {
 		rec.kind = kindCorrupt
@@ -253,7 +265,7 @@ func parseLineWith(line []byte, rec *record, scratch []byte, shapes *shapeCache)
 		return
 	case kindTaskEnd:
 		if shapes != nil {
-			end = shapes.parseTaskEnd(line, rec, scratch)
+			end = shapes.parseTaskEnd(line, rec, scratch, triedLast)
 		} else {
 			end = parseTaskEnd(line, rec, scratch)
 		}

@@ -527,11 +527,12 @@ type shapeCache struct {
 
 // parseTaskEnd reads a task-end line through a known shape, or through
 // parseTaskEnd and then learns its shape; it returns the position after the
-// object as parseTaskEnd does.
-func (sc *shapeCache) parseTaskEnd(line []byte, rec *record, scratch []byte) int {
+// object as parseTaskEnd does. triedLast says the line did not match the
+// first shape.
+func (sc *shapeCache) parseTaskEnd(line []byte, rec *record, scratch []byte, triedLast bool) int {
 	for k, s := range sc.shapes {
-		if k > 0 {
-			*rec = record{} // what the last attempt left
+		if k == 0 && triedLast {
+			continue
 		}
 		if s.match(line, rec) {
 			if k > 0 {
@@ -541,6 +542,7 @@ func (sc *shapeCache) parseTaskEnd(line []byte, rec *record, scratch []byte) int
 			sc.hits++
 			return len(line)
 		}
+		*rec = record{} // what the attempt left
 	}
 	*rec = record{}
 	end := parseTaskEnd(line, rec, scratch)

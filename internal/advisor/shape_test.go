@@ -265,3 +265,18 @@ func FuzzElementShapes(f *testing.F) {
 		checkArraySkip(t, e, first)
 	})
 }
+
+// TestShapesLeaveOtherLinesAlone: with the shapes of every real task end
+// learnt, every line of the real logs, of every event, reads as the general
+// parser reads it.
+func TestShapesLeaveOtherLinesAlone(t *testing.T) {
+	cache := &shapeCache{}
+	for _, line := range realTaskEnds(t) {
+		checkShaped(t, cache, line)
+	}
+	for _, log := range realLogs(t) {
+		for _, line := range bytes.Split(readReal(t, log), []byte("\n")) {
+			checkShaped(t, cache, line)
+		}
+	}
+}
