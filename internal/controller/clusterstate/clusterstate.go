@@ -401,3 +401,15 @@ func TrimNode(obj any) (any, error) {
 }
 
 func ptrTrue() *bool { b := true; return &b }
+
+// WatchFromStart registers the manager cache's informers of objs, so they
+// start (and sync before the operator is ready) with the manager rather
+// than at their first read, which would wait for their sync.
+func WatchFromStart(mgr manager.Manager, objs ...client.Object) error {
+	for _, obj := range objs {
+		if _, err := mgr.GetCache().GetInformer(context.Background(), obj, cache.BlockUntilSynced(false)); err != nil {
+			return fmt.Errorf("watching %T: %w", obj, err)
+		}
+	}
+	return nil
+}

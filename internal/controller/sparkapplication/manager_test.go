@@ -9,7 +9,10 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -27,6 +30,13 @@ import (
 // under. Skipping the controller-name check lets several tests of this
 // process each start their own.
 func startRegisteredManager(t *testing.T) context.Context {
+	t.Helper()
+	startOperator(t)
+	return context.Background()
+}
+
+// startOperator is startRegisteredManager returning the operator.
+func startOperator(t *testing.T) *operator.Operator {
 	t.Helper()
 	env.ShuffleStorageClass(t, profile.DefaultShuffleStorageClass)
 	op, err := operator.New(env.Config, operator.Options{SkipControllerNameValidation: true})
@@ -48,7 +58,23 @@ func startRegisteredManager(t *testing.T) context.Context {
 		}
 		return ""
 	})
-	return context.Background()
+	return op
+}
+
+// TestSubmissionReadsWatchedFromStart: what every submission reads through
+// the operator's cache is watched (and synced) by the time the operator is
+// ready, so the first submissions do not wait for an informer to start.
+func TestSubmissionReadsWatchedFromStart(t *testing.T) {
+	op := startOperator(t)
+	for _, obj := range []client.Object{&corev1.Namespace{}, &storagev1.StorageClass{}, &schedulingv1.PriorityClass{}} {
+		informer, err := op.GetCache().GetInformer(context.Background(), obj, cache.BlockUntilSynced(false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !informer.HasSynced() {
+			t.Errorf("%T: the ready operator's cache had no synced informer; the first read started one", obj)
+		}
+	}
 }
 
 // TestRegisteredController runs the controller the way the operator does —

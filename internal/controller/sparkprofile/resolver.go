@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -66,6 +68,13 @@ func (r *Resolver) Name() string { return ResolverName }
 func (r *Resolver) Register(mgr manager.Manager) error {
 	state, err := clusterstate.For(mgr, clusterstate.Options{AllPods: !r.opts.NodesOnDemand})
 	if err != nil {
+		return err
+	}
+	// What every resolution lists or reads besides the profiles (Input:
+	// the application's namespace, the PriorityClasses) is watched from
+	// the start, not from the first read: the first submissions after a
+	// start waited 0.1 s for those informers to sync.
+	if err := clusterstate.WatchFromStart(mgr, &corev1.Namespace{}, &schedulingv1.PriorityClass{}); err != nil {
 		return err
 	}
 	informer, err := mgr.GetCache().GetInformer(context.Background(), &v1alpha1.SparkApplication{}, cache.BlockUntilSynced(false))
