@@ -31,6 +31,15 @@ func (c *Controller) observeDriver(ctx context.Context, s *scope) (reconcile.Res
 	}
 	interrupted := driverNodeInterrupted(st, names.DriverPod)
 	if driver == nil {
+		if gone, err := c.namespaceBeingDeleted(ctx, s.app.Namespace); err != nil || gone {
+			// The driver went with its namespace, as the application is
+			// about to: ending the attempt would be a status write and an
+			// event (refused in a terminating namespace) for an
+			// application on its way out, and a failure counted that is
+			// none (about 3 reconciles and a write per application when
+			// BenchmarkSubmission deletes a phase's namespace).
+			return reconcile.Result{}, true, err
+		}
 		if interrupted != nil {
 			return c.endInterrupted(ctx, s, names.DriverPod, nil, interrupted)
 		}

@@ -24,6 +24,19 @@ func (c *Controller) podSecurityLevel(ctx context.Context, ns string) (string, e
 	return namespace.Labels[submit.LabelPodSecurityEnforce], nil
 }
 
+// namespaceBeingDeleted tells whether namespace ns is being deleted (or is
+// gone), from the cache.
+func (c *Controller) namespaceBeingDeleted(ctx context.Context, ns string) (bool, error) {
+	namespace := &corev1.Namespace{}
+	if err := c.client.Get(ctx, client.ObjectKey{Name: ns}, namespace); err != nil {
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, fmt.Errorf("reading namespace %s: %w", ns, err)
+	}
+	return !namespace.DeletionTimestamp.IsZero(), nil
+}
+
 // refusedByPodSecurity tells whether the API server refused a pod because
 // it breaks its namespace's Pod Security level: trying again cannot help
 // until the application or the namespace changes.

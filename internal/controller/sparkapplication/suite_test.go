@@ -698,3 +698,39 @@ func TestNamespaceTerminatingIsNotRetried(t *testing.T) {
 		t.Errorf("status written: %+v", st)
 	}
 }
+
+// TestDriverDeleted: a driver deleted before it finished ends the attempt
+// (DriverDeleted); one deleted with its namespace does not: the application
+// is on its way out too, and the reconcile writes nothing.
+func TestDriverDeleted(t *testing.T) {
+	h := newHarness(t, sparkapplication.Options{})
+	for _, app := range []string{"lost", "with-namespace"} {
+		h.create(scalaApp(h.ns, app))
+		h.reconcile(app)
+	}
+	deleteDriver := func(app string) {
+		t.Helper()
+		driver := h.pod(h.get(app).Status.DriverInfo.PodName)
+		if err := env.Client.Delete(h.ctx, driver, client.GracePeriodSeconds(0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	deleteDriver("lost")
+	h.reconcile("lost")
+	if c := condition(h.get("lost"), v1alpha1.ConditionCompleted); c.Status != metav1.ConditionTrue || c.Reason != v1alpha1.ReasonDriverDeleted {
+		t.Errorf("driver deleted: Completed %+v, want True DriverDeleted", c)
+	}
+
+	before := h.get("with-namespace")
+	deleteDriver("with-namespace")
+	// envtest runs no namespace controller: the namespace stays
+	// Terminating, with the application still in it.
+	if err := env.Client.Delete(h.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: h.ns}}); err != nil {
+		t.Fatal(err)
+	}
+	h.reconcile("with-namespace")
+	if got := h.get("with-namespace"); got.ResourceVersion != before.ResourceVersion || got.Status.State != v1alpha1.StatePending {
+		t.Errorf("driver deleted with its namespace: state %q, status rewritten %v; want it left Pending", got.Status.State, got.ResourceVersion != before.ResourceVersion)
+	}
+}
