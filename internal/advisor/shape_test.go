@@ -2,6 +2,9 @@ package advisor
 
 import (
 	"bytes"
+	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -279,4 +282,65 @@ func TestShapesLeaveOtherLinesAlone(t *testing.T) {
 			checkShaped(t, cache, line)
 		}
 	}
+}
+
+// TestShapesOnRandomEdits reads, through the shapes learnt from real task
+// ends, lines made from them by random edits (bytes changed, JSON fragments
+// inserted, runs deleted or repeated), and checks each against the general
+// parser: the fuzz targets' property at the speed of a plain test (the fuzz
+// engine runs this package's targets at a few executions a second, its
+// coverage counters spanning the whole binary). ADVISOR_SHAPE_EDITS sets
+// the number of edited lines (2,000 by default).
+func TestShapesOnRandomEdits(t *testing.T) {
+	n := 2000
+	if v, err := strconv.Atoi(os.Getenv("ADVISOR_SHAPE_EDITS")); err == nil {
+		n = v
+	}
+	lines := realTaskEnds(t)
+	fragments := []string{`0`, `-1`, `1.5e3`, `null`, `true`, `"`, `\`, `\"`, `{`, `}`, `[`, `]`, `,`, `:`, ` `,
+		`"x"`, `{}`, `[]`, `[{"ID":1}]`, `"driver"`, `"Success"`, `,"Killed":true`, `,"Stage ID":9`, `\u0041`}
+	arrays := realArrays(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for k := range n {
+		if k%2 == 1 {
+			// An array of accumulables edited, skipped through the shapes
+			// of its objects against skipContainer.
+			array := arrays[rng.IntN(len(arrays))]
+			e := &elementShapes{}
+			checkArraySkip(t, e, array)
+			if edited := randomEdits(rng, array, fragments); edited[0] == '[' {
+				checkArraySkip(t, e, edited)
+			}
+			continue
+		}
+		line := lines[rng.IntN(len(lines))]
+		cache := &shapeCache{}
+		checkShaped(t, cache, line)
+		checkShaped(t, cache, randomEdits(rng, line, fragments))
+	}
+}
+
+// randomEdits returns a copy of b with one to three random edits.
+func randomEdits(rng *rand.Rand, b []byte, fragments []string) []byte {
+	edited := append([]byte{}, b...)
+	for range 1 + rng.IntN(3) {
+		at := rng.IntN(len(edited))
+		switch rng.IntN(4) {
+		case 0:
+			edited[at] = byte(rng.IntN(256))
+		case 1:
+			f := fragments[rng.IntN(len(fragments))]
+			edited = append(edited[:at], append([]byte(f), edited[at:]...)...)
+		case 2:
+			end := min(len(edited), at+1+rng.IntN(16))
+			edited = append(edited[:at], edited[end:]...)
+		case 3:
+			end := min(len(edited), at+1+rng.IntN(16))
+			edited = append(edited[:end], append(append([]byte{}, edited[at:end]...), edited[end:]...)...)
+		}
+		if len(edited) == 0 {
+			return []byte{'['}
+		}
+	}
+	return edited
 }
