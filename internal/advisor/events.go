@@ -239,7 +239,7 @@ func parseLineWith(line []byte, rec *record, scratch []byte, shapes *shapeCache)
 	// tried before the event name is looked up (the event name is part of
 	// its bytes, so a line that has the shape is a task end).
 	triedLast := false
-	if shapes != nil && len(shapes.shapes) > 0 {
+	if shapes != nil && len(shapes.shapes) > 0 && shapes.paying() {
 		if shapes.shapes[0].match(line, rec) {
 			shapes.hits++
 			return

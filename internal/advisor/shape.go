@@ -497,9 +497,20 @@ const maxShapes = 8
 // first. It belongs to one goroutine.
 type shapeCache struct {
 	shapes []*lineShape
-	// hits and misses count the lines a shape matched and those none did;
-	// once learning stops paying (a log whose task ends all differ), it stops.
-	misses, hits int
+	// hits and misses count the lines a shape matched and those none did.
+	// Once shapes stop paying (a log whose task ends all differ), lines are
+	// no longer tried against them nor learnt, but one in restEvery, in case
+	// the log changes; rest counts the lines since.
+	misses, hits, rest int
+}
+
+// restEvery is how often a line is still tried against the shapes once they
+// stopped paying.
+const restEvery = 1024
+
+// paying reports whether shapes have matched enough of the task ends so far.
+func (sc *shapeCache) paying() bool {
+	return sc.misses <= 64 || sc.misses <= sc.hits/4
 }
 
 // parseTaskEnd reads a task-end line through a known shape, or through
@@ -507,6 +518,12 @@ type shapeCache struct {
 // object as parseTaskEnd does. triedLast says the line did not match the
 // first shape.
 func (sc *shapeCache) parseTaskEnd(line []byte, rec *record, scratch []byte, triedLast bool) int {
+	if !sc.paying() {
+		if sc.rest++; sc.rest%restEvery != 0 {
+			*rec = record{}
+			return parseTaskEnd(line, rec, scratch)
+		}
+	}
 	for k, s := range sc.shapes {
 		if k == 0 && triedLast {
 			continue
@@ -527,9 +544,6 @@ func (sc *shapeCache) parseTaskEnd(line []byte, rec *record, scratch []byte, tri
 		return end
 	}
 	sc.misses++
-	if sc.misses > 64 && sc.misses > sc.hits/4 {
-		return end // learning does not pay on this log
-	}
 	rec.kind = kindTaskEnd
 	if s := learnShape(line, rec, scratch); s != nil {
 		if len(sc.shapes) < maxShapes {

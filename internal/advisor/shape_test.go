@@ -160,13 +160,23 @@ func TestShapesAreUsed(t *testing.T) {
 	if cache.hits < len(lines) {
 		t.Errorf("%d of %d task-end lines (each read twice) were read through a shape", cache.hits, 2*len(lines))
 	}
+	// Task ends that all differ: after 64 misses (and 8 shapes), shapes are
+	// tried on one line in restEvery only.
 	odd := &shapeCache{}
-	for i := range 1000 {
-		line := []byte(`{"Event":"SparkListenerTaskEnd","Stage ID":1,"k` + string(rune('a'+i%26)) + string(rune('a'+i/26%26)) + `":1}`)
+	lines = lines[:0]
+	for i := range 5000 {
+		lines = append(lines, []byte(`{"Event":"SparkListenerTaskEnd","Stage ID":1,"k`+strconv.Itoa(i)+`":1}`))
+	}
+	for _, line := range lines {
 		checkShaped(t, odd, line)
 	}
-	if len(odd.shapes) > maxShapes || odd.misses > 1000*2 {
-		t.Errorf("%d shapes kept, %d misses", len(odd.shapes), odd.misses)
+	// Each line is read twice by checkShaped (10,000 reads), the second
+	// time through the shape learnt from the first while shapes are tried.
+	if odd.misses > 64+10000/restEvery+1 || len(odd.shapes) > maxShapes || odd.hits > odd.misses {
+		t.Errorf("task ends that all differ: %d misses (lines learnt from), %d shapes kept, %d hits", odd.misses, len(odd.shapes), odd.hits)
+	}
+	if odd.rest < 10000-2*odd.misses {
+		t.Errorf("only %d of 10,000 reads skipped the shapes (%d misses)", odd.rest, odd.misses)
 	}
 }
 
