@@ -25,7 +25,8 @@ import (
 // functions (readInt, readString, readBool, the metric groups' rule), and a
 // shape is only learnt from a line with no key given twice in an object, so
 // "the last value wins" cannot differ. The learner checks the shape against
-// the line it came from; FuzzTaskEndShape checks it against others.
+// the line it came from; TestShapeAgreesWithParseTaskEnd,
+// TestShapesOnRandomEdits and FuzzTaskEndShape check it against others.
 type lineShape struct {
 	steps []shapeStep // one per value, in line order, and for the bytes after the last
 	base  record      // what the line's layout alone says (kind, which groups are present)
