@@ -14,15 +14,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/sparkplane/sparkplane/api/v1alpha1"
 	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 )
@@ -196,6 +201,7 @@ func useBenchCluster(b *testing.B) string {
 		b.Fatalf("%s: %v", benchKubeconfigEnv, err)
 	}
 	cfg.QPS, cfg.Burst = 1000, 2000
+	installCRDs(b, cfg)
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		b.Fatal(err)
@@ -204,6 +210,40 @@ func useBenchCluster(b *testing.B) string {
 	env = &testenv.Env{Config: cfg, Client: c}
 	b.Cleanup(func() { env = envtestEnv })
 	return "the cluster of " + path
+}
+
+// installCRDs creates sparkplane's CRDs on the benchmark's cluster where
+// they are missing and waits until the API server serves them: a cluster
+// fresh from `sparkplane dev up` has none, and the benchmark's applications
+// need them (envtest installs them itself).
+func installCRDs(b *testing.B, cfg *rest.Config) {
+	b.Helper()
+	crds, err := v1alpha1.CRDs()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ext, err := apiextensionsclient.NewForConfig(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, crd := range crds {
+		if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			b.Fatalf("installing CRD %s on %s: %v", crd.Name, os.Getenv(benchKubeconfigEnv), err)
+		}
+		testenv.Eventually(b, time.Minute, "CRD "+crd.Name+" established", func() (bool, error) {
+			got, err := ext.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crd.Name, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			for _, c := range got.Status.Conditions {
+				if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+	}
 }
 
 func metOrNot(p99, referenceP99 time.Duration) string {
