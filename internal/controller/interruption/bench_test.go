@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -15,9 +16,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextensionsclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
+	"github.com/sparkplane/sparkplane/internal/install"
 	"github.com/sparkplane/sparkplane/internal/spark"
 	"github.com/sparkplane/sparkplane/internal/testenv"
 )
@@ -224,37 +225,31 @@ func useBenchCluster(b *testing.B) string {
 	return "the cluster of " + path
 }
 
-// installCRDs creates sparkplane's CRDs on the benchmark's cluster where
-// they are missing and waits until the API server serves them: a cluster
-// fresh from `sparkplane dev up` has none, and the benchmark's applications
-// need them (envtest installs them itself).
+// installCRDs applies sparkplane's CRDs to the benchmark's cluster as
+// `sparkplane install` does (install.Apply: server-side apply, then a wait
+// until the API server serves them): a cluster fresh from `sparkplane dev up`
+// has none, and the benchmark's applications need them (envtest installs
+// them itself).
 func installCRDs(b *testing.B, cfg *rest.Config) {
 	b.Helper()
 	crds, err := v1alpha1.CRDs()
 	if err != nil {
 		b.Fatal(err)
 	}
-	ext, err := apiextensionsclient.NewForConfig(cfg)
+	crdScheme := runtime.NewScheme()
+	if err := apiextensionsv1.AddToScheme(crdScheme); err != nil {
+		b.Fatal(err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: crdScheme})
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
-	for _, crd := range crds {
-		if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			b.Fatalf("installing CRD %s on %s: %v", crd.Name, os.Getenv(benchKubeconfigEnv), err)
-		}
-		testenv.Eventually(b, time.Minute, "CRD "+crd.Name+" established", func() (bool, error) {
-			got, err := ext.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crd.Name, metav1.GetOptions{})
-			if err != nil {
-				return false, err
-			}
-			for _, c := range got.Status.Conditions {
-				if c.Type == apiextensionsv1.Established && c.Status == apiextensionsv1.ConditionTrue {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
+	objs := make([]client.Object, len(crds))
+	for i, crd := range crds {
+		objs[i] = crd
+	}
+	if err := install.Apply(context.Background(), c, objs, io.Discard); err != nil {
+		b.Fatalf("installing sparkplane's CRDs on %s: %v", os.Getenv(benchKubeconfigEnv), err)
 	}
 }
 
