@@ -411,14 +411,16 @@ func pendingSignature(pod *corev1.Pod) string {
 }
 
 // observeDriverPending writes why the driver waits into the Running
-// condition. Once the driver has waited PendingThreshold and something
-// known blocks it, the message says so, and each new cause is recorded as a
-// DriverPending event and counted. It returns when the driver will cross
-// the threshold (zero when it has).
+// condition. Before the driver has waited PendingThreshold, only what is
+// known to block it (driverPendingBeforeThreshold). Once it has, the
+// condition says that it waits, and when something known blocks it, the
+// message says so and each new cause is recorded as a DriverPending event
+// and counted. It returns when the driver will cross the threshold (zero
+// when it has).
 func (c *Controller) observeDriverPending(s *scope, driver *corev1.Pod) time.Time {
 	crossing := driver.CreationTimestamp.Add(c.opts.PendingThreshold)
 	if crossing.After(s.now) {
-		c.setCondition(s, v1alpha1.ConditionRunning, metav1.ConditionFalse, v1alpha1.ReasonDriverPending, driverPendingMessage(driver))
+		c.driverPendingBeforeThreshold(s, driver)
 		return crossing
 	}
 	b, blocked := podBlockage(driver)
@@ -438,6 +440,23 @@ func (c *Controller) observeDriverPending(s *scope, driver *corev1.Pod) time.Tim
 	}
 	c.setCondition(s, v1alpha1.ConditionRunning, metav1.ConditionFalse, v1alpha1.ReasonDriverPending, message)
 	return time.Time{}
+}
+
+// driverPendingBeforeThreshold is the Running condition of a driver that
+// has not waited PendingThreshold yet: False with the scheduler's or
+// kubelet's words as soon as something known blocks it (Unschedulable, an
+// image that cannot be pulled), and absent otherwise. A driver that merely
+// waits for its turn to be scheduled or started has nothing to report, and
+// reporting it cost a status write per application on the way (the
+// message changed when the pod was bound, again when it ran).
+func (c *Controller) driverPendingBeforeThreshold(s *scope, driver *corev1.Pod) {
+	if _, blocked := podBlockage(driver); blocked {
+		c.setCondition(s, v1alpha1.ConditionRunning, metav1.ConditionFalse, v1alpha1.ReasonDriverPending, driverPendingMessage(driver))
+		return
+	}
+	if conditionReason(s.app.Status.Conditions, v1alpha1.ConditionRunning) == v1alpha1.ReasonDriverPending {
+		meta.RemoveStatusCondition(&s.app.Status.Conditions, v1alpha1.ConditionRunning)
+	}
 }
 
 // clearExecutorsPending forgets the previous attempt's waiting executors.

@@ -288,12 +288,20 @@ func (c *Controller) recordAttempt(s *scope, attempt int32, effective *v1alpha1.
 	c.setCondition(s, v1alpha1.ConditionAccepted, metav1.ConditionTrue, v1alpha1.ReasonValid, "The spec is valid")
 	c.setCondition(s, v1alpha1.ConditionSubmitted, metav1.ConditionTrue, v1alpha1.ReasonDriverCreated,
 		fmt.Sprintf("Attempt %d: driver pod %s, service %s", attempt, objs.Names.DriverPod, objs.Names.DriverService))
-	// The same message observeDriver derives from a fresh pod, so the next
-	// reconcile finds nothing to write.
-	c.setCondition(s, v1alpha1.ConditionRunning, metav1.ConditionFalse, v1alpha1.ReasonDriverPending, driverPendingMessage(driver))
+	// Running and Completed are written once they have something to say
+	// (the driver runs, something known blocks it, the attempt ends): a
+	// fresh attempt has neither, as the Kubernetes convention reads an
+	// absent condition as Unknown. observeDriverPending derives the same
+	// from a fresh pod, so the next reconcile finds nothing to write. The
+	// two conditions a just-submitted application used to carry (Running
+	// False "waiting to be scheduled", Completed False "in progress") were
+	// a fifth of its status and of its managed fields, which the API
+	// server validates, diffs, stores and sends on every write (issue 20).
+	meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionRunning) // the previous attempt's
+	c.driverPendingBeforeThreshold(s, driver)
 	clearExecutorsPending(s)
 	c.imagePlatformsCondition(s, st.Resolution)
-	c.setCondition(s, v1alpha1.ConditionCompleted, metav1.ConditionFalse, v1alpha1.ReasonInProgress, fmt.Sprintf("Attempt %d is in progress", attempt))
+	meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionCompleted)
 	// An interruption of the previous attempt's driver must not end this one.
 	if cond := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionDriverNodeInterrupted); cond != nil && cond.Status == metav1.ConditionTrue {
 		which := ""

@@ -3,6 +3,7 @@ package sparkapplication_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -732,5 +733,82 @@ func TestDriverDeleted(t *testing.T) {
 	h.reconcile("with-namespace")
 	if got := h.get("with-namespace"); got.ResourceVersion != before.ResourceVersion || got.Status.State != v1alpha1.StatePending {
 		t.Errorf("driver deleted with its namespace: state %q, status rewritten %v; want it left Pending", got.Status.State, got.ResourceVersion != before.ResourceVersion)
+	}
+}
+
+// TestConditionsOnlyOnceTheyHold (issue 20): a just-submitted application
+// carries Accepted and Submitted only; Running appears when something known
+// blocks the driver (at once, not after the pending threshold) or when it
+// runs, and a driver that is merely bound to a node and starting costs no
+// status write. A new attempt starts without the previous one's Running and
+// Completed.
+func TestConditionsOnlyOnceTheyHold(t *testing.T) {
+	h := newHarness(t, sparkapplication.Options{})
+	app := scalaApp(h.ns, "slim")
+	app.Spec.RestartPolicy = v1alpha1.RestartPolicy{Type: v1alpha1.RestartPolicyOnFailure, OnFailureRetries: ptr.To[int32](1), OnFailureRetryInterval: ptr.To[int64](1)}
+	h.create(app)
+	h.reconcile("slim")
+	types := func(app *v1alpha1.SparkApplication) []string {
+		var got []string
+		for _, c := range app.Status.Conditions {
+			got = append(got, c.Type+"="+string(c.Status))
+		}
+		return got
+	}
+	got := h.get("slim")
+	if want := []string{"Accepted=True", "Submitted=True"}; !slices.Equal(types(got), want) || got.Status.State != v1alpha1.StatePending {
+		t.Fatalf("just submitted: conditions %v state %q, want %v and Pending", types(got), got.Status.State, want)
+	}
+	driver := submit.NamesFor(got, 1).DriverPod
+
+	// Reconciled again, bound to a node, its containers being created:
+	// nothing new to say, nothing written.
+	rv := got.ResourceVersion
+	h.reconcile("slim")
+	h.setPodStatus(driver, func(st *corev1.PodStatus) {
+		st.Phase = corev1.PodPending
+		st.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}}
+	})
+	h.reconcile("slim")
+	if got := h.get("slim"); got.ResourceVersion != rv {
+		t.Errorf("a pending driver with nothing known against it wrote the status: conditions %v", types(got))
+	}
+
+	// The scheduler refuses it: said at once, before the pending threshold.
+	h.setPodStatus(driver, func(st *corev1.PodStatus) {
+		st.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: "Unschedulable", Message: "0/3 nodes are available: 3 Insufficient memory."}}
+	})
+	h.reconcile("slim")
+	if c := condition(h.get("slim"), v1alpha1.ConditionRunning); c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonDriverPending || !strings.Contains(c.Message, "Insufficient memory") {
+		t.Errorf("an unschedulable driver: Running %+v, want False DriverPending with the scheduler's words", c)
+	}
+	// No longer blocked: the condition goes, as it came.
+	h.setPodStatus(driver, func(st *corev1.PodStatus) {
+		st.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}}
+	})
+	h.reconcile("slim")
+	if got := h.get("slim"); meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionRunning) != nil {
+		t.Errorf("a driver no longer blocked keeps %+v", condition(got, v1alpha1.ConditionRunning))
+	}
+
+	h.setPodStatus(driver, running)
+	h.reconcile("slim")
+	if c := condition(h.get("slim"), v1alpha1.ConditionRunning); c.Status != metav1.ConditionTrue {
+		t.Fatalf("running driver: Running %+v", c)
+	}
+	// The attempt fails and is retried: Running and Completed say so
+	// between attempts, and the next attempt starts without them.
+	h.setPodStatus(driver, failed("Error", 1))
+	h.reconcile("slim")
+	got = h.get("slim")
+	if got.Status.State != v1alpha1.StateRetrying || condition(got, v1alpha1.ConditionCompleted).Reason != v1alpha1.ReasonInProgress ||
+		condition(got, v1alpha1.ConditionRunning).Reason != v1alpha1.ReasonDriverFailed {
+		t.Fatalf("between attempts: state %q conditions %+v", got.Status.State, got.Status.Conditions)
+	}
+	h.clock.Step(2 * time.Second)
+	h.reconcile("slim")
+	got = h.get("slim")
+	if want := []string{"Accepted=True", "Submitted=True"}; got.Status.Attempts != 2 || !slices.Equal(types(got), want) {
+		t.Errorf("second attempt: attempts %d conditions %v, want %v", got.Status.Attempts, types(got), want)
 	}
 }
