@@ -156,7 +156,14 @@ func New(cfg *rest.Config, opts Options) (*Operator, error) {
 		// Managed fields are a third of a typical object and no controller
 		// reads them: dropping them from every informer keeps the operator
 		// small at tens of thousands of pods.
-		Cache:                   cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		// --watch-namespaces restricts every namespaced informer (and so
+		// the applications, pods and the rest the controllers see) to
+		// those namespaces; cluster-scoped ones (nodes, profiles, storage
+		// and priority classes) stay cluster-wide.
+		Cache: cache.Options{
+			DefaultTransform:  cache.TransformStripManagedFields(),
+			DefaultNamespaces: watchedNamespaces(opts.WatchNamespaces),
+		},
 		GracefulShutdownTimeout: ptr.To(10 * time.Second),
 		Controller:              config.Controller{SkipNameValidation: ptr.To(opts.SkipControllerNameValidation)},
 	})
