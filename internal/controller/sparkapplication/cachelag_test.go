@@ -73,3 +73,23 @@ func TestCacheLagWaitsForItsOwnStatus(t *testing.T) {
 		t.Errorf("a lagging reconcile wrote the status (attempts %d)", got.Status.Attempts)
 	}
 }
+
+// TestForgetsDeletedApplications: what the controller remembers of its own
+// submissions goes with the application, also when it is deleted before it
+// ends (a running application deleted, its namespace deleted).
+func TestForgetsDeletedApplications(t *testing.T) {
+	h := newHarness(t, sparkapplication.Options{})
+	h.create(scalaApp(h.ns, "gone"))
+	h.reconcile("gone")
+	if n := h.ctrl.Remembered(); n != 1 {
+		t.Fatalf("after submitting: %d applications remembered, want 1", n)
+	}
+	first := h.get("gone")
+	if err := env.Client.Delete(h.ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	h.reconcile("gone") // the deletion's event
+	if n := h.ctrl.Remembered(); n != 0 {
+		t.Errorf("after the deletion: %d applications remembered, want 0", n)
+	}
+}

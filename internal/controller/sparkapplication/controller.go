@@ -25,6 +25,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -33,6 +34,21 @@ import (
 
 	"github.com/sparkplane/sparkplane/api/v1alpha1"
 )
+
+// submittedAttempt is what Controller.submitted holds of an application.
+type submittedAttempt struct {
+	uid     types.UID
+	attempt int32
+}
+
+// lastSubmitted is the last attempt this process submitted of app, 0 when
+// none (or none of this incarnation of its name).
+func (c *Controller) lastSubmitted(app *v1alpha1.SparkApplication) int32 {
+	if v, ok := c.submitted.Load(client.ObjectKeyFromObject(app)); ok && v.(submittedAttempt).uid == app.UID {
+		return v.(submittedAttempt).attempt
+	}
+	return 0
+}
 
 // ControllerName names the controller in logs, metrics and events.
 const ControllerName = "sparkapplication"
@@ -168,12 +184,16 @@ type Controller struct {
 	// a used-up quota is not looked for).
 	quotas client.Reader
 	events eventRecorder
-	// submitted remembers, per application UID, the last attempt this
-	// process submitted, so a reconcile that reads an application from a
-	// cache not yet showing that submission waits for the cache instead of
-	// repeating the creates. It is only an optimisation: after a restart it
-	// is empty and the creates are repeated, harmlessly (AlreadyExists).
-	submitted sync.Map // types.UID → int32
+	// submitted remembers, per application, the last attempt this process
+	// submitted, so a reconcile that reads an application from a cache not
+	// yet showing that submission waits for the cache instead of repeating
+	// the creates. It is only an optimisation: after a restart it is empty
+	// and the creates are repeated, harmlessly (AlreadyExists). Keyed by
+	// namespace/name (the UID in the value tells a re-created application
+	// from the one submitted) so that the reconcile that finds the
+	// application gone forgets it: keyed by UID, the applications deleted
+	// before they ended stayed for the life of the process.
+	submitted sync.Map // types.NamespacedName → submittedAttempt
 	// awaiting holds the applications whose reconcile found the cache
 	// without this process's own submission and stopped: the update that
 	// brings it passes ownStatusArrived and reconciles them again.
@@ -282,9 +302,13 @@ func (c *Controller) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	c.awaiting.Delete(req.NamespacedName)
 	app := &v1alpha1.SparkApplication{}
 	if err := c.client.Get(ctx, req.NamespacedName, app); err != nil {
+		if apierrors.IsNotFound(err) {
+			c.submitted.Delete(req.NamespacedName)
+		}
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
 	if !app.DeletionTimestamp.IsZero() {
+		c.submitted.Delete(req.NamespacedName)
 		return reconcile.Result{}, nil
 	}
 	ctx = log.IntoContext(ctx, log.FromContext(ctx).WithValues("sparkapplication", klog.KObj(app)))

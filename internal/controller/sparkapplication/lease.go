@@ -33,7 +33,7 @@ func (c *Controller) leaseGate(_ context.Context, s *scope) (reconcile.Result, b
 	if st.Attempts > 0 && s.state() != v1alpha1.StateRetrying {
 		return reconcile.Result{}, false, nil // the driver exists: nothing to start
 	}
-	if last, ok := c.submitted.Load(s.app.UID); ok && last.(int32) > st.Attempts {
+	if c.lastSubmitted(s.app) > st.Attempts {
 		// This process started the attempt (under a valid lease) and the
 		// cache has not seen that status yet: submitAttempt waits for it.
 		// Rewriting Leased from the stale copy would only conflict.

@@ -29,9 +29,9 @@ func (c *Controller) submitAttempt(ctx context.Context, s *scope) (reconcile.Res
 		return reconcile.Result{}, false, nil
 	}
 	attempt := st.Attempts + 1
-	if last, ok := c.submitted.Load(s.app.UID); ok && last.(int32) >= attempt {
+	if last := c.lastSubmitted(s.app); last >= attempt {
 		// This process already submitted the attempt; the cache lags.
-		return c.awaitOwnStatus(ctx, s, last.(int32))
+		return c.awaitOwnStatus(ctx, s, last)
 	}
 	effective, objs, note, result, done, err := c.buildAttempt(ctx, s, attempt)
 	if done || err != nil {
@@ -252,7 +252,9 @@ func (c *Controller) recordAttempt(s *scope, attempt int32, effective *v1alpha1.
 	st := &s.app.Status
 	// Remembered only once the status recording the attempt is written: a
 	// failed (e.g. conflicting) patch must let the next reconcile record it.
-	s.then(func() { c.submitted.Store(s.app.UID, attempt) })
+	s.then(func() {
+		c.submitted.Store(client.ObjectKeyFromObject(s.app), submittedAttempt{uid: s.app.UID, attempt: attempt})
+	})
 	submittedAt := metav1.NewTime(s.now)
 	if !created {
 		submittedAt = driver.CreationTimestamp

@@ -18,7 +18,7 @@ func (c *Controller) finished(ctx context.Context, s *scope) (reconcile.Result, 
 	if !s.state().IsTerminal() {
 		return reconcile.Result{}, false, nil
 	}
-	c.submitted.Delete(s.app.UID)
+	c.submitted.Delete(client.ObjectKeyFromObject(s.app))
 	ttl := s.app.Spec.TimeToLiveSeconds
 	if ttl == nil || st.TerminationTime == nil {
 		return reconcile.Result{}, true, nil
