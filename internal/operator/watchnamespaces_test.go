@@ -25,15 +25,8 @@ func TestWatchNamespaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- op.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("operator: %v", err)
-		}
-	})
+	testenv.Run(t, "operator", op.Start)
+	ctx := context.Background()
 	app := func(ns string) *v1alpha1.SparkApplication {
 		return &v1alpha1.SparkApplication{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pi"},

@@ -127,9 +127,17 @@ func (e *Env) StartManager(t testing.TB, register func(manager.Manager) error) (
 	if err := register(mgr); err != nil {
 		t.Fatal(err)
 	}
+	return Run(t, "manager", mgr.Start)
+}
+
+// Run runs start (a manager's or the operator's Start) in the background
+// until stop is called or the test ends, and fails the test, naming what,
+// when it returns an error; stop may be called more than once.
+func Run(t testing.TB, what string, start func(context.Context) error) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	go func() { done <- start(ctx) }()
 	stopped := false
 	stop = func() {
 		if stopped {
@@ -138,7 +146,7 @@ func (e *Env) StartManager(t testing.TB, register func(manager.Manager) error) (
 		stopped = true
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
+			t.Errorf("%s: %v", what, err)
 		}
 	}
 	t.Cleanup(stop)

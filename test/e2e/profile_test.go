@@ -129,15 +129,7 @@ func operatorOn(t *testing.T, c *framework.Cluster, profiles sparkprofile.Resolv
 	if err := controller.Register(mgr, controller.Options{Profiles: profiles}); err != nil {
 		t.Fatal(err)
 	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(runCtx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("operator: %v", err)
-		}
-	})
+	testenv.Run(t, "operator", mgr.Start)
 	return cl
 }
 

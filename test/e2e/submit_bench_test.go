@@ -510,11 +510,16 @@ type latency struct {
 	sorted []time.Duration
 }
 
+// latencyOf summarises sorted latencies, shortest first.
+func latencyOf(sorted []time.Duration) latency {
+	return latency{percentile(sorted, 0.50), percentile(sorted, 0.99), len(sorted), sorted}
+}
+
 // plus pools two runs' latencies.
 func (l latency) plus(o latency) latency {
 	all := append(append([]time.Duration(nil), l.sorted...), o.sorted...)
 	slices.Sort(all)
-	return latency{percentile(all, 0.50), percentile(all, 0.99), len(all), all}
+	return latencyOf(all)
 }
 
 // measureLatency creates applications with create in a new namespace at a
@@ -569,7 +574,7 @@ func measureLatency(b *testing.B, c *framework.Cluster, rate int, d time.Duratio
 	fmt.Printf("      created -> application seen on a watch: p50 %s, p99 %s; the slowest 1%%'s (seen + then driver pod): %s\n",
 		percentile(toApp, 0.5).Round(100*time.Microsecond), percentile(toApp, 0.99).Round(100*time.Microsecond), strings.Join(split, ", "))
 	deleteNamespace(b, c, ns)
-	return latency{percentile(latencies, 0.50), percentile(latencies, 0.99), len(latencies), latencies}
+	return latencyOf(latencies)
 }
 
 func withinTarget(ok bool) string {

@@ -43,15 +43,7 @@ func startOperator(t *testing.T) *operator.Operator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- op.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("operator: %v", err)
-		}
-	})
+	testenv.Run(t, "operator", op.Start)
 	testenv.Eventually(t, testenv.Timeout, "the operator's caches", func() string {
 		if err := op.Ready(); err != nil {
 			return err.Error()
