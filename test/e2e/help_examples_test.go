@@ -63,6 +63,19 @@ type helpRun struct {
 	env []string
 	// stops end the serving examples (Ctrl-C), in start order.
 	stops []func()
+	// failed lists what went wrong, one line per failed example, for the
+	// summary the test logs last: CI keeps only the end of a long log.
+	failed []string
+}
+
+// errorf fails the test for the example line and remembers it for the
+// summary.
+func (h *helpRun) errorf(line, format string, args ...any) {
+	h.t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	h.t.Error(msg)
+	first, _, _ := strings.Cut(msg, "\n")
+	h.failed = append(h.failed, fmt.Sprintf("`%s`: %s", line, first))
 }
 
 // stopServers ends the serving examples now (an example about to run
@@ -89,6 +102,7 @@ func (h *helpRun) sh(line string) string {
 	h.t.Helper()
 	cmd, out := h.command(line, nil)
 	if err := cmd.Run(); err != nil {
+		h.failed = append(h.failed, fmt.Sprintf("setup `%s`: %v", line, err))
 		h.t.Fatalf("setup `%s`: %v\n%s", line, err, out.String())
 	}
 	return out.String()
@@ -140,11 +154,11 @@ func (h *helpRun) run(step exampleStep) {
 		code := cmd.ProcessState.ExitCode()
 		switch {
 		case step.mode == exits0 && err != nil:
-			t.Errorf("`%s` failed: %v", step.line, err)
+			h.errorf(step.line, "`%s` failed: %v", step.line, err)
 		case step.mode == verdict && code != 0 && code != 1:
-			t.Errorf("`%s` exited %d: want 0 or 1 (the check's verdict)", step.line, code)
+			h.errorf(step.line, "`%s` exited %d: want 0 or 1 (the check's verdict)", step.line, code)
 		case step.want != "" && !strings.Contains(out.String(), step.want):
-			t.Errorf("`%s` did not print %q", step.line, step.want)
+			h.errorf(step.line, "`%s` did not print %q", step.line, step.want)
 		}
 	case serves, blocks:
 		if err := cmd.Start(); err != nil {
@@ -165,7 +179,7 @@ func (h *helpRun) run(step exampleStep) {
 			if !ended {
 				err = interrupt(cmd, done)
 			}
-			t.Errorf("`%s` ended or never printed %q (%v):\n%s", step.line, step.want, err, out.String())
+			h.errorf(step.line, "`%s` ended or never printed %q (%v):\n%s", step.line, step.want, err, out.String())
 			return
 		}
 		if step.mode == serves {
@@ -173,7 +187,7 @@ func (h *helpRun) run(step exampleStep) {
 			stop := func() {
 				once.Do(func() {
 					if err := interrupt(cmd, done); err != nil && !strings.Contains(err.Error(), "signal") && !strings.Contains(err.Error(), "exit status") {
-						t.Errorf("`%s` on Ctrl-C: %v", step.line, err)
+						h.errorf(step.line, "`%s` on Ctrl-C: %v", step.line, err)
 					}
 					if t.Failed() {
 						tail := out.String()
@@ -193,7 +207,7 @@ func (h *helpRun) run(step exampleStep) {
 		err = interrupt(cmd, done)
 		t.Logf("$ %s (Ctrl-C after %.1fs: %v)\n%s", step.line, time.Since(start).Seconds(), err, out.String())
 		if strings.Contains(before, "error:") {
-			t.Errorf("`%s` printed an error before Ctrl-C", step.line)
+			h.errorf(step.line, "`%s` printed an error before Ctrl-C", step.line)
 		}
 	}
 }
@@ -233,6 +247,12 @@ func TestHelpExamplesRunAsWritten(t *testing.T) {
 		"PATH=" + filepath.Dir(binary) + ":" + filepath.Dir(kubectl) + ":" + os.Getenv("PATH"),
 		"KUBECONFIG=" + kubeconfig,
 	}}
+	// Registered first, so it runs last: the summary ends the test's output.
+	t.Cleanup(func() {
+		if len(h.failed) > 0 {
+			t.Logf("%d examples failed:\n  %s", len(h.failed), strings.Join(h.failed, "\n  "))
+		}
+	})
 	t.Cleanup(func() {
 		for _, name := range []string{"scale", "a", "b", "hub", devcluster.DefaultName} {
 			if err := devcluster.Down(name, false); err != nil && !strings.Contains(err.Error(), "no such cluster") {
