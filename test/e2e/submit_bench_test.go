@@ -254,7 +254,7 @@ func BenchmarkSubmission(b *testing.B) {
 	belowRate := max(1, int(rawRate/2))
 	rawLatency := func(part string) latency {
 		fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
-		l := measureLatency(b, c, belowRate, belowDuration, func(ns string) { rawP.prepare(b, ctx, ns) }, nil, func(ns, name string) (time.Time, error) {
+		l := measureLatency(b, c, cpu, belowRate, belowDuration, func(ns string) { rawP.prepare(b, ctx, ns) }, nil, func(ns, name string) (time.Time, error) {
 			return rawP.createTimed(ctx, benchApplication(ns, name, unscheduled))
 		})
 		fmt.Printf("  (%s) raw path latency at %d applications/s (half of (a)) for %s: p50 %s, p99 %s\n", part, belowRate, belowDuration,
@@ -276,7 +276,7 @@ func BenchmarkSubmission(b *testing.B) {
 	fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
 	metricsBefore := operatorMetrics(op)
 	var queueFigures string
-	below := measureLatency(b, c, belowRate, belowDuration, nil, func() {
+	below := measureLatency(b, c, cpu, belowRate, belowDuration, nil, func() {
 		// Before the namespace's deletion, whose reconciles are not (c')'s.
 		if metricsBefore != nil {
 			if m := operatorMetrics(op); m != nil {
@@ -305,7 +305,7 @@ func BenchmarkSubmission(b *testing.B) {
 
 	// (c) Latency at a steady 50 applications/s.
 	fmt.Printf("      (the cluster settled in %s)\n", cpu.settle().Round(100*time.Millisecond))
-	at50 := measureLatency(b, c, latencyRate, latencyDuration, nil, nil, createApp(cl))
+	at50 := measureLatency(b, c, nil, latencyRate, latencyDuration, nil, nil, createApp(cl))
 	p50, p99, latencyApps := at50.p50, at50.p99, at50.n
 	fmt.Printf("  (c) latency at %d applications/s: p50 %s, p99 %s\n", latencyRate, p50.Round(100*time.Microsecond), p99.Round(100*time.Microsecond))
 	// SPARKPLANE_BENCH_OPERATOR_LOG=<file> keeps the operator's log of (b),
@@ -526,8 +526,9 @@ func (l latency) plus(o latency) latency {
 // steady rate for d and returns the p50 and p99 of created (when create
 // says) → driver pod created, and how many applications it measured.
 // prepare, when set, runs before the clock starts; measured, when set, once
-// every driver pod exists, before the namespace is deleted.
-func measureLatency(b *testing.B, c *framework.Cluster, rate int, d time.Duration, prepare func(ns string), measured func(), create func(ns, name string) (time.Time, error)) latency {
+// every driver pod exists, before the namespace is deleted. With cpu set, a
+// stall probe runs beside it and says what it saw when the slowest 1% waited.
+func measureLatency(b *testing.B, c *framework.Cluster, cpu *cpuMeter, rate int, d time.Duration, prepare func(ns string), measured func(), create func(ns, name string) (time.Time, error)) latency {
 	b.Helper()
 	ns := c.Namespace(b)
 	if prepare != nil {
@@ -535,11 +536,18 @@ func measureLatency(b *testing.B, c *framework.Cluster, rate int, d time.Duratio
 	}
 	seen := watchDrivers(b, c, ns)
 	appSeen := watchApplicationsSeen(b, c, ns)
+	var probe *stallProbe
+	if cpu != nil {
+		probe = startStallProbe(c, cpu, ns)
+	}
 	start := time.Now()
 	createdAt := steadySubmit(b, ns, rate, d, create)
 	// Generous: when the machine cannot sustain the rate, the latencies
 	// measure the queue, and the figure should say so rather than fail.
 	seen.waitAll(b, len(createdAt), 10*time.Minute)
+	if probe != nil {
+		probe.stop()
+	}
 	if measured != nil {
 		measured()
 	}
@@ -573,6 +581,15 @@ func measureLatency(b *testing.B, c *framework.Cluster, rate int, d time.Duratio
 	sort.Slice(toApp, func(i, j int) bool { return toApp[i] < toApp[j] })
 	fmt.Printf("      created -> application seen on a watch: p50 %s, p99 %s; the slowest 1%%'s (seen + then driver pod): %s\n",
 		percentile(toApp, 0.5).Round(100*time.Microsecond), percentile(toApp, 0.99).Round(100*time.Microsecond), strings.Join(split, ", "))
+	if probe != nil {
+		// From the first of the slowest 1%'s creation to the last one's
+		// driver pod.
+		var end time.Duration
+		for _, s := range slowest {
+			end = max(end, s.offset+s.latency)
+		}
+		fmt.Printf("      %s\n", probe.report(start, start.Add(first), start.Add(end)))
+	}
 	deleteNamespace(b, c, ns)
 	return latencyOf(latencies)
 }
