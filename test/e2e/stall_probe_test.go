@@ -134,8 +134,8 @@ func (p *stallProbe) report(start, from, to time.Time) string {
 	allLate, _ := maxOf(p.late, first, end)
 	var b strings.Builder
 	at := func(t time.Time) string { return t.Sub(start).Round(100 * time.Millisecond).String() }
-	fmt.Fprintf(&b, "probes in the slowest 1%%'s window (%s-%s): slowest GET of the namespace %s (at %s, %d GETs), the probe woke up to %s late",
-		at(from), at(to), wGet.d.Round(time.Millisecond), at(wGet.at), nGet, wLate.d.Round(time.Millisecond))
+	fmt.Fprintf(&b, "probes in the slowest 1%%'s window (%s-%s, from %s UTC): slowest GET of the namespace %s (at %s, %d GETs), the probe woke up to %s late",
+		at(from), at(to), from.UTC().Format("15:04:05.0"), wGet.d.Round(time.Millisecond), at(wGet.at), nGet, wLate.d.Round(time.Millisecond))
 	fmt.Fprintf(&b, "; over the whole phase: slowest GET %s (at %s), up to %s late", allGet.d.Round(time.Millisecond), at(allGet.at), allLate.d.Round(time.Millisecond))
 	// CPU in the window against the phase's mean, per process.
 	window, whole := cpuSample{}, cpuSample{}
