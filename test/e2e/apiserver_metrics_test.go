@@ -74,6 +74,30 @@ func readAPICounts(c *framework.Cluster) (apiCounts, error) {
 			}
 		}
 	}
+	// The API server's Go runtime: what it allocated and what its garbage
+	// collector cost, all of it and the part taken from request goroutines
+	// as mark assists (a request slowed while it allocates during a mark).
+	for metric, name := range map[string]string{
+		"go_memstats_alloc_bytes_total":                   "go heap MB allocated",
+		"go_cpu_classes_gc_total_cpu_seconds_total":       "go GC CPU ms",
+		"go_cpu_classes_gc_mark_assist_cpu_seconds_total": "go GC mark assists CPU ms",
+	} {
+		f := families[metric]
+		if f == nil {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			v := m.GetCounter().GetValue()
+			if v == 0 && m.GetUntyped() != nil {
+				v = m.GetUntyped().GetValue()
+			}
+			if strings.HasSuffix(metric, "_bytes_total") {
+				counts[name] += v / 1e6
+			} else {
+				counts[name] += v * 1000
+			}
+		}
+	}
 	return counts, nil
 }
 
@@ -109,9 +133,17 @@ func (after apiCounts) perApp(before apiCounts, apps int) string {
 		}
 		return entries[i].v > entries[j].v
 	})
-	var parts []string
+	var parts, runtime []string
 	for _, e := range entries {
+		if strings.HasPrefix(e.name, "go ") {
+			runtime = append(runtime, fmt.Sprintf("%s %.2f", strings.TrimPrefix(e.name, "go "), e.v))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s %.2f", e.name, e.v))
 	}
-	return "API server per application: " + strings.Join(parts, ", ")
+	out := "API server per application: " + strings.Join(parts, ", ")
+	if len(runtime) > 0 {
+		out += "; its Go runtime per application: " + strings.Join(runtime, ", ")
+	}
+	return out
 }
