@@ -77,24 +77,17 @@ func readAPICounts(c *framework.Cluster) (apiCounts, error) {
 	// The API server's Go runtime: what it allocated and what its garbage
 	// collector cost, all of it and the part taken from request goroutines
 	// as mark assists (a request slowed while it allocates during a mark).
-	for metric, name := range map[string]string{
-		"go_memstats_alloc_bytes_total":                   "go heap MB allocated",
-		"go_cpu_classes_gc_total_cpu_seconds_total":       "go GC CPU ms",
-		"go_cpu_classes_gc_mark_assist_cpu_seconds_total": "go GC mark assists CPU ms",
+	for metric, as := range map[string]struct {
+		name  string
+		scale float64
+	}{
+		"go_memstats_alloc_bytes_total":                   {"go heap MB allocated", 1e-6},
+		"go_cpu_classes_gc_total_cpu_seconds_total":       {"go GC CPU ms", 1e3},
+		"go_cpu_classes_gc_mark_assist_cpu_seconds_total": {"go GC mark assists CPU ms", 1e3},
 	} {
-		f := families[metric]
-		if f == nil {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			v := m.GetCounter().GetValue()
-			if v == 0 && m.GetUntyped() != nil {
-				v = m.GetUntyped().GetValue()
-			}
-			if strings.HasSuffix(metric, "_bytes_total") {
-				counts[name] += v / 1e6
-			} else {
-				counts[name] += v * 1000
+		if f := families[metric]; f != nil {
+			for _, m := range f.GetMetric() {
+				counts[as.name] += m.GetCounter().GetValue() * as.scale
 			}
 		}
 	}

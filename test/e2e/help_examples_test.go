@@ -68,14 +68,14 @@ type helpRun struct {
 	failed []string
 }
 
-// errorf fails the test for the example line and remembers it for the
-// summary.
-func (h *helpRun) errorf(line, format string, args ...any) {
+// errorf fails the test for an example (the message names its line) and
+// remembers the message's first line for the summary.
+func (h *helpRun) errorf(format string, args ...any) {
 	h.t.Helper()
 	msg := fmt.Sprintf(format, args...)
 	h.t.Error(msg)
 	first, _, _ := strings.Cut(msg, "\n")
-	h.failed = append(h.failed, fmt.Sprintf("`%s`: %s", line, first))
+	h.failed = append(h.failed, first)
 }
 
 // stopServers ends the serving examples now (an example about to run
@@ -154,11 +154,11 @@ func (h *helpRun) run(step exampleStep) {
 		code := cmd.ProcessState.ExitCode()
 		switch {
 		case step.mode == exits0 && err != nil:
-			h.errorf(step.line, "`%s` failed: %v", step.line, err)
+			h.errorf("`%s` failed: %v", step.line, err)
 		case step.mode == verdict && code != 0 && code != 1:
-			h.errorf(step.line, "`%s` exited %d: want 0 or 1 (the check's verdict)", step.line, code)
+			h.errorf("`%s` exited %d: want 0 or 1 (the check's verdict)", step.line, code)
 		case step.want != "" && !strings.Contains(out.String(), step.want):
-			h.errorf(step.line, "`%s` did not print %q", step.line, step.want)
+			h.errorf("`%s` did not print %q", step.line, step.want)
 		}
 	case serves, blocks:
 		if err := cmd.Start(); err != nil {
@@ -179,7 +179,7 @@ func (h *helpRun) run(step exampleStep) {
 			if !ended {
 				err = interrupt(cmd, done)
 			}
-			h.errorf(step.line, "`%s` ended or never printed %q (%v):\n%s", step.line, step.want, err, out.String())
+			h.errorf("`%s` ended or never printed %q (%v):\n%s", step.line, step.want, err, out.String())
 			return
 		}
 		if step.mode == serves {
@@ -187,7 +187,7 @@ func (h *helpRun) run(step exampleStep) {
 			stop := func() {
 				once.Do(func() {
 					if err := interrupt(cmd, done); err != nil && !strings.Contains(err.Error(), "signal") && !strings.Contains(err.Error(), "exit status") {
-						h.errorf(step.line, "`%s` on Ctrl-C: %v", step.line, err)
+						h.errorf("`%s` on Ctrl-C: %v", step.line, err)
 					}
 					if t.Failed() {
 						tail := out.String()
@@ -207,7 +207,7 @@ func (h *helpRun) run(step exampleStep) {
 		err = interrupt(cmd, done)
 		t.Logf("$ %s (Ctrl-C after %.1fs: %v)\n%s", step.line, time.Since(start).Seconds(), err, out.String())
 		if strings.Contains(before, "error:") {
-			h.errorf(step.line, "`%s` printed an error before Ctrl-C", step.line)
+			h.errorf("`%s` printed an error before Ctrl-C", step.line)
 		}
 	}
 }

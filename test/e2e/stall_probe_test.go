@@ -23,13 +23,16 @@ import (
 //   - the API server and etcd: a GET of the phase's namespace (a quorum read,
 //     through the API server's handler chain to etcd) every 50 ms, on a client
 //     of its own with no rate limit, timed;
-//   - the machine: how late the probe's own 50 ms sleep wakes up (a core
+//   - the machine: how late the probe's own 100 ms sleep wakes up (a core
 //     held by something else, the hypervisor);
 //   - who used the CPU: each process's CPU time and run-queue wait in every
 //     100 ms tick.
 type stallProbe struct {
 	cancel context.CancelFunc
 	done   sync.WaitGroup
+
+	// getErr is why there is no GET probe (no client could be made).
+	getErr error
 
 	mu    sync.Mutex
 	gets  []probeSample // GET latencies, by start time
@@ -54,32 +57,30 @@ func startStallProbe(c *framework.Cluster, cpu *cpuMeter, namespace string) *sta
 	cfg := rest.CopyConfig(c.Config)
 	cfg.QPS, cfg.Burst, cfg.RateLimiter = -1, 0, nil
 	cs, err := kubernetes.NewForConfig(cfg)
-	p.done.Add(2)
-	go func() {
-		defer p.done.Done()
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
+	if err != nil {
+		p.getErr = err
+	} else {
+		p.done.Go(func() {
+			tick := time.NewTicker(50 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				start := time.Now()
+				_, _ = cs.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
+				if ctx.Err() != nil {
+					return
+				}
+				p.mu.Lock()
+				p.gets = append(p.gets, probeSample{start, time.Since(start)})
+				p.mu.Unlock()
 			}
-			if err != nil {
-				continue
-			}
-			start := time.Now()
-			_, _ = cs.CoreV1().Namespaces().Get(ctx, namespace, metav1.GetOptions{})
-			if ctx.Err() != nil {
-				return
-			}
-			p.mu.Lock()
-			p.gets = append(p.gets, probeSample{start, time.Since(start)})
-			p.mu.Unlock()
-		}
-	}()
-	go func() {
-		defer p.done.Done()
+		})
+	}
+	p.done.Go(func() {
 		prev := cpu.read()
 		for ctx.Err() == nil {
 			const interval = 100 * time.Millisecond
@@ -93,7 +94,7 @@ func startStallProbe(c *framework.Cluster, cpu *cpuMeter, namespace string) *sta
 			p.mu.Unlock()
 			prev = cur
 		}
-	}()
+	})
 	return p
 }
 
@@ -123,17 +124,17 @@ func (p *stallProbe) report(start, from, to time.Time) string {
 		}
 		return worst, n
 	}
-	first := start
-	if len(p.gets) > 0 {
-		first = p.gets[0].at
-	}
-	end := time.Now().Add(time.Hour)
+	// The probe has stopped: every sample is before now.
+	now := time.Now()
 	wGet, nGet := maxOf(p.gets, from, to)
-	allGet, _ := maxOf(p.gets, first, end)
+	allGet, _ := maxOf(p.gets, time.Time{}, now)
 	wLate, _ := maxOf(p.late, from, to)
-	allLate, _ := maxOf(p.late, first, end)
+	allLate, _ := maxOf(p.late, time.Time{}, now)
 	var b strings.Builder
 	at := func(t time.Time) string { return t.Sub(start).Round(100 * time.Millisecond).String() }
+	if p.getErr != nil {
+		fmt.Fprintf(&b, "(no GET probe: %v) ", p.getErr)
+	}
 	fmt.Fprintf(&b, "probes in the slowest 1%%'s window (%s-%s, from %s UTC): slowest GET of the namespace %s (at %s, %d GETs), the probe woke up to %s late",
 		at(from), at(to), from.UTC().Format("15:04:05.0"), wGet.d.Round(time.Millisecond), at(wGet.at), nGet, wLate.d.Round(time.Millisecond))
 	fmt.Fprintf(&b, "; over the whole phase: slowest GET %s (at %s), up to %s late", allGet.d.Round(time.Millisecond), at(allGet.at), allLate.d.Round(time.Millisecond))
@@ -152,7 +153,7 @@ func (p *stallProbe) report(start, from, to time.Time) string {
 			windowTime += span
 		}
 	}
-	if windowTime > 0 && wholeTime > 0 {
+	if windowTime > 0 {
 		names := make([]string, 0, len(window))
 		for name := range window {
 			names = append(names, name)
